@@ -1,0 +1,267 @@
+//===- EGSOps.td - egs operations --------------------------*- tablegen -*-===//
+#ifndef EGS_OPS_TD
+#define EGS_OPS_TD
+
+include "egs/Dialect/EGS/IR/EGSDialect.td"
+include "egs/Dialect/EGS/IR/EGSAttrs.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/IR/OpAsmInterface.td"
+
+// Data operands are ranked tensors (tensor form) or memrefs (memref form).
+def EGS_Shaped : AnyTypeOf<[AnyRankedTensor, AnyMemRef], "ranked tensor or memref">;
+
+class EGS_Op<string mnemonic, list<Trait> traits = []>
+    : Op<EGS_Dialect, mnemonic, !listconcat(traits, [
+        DeclareOpInterfaceMethods<MemoryEffectsOpInterface>,
+        DeclareOpInterfaceMethods<ReifyRankedShapedTypeOpInterface, ["reifyResultShapes"]>])> {
+  let hasVerifier = 1;
+  code egsCommonDecls = [{
+    /// True for the memref form produced by bufferization.
+    bool hasBufferSemantics();
+  }];
+  let extraClassDeclaration = egsCommonDecls;
+}
+
+//===----------------------------------------------------------------------===//
+// Expert-choice and ragged matmul ops
+//===----------------------------------------------------------------------===//
+
+def EGS_GatherMatmulOp : EGS_Op<"gather_matmul", [AttrSizedOperandSegments]> {
+  let summary = "gathered rows times per-expert weights (fused gather + expert GEMM)";
+  let description = [{
+    Expert-choice form (no `offsets`):
+    x: `[B,T,I]`, ind: `[B,E,K]` (values in `[0,T)`), w: `[E,I,J]`,
+    bias: `[E,J]`, y: `[B,E,K,J]`; `B` may be omitted from x, ind and y.
+
+        y[b,e,k,j] = sum_i x[b, ind[b,e,k], i] * w[e,i,j] (+ bias[e,j])
+
+    Ragged (token-choice) form, with `offsets` = expert_offsets `[E+1]`:
+    x: `[T,I]`, ind = rows: `[R]`, w: `[E,I,J]`, bias: `[E,J]`, y: `[R,J]`,
+    where slot r belongs to expert e with `offsets[e] <= r < offsets[e+1]`:
+
+        y[r,j] = sum_i x[rows[r], i] * w[e(r),i,j] (+ bias[e(r),j])
+
+    Rows of x are read in place; no permuted copy of x is written. Slots past
+    `offsets[E]` are left untouched by the memref form (zero in the tensor form).
+    x and w share one element type (f32, f16, bf16); y has that type or f32
+    and accumulation is in f32. `activation` applies a fused epilogue
+    (`swiglu` halves J: `silu(y[..,:J/2]) * y[..,J/2:]`). `tile` overrides
+    the GPU kernel strategy.
+
+    ```mlir
+    %y = egs.gather_matmul %x[%ind] * %w : (tensor<64x256x128xbf16>,
+           tensor<64x32x32xi32>, tensor<32x128x64xbf16>) -> tensor<64x32x32x64xbf16>
+    %r = egs.gather_matmul %x[%rows] * %w offsets %off + %bias : ...
+    ```
+  }];
+  let arguments = (ins EGS_Shaped:$x, EGS_Shaped:$ind, EGS_Shaped:$w,
+                       Optional<EGS_Shaped>:$expert_offsets,
+                       Optional<EGS_Shaped>:$bias,
+                       Optional<AnyMemRef>:$out,
+                       OptionalAttr<EGS_ActivationAttr>:$activation,
+                       OptionalAttr<EGS_TileConfigAttr>:$tile);
+  let results = (outs Optional<AnyRankedTensor>:$y);
+  let assemblyFormat = [{
+    $x `[` $ind `]` `*` $w (`offsets` $expert_offsets^)? (`+` $bias^)?
+    (`outs` `(` $out^ `)`)? attr-dict `:` functional-type(operands, results)
+  }];
+  let extraClassDeclaration = egsCommonDecls # [{
+    bool isRagged() { return getExpertOffsets() != nullptr; }
+    /// True when x/ind/y carry the leading batch dimension B.
+    bool isBatched();
+  }];
+}
+
+def EGS_MatmulScatterOp : EGS_Op<"matmul_scatter", [AttrSizedOperandSegments]> {
+  let summary = "per-expert matmul whose rows are scatter-added into tokens (the MoE combine)";
+  let description = [{
+    Expert-choice form: y: `[B,E,K,J]`, ind: `[B,E,K]`, w: `[E,J,I]`,
+    init: `[B,T,I]`, scale: `[B,E,K]`, out: `[B,T,I]` (`B` optional):
+
+        out[b,t,i] = init[b,t,i] + sum_{e,k : ind[b,e,k]=t} scale[b,e,k] * sum_j y[b,e,k,j] * w[e,j,i]
+
+    Ragged form, with `offsets` = expert_offsets `[E+1]`: y: `[R,J]`,
+    ind = rows: `[R]`, w: `[E,J,I]`, init: `[T,I]`, scale: `[R]`:
+
+        out[t,:] = init[t,:] + sum_{r : rows[r]=t} scale[r] * y[r,:] @ w[e(r)]
+
+    Duplicate indices accumulate. `deterministic` asks for a bit-reproducible
+    summation order (no floating-point atomics). In the memref form the sum is
+    accumulated into `init` in place and the op has no result.
+
+    ```mlir
+    %out = egs.matmul_scatter %y * %w into %init[%ind] scale %s {deterministic}
+             : (...) -> tensor<64x256x128xbf16>
+    ```
+  }];
+  let arguments = (ins EGS_Shaped:$y, EGS_Shaped:$ind, EGS_Shaped:$w,
+                       Optional<EGS_Shaped>:$expert_offsets, EGS_Shaped:$init,
+                       Optional<EGS_Shaped>:$scale,
+                       UnitAttr:$deterministic,
+                       OptionalAttr<EGS_TileConfigAttr>:$tile);
+  let results = (outs Optional<AnyRankedTensor>:$out);
+  let assemblyFormat = [{
+    $y `*` $w (`offsets` $expert_offsets^)? `into` $init `[` $ind `]`
+    (`scale` $scale^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let extraClassDeclaration = egsCommonDecls # [{
+    bool isRagged() { return getExpertOffsets() != nullptr; }
+    bool isBatched();
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Token-choice routing
+//===----------------------------------------------------------------------===//
+
+def EGS_PermuteOp : EGS_Op<"permute"> {
+  let summary = "sort token rows by expert (token-choice top-k dispatch)";
+  let description = [{
+    x: `[T,H]`, topk_ids: `[T,k]` (values in `[0,num_experts)`).
+    Results: x_sorted `[R,H]` with R = `num_out_tokens` or `T*k`, rows grouped
+    by expert in ascending order and, within an expert, by (token, choice)
+    order; row_id_map `[k*T]` i32 with `row_id_map[j*T+t]` = the row of
+    x_sorted holding token t's j-th choice, or -1 where it was dropped
+    (`num_out_tokens < T*k` keeps the first rows of the sorted order);
+    expert_offsets `[E+1]` i32 prefix offsets into x_sorted (counting kept
+    rows only). These are the semantics of `grouped_gemm.ops.permute`.
+
+    ```mlir
+    %xs, %map, %off = egs.permute %x by %ids experts = 8 : (...) -> (...)
+    ```
+  }];
+  let arguments = (ins EGS_Shaped:$x, EGS_Shaped:$topk_ids,
+                       Variadic<AnyMemRef>:$outs,
+                       I64Attr:$num_experts, OptionalAttr<I64Attr>:$num_out_tokens);
+  let results = (outs Variadic<AnyRankedTensor>:$results);
+  let assemblyFormat = [{
+    $x `by` $topk_ids `experts` `=` $num_experts (`out_tokens` `=` $num_out_tokens^)?
+    (`outs` `(` $outs^ `)`)? attr-dict `:` functional-type(operands, results)
+  }];
+  let extraClassDeclaration = egsCommonDecls # [{
+    /// R: the number of rows of x_sorted, or ShapedType::kDynamic.
+    int64_t getNumSortedRows();
+  }];
+}
+
+def EGS_UnpermuteOp : EGS_Op<"unpermute"> {
+  let summary = "weighted combine of expert-sorted rows back into token order";
+  let description = [{
+    x_sorted: `[R,H]`, row_id_map: `[k*T]` i32, probs: `[T,k]`, out: `[T,H]`:
+
+        out[t,:] = sum_j probs[t,j] * x_sorted[row_id_map[j*T+t], :]   (skipping -1)
+
+    ```mlir
+    %out = egs.unpermute %xs[%map] * %probs : (...) -> tensor<16x64xf32>
+    ```
+  }];
+  let arguments = (ins EGS_Shaped:$x_sorted, EGS_Shaped:$row_id_map, EGS_Shaped:$probs,
+                       Optional<AnyMemRef>:$out);
+  let results = (outs Optional<AnyRankedTensor>:$result);
+  let assemblyFormat = [{
+    $x_sorted `[` $row_id_map `]` `*` $probs (`outs` `(` $out^ `)`)? attr-dict
+    `:` functional-type(operands, results)
+  }];
+}
+
+def EGS_RouteOp : EGS_Op<"route"> {
+  let summary = "routing metadata for the ragged forms, without moving any data";
+  let description = [{
+    topk_ids: `[T,k]` -> rows `[T*k]` i32 (the source token of each sorted
+    slot, slots ordered as `egs.permute` orders x_sorted), expert_offsets
+    `[E+1]` i32 and row_id_map `[k*T]` i32 (as `egs.permute`).
+
+    ```mlir
+    %rows, %off, %map = egs.route %ids experts = 8 : (tensor<16x2xi32>)
+        -> (tensor<32xi32>, tensor<9xi32>, tensor<32xi32>)
+    ```
+  }];
+  let arguments = (ins EGS_Shaped:$topk_ids, Variadic<AnyMemRef>:$outs, I64Attr:$num_experts);
+  let results = (outs Variadic<AnyRankedTensor>:$results);
+  let assemblyFormat = [{
+    $topk_ids `experts` `=` $num_experts (`outs` `(` $outs^ `)`)? attr-dict
+    `:` functional-type(operands, results)
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Data movement
+//===----------------------------------------------------------------------===//
+
+def EGS_GatherOp : EGS_Op<"gather"> {
+  let summary = "gather along an axis (numpy.take), optionally writing a permuted layout";
+  let description = [{
+    With `batch_dims = n` (default 0) the first n dimensions of x and ind are
+    shared batch dimensions and `axis >= n`. The gathered value is
+
+        g[b.., p.., q.., s..] = x[b.., p.., ind[b.., q..], s..]
+
+    of shape `x.shape[:axis] ++ ind.shape[n:] ++ x.shape[axis+1:]`, and the
+    result is `transpose(g, permutation)` (result dim d is g's dim
+    `permutation[d]`), written directly in that layout.
+
+    ```mlir
+    %g = egs.gather %x[%ind] axis = 0 permutation = [1, 0]
+           : (tensor<100x64xf32>, tensor<8xi64>) -> tensor<64x8xf32>
+    ```
+  }];
+  let arguments = (ins EGS_Shaped:$x, EGS_Shaped:$ind, Optional<AnyMemRef>:$out,
+                       I64Attr:$axis, DefaultValuedAttr<I64Attr, "0">:$batch_dims,
+                       OptionalAttr<DenseI64ArrayAttr>:$permutation);
+  let results = (outs Optional<AnyRankedTensor>:$result);
+  let assemblyFormat = [{
+    $x `[` $ind `]` `axis` `=` $axis (`permutation` `=` $permutation^)?
+    (`outs` `(` $out^ `)`)? attr-dict `:` functional-type(operands, results)
+  }];
+}
+
+def EGS_ScatterAddOp : EGS_Op<"scatter_add"> {
+  let summary = "unfused scatter-add along an axis (the dual of egs.gather)";
+  let description = [{
+    The inverse indexing of `egs.gather` (no permutation):
+
+        out = init;  out[b.., p.., ind[b.., q..], s..] += src[b.., p.., q.., s..]
+
+    Duplicate indices accumulate. In the memref form `init` is updated in place.
+
+    ```mlir
+    %o = egs.scatter_add %src into %init[%ind] axis = 0 : (...) -> tensor<100x64xf32>
+    ```
+  }];
+  let arguments = (ins EGS_Shaped:$src, EGS_Shaped:$ind, EGS_Shaped:$init,
+                       I64Attr:$axis, DefaultValuedAttr<I64Attr, "0">:$batch_dims);
+  let results = (outs Optional<AnyRankedTensor>:$result);
+  let assemblyFormat = [{
+    $src `into` $init `[` $ind `]` `axis` `=` $axis attr-dict
+    `:` functional-type(operands, results)
+  }];
+}
+
+def EGS_GatherConcatOp : EGS_Op<"gather_concat", [AttrSizedOperandSegments]> {
+  let summary = "several gathers, each optionally permuted, written into one concatenation";
+  let description = [{
+    The fused form of gather -> transpose -> concat: source s contributes
+    `transpose(take(sources[s], indices[s], axis), permutations[s])` and the
+    pieces are concatenated along `dim` of the result. `permutations`, when
+    present, has one permutation per source. All gathers use the same `axis`.
+
+    ```mlir
+    %c = egs.gather_concat (%a, %b)[%ia, %ib] axis = 0 dim = 1
+           : (tensor<10x4xf32>, tensor<12x4xf32>, tensor<3xi32>, tensor<3xi32>)
+           -> tensor<3x8xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<EGS_Shaped>:$sources, Variadic<EGS_Shaped>:$indices,
+                       Optional<AnyMemRef>:$out, I64Attr:$axis, I64Attr:$dim,
+                       OptionalAttr<TypedArrayAttrBase<DenseI64ArrayAttr,
+                                    "one permutation per source">>:$permutations);
+  let results = (outs Optional<AnyRankedTensor>:$result);
+  let assemblyFormat = [{
+    `(` $sources `)` `[` $indices `]` `axis` `=` $axis `dim` `=` $dim
+    (`permutations` `=` $permutations^)? (`outs` `(` $out^ `)`)? attr-dict
+    `:` functional-type(operands, results)
+  }];
+}
+
+#endif // EGS_OPS_TD

@@ -1,0 +1,547 @@
+//===- EGSOps.cpp - egs op verifiers --------------------------------------===//
+//
+// Verifiers state each op's layout with dimension symbols (see DESIGN.md
+// section 1) and let ShapeChecker bind and compare the sizes.
+//
+//===----------------------------------------------------------------------===//
+#include "egs/Dialect/EGS/IR/EGSOps.h"
+#include "ShapeChecker.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/OpImplementation.h"
+#include "llvm/ADT/STLExtras.h"
+
+using namespace mlir;
+using namespace mlir::egs;
+using mlir::egs::detail::ShapeChecker;
+using mlir::egs::detail::layoutString;
+
+//===----------------------------------------------------------------------===//
+// Form (tensor vs memref) checks shared by all ops
+//===----------------------------------------------------------------------===//
+
+static bool anyMemRef(Operation *op) {
+  return llvm::any_of(op->getOperandTypes(), llvm::IsaPred<MemRefType>);
+}
+
+/// The tensor form has `numResults` results and no buffers; the memref form
+/// has no results, only memref operands and `outs.size() == numOuts`.
+static LogicalResult verifyForm(Operation *op, ValueRange outs,
+                                unsigned numResults, unsigned numOuts) {
+  if (!anyMemRef(op)) {
+    if (op->getNumResults() != numResults)
+      return op->emitOpError() << "tensor form must have " << numResults
+                               << " result(s), got " << op->getNumResults();
+    return success();
+  }
+  for (auto [i, t] : llvm::enumerate(op->getOperandTypes()))
+    if (!isa<MemRefType>(t))
+      return op->emitOpError()
+             << "mixes tensors and memrefs: operand #" << i << " has type " << t
+             << " but the memref form needs memrefs only";
+  if (op->getNumResults() != 0)
+    return op->emitOpError() << "memref form must not have results";
+  if (outs.size() != numOuts)
+    return op->emitOpError() << "memref form needs " << numOuts
+                             << " outs(...) buffer(s), got " << outs.size();
+  return success();
+}
+
+/// Type of the i-th output: the result in tensor form, the out buffer in
+/// memref form.
+static Type outputType(Operation *op, ValueRange outs, unsigned i) {
+  if (op->getNumResults() > i)
+    return op->getResult(i).getType();
+  return outs[i].getType();
+}
+
+static Type elementType(Type t) { return cast<ShapedType>(t).getElementType(); }
+static Type elementType(Value v) { return elementType(v.getType()); }
+
+/// Output element type must be the input type or f32 (the accumulator).
+static LogicalResult checkOutputElementType(Operation *op, Type out,
+                                            StringRef outName, Type in,
+                                            StringRef inName) {
+  Type elt = elementType(out);
+  if (elt == in || elt.isF32())
+    return success();
+  return op->emitOpError() << outName << " element type " << elt
+                           << " must be f32 or match " << inName << " (" << in
+                           << ")";
+}
+
+#define EGS_DEFINE_BUFFER_SEMANTICS(OP)                                        \
+  bool OP::hasBufferSemantics() { return anyMemRef(getOperation()); }
+EGS_DEFINE_BUFFER_SEMANTICS(GatherMatmulOp)
+EGS_DEFINE_BUFFER_SEMANTICS(MatmulScatterOp)
+EGS_DEFINE_BUFFER_SEMANTICS(PermuteOp)
+EGS_DEFINE_BUFFER_SEMANTICS(UnpermuteOp)
+EGS_DEFINE_BUFFER_SEMANTICS(RouteOp)
+EGS_DEFINE_BUFFER_SEMANTICS(GatherOp)
+EGS_DEFINE_BUFFER_SEMANTICS(ScatterAddOp)
+EGS_DEFINE_BUFFER_SEMANTICS(GatherConcatOp)
+#undef EGS_DEFINE_BUFFER_SEMANTICS
+
+/// The common mistake is a transposed weight: when w's reduction dim (1)
+/// disagrees with `reduceSym` but dim 2 matches it, say so.
+static LogicalResult checkWeightOrientation(Operation *op, ShapeChecker &c,
+                                            Type w, StringRef reduceSym,
+                                            StringRef layout) {
+  auto t = dyn_cast<ShapedType>(w);
+  int64_t want = c.get(reduceSym);
+  if (!t || !t.hasRank() || t.getRank() != 3 || want == ShapedType::kDynamic ||
+      t.isDynamicDim(1) || t.isDynamicDim(2))
+    return success();
+  if (t.getDimSize(1) != want && t.getDimSize(2) == want)
+    return op->emitOpError()
+           << "operand 'w' has type " << w << " but must be "
+           << layoutString(layout) << " with " << reduceSym << " = "
+           << want << " at dim 1; it looks transposed (swapped dims 1 and 2)";
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// gather_matmul
+//===----------------------------------------------------------------------===//
+
+bool GatherMatmulOp::isBatched() {
+  return !isRagged() && cast<ShapedType>(getX().getType()).getRank() == 3;
+}
+
+LogicalResult GatherMatmulOp::verify() {
+  Operation *op = getOperation();
+  OperandRange outs = getODSOperands(5); // out
+  if (failed(verifyForm(op, outs, 1, 1)))
+    return failure();
+  ShapeChecker c(op);
+  Type yType = outputType(op, outs, 0);
+  bool swiglu = getActivation() == Activation::swiglu;
+  StringRef jOut = swiglu ? "Jh" : "J";
+  auto xRank = cast<ShapedType>(getX().getType()).getRank();
+  if (isRagged()) {
+    if (failed(c.check(getX().getType(), "operand 'x'", "T,I")) ||
+        failed(c.check(getInd().getType(), "operand 'rows'", "R")) ||
+        failed(c.check(getExpertOffsets().getType(), "operand 'expert_offsets'",
+                       "E+1")) ||
+        failed(c.isIndexType(getExpertOffsets().getType(),
+                             "operand 'expert_offsets'")))
+      return failure();
+  } else {
+    if (xRank != 2 && xRank != 3)
+      return emitOpError() << "operand 'x' must have rank 3 [B,T,I] or 2 [T,I]"
+                              " (expert-choice form), got "
+                           << getX().getType();
+    StringRef xl = xRank == 3 ? "B,T,I" : "T,I";
+    StringRef il = xRank == 3 ? "B,E,K" : "E,K";
+    if (failed(c.check(getX().getType(), "operand 'x'", xl)) ||
+        failed(c.check(getInd().getType(), "operand 'ind'", il)))
+      return failure();
+  }
+  if (failed(checkWeightOrientation(op, c, getW().getType(), "I", "E,I,J")) ||
+      failed(c.check(getW().getType(), "operand 'w'", "E,I,J")))
+    return failure();
+  std::string yLayout = isRagged() ? ("R," + jOut).str()
+                                   : ((xRank == 3 ? "B,E,K," : "E,K,") + jOut).str();
+  if (failed(c.check(yType, "result 'y'", yLayout)))
+    return failure();
+  if (swiglu) {
+    int64_t j = c.get("J"), jh = c.get("Jh");
+    if (j != ShapedType::kDynamic && j % 2 != 0)
+      return emitOpError() << "activation swiglu needs an even J, got " << j;
+    if (j != ShapedType::kDynamic && jh != ShapedType::kDynamic && jh * 2 != j)
+      return emitOpError() << "with activation swiglu result 'y' has J/2 = "
+                           << j / 2 << " columns, got " << jh;
+  }
+  if (getBias() && failed(c.check(getBias().getType(), "operand 'bias'", "E,J")))
+    return failure();
+  if (failed(c.isDataType(getX().getType(), "operand 'x'")) ||
+      failed(c.isIndexType(getInd().getType(),
+                           isRagged() ? "operand 'rows'" : "operand 'ind'")) ||
+      failed(c.isDataType(yType, "result 'y'")))
+    return failure();
+  Type dt = elementType(getX());
+  if (elementType(getW()) != dt)
+    return emitOpError() << "operand 'w' element type " << elementType(getW())
+                         << " must match operand 'x' (" << dt << ")";
+  if (failed(checkOutputElementType(op, yType, "result 'y'", dt, "operand 'x'")))
+    return failure();
+  if (getBias() &&
+      failed(checkOutputElementType(op, getBias().getType(), "operand 'bias'",
+                                    dt, "operand 'x'")))
+    return failure();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// matmul_scatter
+//===----------------------------------------------------------------------===//
+
+bool MatmulScatterOp::isBatched() {
+  return !isRagged() && cast<ShapedType>(getY().getType()).getRank() == 4;
+}
+
+LogicalResult MatmulScatterOp::verify() {
+  Operation *op = getOperation();
+  if (failed(verifyForm(op, {}, 1, 0)))
+    return failure();
+  ShapeChecker c(op);
+  if (isRagged()) {
+    if (failed(c.check(getY().getType(), "operand 'y'", "R,J")) ||
+        failed(c.check(getInd().getType(), "operand 'rows'", "R")) ||
+        failed(c.check(getExpertOffsets().getType(), "operand 'expert_offsets'",
+                       "E+1")) ||
+        failed(c.isIndexType(getExpertOffsets().getType(),
+                             "operand 'expert_offsets'")) ||
+        failed(c.check(getInit().getType(), "operand 'init'", "T,I")) ||
+        (getScale() && failed(c.check(getScale().getType(), "operand 'scale'", "R"))))
+      return failure();
+  } else {
+    auto yRank = cast<ShapedType>(getY().getType()).getRank();
+    if (yRank != 3 && yRank != 4)
+      return emitOpError() << "operand 'y' must have rank 4 [B,E,K,J] or 3 "
+                              "[E,K,J] (expert-choice form), got "
+                           << getY().getType();
+    bool b = yRank == 4;
+    if (failed(c.check(getY().getType(), "operand 'y'", b ? "B,E,K,J" : "E,K,J")) ||
+        failed(c.check(getInd().getType(), "operand 'ind'", b ? "B,E,K" : "E,K")) ||
+        failed(c.check(getInit().getType(), "operand 'init'", b ? "B,T,I" : "T,I")) ||
+        (getScale() && failed(c.check(getScale().getType(), "operand 'scale'",
+                                      b ? "B,E,K" : "E,K"))))
+      return failure();
+  }
+  if (failed(checkWeightOrientation(op, c, getW().getType(), "J", "E,J,I")) ||
+      failed(c.check(getW().getType(), "operand 'w'", "E,J,I")))
+    return failure();
+  if (op->getNumResults() == 1 && getOut().getType() != getInit().getType())
+    return emitOpError() << "result type " << getOut().getType()
+                         << " must equal operand 'init' type "
+                         << getInit().getType();
+  if (failed(c.isDataType(getY().getType(), "operand 'y'")) ||
+      failed(c.isIndexType(getInd().getType(),
+                           isRagged() ? "operand 'rows'" : "operand 'ind'")) ||
+      failed(c.isDataType(getInit().getType(), "operand 'init'")) ||
+      (getScale() && failed(c.isDataType(getScale().getType(), "operand 'scale'"))))
+    return failure();
+  Type dt = elementType(getY());
+  if (elementType(getW()) != dt)
+    return emitOpError() << "operand 'w' element type " << elementType(getW())
+                         << " must match operand 'y' (" << dt << ")";
+  return checkOutputElementType(op, getInit().getType(), "operand 'init'", dt,
+                                "operand 'y'");
+}
+
+//===----------------------------------------------------------------------===//
+// permute / unpermute / route
+//===----------------------------------------------------------------------===//
+
+int64_t PermuteOp::getNumSortedRows() {
+  if (IntegerAttr n = getNumOutTokensAttr())
+    return n.getInt();
+  auto ids = cast<ShapedType>(getTopkIds().getType());
+  if (ids.hasStaticShape())
+    return ids.getDimSize(0) * ids.getDimSize(1);
+  return ShapedType::kDynamic;
+}
+
+/// Checks topk_ids [T,k] and num_experts; binds E, T, k and "kT".
+static LogicalResult checkTopkIds(Operation *op, ShapeChecker &c, Type ids,
+                                  int64_t numExperts) {
+  if (numExperts < 1)
+    return op->emitOpError() << "num_experts must be at least 1, got "
+                             << numExperts;
+  if (failed(c.check(ids, "operand 'topk_ids'", "T,k")) ||
+      failed(c.isIndexType(ids, "operand 'topk_ids'")) ||
+      failed(c.bind("E", numExperts, "attribute 'num_experts'")))
+    return failure();
+  int64_t t = c.get("T"), k = c.get("k");
+  if (t != ShapedType::kDynamic && k != ShapedType::kDynamic)
+    return c.bind("kT", t * k, "operand 'topk_ids' (T*k)");
+  return success();
+}
+
+static LogicalResult checkI32(Operation *op, Type t, StringRef name) {
+  if (elementType(t).isSignlessInteger(32))
+    return success();
+  return op->emitOpError() << name << " must have i32 elements, got "
+                           << elementType(t);
+}
+
+LogicalResult PermuteOp::verify() {
+  Operation *op = getOperation();
+  if (failed(verifyForm(op, getOuts(), 3, 3)))
+    return failure();
+  ShapeChecker c(op);
+  if (failed(checkTopkIds(op, c, getTopkIds().getType(), getNumExpertsAttr().getInt())) ||
+      failed(c.check(getX().getType(), "operand 'x'", "T,H")))
+    return failure();
+  if (IntegerAttr attr = getNumOutTokensAttr()) {
+    int64_t n = attr.getInt(), kt = c.get("kT");
+    if (n < 0 || (kt != ShapedType::kDynamic && n > kt))
+      return emitOpError() << "num_out_tokens = " << n
+                           << " must be in [0, T*k]"
+                           << (kt != ShapedType::kDynamic
+                                   ? " = [0, " + std::to_string(kt) + "]"
+                                   : std::string());
+  }
+  int64_t r = getNumSortedRows();
+  if (r != ShapedType::kDynamic && failed(c.bind("R", r, "num_out_tokens or T*k")))
+    return failure();
+  Type xs = outputType(op, getOuts(), 0), map = outputType(op, getOuts(), 1),
+       offs = outputType(op, getOuts(), 2);
+  if (failed(c.check(xs, "result 'x_sorted'", "R,H")) ||
+      failed(c.check(map, "result 'row_id_map'", "kT")) ||
+      failed(c.check(offs, "result 'expert_offsets'", "E+1")) ||
+      failed(checkI32(op, map, "result 'row_id_map'")) ||
+      failed(checkI32(op, offs, "result 'expert_offsets'")))
+    return failure();
+  if (elementType(xs) != elementType(getX()))
+    return emitOpError() << "result 'x_sorted' element type " << elementType(xs)
+                         << " must match operand 'x' (" << elementType(getX())
+                         << ")";
+  return success();
+}
+
+LogicalResult UnpermuteOp::verify() {
+  Operation *op = getOperation();
+  OperandRange outs = getODSOperands(3); // out
+  if (failed(verifyForm(op, outs, 1, 1)))
+    return failure();
+  ShapeChecker c(op);
+  if (failed(c.check(getProbs().getType(), "operand 'probs'", "T,k")))
+    return failure();
+  int64_t t = c.get("T"), k = c.get("k");
+  if (t != ShapedType::kDynamic && k != ShapedType::kDynamic &&
+      failed(c.bind("kT", t * k, "operand 'probs' (T*k)")))
+    return failure();
+  Type out = outputType(op, outs, 0);
+  if (failed(c.check(getXSorted().getType(), "operand 'x_sorted'", "R,H")) ||
+      failed(c.check(getRowIdMap().getType(), "operand 'row_id_map'", "kT")) ||
+      failed(c.check(out, "result 'out'", "T,H")) ||
+      failed(c.isIndexType(getRowIdMap().getType(), "operand 'row_id_map'")) ||
+      failed(c.isDataType(getXSorted().getType(), "operand 'x_sorted'")) ||
+      failed(c.isDataType(getProbs().getType(), "operand 'probs'")) ||
+      failed(checkOutputElementType(op, out, "result 'out'",
+                                    elementType(getXSorted()),
+                                    "operand 'x_sorted'")))
+    return failure();
+  return success();
+}
+
+LogicalResult RouteOp::verify() {
+  Operation *op = getOperation();
+  if (failed(verifyForm(op, getOuts(), 3, 3)))
+    return failure();
+  ShapeChecker c(op);
+  if (failed(checkTopkIds(op, c, getTopkIds().getType(), getNumExpertsAttr().getInt())))
+    return failure();
+  Type rows = outputType(op, getOuts(), 0), offs = outputType(op, getOuts(), 1),
+       map = outputType(op, getOuts(), 2);
+  if (failed(c.check(rows, "result 'rows'", "kT")) ||
+      failed(c.check(offs, "result 'expert_offsets'", "E+1")) ||
+      failed(c.check(map, "result 'row_id_map'", "kT")) ||
+      failed(checkI32(op, rows, "result 'rows'")) ||
+      failed(checkI32(op, offs, "result 'expert_offsets'")) ||
+      failed(checkI32(op, map, "result 'row_id_map'")))
+    return failure();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// gather / scatter_add / gather_concat
+//===----------------------------------------------------------------------===//
+
+/// Shape of take(x, ind, axis) with `batchDims` shared leading dims:
+/// x.shape[:axis] ++ ind.shape[batchDims:] ++ x.shape[axis+1:].
+static FailureOr<SmallVector<int64_t>>
+gatheredShape(Operation *op, ShapedType x, ShapedType ind, int64_t axis,
+              int64_t batchDims, StringRef xName, StringRef indName) {
+  if (batchDims < 0 || batchDims > ind.getRank() || batchDims > x.getRank())
+    return op->emitOpError() << "batch_dims = " << batchDims << " must be in [0, "
+                             << std::min(ind.getRank(), x.getRank()) << "]";
+  if (axis < batchDims || axis >= x.getRank())
+    return op->emitOpError() << "axis = " << axis << " must be in ["
+                             << batchDims << ", " << x.getRank() << ") for "
+                             << xName << " of type " << x;
+  for (int64_t d = 0; d < batchDims; ++d)
+    if (!x.isDynamicDim(d) && !ind.isDynamicDim(d) &&
+        x.getDimSize(d) != ind.getDimSize(d))
+      return op->emitOpError() << "batch dim " << d << " of " << xName << " ("
+                               << x.getDimSize(d) << ") and " << indName << " ("
+                               << ind.getDimSize(d) << ") differ";
+  SmallVector<int64_t> shape(x.getShape().take_front(axis));
+  llvm::append_range(shape, ind.getShape().drop_front(batchDims));
+  llvm::append_range(shape, x.getShape().drop_front(axis + 1));
+  return shape;
+}
+
+static LogicalResult checkPermutation(Operation *op, ArrayRef<int64_t> perm,
+                                      size_t rank, StringRef what) {
+  if (perm.size() != rank)
+    return op->emitOpError() << what << " has " << perm.size()
+                             << " entries but the gathered value has rank "
+                             << rank;
+  SmallVector<bool> seen(rank, false);
+  for (int64_t p : perm) {
+    if (p < 0 || p >= static_cast<int64_t>(rank) || seen[p])
+      return op->emitOpError() << what << " [" << perm
+                               << "] is not a permutation of [0, " << rank
+                               << ")";
+    seen[p] = true;
+  }
+  return success();
+}
+
+static SmallVector<int64_t> applyPermutation(ArrayRef<int64_t> shape,
+                                             std::optional<ArrayRef<int64_t>> perm) {
+  if (!perm)
+    return SmallVector<int64_t>(shape);
+  SmallVector<int64_t> out;
+  for (int64_t p : *perm)
+    out.push_back(shape[p]);
+  return out;
+}
+
+/// Static dims must agree; dynamic dims match anything.
+static LogicalResult checkShapeMatches(Operation *op, Type actual,
+                                       ArrayRef<int64_t> expected,
+                                       StringRef name) {
+  auto t = cast<ShapedType>(actual);
+  bool ok = t.getRank() == static_cast<int64_t>(expected.size());
+  for (int64_t d = 0; ok && d < t.getRank(); ++d)
+    ok = ShapedType::isDynamic(expected[d]) || t.isDynamicDim(d) ||
+         expected[d] == t.getDimSize(d);
+  if (ok)
+    return success();
+  auto diag = op->emitOpError() << name << " has type " << actual
+                                << " but its shape must be [";
+  llvm::interleaveComma(expected, diag, [&](int64_t s) {
+    if (ShapedType::isDynamic(s))
+      diag << "?";
+    else
+      diag << s;
+  });
+  return diag << "]";
+}
+
+LogicalResult GatherOp::verify() {
+  Operation *op = getOperation();
+  OperandRange outs = getODSOperands(2); // out
+  if (failed(verifyForm(op, outs, 1, 1)))
+    return failure();
+  ShapeChecker c(op);
+  if (failed(c.isIndexType(getInd().getType(), "operand 'ind'")))
+    return failure();
+  auto g = gatheredShape(op, cast<ShapedType>(getX().getType()),
+                         cast<ShapedType>(getInd().getType()), getAxisAttr().getInt(),
+                         getBatchDimsAttr().getInt(), "operand 'x'", "operand 'ind'");
+  if (failed(g))
+    return failure();
+  if (auto perm = getPermutation())
+    if (failed(checkPermutation(op, *perm, g->size(), "permutation")))
+      return failure();
+  Type out = outputType(op, outs, 0);
+  if (elementType(out) != elementType(getX()))
+    return emitOpError() << "result element type " << elementType(out)
+                         << " must match operand 'x' (" << elementType(getX())
+                         << ")";
+  return checkShapeMatches(op, out, applyPermutation(*g, getPermutation()),
+                           "result");
+}
+
+LogicalResult ScatterAddOp::verify() {
+  Operation *op = getOperation();
+  if (failed(verifyForm(op, {}, 1, 0)))
+    return failure();
+  ShapeChecker c(op);
+  if (failed(c.isIndexType(getInd().getType(), "operand 'ind'")))
+    return failure();
+  auto g = gatheredShape(op, cast<ShapedType>(getInit().getType()),
+                         cast<ShapedType>(getInd().getType()), getAxisAttr().getInt(),
+                         getBatchDimsAttr().getInt(), "operand 'init'", "operand 'ind'");
+  if (failed(g) || failed(checkShapeMatches(op, getSrc().getType(), *g,
+                                            "operand 'src'")))
+    return failure();
+  if (elementType(getSrc()) != elementType(getInit()))
+    return emitOpError() << "operand 'src' element type "
+                         << elementType(getSrc()) << " must match operand "
+                         << "'init' (" << elementType(getInit()) << ")";
+  if (!isa<FloatType, IntegerType>(elementType(getInit())))
+    return emitOpError() << "operand 'init' must have float or integer elements";
+  if (op->getNumResults() == 1 && getResult().getType() != getInit().getType())
+    return emitOpError() << "result type " << getResult().getType()
+                         << " must equal operand 'init' type "
+                         << getInit().getType();
+  return success();
+}
+
+LogicalResult GatherConcatOp::verify() {
+  Operation *op = getOperation();
+  OperandRange outs = getODSOperands(2); // out
+  if (failed(verifyForm(op, outs, 1, 1)))
+    return failure();
+  size_t n = getSources().size();
+  if (n == 0)
+    return emitOpError() << "needs at least one source";
+  if (getIndices().size() != n)
+    return emitOpError() << "has " << n << " sources but "
+                         << getIndices().size() << " index operands";
+  ArrayAttr perms = getPermutationsAttr();
+  if (perms && perms.size() != n)
+    return emitOpError() << "has " << n << " sources but " << perms.size()
+                         << " permutations";
+  ShapeChecker c(op);
+  Type elt = elementType(getSources()[0]);
+  SmallVector<int64_t> concat;
+  for (size_t s = 0; s < n; ++s) {
+    std::string xName = "source #" + std::to_string(s);
+    std::string iName = "index operand #" + std::to_string(s);
+    if (failed(c.isIndexType(getIndices()[s].getType(), iName)))
+      return failure();
+    if (elementType(getSources()[s]) != elt)
+      return emitOpError() << xName << " element type "
+                           << elementType(getSources()[s])
+                           << " must match source #0 (" << elt << ")";
+    auto g = gatheredShape(op, cast<ShapedType>(getSources()[s].getType()),
+                           cast<ShapedType>(getIndices()[s].getType()),
+                           getAxisAttr().getInt(), 0, xName, iName);
+    if (failed(g))
+      return failure();
+    std::optional<ArrayRef<int64_t>> perm;
+    if (perms) {
+      perm = cast<DenseI64ArrayAttr>(perms[s]).asArrayRef();
+      if (failed(checkPermutation(op, *perm, g->size(),
+                                  "permutation #" + std::to_string(s))))
+        return failure();
+    }
+    SmallVector<int64_t> piece = applyPermutation(*g, perm);
+    if (s == 0) {
+      concat = piece;
+      if (getDimAttr().getInt() < 0 || getDimAttr().getInt() >= static_cast<int64_t>(piece.size()))
+        return emitOpError() << "dim = " << getDimAttr().getInt() << " must be in [0, "
+                             << piece.size() << ")";
+      continue;
+    }
+    if (piece.size() != concat.size())
+      return emitOpError() << "gathered " << xName << " has rank "
+                           << piece.size() << ", source #0 has rank "
+                           << concat.size();
+    for (size_t d = 0; d < piece.size(); ++d) {
+      bool dyn = ShapedType::isDynamic(piece[d]) || ShapedType::isDynamic(concat[d]);
+      if (static_cast<int64_t>(d) == getDimAttr().getInt())
+        concat[d] = dyn ? ShapedType::kDynamic : concat[d] + piece[d];
+      else if (!dyn && piece[d] != concat[d])
+        return emitOpError() << "gathered " << xName << " has size " << piece[d]
+                             << " in dim " << d << " but source #0 has "
+                             << concat[d] << " (only dim " << getDimAttr().getInt()
+                             << " may differ)";
+    }
+  }
+  Type out = outputType(op, outs, 0);
+  if (elementType(out) != elt)
+    return emitOpError() << "result element type " << elementType(out)
+                         << " must match the sources (" << elt << ")";
+  return checkShapeMatches(op, out, concat, "result");
+}
+
+#define GET_OP_CLASSES
+#include "egs/Dialect/EGS/IR/EGSOps.cpp.inc"

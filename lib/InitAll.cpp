@@ -1,0 +1,4 @@
+//===- InitAll.cpp - register the egs passes and pipelines ----------------===//
+#include "egs/InitAll.h"
+
+void egs::registerAllPasses() {}
