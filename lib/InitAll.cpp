@@ -1,4 +1,9 @@
 //===- InitAll.cpp - register the egs passes and pipelines ----------------===//
 #include "egs/InitAll.h"
+#include "egs/Conversion/Passes.h"
+#include "egs/Pipelines/Pipelines.h"
 
-void egs::registerAllPasses() {}
+void egs::registerAllPasses() {
+  egs::registerEGSConversionPasses();
+  egs::registerPipelines();
+}

@@ -9,8 +9,8 @@
 namespace egs {
 /// Registers the egs dialect and its external interface models.
 inline void registerAllDialects(mlir::DialectRegistry &registry) {
-  registry.insert<mlir::egs::EGSDialect>();
-  mlir::egs::registerBufferizableOpInterfaceExternalModels(registry);
+  registry.insert<egs::EGSDialect>();
+  egs::registerBufferizableOpInterfaceExternalModels(registry);
 }
 
 /// Registers the egs passes and pipelines with the global registry.

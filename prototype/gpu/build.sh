@@ -62,17 +62,21 @@ PIPELINE="builtin.module(
   reconcile-unrealized-casts)"
 PIPELINE=$(echo "$PIPELINE" | tr -d '\n' | tr -s ' ')
 
-# kind:name:params -- mma:name:BM:BN:BK:WM:WN:STAGES:OUT | simt:name:BM:BN:BK:TM:TN:STAGES |
-#                     unpermute:name:TOPK:OUT
-DEFAULT_VARIANTS="mma:gm_bm64_f32:64:64:32:32:32:3:f32,mma:gm_bm32_f32:32:64:32:16:32:3:f32,\
-mma:gm_bm32_bk64_f32:32:64:64:16:32:2:f32,mma:gm_bm32w4_f32:32:64:32:32:16:3:f32,\
-mma:gm_bm64_bf16:64:64:32:32:32:3:bf16,mma:gm_bm32_bf16:32:64:32:16:32:3:bf16,\
-simt:gm_simt32_f32:32:64:32:4:4:3,simt:gm_simt64_f32:64:64:16:4:4:3,\
+# kind:name:params -- mma:name:BM:BN:BK:WM:WN:STAGES:OUT[:ROWS] | simt:name:BM:BN:BK:TM:TN:STAGES[:ROWS] |
+#                     unpermute:name:TOPK:OUT        (ROWS: e = rows of one expert, flattened over
+#                     (b,k) -- default; be = rows of one (b,e))
+DEFAULT_VARIANTS="mma:gm_be32_f32:32:64:32:16:32:3:f32:be,\
+mma:gm_e64_f32:64:64:32:32:32:3:f32,mma:gm_e128_f32:128:64:32:32:32:3:f32,\
+mma:gm_e128_bk64_f32:128:64:64:32:32:3:f32,mma:gm_e128w64_f32:128:64:32:64:32:3:f32,\
+mma:gm_e64_bf16:64:64:32:32:32:3:bf16,mma:gm_e128_bf16:128:64:32:32:32:3:bf16,\
+mma:gm_big_bf16:128:128:32:64:32:4:bf16,\
+simt:gm_simt_e64_f32:64:64:16:4:4:3,simt:gm_simt_e32_f32:32:64:32:4:4:3,simt:gm_simt_e128_f32:128:64:16:8:4:3,\
 unpermute:unpermute_k4_bf16:4:bf16"
 VARIANTS=${VARIANTS:-$DEFAULT_VARIANTS}
 
 # 1. the reference hand-off file (one variant, f32 out) and the multi-variant build input
-python3 "$HERE/gen_gather_matmul.py" --variants "mma:gather_matmul_bf16:64:64:32:32:32:3:f32" \
+# (same config as the measured gm_e128_f32 variant)
+python3 "$HERE/gen_gather_matmul.py" --variants "mma:gather_matmul_bf16:128:64:32:32:32:3:f32:e" \
   > "$HERE/gather_matmul_bf16.mlir"
 python3 "$HERE/gen_gather_matmul.py" --variants "$VARIANTS" > "$OUT/variants.mlir"
 {
@@ -102,10 +106,13 @@ fi
 
 # 4. harness (static libstdc++ so the binary runs on the device machine as-is)
 if [ -n "${RUNTIME:-}" ]; then
-  RT=("$RUNTIME" "-Wl,-rpath,$(dirname "$RUNTIME")")
+  # e.g. RUNTIME=$PWD/out/rt-build/libegs_cuda_runtime.so after
+  #   cmake -S runtime -B prototype/gpu/out/rt-build -G Ninja && ninja -C prototype/gpu/out/rt-build
+  cp "$RUNTIME" "$OUT/"
+  RT=("$OUT/$(basename "$RUNTIME")" "-Wl,-rpath,\$ORIGIN")
 else
   RT=("$HERE/mgpu_min.cpp")
 fi
-g++ -O2 -std=c++17 -I"$OUT" "$HERE/harness.cpp" "${RT[@]}" "$OUT/variants.o" \
+g++ -O3 -march=x86-64-v3 -std=c++17 -I"$OUT" "$HERE/harness.cpp" "${RT[@]}" "$OUT/variants.o" \
   -static-libstdc++ -static-libgcc -ldl -lpthread -o "$OUT/harness"
 echo "built $OUT/harness"

@@ -43,7 +43,10 @@ class Emitter:
         return v
 
 
-def gen_kernel(e, name, BM, BN, BK, WM, WN, STAGES, OUT, VEC=8):
+def gen_kernel(e, name, BM, BN, BK, WM, WN, STAGES, OUT, ROWS="e", VEC=8):
+    """ROWS="e":  the M dimension of one block is the flattened (b,k) rows routed to ONE expert e
+                (M = B*K; w[e] reused by BM rows whatever K is; grid (E*ceil(B*K/BM), 1, ceil(J/BN)))
+       ROWS="be": a block covers rows k of one (b,e) (grid (B*E, ceil(K/BM), ceil(J/BN)))."""
     assert BM % WM == 0 and BN % WN == 0 and WM % 16 == 0 and WN % 16 == 0 and BK % 16 == 0
     WARPS_M, WARPS_N = BM // WM, BN // WN
     NT = WARPS_M * WARPS_N * 32
@@ -56,6 +59,8 @@ def gen_kernel(e, name, BM, BN, BK, WM, WN, STAGES, OUT, VEC=8):
     BSH = f"memref<{STAGES}x{BK}x{PB}xbf16, {WG}>"
     XT, IT, WT = "memref<?x?x?xbf16>", "memref<?x?x?xi32>", "memref<?x?x?xbf16>"
     YT = f"memref<?x?x?x?x{OUT}>"
+    SMEM = STAGES * (BM * PA + BK * PB) * 2
+    DYN = SMEM > 48 * 1024  # static shared memory is limited to 48 KB per block
     consts = {}
 
     def c(v):  # index constants are hoisted to the function entry (dominate every use)
@@ -75,15 +80,30 @@ def gen_kernel(e, name, BM, BN, BK, WM, WN, STAGES, OUT, VEC=8):
     def add(x, y):
         return e.op(f"arith.addi {x}, {y} : index")
 
-    e(f"gpu.func @{name}(%x: {XT}, %ind: {IT}, %w: {WT}, %y: {YT})")
-    e(f"    workgroup(%As: {ASH}, %Bs: {BSH})")
+    DSM = "memref<0xi8, #gpu.address_space<workgroup>>"
+    if DYN:
+        # >48 KB: dynamic shared memory through an external 0-size workgroup global, which
+        # becomes `.extern .shared .align 16 .b8 egs_dsmem[]` (gpu.dynamic_shared_memory
+        # instead lowers to an internal 0-size global that NVPTX demotes to a 1-byte static
+        # variable -- works only by accident). The host passes dynamic_shared_memory_size.
+        if not getattr(e, "dsmem_declared", False):
+            e.lines.insert(e.module_at, "    memref.global \"public\" @egs_dsmem : "
+                           f"{DSM} {{alignment = 16}}")
+            e.dsmem_declared = True
+        e(f"gpu.func @{name}(%x: {XT}, %ind: {IT}, %w: {WT}, %y: {YT})")
+    else:
+        e(f"gpu.func @{name}(%x: {XT}, %ind: {IT}, %w: {WT}, %y: {YT})")
+        e(f"    workgroup(%As: {ASH}, %Bs: {BSH})")
     e(f"    kernel attributes {{known_block_size = array<i32: {NT}, 1, 1>}} {{")
     const_at = len(e.lines)
     e.ind_base = e.ind
     e.ind += 1
     for v in (0, 1, 2, 8, 16, 32, BM, BN, BK):
         c(v)
-    i32_0 = e.op("arith.constant 0 : i32", "ci")
+    if DYN:
+        dsm = e.op(f"memref.get_global @egs_dsmem : {DSM}")
+        e(f"%As = memref.view {dsm}[{c(0)}][] : {DSM} to {ASH}")
+        e(f"%Bs = memref.view {dsm}[{c(STAGES * BM * PA * 2)}][] : {DSM} to {BSH}")
     Bd = e.op(f"memref.dim %x, {c(0)} : {XT}")
     Id = e.op(f"memref.dim %x, {c(2)} : {XT}")
     Ed = e.op(f"memref.dim %w, {c(0)} : {WT}")
@@ -93,10 +113,25 @@ def gen_kernel(e, name, BM, BN, BK, WM, WN, STAGES, OUT, VEC=8):
     be = e.op("gpu.block_id x")
     by = e.op("gpu.block_id y")
     bz = e.op("gpu.block_id z")
-    b = e.op(f"arith.divui {be}, {Ed} : index")
-    ee = e.op(f"arith.remui {be}, {Ed} : index")
-    m0 = e.op(f"arith.muli {by}, {c(BM)} : index")
+    if ROWS == "be":
+        b = e.op(f"arith.divui {be}, {Ed} : index")
+        ee = e.op(f"arith.remui {be}, {Ed} : index")
+        m0 = e.op(f"arith.muli {by}, {c(BM)} : index")
+    else:
+        Md = e.op(f"arith.muli {Bd}, {Kd} : index")
+        MB = e.op(f"arith.ceildivui {Md}, {c(BM)} : index")
+        ee = e.op(f"arith.divui {be}, {MB} : index")
+        m0 = e.op(f"arith.muli {e.op(f'arith.remui {be}, {MB} : index')}, {c(BM)} : index")
     n0 = e.op(f"arith.muli {bz}, {c(BN)} : index")
+
+    def rowinfo(row):
+        """tile row -> (b, k, valid) of the output/gathered row"""
+        r = add(m0, row)
+        if ROWS == "be":
+            return b, r, e.op(f"arith.cmpi ult, {r}, {Kd} : index")
+        ok = e.op(f"arith.cmpi ult, {r}, {Md} : index")
+        rr = e.op(f"arith.select {ok}, {r}, {c(0)} : index")
+        return e.op(f"arith.divui {rr}, {Kd} : index"), e.op(f"arith.remui {rr}, {Kd} : index"), ok
     warp = e.op(f"arith.divui {tid}, {c(32)} : index")
     lane = e.op(f"arith.remui {tid}, {c(32)} : index")
     wm = e.op(f"arith.divui {warp}, {c(WARPS_N)} : index")
@@ -109,19 +144,18 @@ def gen_kernel(e, name, BM, BN, BK, WM, WN, STAGES, OUT, VEC=8):
         ch = e.op(f"arith.addi {tid}, {c(r * NT)} : index")
         row = e.op(f"arith.divui {ch}, {c(BK // VEC)} : index")
         col = e.op(f"arith.muli {e.op(f'arith.remui {ch}, {c(BK // VEC)} : index')}, {c(VEC)} : index")
-        k = e.op(f"arith.addi {m0}, {row} : index")
-        ok = e.op(f"arith.cmpi ult, {k}, {Kd} : index")
+        br, k, ok = rowinfo(row)
         tok = e.tmp()
         e(f"{tok} = scf.if {ok} -> (index) {{")
         e.ind += 1
-        t32 = e.op(f"memref.load %ind[{b}, {ee}, {k}] : {IT}")
+        t32 = e.op(f"memref.load %ind[{br}, {ee}, {k}] : {IT}")
         ti = e.op(f"arith.index_cast {t32} : i32 to index")
         e(f"scf.yield {ti} : index")
         e.ind -= 1
         e("} else {")
         e(f"  scf.yield {c(0)} : index")
         e("}")
-        a_desc.append((row, col, tok, ok))
+        a_desc.append((row, col, br, tok, ok))
     b_desc = []  # (smem row, smem col)
     for r in range(B_CH // NT):
         ch = e.op(f"arith.addi {tid}, {c(r * NT)} : index")
@@ -137,7 +171,7 @@ def gen_kernel(e, name, BM, BN, BK, WM, WN, STAGES, OUT, VEC=8):
         """cp.async one k-tile (kt) into `stage`; returns the group token."""
         k0 = e.op(f"arith.muli {kt}, {c(BK)} : index")
         toks = []
-        for (row, col, tokrow, ok) in a_desc:
+        for (row, col, br, tokrow, ok) in a_desc:
             i = e.op(f"arith.addi {k0}, {col} : index")
             n = e.op(f"arith.subi {Id}, {i} : index")
             n = e.op(f"arith.maxsi {n}, {c(0)} : index")
@@ -146,7 +180,7 @@ def gen_kernel(e, name, BM, BN, BK, WM, WN, STAGES, OUT, VEC=8):
             has = e.op(f"arith.cmpi sgt, {n}, {c(0)} : index")
             si = e.op(f"arith.select {has}, {i}, {c(0)} : index")  # keep the address in-bounds
             toks.append(e.op(
-                f"nvgpu.device_async_copy %x[{b}, {tokrow}, {si}], %As[{stage}, {row}, {col}], "
+                f"nvgpu.device_async_copy %x[{br}, {tokrow}, {si}], %As[{stage}, {row}, {col}], "
                 f"{VEC}, {n} {{bypassL1}} : {XT} to {ASH}", "t"))
         for (row, col, j, jn) in b_desc:
             i = e.op(f"arith.addi {k0}, {row} : index")
@@ -242,8 +276,7 @@ def gen_kernel(e, name, BM, BN, BK, WM, WN, STAGES, OUT, VEC=8):
             vec_ok = e.op(f"arith.andi {c2ok}, {Jeven} : i1")
             c0ok = e.op(f"arith.cmpi ult, {col}, {Jd} : index")
             for h in range(2):
-                row = add(m0, add(wrow, add(g_, c(mi * 16 + h * 8))))
-                rok = e.op(f"arith.cmpi ult, {row}, {Kd} : index")
+                br, row, rok = rowinfo(add(wrow, add(g_, c(mi * 16 + h * 8))))
                 # (vector.extract_strided_slice is NOT lowered inside gpu.module by the stock
                 #  pipeline -> use scalar extracts + from_elements)
                 h0 = e.op(f"vector.extract {a_}[{2 * h}] : f32 from vector<4xf32>")
@@ -253,7 +286,7 @@ def gen_kernel(e, name, BM, BN, BK, WM, WN, STAGES, OUT, VEC=8):
                     v2 = e.op(f"arith.truncf {v2} : vector<2xf32> to {vt}")
                 fast = e.op(f"arith.andi {rok}, {vec_ok} : i1")
                 e(f"scf.if {fast} {{")
-                e(f"  vector.store {v2}, %y[{b}, {ee}, {row}, {col}] {{alignment = {2 * (4 if OUT == 'f32' else 2)}}} : {YT}, {vt}")
+                e(f"  vector.store {v2}, %y[{br}, {ee}, {row}, {col}] {{alignment = {2 * (4 if OUT == 'f32' else 2)}}} : {YT}, {vt}")
                 e("} else {")
                 e.ind += 1
                 for q, (okq, cq) in enumerate(((c0ok, col), (c2ok, col1))):
@@ -261,7 +294,7 @@ def gen_kernel(e, name, BM, BN, BK, WM, WN, STAGES, OUT, VEC=8):
                     e(f"scf.if {sq} {{")
                     e.ind += 1
                     xq = e.op(f"vector.extract {v2}[{q}] : {OUT} from {vt}")
-                    e(f"memref.store {xq}, %y[{b}, {ee}, {row}, {cq}] : {YT}")
+                    e(f"memref.store {xq}, %y[{br}, {ee}, {row}, {cq}] : {YT}")
                     e.ind -= 1
                     e("}")
                 e.ind -= 1
@@ -269,10 +302,10 @@ def gen_kernel(e, name, BM, BN, BK, WM, WN, STAGES, OUT, VEC=8):
     e("gpu.return")
     e.ind -= 1
     e("}")
-    return dict(NT=NT, XT=XT, IT=IT, WT=WT, YT=YT)
+    return dict(NT=NT, XT=XT, IT=IT, WT=WT, YT=YT, ROWS=ROWS, SMEM=SMEM if DYN else 0)
 
 
-def gen_kernel_simt_f32(e, name, BM, BN, BK, TM, TN, STAGES, VEC=4):
+def gen_kernel_simt_f32(e, name, BM, BN, BK, TM, TN, STAGES, ROWS="e", VEC=4):
     """f32 gather-matmul on CUDA cores: same tiling/pipeline skeleton as the mma kernel, each
     thread owns a TM x TN register tile; A read as vector<4xf32> along k, B as vector<TN> along n,
     vector.fma with a broadcast A element."""
@@ -313,9 +346,23 @@ def gen_kernel_simt_f32(e, name, BM, BN, BK, TM, TN, STAGES, VEC=4):
     Jd = op(f"memref.dim %w, {c(2)} : {WT}")
     Kd = op(f"memref.dim %ind, {c(2)} : {IT}")
     tid, be, by, bz = op("gpu.thread_id x"), op("gpu.block_id x"), op("gpu.block_id y"), op("gpu.block_id z")
-    b = op(f"arith.divui {be}, {Ed} : index")
-    ee = op(f"arith.remui {be}, {Ed} : index")
-    m0 = op(f"arith.muli {by}, {c(BM)} : index")
+    if ROWS == "be":
+        b = op(f"arith.divui {be}, {Ed} : index")
+        ee = op(f"arith.remui {be}, {Ed} : index")
+        m0 = op(f"arith.muli {by}, {c(BM)} : index")
+    else:
+        Md = op(f"arith.muli {op(f'memref.dim %x, {c(0)} : {XT}')}, {Kd} : index")
+        MB = op(f"arith.ceildivui {Md}, {c(BM)} : index")
+        ee = op(f"arith.divui {be}, {MB} : index")
+        m0 = op(f"arith.muli {op(f'arith.remui {be}, {MB} : index')}, {c(BM)} : index")
+
+    def rowinfo(row):
+        r = add(m0, row)
+        if ROWS == "be":
+            return b, r, op(f"arith.cmpi ult, {r}, {Kd} : index")
+        ok = op(f"arith.cmpi ult, {r}, {Md} : index")
+        rr = op(f"arith.select {ok}, {r}, {c(0)} : index")
+        return op(f"arith.divui {rr}, {Kd} : index"), op(f"arith.remui {rr}, {Kd} : index"), ok
     n0 = op(f"arith.muli {bz}, {c(BN)} : index")
     tx = op(f"arith.remui {tid}, {c(NTX)} : index")
     ty = op(f"arith.divui {tid}, {c(NTX)} : index")
@@ -325,18 +372,17 @@ def gen_kernel_simt_f32(e, name, BM, BN, BK, TM, TN, STAGES, VEC=4):
         ch = add(tid, c(r * NT))
         row = op(f"arith.divui {ch}, {c(BK // VEC)} : index")
         col = op(f"arith.muli {op(f'arith.remui {ch}, {c(BK // VEC)} : index')}, {c(VEC)} : index")
-        k = add(m0, row)
-        ok = op(f"arith.cmpi ult, {k}, {Kd} : index")
+        br, k, ok = rowinfo(row)
         tok = e.tmp()
         e(f"{tok} = scf.if {ok} -> (index) {{")
         e.ind += 1
-        t32 = op(f"memref.load %ind[{b}, {ee}, {k}] : {IT}")
+        t32 = op(f"memref.load %ind[{br}, {ee}, {k}] : {IT}")
         e(f"scf.yield {op(f'arith.index_cast {t32} : i32 to index')} : index")
         e.ind -= 1
         e("} else {")
         e(f"  scf.yield {c(0)} : index")
         e("}")
-        a_desc.append((row, col, tok, ok))
+        a_desc.append((row, col, br, tok, ok))
     for r in range(B_CH // NT):
         ch = add(tid, c(r * NT))
         row = op(f"arith.divui {ch}, {c(BN // VEC)} : index")
@@ -348,13 +394,13 @@ def gen_kernel_simt_f32(e, name, BM, BN, BK, TM, TN, STAGES, VEC=4):
     def issue(kt, stage):
         k0 = op(f"arith.muli {kt}, {c(BK)} : index")
         toks = []
-        for (row, col, tokrow, ok) in a_desc:
+        for (row, col, br, tokrow, ok) in a_desc:
             i = add(k0, col)
             n = clamp8(op(f"arith.subi {Id}, {i} : index"))
             n = op(f"arith.select {ok}, {n}, {c(0)} : index")
             pos = op(f"arith.cmpi sgt, {n}, {c(0)} : index")
             si = op(f"arith.select {pos}, {i}, {c(0)} : index")
-            toks.append(e.op(f"nvgpu.device_async_copy %x[{b}, {tokrow}, {si}], %As[{stage}, {row}, {col}], "
+            toks.append(e.op(f"nvgpu.device_async_copy %x[{br}, {tokrow}, {si}], %As[{stage}, {row}, {col}], "
                              f"{VEC}, {n} {{bypassL1}} : {XT} to {ASH}", "t"))
         for (row, col, j, jn) in b_desc:
             i = add(k0, row)
@@ -404,19 +450,18 @@ def gen_kernel_simt_f32(e, name, BM, BN, BK, TM, TN, STAGES, VEC=4):
     j4 = op(f"arith.cmpi eq, {jrem}, {c(0)} : index")
     vok = op(f"arith.andi {op(f'arith.cmpi ule, {colv}, {Jd} : index')}, {j4} : i1")
     for tm in range(TM):
-        row = add(m0, arow[tm])
-        rok = op(f"arith.cmpi ult, {row}, {Kd} : index")
+        br, row, rok = rowinfo(arow[tm])
         e(f"scf.if {rok} {{")
         e.ind += 1
         e(f"scf.if {vok} {{")
-        e(f"  vector.store {res}#{tm}, %y[{b}, {ee}, {row}, {col}] {{alignment = 16}} : {YT}, {VT}")
+        e(f"  vector.store {res}#{tm}, %y[{br}, {ee}, {row}, {col}] {{alignment = 16}} : {YT}, {VT}")
         e("} else {")
         e.ind += 1
         for tn in range(TN):
             cj = add(col, c(tn))
             e(f"scf.if {op(f'arith.cmpi ult, {cj}, {Jd} : index')} {{")
             e(f"  {(xv := e.tmp())} = vector.extract {res}#{tm}[{tn}] : f32 from {VT}")
-            e(f"  memref.store {xv}, %y[{b}, {ee}, {row}, {cj}] : {YT}")
+            e(f"  memref.store {xv}, %y[{br}, {ee}, {row}, {cj}] : {YT}")
             e("}")
         e.ind -= 1
         e("}")
@@ -425,7 +470,7 @@ def gen_kernel_simt_f32(e, name, BM, BN, BK, TM, TN, STAGES, VEC=4):
     e("gpu.return")
     e.ind -= 1
     e("}")
-    return dict(NT=NT, XT=XT, IT=IT, WT=WT, YT=YT)
+    return dict(NT=NT, XT=XT, IT=IT, WT=WT, YT=YT, ROWS=ROWS, SMEM=0)
 
 
 def gen_unpermute(e, name, TOPK, OUT, NT=128):
@@ -486,7 +531,7 @@ def gen_unpermute(e, name, TOPK, OUT, NT=128):
     return dict(NT=NT, PT=PT, RT=RT, XT=XT, OT=OT)
 
 
-def emit_host(e, name, kname, args, dims, grid, NT):
+def emit_host(e, name, kname, args, dims, grid, NT, SMEM=0):
     """Host entry points: `name` (launch + sync) and `name`_bench (iters async launches on one
     stream, one sync). args: [(ssa, type)], dims: [(ssa, src ssa, dim, type)], grid: 3 lines
     computing %gx %gy %gz from the dims."""
@@ -503,51 +548,64 @@ def emit_host(e, name, kname, args, dims, grid, NT):
             e(f"{ssa} = memref.dim {src}, %c{d} : {t}")
         for g in grid:
             e(g)
-        launch = (f"@kernels::@{kname} blocks in (%gx, %gy, %gz) threads in (%cnt, %c1, %c1) "
+        if SMEM:
+            e(f"%smem = arith.constant {SMEM} : i32")
+        dyn = " dynamic_shared_memory_size %smem" if SMEM else ""
+        launch = (f"@kernels::@{kname} blocks in (%gx, %gy, %gz) threads in (%cnt, %c1, %c1){dyn} "
                   f"args({', '.join(f'{a} : {t}' for a, t in args)})")
         if not bench:
             e(f"gpu.launch_func {launch}")
         else:
             # NB: a !gpu.async.token cannot be an scf.for iter_arg here (convert-nvgpu-to-nvvm
-            # runs first and rejects the scf.for it cannot type-convert). Every launch depends
-            # on the same token instead: gpu-to-llvm maps it to one stream, so launches are
-            # ordered on it and the final gpu.wait synchronises that stream.
+            # runs first and rejects the scf.for it cannot type-convert). So iters-1 launches
+            # depend on the same token %t0 (gpu-to-llvm puts every launch on %t0's stream, in
+            # order), and a last launch outside the loop yields the token that gpu.wait waits
+            # for. `gpu.wait [%t0]` would NOT do: %t0 = `gpu.wait async` has no dependencies,
+            # so the canonicalizer erases the wait on it and nothing synchronises.
             e("%t0 = gpu.wait async")
-            e("scf.for %it = %c0 to %iters step %c1 {")
+            e("%n1 = arith.subi %iters, %c1 : index")
+            e("scf.for %it = %c0 to %n1 step %c1 {")
             e(f"  %t1 = gpu.launch_func async [%t0] {launch}")
             e("}")
-            e("gpu.wait [%t0]")
+            e(f"%tl = gpu.launch_func async [%t0] {launch}")
+            e("gpu.wait [%tl]")
         e("return")
         e.ind -= 1
         e("}")
 
 
-def gm_host(e, name, kname, BM, BN, NT, XT, IT, WT, YT):
+def gm_host(e, name, kname, BM, BN, NT, XT, IT, WT, YT, ROWS, SMEM):
+    if ROWS == "be":
+        grid = ["%gx = arith.muli %B, %E : index", "%gy = arith.ceildivui %K, %cbm : index"]
+    else:
+        grid = ["%M = arith.muli %B, %K : index", "%mb = arith.ceildivui %M, %cbm : index",
+                "%gx = arith.muli %E, %mb : index", "%gy = arith.addi %c1, %c0 : index"]
     emit_host(e, name, kname, [("%x", XT), ("%ind", IT), ("%w", WT), ("%y", YT)],
               [("%B", "%x", 0, XT), ("%E", "%w", 0, WT), ("%J", "%w", 2, WT), ("%K", "%ind", 2, IT)],
-              [f"%cbm = arith.constant {BM} : index", f"%cbn = arith.constant {BN} : index",
-               "%gx = arith.muli %B, %E : index", "%gy = arith.ceildivui %K, %cbm : index",
-               "%gz = arith.ceildivui %J, %cbn : index"], NT)
+              [f"%cbm = arith.constant {BM} : index", f"%cbn = arith.constant {BN} : index"] + grid +
+              ["%gz = arith.ceildivui %J, %cbn : index"], NT, SMEM)
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--variants", default="mma:gather_matmul_bf16:64:64:32:32:32:3:f32",
-                    help="comma list of  mma:name:BM:BN:BK:WM:WN:STAGES:OUT | "
-                         "simt:name:BM:BN:BK:TM:TN:STAGES | unpermute:name:TOPK:OUT")
+                    help="comma list of  mma:name:BM:BN:BK:WM:WN:STAGES:OUT[:ROWS] | "
+                         "simt:name:BM:BN:BK:TM:TN:STAGES[:ROWS] | unpermute:name:TOPK:OUT   "
+                         "(ROWS = e (default) | be)")
     a = ap.parse_args()
     kern, host = Emitter(), Emitter()
     kern.ind = 2
+    kern.module_at = 0
     host.ind = 1
     for spec in a.variants.split(","):
         kind, name, *p = spec.split(":")
         if kind == "mma":
             BM, BN, BK, WM, WN, ST = map(int, p[:6])
-            info = gen_kernel(kern, name + "_kernel", BM, BN, BK, WM, WN, ST, p[6])
+            info = gen_kernel(kern, name + "_kernel", BM, BN, BK, WM, WN, ST, p[6], *p[7:8])
             gm_host(host, name, name + "_kernel", BM, BN, **info)
         elif kind == "simt":
             BM, BN, BK, TM, TN, ST = map(int, p[:6])
-            info = gen_kernel_simt_f32(kern, name + "_kernel", BM, BN, BK, TM, TN, ST)
+            info = gen_kernel_simt_f32(kern, name + "_kernel", BM, BN, BK, TM, TN, ST, *p[6:7])
             gm_host(host, name, name + "_kernel", BM, BN, **info)
         elif kind == "unpermute":
             info = gen_unpermute(kern, name + "_kernel", int(p[0]), p[1])

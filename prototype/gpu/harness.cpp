@@ -6,7 +6,9 @@
 // Checks against an f64 CPU reference (inputs rounded to bf16), outputs poisoned with NaN,
 // a guard zone after y must stay poisoned. Timing: wall clock around synchronous calls.
 //
-// usage: harness [variant|all] [B T E K I J]      (default: all variants, test shapes + bench)
+// usage: harness [variant|all] [B T E K I J]   (default: all variants, 4 tail/test shapes + the
+//        bench shape B=64 T=256 E=32 K=32 I=128 J=64; unpermute: T=37/1000/16384, TOPK=4)
+// Needs I % 8 == 0 and J % 8 == 0 (16-byte cp.async of x/w rows) -- see README.md.
 #include <algorithm>
 #include <chrono>
 #include <cmath>

@@ -10,10 +10,6 @@
 #include <cstdio>
 #include <cstdlib>
 
-#define EGS_STRINGIFY(x) #x
-// Expands `x` first, so that cuMemAlloc names the symbol cuMemAlloc_v2.
-#define EGS_SYMBOL_NAME(x) EGS_STRINGIFY(x)
-
 namespace egs::runtime {
 namespace {
 
@@ -53,15 +49,14 @@ DriverState initialize() {
   }
 
   CudaDriver &api = state.api;
-#define EGS_RESOLVE_REQUIRED(fn)                                               \
-  if (!resolve(library, EGS_SYMBOL_NAME(fn), api.fn)) {                        \
-    state.failure = std::string(path) +                                        \
-                    " lacks " EGS_SYMBOL_NAME(fn) " (driver too old)";         \
+#define EGS_RESOLVE_REQUIRED(name, symbol)                                     \
+  if (!resolve(library, #symbol, api.name)) {                                  \
+    state.failure = std::string(path) + " lacks " #symbol " (driver too old)"; \
     return state;                                                              \
   }
   EGS_CUDA_REQUIRED_FUNCTIONS(EGS_RESOLVE_REQUIRED)
 #undef EGS_RESOLVE_REQUIRED
-#define EGS_RESOLVE_OPTIONAL(fn) resolve(library, EGS_SYMBOL_NAME(fn), api.fn);
+#define EGS_RESOLVE_OPTIONAL(name, symbol) resolve(library, #symbol, api.name);
   EGS_CUDA_OPTIONAL_FUNCTIONS(EGS_RESOLVE_OPTIONAL)
 #undef EGS_RESOLVE_OPTIONAL
 

@@ -29,7 +29,7 @@ void keepFreedMemoryPooled(const CudaDriver &cu, CUdevice device) {
   CUmemoryPool pool = nullptr;
   if (cu.cuDeviceGetDefaultMemPool(&pool, device) != CUDA_SUCCESS)
     return; // No pool support: mgpuMemAlloc reports it on use.
-  cuuint64_t threshold = ~cuuint64_t(0);
+  uint64_t threshold = ~uint64_t(0);
   cu.cuMemPoolSetAttribute(pool, CU_MEMPOOL_ATTR_RELEASE_THRESHOLD, &threshold);
 }
 
@@ -101,7 +101,7 @@ extern "C" void mgpuSetDefaultDevice(int32_t device) {
 }
 
 extern "C" void egsSetCurrentStream(void *cuStream) {
-  egs::runtime::threadCurrentStream = static_cast<CUstream>(cuStream);
+  egs::runtime::threadCurrentStream = static_cast<egs::runtime::CUstream>(cuStream);
 }
 
 extern "C" void *egsGetCurrentStream(void) {

@@ -8,7 +8,7 @@
 #ifndef EGS_RUNTIME_LIB_DIAGNOSTICS_H
 #define EGS_RUNTIME_LIB_DIAGNOSTICS_H
 
-#include <cuda.h>
+#include "CudaDriverApi.h"
 
 #include <string>
 
@@ -34,8 +34,8 @@ inline bool checkCuda(CUresult result, const char *call) {
 
 } // namespace egs::runtime
 
-/// Calls driver entry point `fn` through the table `api` and reports failure
-/// under the name `fn` is spelled with; evaluates to true on success.
+/// Calls driver entry point `fn` through the table `api` and reports a failure
+/// under its name; evaluates to true on success.
 #define EGS_CU(api, fn, ...)                                                   \
   ::egs::runtime::checkCuda((api).fn(__VA_ARGS__), #fn)
 

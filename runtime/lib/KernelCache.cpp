@@ -3,6 +3,7 @@
 #include "KernelCache.h"
 
 #include "Diagnostics.h"
+#include "egs/Runtime/CudaRuntime.h"
 
 #include <cstring>
 #include <memory>
@@ -50,9 +51,8 @@ uint64_t fingerprint(const char *bytes, size_t size) {
 CUmodule loadImage(const CudaDriver &cu, const void *image,
                    int jitOptimizationLevel) {
   char log[8192] = {};
-  CUjit_option options[] = {CU_JIT_ERROR_LOG_BUFFER,
-                            CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES,
-                            CU_JIT_OPTIMIZATION_LEVEL};
+  int options[] = {CU_JIT_ERROR_LOG_BUFFER, CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES,
+                   CU_JIT_OPTIMIZATION_LEVEL};
   void *values[] = {log, reinterpret_cast<void *>(sizeof(log)),
                     reinterpret_cast<void *>(intptr_t(jitOptimizationLevel))};
   unsigned count = jitOptimizationLevel < 0 ? 2 : 3;
@@ -138,7 +138,11 @@ size_t unloadUnusedModules() {
         break;
       }
     }
-    EGS_CU(*cu, cuModuleUnload, loaded.module);
+    // A module is unloaded from its own context, which may not be current.
+    if (EGS_CU(*cu, cuCtxPushCurrent, loaded.context)) {
+      EGS_CU(*cu, cuModuleUnload, loaded.module);
+      EGS_CU(*cu, cuCtxPopCurrent, nullptr);
+    }
     it = cache.byHandle.erase(it);
     ++unloaded;
   }

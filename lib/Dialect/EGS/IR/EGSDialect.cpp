@@ -7,7 +7,7 @@
 #include "llvm/ADT/TypeSwitch.h"
 
 using namespace mlir;
-using namespace mlir::egs;
+using namespace egs;
 
 #include "egs/Dialect/EGS/IR/EGSEnums.cpp.inc"
 #include "egs/Dialect/EGS/IR/EGSOpsDialect.cpp.inc"

@@ -14,7 +14,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 
 using namespace mlir;
-using namespace mlir::egs;
+using namespace egs;
 
 using MemoryEffectList =
     SmallVectorImpl<SideEffects::EffectInstance<MemoryEffects::Effect>>;

@@ -12,9 +12,9 @@
 #include "llvm/ADT/STLExtras.h"
 
 using namespace mlir;
-using namespace mlir::egs;
-using mlir::egs::detail::ShapeChecker;
-using mlir::egs::detail::layoutString;
+using namespace egs;
+using egs::detail::ShapeChecker;
+using egs::detail::layoutString;
 
 //===----------------------------------------------------------------------===//
 // Form (tensor vs memref) checks shared by all ops
@@ -53,6 +53,13 @@ static Type outputType(Operation *op, ValueRange outs, unsigned i) {
   if (op->getNumResults() > i)
     return op->getResult(i).getType();
   return outs[i].getType();
+}
+
+/// Names an output in messages: "result 'y'" in the tensor form, "outs buffer
+/// 'y'" in the memref form (an empty `name` gives "result" / "outs buffer").
+static std::string outputName(Operation *op, StringRef name) {
+  std::string kind = op->getNumResults() ? "result" : "outs buffer";
+  return name.empty() ? kind : kind + " '" + name.str() + "'";
 }
 
 static Type elementType(Type t) { return cast<ShapedType>(t).getElementType(); }
@@ -100,6 +107,16 @@ static LogicalResult checkWeightOrientation(Operation *op, ShapeChecker &c,
   return success();
 }
 
+/// expert_offsets [E+1] of the ragged forms, checked after w so that a wrong
+/// length is reported at expert_offsets against E from w.
+static LogicalResult checkExpertOffsets(ShapeChecker &c, Value offsets) {
+  if (!offsets)
+    return success();
+  return failure(
+      failed(c.check(offsets.getType(), "operand 'expert_offsets'", "E+1")) ||
+      failed(c.isIndexType(offsets.getType(), "operand 'expert_offsets'")));
+}
+
 //===----------------------------------------------------------------------===//
 // gather_matmul
 //===----------------------------------------------------------------------===//
@@ -115,16 +132,13 @@ LogicalResult GatherMatmulOp::verify() {
     return failure();
   ShapeChecker c(op);
   Type yType = outputType(op, outs, 0);
+  std::string yName = outputName(op, "y");
   bool swiglu = getActivation() == Activation::swiglu;
   StringRef jOut = swiglu ? "Jh" : "J";
   auto xRank = cast<ShapedType>(getX().getType()).getRank();
   if (isRagged()) {
     if (failed(c.check(getX().getType(), "operand 'x'", "T,I")) ||
-        failed(c.check(getInd().getType(), "operand 'rows'", "R")) ||
-        failed(c.check(getExpertOffsets().getType(), "operand 'expert_offsets'",
-                       "E+1")) ||
-        failed(c.isIndexType(getExpertOffsets().getType(),
-                             "operand 'expert_offsets'")))
+        failed(c.check(getInd().getType(), "operand 'rows'", "R")))
       return failure();
   } else {
     if (xRank != 2 && xRank != 3)
@@ -138,32 +152,34 @@ LogicalResult GatherMatmulOp::verify() {
       return failure();
   }
   if (failed(checkWeightOrientation(op, c, getW().getType(), "I", "E,I,J")) ||
-      failed(c.check(getW().getType(), "operand 'w'", "E,I,J")))
+      failed(c.check(getW().getType(), "operand 'w'", "E,I,J")) ||
+      failed(checkExpertOffsets(c, getExpertOffsets())))
     return failure();
   std::string yLayout = isRagged() ? ("R," + jOut).str()
                                    : ((xRank == 3 ? "B,E,K," : "E,K,") + jOut).str();
-  if (failed(c.check(yType, "result 'y'", yLayout)))
+  if (failed(c.check(yType, yName, yLayout)))
     return failure();
   if (swiglu) {
     int64_t j = c.get("J"), jh = c.get("Jh");
     if (j != ShapedType::kDynamic && j % 2 != 0)
       return emitOpError() << "activation swiglu needs an even J, got " << j;
     if (j != ShapedType::kDynamic && jh != ShapedType::kDynamic && jh * 2 != j)
-      return emitOpError() << "with activation swiglu result 'y' has J/2 = "
-                           << j / 2 << " columns, got " << jh;
+      return emitOpError() << "with activation swiglu " << yName << " must have J/2 = "
+                           << j / 2 << " columns (J = " << j
+                           << " from operand 'w'), got " << jh;
   }
   if (getBias() && failed(c.check(getBias().getType(), "operand 'bias'", "E,J")))
     return failure();
   if (failed(c.isDataType(getX().getType(), "operand 'x'")) ||
       failed(c.isIndexType(getInd().getType(),
                            isRagged() ? "operand 'rows'" : "operand 'ind'")) ||
-      failed(c.isDataType(yType, "result 'y'")))
+      failed(c.isDataType(yType, yName)))
     return failure();
   Type dt = elementType(getX());
   if (elementType(getW()) != dt)
     return emitOpError() << "operand 'w' element type " << elementType(getW())
                          << " must match operand 'x' (" << dt << ")";
-  if (failed(checkOutputElementType(op, yType, "result 'y'", dt, "operand 'x'")))
+  if (failed(checkOutputElementType(op, yType, yName, dt, "operand 'x'")))
     return failure();
   if (getBias() &&
       failed(checkOutputElementType(op, getBias().getType(), "operand 'bias'",
@@ -188,10 +204,6 @@ LogicalResult MatmulScatterOp::verify() {
   if (isRagged()) {
     if (failed(c.check(getY().getType(), "operand 'y'", "R,J")) ||
         failed(c.check(getInd().getType(), "operand 'rows'", "R")) ||
-        failed(c.check(getExpertOffsets().getType(), "operand 'expert_offsets'",
-                       "E+1")) ||
-        failed(c.isIndexType(getExpertOffsets().getType(),
-                             "operand 'expert_offsets'")) ||
         failed(c.check(getInit().getType(), "operand 'init'", "T,I")) ||
         (getScale() && failed(c.check(getScale().getType(), "operand 'scale'", "R"))))
       return failure();
@@ -210,7 +222,8 @@ LogicalResult MatmulScatterOp::verify() {
       return failure();
   }
   if (failed(checkWeightOrientation(op, c, getW().getType(), "J", "E,J,I")) ||
-      failed(c.check(getW().getType(), "operand 'w'", "E,J,I")))
+      failed(c.check(getW().getType(), "operand 'w'", "E,J,I")) ||
+      failed(checkExpertOffsets(c, getExpertOffsets())))
     return failure();
   if (op->getNumResults() == 1 && getOut().getType() != getInit().getType())
     return emitOpError() << "result type " << getOut().getType()
@@ -243,7 +256,7 @@ int64_t PermuteOp::getNumSortedRows() {
   return ShapedType::kDynamic;
 }
 
-/// Checks topk_ids [T,k] and num_experts; binds E, T, k and "kT".
+/// Checks topk_ids [T,k] and num_experts; binds E, T, k and "k*T".
 static LogicalResult checkTopkIds(Operation *op, ShapeChecker &c, Type ids,
                                   int64_t numExperts) {
   if (numExperts < 1)
@@ -255,7 +268,7 @@ static LogicalResult checkTopkIds(Operation *op, ShapeChecker &c, Type ids,
     return failure();
   int64_t t = c.get("T"), k = c.get("k");
   if (t != ShapedType::kDynamic && k != ShapedType::kDynamic)
-    return c.bind("kT", t * k, "operand 'topk_ids' (T*k)");
+    return c.bind("k*T", t * k, "T*k of operand 'topk_ids'");
   return success();
 }
 
@@ -275,7 +288,7 @@ LogicalResult PermuteOp::verify() {
       failed(c.check(getX().getType(), "operand 'x'", "T,H")))
     return failure();
   if (IntegerAttr attr = getNumOutTokensAttr()) {
-    int64_t n = attr.getInt(), kt = c.get("kT");
+    int64_t n = attr.getInt(), kt = c.get("k*T");
     if (n < 0 || (kt != ShapedType::kDynamic && n > kt))
       return emitOpError() << "num_out_tokens = " << n
                            << " must be in [0, T*k]"
@@ -284,20 +297,22 @@ LogicalResult PermuteOp::verify() {
                                    : std::string());
   }
   int64_t r = getNumSortedRows();
-  if (r != ShapedType::kDynamic && failed(c.bind("R", r, "num_out_tokens or T*k")))
+  StringRef rFrom = getNumOutTokensAttr() ? "attribute 'num_out_tokens'"
+                                          : "T*k of operand 'topk_ids'";
+  if (r != ShapedType::kDynamic && failed(c.bind("R", r, rFrom)))
     return failure();
   Type xs = outputType(op, getOuts(), 0), map = outputType(op, getOuts(), 1),
        offs = outputType(op, getOuts(), 2);
-  if (failed(c.check(xs, "result 'x_sorted'", "R,H")) ||
-      failed(c.check(map, "result 'row_id_map'", "kT")) ||
-      failed(c.check(offs, "result 'expert_offsets'", "E+1")) ||
-      failed(checkI32(op, map, "result 'row_id_map'")) ||
-      failed(checkI32(op, offs, "result 'expert_offsets'")))
+  if (failed(c.check(xs, outputName(op, "x_sorted"), "R,H")) ||
+      failed(c.check(map, outputName(op, "row_id_map"), "k*T")) ||
+      failed(c.check(offs, outputName(op, "expert_offsets"), "E+1")) ||
+      failed(checkI32(op, map, outputName(op, "row_id_map"))) ||
+      failed(checkI32(op, offs, outputName(op, "expert_offsets"))))
     return failure();
   if (elementType(xs) != elementType(getX()))
-    return emitOpError() << "result 'x_sorted' element type " << elementType(xs)
-                         << " must match operand 'x' (" << elementType(getX())
-                         << ")";
+    return emitOpError() << outputName(op, "x_sorted") << " element type "
+                         << elementType(xs) << " must match operand 'x' ("
+                         << elementType(getX()) << ")";
   return success();
 }
 
@@ -311,16 +326,16 @@ LogicalResult UnpermuteOp::verify() {
     return failure();
   int64_t t = c.get("T"), k = c.get("k");
   if (t != ShapedType::kDynamic && k != ShapedType::kDynamic &&
-      failed(c.bind("kT", t * k, "operand 'probs' (T*k)")))
+      failed(c.bind("k*T", t * k, "T*k of operand 'probs'")))
     return failure();
   Type out = outputType(op, outs, 0);
   if (failed(c.check(getXSorted().getType(), "operand 'x_sorted'", "R,H")) ||
-      failed(c.check(getRowIdMap().getType(), "operand 'row_id_map'", "kT")) ||
-      failed(c.check(out, "result 'out'", "T,H")) ||
+      failed(c.check(getRowIdMap().getType(), "operand 'row_id_map'", "k*T")) ||
+      failed(c.check(out, outputName(op, "out"), "T,H")) ||
       failed(c.isIndexType(getRowIdMap().getType(), "operand 'row_id_map'")) ||
       failed(c.isDataType(getXSorted().getType(), "operand 'x_sorted'")) ||
       failed(c.isDataType(getProbs().getType(), "operand 'probs'")) ||
-      failed(checkOutputElementType(op, out, "result 'out'",
+      failed(checkOutputElementType(op, out, outputName(op, "out"),
                                     elementType(getXSorted()),
                                     "operand 'x_sorted'")))
     return failure();
@@ -336,12 +351,12 @@ LogicalResult RouteOp::verify() {
     return failure();
   Type rows = outputType(op, getOuts(), 0), offs = outputType(op, getOuts(), 1),
        map = outputType(op, getOuts(), 2);
-  if (failed(c.check(rows, "result 'rows'", "kT")) ||
-      failed(c.check(offs, "result 'expert_offsets'", "E+1")) ||
-      failed(c.check(map, "result 'row_id_map'", "kT")) ||
-      failed(checkI32(op, rows, "result 'rows'")) ||
-      failed(checkI32(op, offs, "result 'expert_offsets'")) ||
-      failed(checkI32(op, map, "result 'row_id_map'")))
+  if (failed(c.check(rows, outputName(op, "rows"), "k*T")) ||
+      failed(c.check(offs, outputName(op, "expert_offsets"), "E+1")) ||
+      failed(c.check(map, outputName(op, "row_id_map"), "k*T")) ||
+      failed(checkI32(op, rows, outputName(op, "rows"))) ||
+      failed(checkI32(op, offs, outputName(op, "expert_offsets"))) ||
+      failed(checkI32(op, map, outputName(op, "row_id_map"))))
     return failure();
   return success();
 }
@@ -441,11 +456,12 @@ LogicalResult GatherOp::verify() {
       return failure();
   Type out = outputType(op, outs, 0);
   if (elementType(out) != elementType(getX()))
-    return emitOpError() << "result element type " << elementType(out)
-                         << " must match operand 'x' (" << elementType(getX())
+    return emitOpError() << outputName(op, "") << " element type "
+                         << elementType(out) << " must match operand 'x' ("
+                         << elementType(getX())
                          << ")";
   return checkShapeMatches(op, out, applyPermutation(*g, getPermutation()),
-                           "result");
+                           outputName(op, ""));
 }
 
 LogicalResult ScatterAddOp::verify() {
@@ -538,9 +554,10 @@ LogicalResult GatherConcatOp::verify() {
   }
   Type out = outputType(op, outs, 0);
   if (elementType(out) != elt)
-    return emitOpError() << "result element type " << elementType(out)
-                         << " must match the sources (" << elt << ")";
-  return checkShapeMatches(op, out, concat, "result");
+    return emitOpError() << outputName(op, "") << " element type "
+                         << elementType(out) << " must match the sources ("
+                         << elt << ")";
+  return checkShapeMatches(op, out, concat, outputName(op, ""));
 }
 
 #define GET_OP_CLASSES

@@ -6,13 +6,13 @@
 #include "llvm/ADT/StringExtras.h"
 
 using namespace mlir;
-using namespace mlir::egs::detail;
+using namespace egs::detail;
 
-std::string mlir::egs::detail::layoutString(StringRef layout) {
+std::string egs::detail::layoutString(StringRef layout) {
   return ("[" + layout + "]").str();
 }
 
-bool mlir::egs::detail::isSupportedDataType(Type t) {
+bool egs::detail::isSupportedDataType(Type t) {
   return t.isF32() || t.isF16() || t.isBF16();
 }
 

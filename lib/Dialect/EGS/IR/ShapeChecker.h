@@ -13,7 +13,8 @@
 #include "mlir/IR/Operation.h"
 #include "llvm/ADT/StringMap.h"
 
-namespace mlir::egs::detail {
+namespace egs::detail {
+using namespace mlir;
 
 class ShapeChecker {
 public:
@@ -51,6 +52,6 @@ std::string layoutString(StringRef layout);
 /// True for f32, f16 and bf16.
 bool isSupportedDataType(Type t);
 
-} // namespace mlir::egs::detail
+} // namespace egs::detail
 
 #endif // EGS_LIB_DIALECT_EGS_IR_SHAPECHECKER_H

@@ -8,7 +8,7 @@
 
 using namespace mlir;
 using namespace mlir::bufferization;
-using namespace mlir::egs;
+using namespace egs;
 
 namespace {
 /// Where each op keeps its output buffers in the memref form.
@@ -139,7 +139,7 @@ static void attachModels(MLIRContext *ctx) {
   (OpTys::template attachInterface<EGSOpBufferizationModel<OpTys>>(*ctx), ...);
 }
 
-void mlir::egs::registerBufferizableOpInterfaceExternalModels(
+void egs::registerBufferizableOpInterfaceExternalModels(
     DialectRegistry &registry) {
   registry.addExtension(+[](MLIRContext *ctx, EGSDialect *) {
     attachModels<GatherMatmulOp, MatmulScatterOp, PermuteOp, UnpermuteOp,

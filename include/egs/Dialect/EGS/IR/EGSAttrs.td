@@ -9,7 +9,7 @@ include "mlir/IR/EnumAttr.td"
 def EGS_Activation : I32EnumAttr<"Activation", "fused epilogue activation of gather_matmul", [
     I32EnumAttrCase<"none", 0>, I32EnumAttrCase<"silu", 1>,
     I32EnumAttrCase<"gelu", 2>, I32EnumAttrCase<"swiglu", 3>]> {
-  let cppNamespace = "::mlir::egs";
+  let cppNamespace = "::egs";
   let genSpecializedAttr = 0;
 }
 def EGS_ActivationAttr : EnumAttr<EGS_Dialect, EGS_Activation, "activation"> {

@@ -6,7 +6,7 @@ include "mlir/IR/OpBase.td"
 
 def EGS_Dialect : Dialect {
   let name = "egs";
-  let cppNamespace = "::mlir::egs";
+  let cppNamespace = "::egs";
   let summary = "Fused gather / expert matmul / scatter ops for Mixture-of-Experts layers";
   let description = [{
     The `egs` dialect expresses the expert layers of Mixture-of-Experts models:

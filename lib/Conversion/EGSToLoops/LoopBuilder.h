@@ -1,0 +1,95 @@
+//===- LoopBuilder.h - shared pieces of the egs host lowering ---*- C++ -*-===//
+//
+// Every egs op lowers on the host to loops over memrefs. The pieces all of
+// them need live here once: index arithmetic, f32 accumulation of 16-bit
+// data, bounds checks of routed indices, and the vectorized
+// row-times-expert-matrix loop shared by gather_matmul and matmul_scatter.
+//
+//===----------------------------------------------------------------------===//
+#ifndef EGS_LIB_CONVERSION_EGSTOLOOPS_LOOPBUILDER_H
+#define EGS_LIB_CONVERSION_EGSTOLOOPS_LOOPBUILDER_H
+
+#include "egs/Conversion/EGSToLoops/EGSToLoops.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/IR/Builders.h"
+
+namespace egs {
+using namespace mlir;
+
+class LoopBuilder {
+public:
+  LoopBuilder(OpBuilder &b, Location loc, Operation *op,
+              const LoopLoweringOptions &options)
+      : b(b), loc(loc), op(op), options(options) {}
+
+  OpBuilder &builder() { return b; }
+  Location getLoc() const { return loc; }
+  const LoopLoweringOptions &getOptions() const { return options; }
+
+  Value idx(int64_t v);
+  Value f32(double v);
+  Value i32(int64_t v);
+  Value dim(Value memref, int64_t d);
+  Value add(Value x, Value y);
+  Value sub(Value x, Value y);
+  Value mul(Value x, Value y);
+  Value minIdx(Value x, Value y);
+
+  /// Loads an index element (i32/i64) as `index`.
+  Value loadIndex(Value memref, ValueRange ivs);
+  /// Loads a data element widened to f32.
+  Value loadF32(Value memref, ValueRange ivs);
+  /// Stores an f32 value narrowed to the memref's element type.
+  void storeF32(Value v, Value memref, ValueRange ivs);
+  Value toF32(Value v);
+  Value fromF32(Value v, Type to);
+  /// Loads `like`'s shape (f32 scalar or vector<N x f32>) starting at `ivs`,
+  /// widening the memref's element type to f32.
+  Value loadLikeF32(Value like, Value memref, ValueRange ivs);
+  /// Stores an f32 scalar or vector at `ivs`, narrowing to the element type.
+  void storeLikeF32(Value v, Value memref, ValueRange ivs);
+
+  /// scf.for over [lb, ub) with `step`; the body gets the induction variable.
+  void forLoop(Value lb, Value ub, int64_t step,
+               function_ref<void(Value)> body);
+  void forLoop(Value ub, function_ref<void(Value)> body) {
+    forLoop(idx(0), ub, 1, body);
+  }
+  /// A loop nest over every dim of `sizes`.
+  void forNest(ArrayRef<Value> sizes, function_ref<void(ValueRange)> body);
+  void ifThen(Value cond, function_ref<void()> body);
+
+  /// When index checking is on: fails with a message naming the op, `what`
+  /// and the offending value unless 0 <= value < bound.
+  void checkInRange(Value value, Value bound, StringRef what);
+  /// When index checking is on: fails unless lo <= value <= hi.
+  void checkBetween(Value value, Value lo, Value hi, StringRef what);
+
+  /// acc[c] = sum_{r < reduce} loadA(r) * w[e, r, c] for c < cols, handed to
+  /// `epilogue(c, acc)` as f32 vectors of the configured width, then scalars
+  /// for the tail. w must be [E, reduce, cols]. Vectors are used only when
+  /// `vectorsOk` and w's rows are contiguous.
+  void rowTimesExpertMatrix(Value w, Value e, Value reduce, Value cols,
+                            bool vectorsOk,
+                            function_ref<Value(Value r)> loadA,
+                            function_ref<void(Value c, Value acc)> epilogue);
+
+  /// Fills rows [lo, hi) of a 2-D memref with zeros.
+  void zeroRows(Value memref, Value lo, Value hi);
+
+private:
+  void reportIndexError(Value value, Value lo, Value hi, StringRef what);
+  OpBuilder &b;
+  Location loc;
+  Operation *op;
+  const LoopLoweringOptions &options;
+};
+
+/// True if the innermost dimension of `memref` is known contiguous.
+bool hasUnitInnerStride(Value memref);
+
+} // namespace egs
+
+#endif // EGS_LIB_CONVERSION_EGSTOLOOPS_LOOPBUILDER_H

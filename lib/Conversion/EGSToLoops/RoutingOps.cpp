@@ -1,0 +1,178 @@
+//===- RoutingOps.cpp - host lowering of permute / route / unpermute ------===//
+//
+// permute and route share one counting sort: count the rows of each expert,
+// prefix-sum the counts, then walk (token, choice) in order handing out the
+// next slot of each expert. Slots past R (num_out_tokens) are dropped (-1).
+//
+//===----------------------------------------------------------------------===//
+#include "LoopBuilder.h"
+#include "egs/Conversion/EGSToLoops/EGSToLoops.h"
+#include "egs/Dialect/EGS/IR/EGSOps.h"
+
+#include "mlir/IR/PatternMatch.h"
+
+using namespace mlir;
+using namespace egs;
+
+/// Runs the counting sort over `ids : [T,k]` into `rowIdMap : [k*T]` and
+/// `offsets : [E+1]`, keeping `numRows` slots; calls `place(t, slot)` for
+/// every kept (token, choice).
+static void sortByExpert(LoopBuilder &lb, Value ids, int64_t numExperts,
+                         Value numRows, Value rowIdMap, Value offsets,
+                         function_ref<void(Value t, Value slot)> place) {
+  OpBuilder &b = lb.builder();
+  Location loc = lb.getLoc();
+  Value numTokens = lb.dim(ids, 0), topK = lb.dim(ids, 1);
+  Value numE = lb.idx(numExperts);
+  auto i32Buf = MemRefType::get({numExperts + 1}, b.getI32Type());
+  Value next = memref::AllocOp::create(b, loc, i32Buf);
+  lb.forLoop(lb.idx(numExperts + 1), [&](Value e) {
+    memref::StoreOp::create(b, loc, lb.i32(0), next, ValueRange{e});
+  });
+  // next[e+1] = rows of expert e, then prefix sums: next[e] = first slot of e.
+  lb.forNest({numTokens, topK}, [&](ValueRange tj) {
+    Value e = lb.loadIndex(ids, tj);
+    lb.checkInRange(e, numE, "expert id (operand 'topk_ids')");
+    Value slot = lb.add(e, lb.idx(1));
+    Value c = memref::LoadOp::create(b, loc, next, ValueRange{slot});
+    memref::StoreOp::create(b, loc, arith::AddIOp::create(b, loc, c, lb.i32(1)),
+                            next, ValueRange{slot});
+  });
+  lb.forLoop(lb.idx(1), lb.idx(numExperts + 1), 1, [&](Value e) {
+    Value prev = memref::LoadOp::create(b, loc, next, ValueRange{lb.sub(e, lb.idx(1))});
+    Value cur = memref::LoadOp::create(b, loc, next, ValueRange{e});
+    memref::StoreOp::create(b, loc, arith::AddIOp::create(b, loc, prev, cur), next,
+                            ValueRange{e});
+  });
+  Value keep = arith::IndexCastOp::create(b, loc, b.getI32Type(), numRows);
+  lb.forLoop(lb.idx(numExperts + 1), [&](Value e) {
+    Value v = memref::LoadOp::create(b, loc, next, ValueRange{e});
+    memref::StoreOp::create(b, loc, arith::MinSIOp::create(b, loc, v, keep),
+                            offsets, ValueRange{e});
+  });
+  lb.forNest({numTokens, topK}, [&](ValueRange tj) {
+    Value t = tj[0], j = tj[1];
+    Value e = lb.loadIndex(ids, tj);
+    // Unchecked out-of-range ids are clamped so that nothing is written
+    // outside the scratch buffer.
+    e = lb.minIdx(arith::MaxSIOp::create(b, loc, e, lb.idx(0)), lb.idx(numExperts - 1));
+    Value s32 = memref::LoadOp::create(b, loc, next, ValueRange{e});
+    memref::StoreOp::create(b, loc, arith::AddIOp::create(b, loc, s32, lb.i32(1)),
+                            next, ValueRange{e});
+    Value kept = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, s32, keep);
+    Value mapped = arith::SelectOp::create(b, loc, kept, s32, lb.i32(-1));
+    memref::StoreOp::create(b, loc, mapped, rowIdMap,
+                            ValueRange{lb.add(lb.mul(j, numTokens), t)});
+    lb.ifThen(kept, [&] {
+      place(t, arith::IndexCastOp::create(b, loc, b.getIndexType(), s32));
+    });
+  });
+  memref::DeallocOp::create(b, loc, next);
+}
+
+namespace {
+struct LowerPermute : OpRewritePattern<PermuteOp> {
+  LowerPermute(MLIRContext *ctx, const LoopLoweringOptions &options)
+      : OpRewritePattern(ctx), options(options) {}
+
+  LogicalResult matchAndRewrite(PermuteOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!op.hasBufferSemantics())
+      return rewriter.notifyMatchFailure(op, "bufferize the tensor form first");
+    LoopBuilder lb(rewriter, op.getLoc(), op, options);
+    Value x = op.getX(), sorted = op.getOuts()[0];
+    Value hidden = lb.dim(x, 1);
+    sortByExpert(lb, op.getTopkIds(), op.getNumExpertsAttr().getInt(),
+                 lb.dim(sorted, 0), op.getOuts()[1], op.getOuts()[2],
+                 [&](Value t, Value slot) {
+                   lb.forLoop(hidden, [&](Value h) {
+                     Value v = memref::LoadOp::create(rewriter, op.getLoc(), x,
+                                                      ValueRange{t, h});
+                     memref::StoreOp::create(rewriter, op.getLoc(), v, sorted,
+                                             ValueRange{slot, h});
+                   });
+                 });
+    rewriter.eraseOp(op);
+    return success();
+  }
+  LoopLoweringOptions options;
+};
+
+struct LowerRoute : OpRewritePattern<RouteOp> {
+  LowerRoute(MLIRContext *ctx, const LoopLoweringOptions &options)
+      : OpRewritePattern(ctx), options(options) {}
+
+  LogicalResult matchAndRewrite(RouteOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!op.hasBufferSemantics())
+      return rewriter.notifyMatchFailure(op, "bufferize the tensor form first");
+    LoopBuilder lb(rewriter, op.getLoc(), op, options);
+    Value rows = op.getOuts()[0];
+    sortByExpert(lb, op.getTopkIds(), op.getNumExpertsAttr().getInt(),
+                 lb.dim(rows, 0), op.getOuts()[2], op.getOuts()[1],
+                 [&](Value t, Value slot) {
+                   Value t32 = arith::IndexCastOp::create(
+                       rewriter, op.getLoc(), rewriter.getI32Type(), t);
+                   memref::StoreOp::create(rewriter, op.getLoc(), t32, rows,
+                                           ValueRange{slot});
+                 });
+    rewriter.eraseOp(op);
+    return success();
+  }
+  LoopLoweringOptions options;
+};
+
+struct LowerUnpermute : OpRewritePattern<UnpermuteOp> {
+  LowerUnpermute(MLIRContext *ctx, const LoopLoweringOptions &options)
+      : OpRewritePattern(ctx), options(options) {}
+
+  LogicalResult matchAndRewrite(UnpermuteOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!op.hasBufferSemantics())
+      return rewriter.notifyMatchFailure(op, "bufferize the tensor form first");
+    LoopBuilder lb(rewriter, op.getLoc(), op, options);
+    Location loc = op.getLoc();
+    Value xs = op.getXSorted(), map = op.getRowIdMap(), probs = op.getProbs(),
+          out = op.getOut();
+    Value numTokens = lb.dim(probs, 0), topK = lb.dim(probs, 1);
+    Value hidden = lb.dim(out, 1), numRows = lb.dim(xs, 0);
+    lb.forNest({numTokens, hidden}, [&](ValueRange th) {
+      Value t = th[0], h = th[1];
+      auto loop = scf::ForOp::create(rewriter, loc, lb.idx(0), topK, lb.idx(1),
+                                     ValueRange{lb.f32(0.0)});
+      {
+        OpBuilder::InsertionGuard g(rewriter);
+        rewriter.setInsertionPointToStart(loop.getBody());
+        Value j = loop.getInductionVar();
+        Value acc = loop.getRegionIterArgs()[0];
+        Value row = lb.loadIndex(map, {lb.add(lb.mul(j, numTokens), t)});
+        Value dropped = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::slt,
+                                              row, lb.idx(0));
+        auto ifOp = scf::IfOp::create(rewriter, loc, TypeRange{rewriter.getF32Type()},
+                                      dropped, /*withElseRegion=*/true);
+        rewriter.setInsertionPointToStart(ifOp.thenBlock());
+        scf::YieldOp::create(rewriter, loc, acc);
+        rewriter.setInsertionPointToStart(ifOp.elseBlock());
+        lb.checkInRange(row, numRows, "row of x_sorted (operand 'row_id_map')");
+        Value safeRow = lb.minIdx(row, lb.sub(numRows, lb.idx(1)));
+        Value term = arith::MulFOp::create(rewriter, loc, lb.loadF32(probs, {t, j}),
+                                           lb.loadF32(xs, {safeRow, h}));
+        scf::YieldOp::create(rewriter, loc,
+                             ValueRange{arith::AddFOp::create(rewriter, loc, acc, term)});
+        rewriter.setInsertionPointAfter(ifOp);
+        scf::YieldOp::create(rewriter, loc, ifOp.getResults());
+      }
+      lb.storeF32(loop.getResult(0), out, {t, h});
+    });
+    rewriter.eraseOp(op);
+    return success();
+  }
+  LoopLoweringOptions options;
+};
+} // namespace
+
+void egs::populateEGSRoutingToLoopsPatterns(
+    RewritePatternSet &patterns, const LoopLoweringOptions &options) {
+  patterns.add<LowerPermute, LowerRoute, LowerUnpermute>(patterns.getContext(),
+                                                         options);
+}

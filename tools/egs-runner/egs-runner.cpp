@@ -1,0 +1,184 @@
+//===- egs-runner.cpp - JIT runner for egs and upstream MLIR --------------===//
+//
+// mlir-runner's core options (-e, --entry-point-result, --shared-libs, -O3)
+// plus --target=cpu|cuda. The input may hold egs, linalg, tensor, memref and
+// the other upstream dialects; the runner applies the matching egs pipeline
+// itself unless the input is already in the LLVM dialect, and makes the MLIR
+// runner utilities (printMemrefF32, ...) available without extra flags.
+//
+//===----------------------------------------------------------------------===//
+#include "egs/ExecutionEngine/HostRuntime.h"
+#include "egs/InitAll.h"
+#include "egs/Pipelines/Pipelines.h"
+
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Transforms/BufferDeallocationOpInterfaceImpl.h"
+#include "mlir/Dialect/Arith/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Bufferization/Transforms/FuncBufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
+#include "mlir/Dialect/ControlFlow/Transforms/BufferDeallocationOpInterfaceImpl.h"
+#include "mlir/Dialect/ControlFlow/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Func/Extensions/AllExtensions.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Index/IR/IndexDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/MemRef/IR/MemRefMemorySlot.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SCF/Transforms/BufferDeallocationOpInterfaceImpl.h"
+#include "mlir/Dialect/SCF/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Tensor/IR/TensorInferTypeOpInterfaceImpl.h"
+#include "mlir/Dialect/Tensor/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Dialect/Vector/Transforms/BufferizableOpInterfaceImpl.h"
+#include "mlir/ExecutionEngine/JitRunner.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+
+#include "llvm/ExecutionEngine/Orc/Core.h"
+#include "llvm/ExecutionEngine/Orc/Mangling.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/TargetSelect.h"
+
+using namespace mlir;
+
+static llvm::cl::OptionCategory runnerCategory("egs-runner options");
+static llvm::cl::opt<std::string>
+    clTarget("target", llvm::cl::desc("Where egs ops run: cpu or cuda"),
+             llvm::cl::init("cpu"), llvm::cl::cat(runnerCategory));
+static llvm::cl::opt<bool> clCheckIndices(
+    "check-indices",
+    llvm::cl::desc("Check routed indices and expert_offsets at run time "
+                   "(default on; reports the op and the offending value)"),
+    llvm::cl::init(true), llvm::cl::cat(runnerCategory));
+static llvm::cl::opt<bool> clNoRunnerUtils(
+    "no-runner-utils",
+    llvm::cl::desc("Do not load the MLIR runner utility libraries"),
+    llvm::cl::init(false), llvm::cl::cat(runnerCategory));
+
+static void registerRunnerDialects(DialectRegistry &registry) {
+  registry.insert<affine::AffineDialect, arith::ArithDialect,
+                  bufferization::BufferizationDialect, cf::ControlFlowDialect,
+                  func::FuncDialect, index::IndexDialect, LLVM::LLVMDialect,
+                  linalg::LinalgDialect, math::MathDialect,
+                  memref::MemRefDialect, scf::SCFDialect,
+                  tensor::TensorDialect, vector::VectorDialect>();
+  egs::registerAllDialects(registry);
+  func::registerAllExtensions(registry);
+  arith::registerBufferizableOpInterfaceExternalModels(registry);
+  arith::registerBufferDeallocationOpInterfaceExternalModels(registry);
+  bufferization::func_ext::registerBufferizableOpInterfaceExternalModels(registry);
+  cf::registerBufferizableOpInterfaceExternalModels(registry);
+  cf::registerBufferDeallocationOpInterfaceExternalModels(registry);
+  linalg::registerBufferizableOpInterfaceExternalModels(registry);
+  scf::registerBufferizableOpInterfaceExternalModels(registry);
+  scf::registerBufferDeallocationOpInterfaceExternalModels(registry);
+  tensor::registerBufferizableOpInterfaceExternalModels(registry);
+  tensor::registerInferTypeOpInterfaceExternalModels(registry);
+  vector::registerBufferizableOpInterfaceExternalModels(registry);
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+}
+
+/// True once the module holds nothing but the LLVM dialect (already lowered).
+static bool isLoweredToLLVM(Operation *module) {
+  WalkResult r = module->walk([](Operation *op) {
+    if (isa<ModuleOp>(op) || isa<LLVM::LLVMDialect>(op->getDialect()))
+      return WalkResult::advance();
+    return WalkResult::interrupt();
+  });
+  return !r.wasInterrupted();
+}
+
+static LogicalResult lowerForTarget(Operation *module, JitRunnerOptions &) {
+  if (isLoweredToLLVM(module))
+    return success();
+  if (clTarget == "cuda")
+    return module->emitError()
+           << "egs-runner: the CUDA target is not built into this egs-runner "
+              "(rebuild with the GPU pipeline); use --target=cpu";
+  if (clTarget != "cpu")
+    return module->emitError() << "egs-runner: unknown --target='" << clTarget
+                               << "' (expected cpu or cuda)";
+  PassManager pm(module->getContext());
+  egs::LowerToCPUOptions options;
+  options.checkIndices = clCheckIndices;
+  egs::buildLowerToCPUPipeline(pm, options);
+  return pm.run(module);
+}
+
+static llvm::orc::SymbolMap hostRuntimeSymbols(llvm::orc::MangleAndInterner interner) {
+  llvm::orc::SymbolMap map;
+  map[interner("egsReportIndexError")] = {
+      llvm::orc::ExecutorAddr::fromPtr(&egsReportIndexError),
+      llvm::JITSymbolFlags::Exported};
+  return map;
+}
+
+/// The MLIR runner utility libraries: next to the runner (../lib) when it is
+/// shipped as a bundle, else the MLIR that egs was built against.
+static std::vector<std::string> defaultSharedLibs(const char *argv0) {
+  std::vector<std::string> libs;
+  std::string exe = llvm::sys::fs::getMainExecutable(argv0, (void *)&defaultSharedLibs);
+  llvm::SmallString<256> bundled(llvm::sys::path::parent_path(llvm::sys::path::parent_path(exe)));
+  llvm::sys::path::append(bundled, "lib");
+  for (const char *name : {"libmlir_runner_utils.so", "libmlir_c_runner_utils.so"}) {
+    llvm::SmallString<256> p(bundled);
+    llvm::sys::path::append(p, name);
+    if (!llvm::sys::fs::exists(p)) {
+      p = EGS_MLIR_LIB_DIR;
+      llvm::sys::path::append(p, name);
+    }
+    if (llvm::sys::fs::exists(p))
+      libs.push_back(std::string(p));
+  }
+  return libs;
+}
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM y(argc, argv);
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  llvm::InitializeNativeTargetAsmParser();
+
+  // Users' own --shared-libs come first; the runner utilities are appended
+  // unless already named.
+  std::vector<std::string> storage;
+  std::vector<char *> args(argv, argv + argc);
+  bool noUtils = false;
+  std::string given;
+  for (int i = 1; i < argc; ++i) {
+    llvm::StringRef a(argv[i]);
+    if (a == "--no-runner-utils" || a == "-no-runner-utils")
+      noUtils = true;
+    if (a.contains("shared-libs"))
+      given += a.str();
+  }
+  if (!noUtils)
+    for (const std::string &lib : defaultSharedLibs(argv[0]))
+      if (given.find(llvm::sys::path::filename(lib).str()) == std::string::npos)
+        storage.push_back("--shared-libs=" + lib);
+  for (std::string &s : storage)
+    args.push_back(s.data());
+  args.push_back(nullptr);
+
+  DialectRegistry registry;
+  registerRunnerDialects(registry);
+  JitRunnerConfig config;
+  config.mlirTransformer = lowerForTarget;
+  config.runtimesymbolMap = hostRuntimeSymbols;
+  return JitRunnerMain(static_cast<int>(args.size()) - 1, args.data(), registry,
+                       config);
+}
