@@ -28,6 +28,9 @@ using namespace mlir;
 namespace egs {
 
 void buildEGSBufferizePipeline(OpPassManager &pm) {
+  // Elementwise arith/math on tensors (e.g. arith.extf of a whole tensor)
+  // becomes linalg so that it bufferizes.
+  pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
   // Identity layouts at function boundaries keep rows contiguous, which the

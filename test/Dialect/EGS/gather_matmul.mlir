@@ -5,7 +5,7 @@
 // Expert-choice, batched: x [B,T,I], ind [B,E,K], w [E,I,J] -> y [B,E,K,J].
 // CHECK-LABEL: func.func @expert_choice_batched
 // CHECK-SAME:    (%[[X:[a-z0-9]+]]: tensor<2x16x8xbf16>, %[[IND:[a-z0-9]+]]: tensor<2x4x3xi32>, %[[W:[a-z0-9]+]]: tensor<4x8x6xbf16>)
-// CHECK:         %[[Y:.+]] = egs.gather_matmul %[[X]][%[[IND]]] * %[[W]] : (tensor<2x16x8xbf16>, tensor<2x4x3xi32>, tensor<4x8x6xbf16>) -> tensor<2x4x3x6xbf16>
+// CHECK:         %[[Y:[a-z0-9_]+]] = egs.gather_matmul %[[X]][%[[IND]]] * %[[W]] : (tensor<2x16x8xbf16>, tensor<2x4x3xi32>, tensor<4x8x6xbf16>) -> tensor<2x4x3x6xbf16>
 // CHECK:         return %[[Y]]
 // GENERIC-LABEL: sym_name = "expert_choice_batched"
 // GENERIC:       "egs.gather_matmul"({{.*}}) <{operandSegmentSizes = array<i32: 1, 1, 1, 0, 0, 0>}>

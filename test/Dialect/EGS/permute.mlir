@@ -5,7 +5,7 @@
 // x [T,H], topk_ids [T,k] -> x_sorted [T*k,H], row_id_map [k*T] i32, expert_offsets [E+1] i32.
 // CHECK-LABEL: func.func @permute
 // CHECK-SAME:    (%[[X:[a-z0-9]+]]: tensor<16x64xbf16>, %[[IDS:[a-z0-9]+]]: tensor<16x2xi32>)
-// CHECK:         %[[XS:.+]]:3 = egs.permute %[[X]] by %[[IDS]] experts = 8 : (tensor<16x64xbf16>, tensor<16x2xi32>) -> (tensor<32x64xbf16>, tensor<32xi32>, tensor<9xi32>)
+// CHECK:         %[[XS:[a-z0-9_]+]]:3 = egs.permute %[[X]] by %[[IDS]] experts = 8 : (tensor<16x64xbf16>, tensor<16x2xi32>) -> (tensor<32x64xbf16>, tensor<32xi32>, tensor<9xi32>)
 // CHECK:         return %[[XS]]#0, %[[XS]]#1, %[[XS]]#2
 // GENERIC-LABEL: sym_name = "permute"
 // GENERIC:       "egs.permute"({{.*}}) <{num_experts = 8 : i64}>

@@ -482,7 +482,8 @@ LogicalResult ScatterAddOp::verify() {
                          << elementType(getSrc()) << " must match operand "
                          << "'init' (" << elementType(getInit()) << ")";
   if (!isa<FloatType, IntegerType>(elementType(getInit())))
-    return emitOpError() << "operand 'init' must have float or integer elements";
+    return emitOpError() << "operand 'init' must have float or integer elements, got "
+                         << elementType(getInit());
   if (op->getNumResults() == 1 && getResult().getType() != getInit().getType())
     return emitOpError() << "result type " << getResult().getType()
                          << " must equal operand 'init' type "
