@@ -94,6 +94,21 @@ func.func @matmul_scatter_copy(%y: tensor<4x3x6xf32>, %ind: tensor<4x3xi32>, %w:
 
 // -----
 
+// A constant init is read-only, so it is copied into a new buffer that is updated.
+// CHECK-LABEL: func.func @matmul_scatter_constant_init
+// CHECK:         %[[CST:[a-z0-9_]+]] = memref.get_global
+// CHECK:         %[[BUF:[a-z0-9_]+]] = memref.alloc() {{.*}} : memref<16x8xf32>
+// CHECK-NEXT:    memref.copy %[[CST]], %[[BUF]]
+// CHECK-NEXT:    egs.matmul_scatter %{{.*}} * %{{.*}} into %[[BUF]][%{{.*}}]
+// CHECK:         return %[[BUF]]
+func.func @matmul_scatter_constant_init(%y: tensor<4x3x6xf32>, %ind: tensor<4x3xi32>, %w: tensor<4x6x8xf32>) -> tensor<16x8xf32> {
+  %zero = arith.constant dense<0.0> : tensor<16x8xf32>
+  %o = egs.matmul_scatter %y * %w into %zero[%ind] : (tensor<4x3x6xf32>, tensor<4x3xi32>, tensor<4x6x8xf32>, tensor<16x8xf32>) -> tensor<16x8xf32>
+  return %o : tensor<16x8xf32>
+}
+
+// -----
+
 // scatter_add updates init in place as well.
 // CHECK-LABEL: func.func @scatter_add_in_place
 // CHECK-SAME:    %[[INIT:[a-z0-9]+]]: memref<16x8xf32{{.*}}>)

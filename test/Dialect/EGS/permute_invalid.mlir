@@ -1,7 +1,7 @@
 // RUN: egs-opt %s -split-input-file -verify-diagnostics
 
 func.func @num_experts_zero(%x: tensor<16x64xf32>, %ids: tensor<16x2xi32>) {
-  // expected-error @+1 {{num_experts must be at least 1, got 0}}
+  // expected-error @+1 {{num_experts must be in [1, 16777216], got 0}}
   %a:3 = egs.permute %x by %ids experts = 0 : (tensor<16x64xf32>, tensor<16x2xi32>) -> (tensor<32x64xf32>, tensor<32xi32>, tensor<1xi32>)
   return
 }
@@ -181,5 +181,13 @@ func.func @memref_outs_shape(%x: memref<16x64xf32>, %ids: memref<16x2xi32>, %xs:
 func.func @missing_num_experts(%x: tensor<16x64xf32>, %ids: tensor<16x2xi32>) {
   // expected-error @+1 {{requires attribute 'num_experts'}}
   %a:3 = "egs.permute"(%x, %ids) : (tensor<16x64xf32>, tensor<16x2xi32>) -> (tensor<32x64xf32>, tensor<32xi32>, tensor<9xi32>)
+  return
+}
+
+// -----
+
+func.func @too_many_experts(%x: tensor<4x8xf32>, %ids: tensor<4x2xi32>) {
+  // expected-error @+1 {{num_experts must be in [1, 16777216], got 9223372036854775807}}
+  %a, %b, %c = egs.permute %x by %ids experts = 9223372036854775807 : (tensor<4x8xf32>, tensor<4x2xi32>) -> (tensor<8x8xf32>, tensor<8xi32>, tensor<?xi32>)
   return
 }

@@ -1,7 +1,7 @@
 // RUN: egs-opt %s -split-input-file -verify-diagnostics
 
 func.func @num_experts_negative(%ids: tensor<16x2xi32>) {
-  // expected-error @+1 {{num_experts must be at least 1, got -2}}
+  // expected-error @+1 {{num_experts must be in [1, 16777216], got -2}}
   %r:3 = egs.route %ids experts = -2 : (tensor<16x2xi32>) -> (tensor<32xi32>, tensor<9xi32>, tensor<32xi32>)
   return
 }

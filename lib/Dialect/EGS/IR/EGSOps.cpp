@@ -164,9 +164,9 @@ LogicalResult GatherMatmulOp::verify() {
     if (j != ShapedType::kDynamic && j % 2 != 0)
       return emitOpError() << "activation swiglu needs an even J, got " << j;
     if (j != ShapedType::kDynamic && jh != ShapedType::kDynamic && jh * 2 != j)
-      return emitOpError() << "with activation swiglu " << yName << " must have J/2 = "
-                           << j / 2 << " columns (J = " << j
-                           << " from operand 'w'), got " << jh;
+      return emitOpError() << "with activation swiglu " << yName
+                           << " must have J/2 = " << j / 2 << " columns (J = "
+                           << j << " from operand 'w'), got " << jh;
   }
   if (getBias() && failed(c.check(getBias().getType(), "operand 'bias'", "E,J")))
     return failure();
@@ -259,9 +259,11 @@ int64_t PermuteOp::getNumSortedRows() {
 /// Checks topk_ids [T,k] and num_experts; binds E, T, k and "k*T".
 static LogicalResult checkTopkIds(Operation *op, ShapeChecker &c, Type ids,
                                   int64_t numExperts) {
-  if (numExperts < 1)
-    return op->emitOpError() << "num_experts must be at least 1, got "
-                             << numExperts;
+  // The bound keeps E+1 and the i32 offsets representable.
+  constexpr int64_t kMaxExperts = int64_t(1) << 24;
+  if (numExperts < 1 || numExperts > kMaxExperts)
+    return op->emitOpError() << "num_experts must be in [1, " << kMaxExperts
+                             << "], got " << numExperts;
   if (failed(c.check(ids, "operand 'topk_ids'", "T,k")) ||
       failed(c.isIndexType(ids, "operand 'topk_ids'")) ||
       failed(c.bind("E", numExperts, "attribute 'num_experts'")))
@@ -482,8 +484,9 @@ LogicalResult ScatterAddOp::verify() {
                          << elementType(getSrc()) << " must match operand "
                          << "'init' (" << elementType(getInit()) << ")";
   if (!isa<FloatType, IntegerType>(elementType(getInit())))
-    return emitOpError() << "operand 'init' must have float or integer elements, got "
-                         << elementType(getInit());
+    return emitOpError()
+           << "operand 'init' must have float or integer elements, got "
+           << elementType(getInit());
   if (op->getNumResults() == 1 && getResult().getType() != getInit().getType())
     return emitOpError() << "result type " << getResult().getType()
                          << " must equal operand 'init' type "

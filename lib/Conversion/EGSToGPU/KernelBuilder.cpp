@@ -1,0 +1,318 @@
+//===- KernelBuilder.cpp - shared pieces of the egs GPU kernels -----------===//
+#include "KernelBuilder.h"
+
+#include "mlir/IR/BuiltinTypes.h"
+
+using namespace mlir;
+using namespace egs;
+
+//===----------------------------------------------------------------------===//
+// Element types
+//===----------------------------------------------------------------------===//
+
+int64_t egs::elementBytes(Type t) {
+  if (t.isIndex())
+    return 8;
+  return llvm::divideCeil(t.getIntOrFloatBitWidth(), 8);
+}
+
+std::string egs::typeTag(Type t) {
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  t.print(os);
+  return s;
+}
+
+MemRefType egs::fullyDynamicMemRefType(MemRefType type) {
+  int64_t rank = type.getRank();
+  SmallVector<int64_t> shape(rank, ShapedType::kDynamic);
+  SmallVector<int64_t> strides(rank, ShapedType::kDynamic);
+  auto layout = StridedLayoutAttr::get(type.getContext(), ShapedType::kDynamic,
+                                       strides);
+  return MemRefType::get(shape, type.getElementType(), layout,
+                         type.getMemorySpace());
+}
+
+//===----------------------------------------------------------------------===//
+// KernelBuilder: arithmetic
+//===----------------------------------------------------------------------===//
+
+Value KernelBuilder::idx(int64_t v) {
+  return arith::ConstantIndexOp::create(b, loc, v);
+}
+Value KernelBuilder::i32(int64_t v) {
+  return arith::ConstantIntOp::create(b, loc, v, 32);
+}
+Value KernelBuilder::f32(double v) {
+  return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+}
+Value KernelBuilder::boolean(bool v) {
+  return arith::ConstantIntOp::create(b, loc, v, 1);
+}
+Value KernelBuilder::zero(Type t) {
+  return arith::ConstantOp::create(b, loc, b.getZeroAttr(t));
+}
+
+Value KernelBuilder::add(Value x, Value y) {
+  return arith::AddIOp::create(b, loc, x, y);
+}
+Value KernelBuilder::sub(Value x, Value y) {
+  return arith::SubIOp::create(b, loc, x, y);
+}
+Value KernelBuilder::mul(Value x, Value y) {
+  return arith::MulIOp::create(b, loc, x, y);
+}
+Value KernelBuilder::divU(Value x, Value y) {
+  return arith::DivUIOp::create(b, loc, x, y);
+}
+Value KernelBuilder::remU(Value x, Value y) {
+  return arith::RemUIOp::create(b, loc, x, y);
+}
+Value KernelBuilder::ceilDiv(Value x, Value y) {
+  return arith::CeilDivUIOp::create(b, loc, x, y);
+}
+Value KernelBuilder::minS(Value x, Value y) {
+  return arith::MinSIOp::create(b, loc, x, y);
+}
+Value KernelBuilder::maxS(Value x, Value y) {
+  return arith::MaxSIOp::create(b, loc, x, y);
+}
+Value KernelBuilder::cmp(arith::CmpIPredicate p, Value x, Value y) {
+  return arith::CmpIOp::create(b, loc, p, x, y);
+}
+Value KernelBuilder::andB(Value x, Value y) {
+  return arith::AndIOp::create(b, loc, x, y);
+}
+Value KernelBuilder::orB(Value x, Value y) {
+  return arith::OrIOp::create(b, loc, x, y);
+}
+Value KernelBuilder::select(Value c, Value x, Value y) {
+  return arith::SelectOp::create(b, loc, c, x, y);
+}
+Value KernelBuilder::inRange(Value v, Value bound) {
+  return andB(ge(v, zero(v.getType())), lt(v, bound));
+}
+Value KernelBuilder::toIndex(Value v) {
+  if (v.getType().isIndex())
+    return v;
+  return arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
+}
+Value KernelBuilder::toI32(Value v) {
+  if (v.getType().isInteger(32))
+    return v;
+  if (v.getType().isIndex())
+    return arith::IndexCastOp::create(b, loc, b.getI32Type(), v);
+  return arith::TruncIOp::create(b, loc, b.getI32Type(), v);
+}
+Value KernelBuilder::divU32(Value x, Value y) {
+  return toIndex(divU(toI32(x), toI32(y)));
+}
+Value KernelBuilder::remU32(Value x, Value y) {
+  return toIndex(remU(toI32(x), toI32(y)));
+}
+
+Value KernelBuilder::toF32(Value v) {
+  Type elt = getElementTypeOrSelf(v.getType());
+  if (elt.isF32())
+    return v;
+  Type to = b.getF32Type();
+  if (auto vt = dyn_cast<VectorType>(v.getType()))
+    to = VectorType::get(vt.getShape(), to);
+  return arith::ExtFOp::create(b, loc, to, v);
+}
+Value KernelBuilder::fromF32(Value v, Type elementType) {
+  if (elementType.isF32())
+    return v;
+  Type to = elementType;
+  if (auto vt = dyn_cast<VectorType>(v.getType()))
+    to = VectorType::get(vt.getShape(), elementType);
+  return arith::TruncFOp::create(b, loc, to, v);
+}
+Value KernelBuilder::addF(Value x, Value y) {
+  return arith::AddFOp::create(b, loc, x, y);
+}
+Value KernelBuilder::mulF(Value x, Value y) {
+  return arith::MulFOp::create(b, loc, x, y);
+}
+Value KernelBuilder::fma(Value a, Value x, Value y) {
+  if (isa<VectorType>(a.getType()))
+    return vector::FMAOp::create(b, loc, a, x, y);
+  return math::FmaOp::create(b, loc, a, x, y);
+}
+Value KernelBuilder::splat(Value scalar, int64_t n) {
+  return vector::BroadcastOp::create(
+      b, loc, VectorType::get({n}, scalar.getType()), scalar);
+}
+Value KernelBuilder::extract(Value vec, int64_t i) {
+  return vector::ExtractOp::create(b, loc, vec, ArrayRef<int64_t>{i});
+}
+
+//===----------------------------------------------------------------------===//
+// KernelBuilder: GPU and control flow
+//===----------------------------------------------------------------------===//
+
+Value KernelBuilder::threadId() {
+  return gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+}
+Value KernelBuilder::blockId(gpu::Dimension d) {
+  return gpu::BlockIdOp::create(b, loc, d);
+}
+Value KernelBuilder::laneId() { return remU(threadId(), idx(32)); }
+Value KernelBuilder::warpId() { return divU(threadId(), idx(32)); }
+void KernelBuilder::barrier() { gpu::BarrierOp::create(b, loc); }
+
+void KernelBuilder::ifThen(Value cond, function_ref<void()> body) {
+  auto ifOp = scf::IfOp::create(b, loc, cond, /*withElseRegion=*/false);
+  OpBuilder::InsertionGuard g(b);
+  b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+  body();
+}
+
+SmallVector<Value>
+KernelBuilder::ifElse(Value cond, TypeRange types,
+                      function_ref<SmallVector<Value>()> thenBody,
+                      function_ref<SmallVector<Value>()> elseBody) {
+  auto ifOp = scf::IfOp::create(b, loc, types, cond, /*withElseRegion=*/true);
+  {
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(ifOp.thenBlock());
+    scf::YieldOp::create(b, loc, thenBody());
+    b.setInsertionPointToStart(ifOp.elseBlock());
+    scf::YieldOp::create(b, loc, elseBody());
+  }
+  return SmallVector<Value>(ifOp.getResults());
+}
+
+void KernelBuilder::forLoop(Value lb, Value ub, Value step,
+                            function_ref<void(Value)> body) {
+  auto loop = scf::ForOp::create(b, loc, lb, ub, step);
+  OpBuilder::InsertionGuard g(b);
+  b.setInsertionPoint(loop.getBody()->getTerminator());
+  body(loop.getInductionVar());
+}
+
+SmallVector<Value> KernelBuilder::forLoop(
+    Value lb, Value ub, Value step, ValueRange init,
+    function_ref<SmallVector<Value>(Value, ValueRange)> body) {
+  auto loop = scf::ForOp::create(b, loc, lb, ub, step, init);
+  {
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPointToStart(loop.getBody());
+    SmallVector<Value> next =
+        body(loop.getInductionVar(), loop.getRegionIterArgs());
+    scf::YieldOp::create(b, loc, next);
+  }
+  return SmallVector<Value>(loop.getResults());
+}
+
+Value KernelBuilder::sharedView(int64_t byteOffset, ArrayRef<int64_t> shape,
+                                Type elt) {
+  auto wg = gpu::AddressSpaceAttr::get(getContext(),
+                                       gpu::AddressSpace::Workgroup);
+  auto rawType = MemRefType::get({0}, b.getI8Type(), MemRefLayoutAttrInterface{}, wg);
+  Value raw = memref::GetGlobalOp::create(b, loc, rawType, kDynamicSharedMemory);
+  auto viewType = MemRefType::get(shape, elt, MemRefLayoutAttrInterface{}, wg);
+  return memref::ViewOp::create(b, loc, viewType, raw, idx(byteOffset),
+                                ValueRange{});
+}
+
+std::pair<Value, Value>
+KernelBuilder::blockInclusiveScan(Value v, Value scratch, int64_t numThreads) {
+  Value lane = laneId(), warp = warpId();
+  Value x = v;
+  for (int32_t d = 1; d < 32; d *= 2) {
+    auto shfl = gpu::ShuffleOp::create(b, loc, x, d, 32, gpu::ShuffleMode::UP);
+    Value sum = add(x, shfl.getShuffleResult());
+    x = select(ge(lane, idx(d)), sum, x);
+  }
+  ifThen(eq(lane, idx(31)), [&] {
+    memref::StoreOp::create(b, loc, x, scratch, ValueRange{warp});
+  });
+  barrier();
+  Value before = i32(0), total = i32(0);
+  for (int64_t w = 0; w < numThreads / 32; ++w) {
+    Value t = memref::LoadOp::create(b, loc, scratch, ValueRange{idx(w)});
+    before = add(before, select(lt(idx(w), warp), t, i32(0)));
+    total = add(total, t);
+  }
+  // The next scan may overwrite the warp totals only after all have read.
+  barrier();
+  return {add(x, before), total};
+}
+
+//===----------------------------------------------------------------------===//
+// DeviceTensor
+//===----------------------------------------------------------------------===//
+
+DeviceTensor DeviceTensor::get(KernelBuilder &kb, Value memref,
+                               bool unitInnerStride) {
+  OpBuilder &b = kb.builder();
+  Location loc = kb.getLoc();
+  auto type = cast<MemRefType>(memref.getType());
+  auto meta = memref::ExtractStridedMetadataOp::create(b, loc, memref);
+  DeviceTensor t;
+  t.elementType = type.getElementType();
+  t.sizes.assign(meta.getSizes().begin(), meta.getSizes().end());
+  t.strides.assign(meta.getStrides().begin(), meta.getStrides().end());
+  if (unitInnerStride && type.getRank() > 0)
+    t.strides.back() = kb.idx(1);
+  auto flatType = MemRefType::get(
+      {ShapedType::kDynamic}, t.elementType,
+      StridedLayoutAttr::get(b.getContext(), ShapedType::kDynamic, {1}),
+      type.getMemorySpace());
+  // The size only documents the view; nothing checks bounds against it.
+  Value size = kb.idx(int64_t(1) << 40);
+  t.flat = memref::ReinterpretCastOp::create(
+      b, loc, flatType, meta.getBaseBuffer(), meta.getOffset(), ValueRange{size},
+      ValueRange{kb.idx(1)});
+  return t;
+}
+
+Value DeviceTensor::offset(KernelBuilder &kb, ValueRange ivs) const {
+  Value off = kb.idx(0);
+  for (auto [i, iv] : llvm::enumerate(ivs))
+    off = kb.add(off, kb.mul(iv, strides[i]));
+  return off;
+}
+
+Value DeviceTensor::load(KernelBuilder &kb, Value offset) const {
+  return memref::LoadOp::create(kb.builder(), kb.getLoc(), flat, offset);
+}
+void DeviceTensor::store(KernelBuilder &kb, Value value, Value offset) const {
+  memref::StoreOp::create(kb.builder(), kb.getLoc(), value, flat, offset);
+}
+Value DeviceTensor::loadIndex(KernelBuilder &kb, Value offset) const {
+  return kb.toIndex(load(kb, offset));
+}
+Value DeviceTensor::loadF32(KernelBuilder &kb, Value offset) const {
+  return kb.toF32(load(kb, offset));
+}
+void DeviceTensor::storeF32(KernelBuilder &kb, Value value,
+                            Value offset) const {
+  store(kb, kb.fromF32(value, elementType), offset);
+}
+
+Value DeviceTensor::loadVectorF32(KernelBuilder &kb, Value offset, int64_t n,
+                                  int64_t align) const {
+  auto vt = VectorType::get({n}, elementType);
+  auto ld = vector::LoadOp::create(kb.builder(), kb.getLoc(), vt, flat,
+                                   ValueRange{offset});
+  ld.setAlignment(align);
+  return kb.toF32(ld);
+}
+
+void DeviceTensor::storeVectorF32(KernelBuilder &kb, Value value, Value offset,
+                                  int64_t align) const {
+  auto st = vector::StoreOp::create(kb.builder(), kb.getLoc(),
+                                    kb.fromF32(value, elementType), flat,
+                                    ValueRange{offset});
+  st.setAlignment(align);
+}
+
+void DeviceTensor::atomicAddF32(KernelBuilder &kb, Value value,
+                                Value offset) const {
+  memref::AtomicRMWOp::create(kb.builder(), kb.getLoc(),
+                              arith::AtomicRMWKind::addf,
+                              kb.fromF32(value, elementType), flat,
+                              ValueRange{offset});
+}

@@ -1,0 +1,168 @@
+//===- KernelBuilder.h - shared pieces of the egs GPU kernels ---*- C++ -*-===//
+//
+// Every generated kernel is written with these: arithmetic and control flow
+// helpers, the flattened view of a strided memref argument, dynamic shared
+// memory carving, the element-type table and the block-wide scan. Kernel
+// arguments are memrefs with fully dynamic strided layouts, so one kernel
+// serves every shape and layout; kernels address them through DeviceTensor.
+//
+//===----------------------------------------------------------------------===//
+#ifndef EGS_LIB_CONVERSION_EGSTOGPU_KERNELBUILDER_H
+#define EGS_LIB_CONVERSION_EGSTOGPU_KERNELBUILDER_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/Builders.h"
+
+namespace egs {
+using namespace mlir;
+
+/// The external workgroup global every kernel carves its dynamic shared
+/// memory from (`.extern .shared .align 16 .b8 egs_dsmem[]`).
+constexpr llvm::StringLiteral kDynamicSharedMemory = "egs_dsmem";
+
+//===----------------------------------------------------------------------===//
+// Element types
+//===----------------------------------------------------------------------===//
+
+/// Bytes of one element of a data or index type.
+int64_t elementBytes(Type t);
+/// "f32", "bf16", "i32", ... for kernel names.
+std::string typeTag(Type t);
+/// `memref<?x...x?xT, strided<[?,...], offset: ?>>`: the type every kernel
+/// argument of `type`'s rank and element type has.
+MemRefType fullyDynamicMemRefType(MemRefType type);
+
+//===----------------------------------------------------------------------===//
+// KernelBuilder
+//===----------------------------------------------------------------------===//
+
+class KernelBuilder {
+public:
+  KernelBuilder(OpBuilder &b, Location loc) : b(b), loc(loc) {}
+
+  OpBuilder &builder() { return b; }
+  Location getLoc() const { return loc; }
+  MLIRContext *getContext() { return b.getContext(); }
+
+  // Constants.
+  Value idx(int64_t v);
+  Value i32(int64_t v);
+  Value f32(double v);
+  Value boolean(bool v);
+  Value zero(Type t);
+
+  // Integer arithmetic on index or iN (both operands of one type).
+  Value add(Value x, Value y);
+  Value sub(Value x, Value y);
+  Value mul(Value x, Value y);
+  Value divU(Value x, Value y);
+  Value remU(Value x, Value y);
+  Value ceilDiv(Value x, Value y);
+  Value minS(Value x, Value y);
+  Value maxS(Value x, Value y);
+  Value clamp(Value v, Value lo, Value hi) { return minS(maxS(v, lo), hi); }
+  Value cmp(arith::CmpIPredicate p, Value x, Value y);
+  Value lt(Value x, Value y) { return cmp(arith::CmpIPredicate::slt, x, y); }
+  Value le(Value x, Value y) { return cmp(arith::CmpIPredicate::sle, x, y); }
+  Value ge(Value x, Value y) { return cmp(arith::CmpIPredicate::sge, x, y); }
+  Value eq(Value x, Value y) { return cmp(arith::CmpIPredicate::eq, x, y); }
+  Value ne(Value x, Value y) { return cmp(arith::CmpIPredicate::ne, x, y); }
+  Value andB(Value x, Value y);
+  Value orB(Value x, Value y);
+  Value select(Value c, Value x, Value y);
+  /// 0 <= v < bound.
+  Value inRange(Value v, Value bound);
+  /// Casts between index and integer types (signed).
+  Value toIndex(Value v);
+  Value toI32(Value v);
+  /// x / y and x % y on index values known to fit in 31 bits, computed in
+  /// 32 bits (a 64-bit division is a slow library call on the GPU).
+  Value divU32(Value x, Value y);
+  Value remU32(Value x, Value y);
+
+  // Floating point.
+  Value toF32(Value v);
+  Value fromF32(Value v, Type elementType);
+  Value addF(Value x, Value y);
+  Value mulF(Value x, Value y);
+  Value fma(Value a, Value x, Value y);
+  Value splat(Value scalar, int64_t n);
+  Value extract(Value vec, int64_t i);
+
+  // GPU.
+  Value threadId();
+  Value blockId(gpu::Dimension d);
+  Value laneId();
+  Value warpId();
+  void barrier();
+
+  // Control flow.
+  void ifThen(Value cond, function_ref<void()> body);
+  SmallVector<Value> ifElse(Value cond, TypeRange types,
+                            function_ref<SmallVector<Value>()> thenBody,
+                            function_ref<SmallVector<Value>()> elseBody);
+  void forLoop(Value lb, Value ub, Value step, function_ref<void(Value)> body);
+  SmallVector<Value>
+  forLoop(Value lb, Value ub, Value step, ValueRange init,
+          function_ref<SmallVector<Value>(Value, ValueRange)> body);
+
+  /// A statically shaped view of dynamic shared memory at `byteOffset`.
+  Value sharedView(int64_t byteOffset, ArrayRef<int64_t> shape, Type elt);
+
+  /// Block-wide inclusive prefix sum of `v` (i32) over all `numThreads`
+  /// threads; every thread must call it. `scratch` is a shared
+  /// memref<(numThreads/32)xi32>. Returns (inclusive prefix, block total).
+  std::pair<Value, Value> blockInclusiveScan(Value v, Value scratch,
+                                             int64_t numThreads);
+
+private:
+  OpBuilder &b;
+  Location loc;
+};
+
+//===----------------------------------------------------------------------===//
+// DeviceTensor
+//===----------------------------------------------------------------------===//
+
+/// A kernel memref argument seen as a flat 1-D memref plus its sizes and
+/// strides: addresses are computed once per row, not per access.
+struct DeviceTensor {
+  Value flat;
+  SmallVector<Value> sizes, strides;
+  Type elementType;
+
+  /// `unitInnerStride`: the host checked that the last dimension is
+  /// contiguous (fast kernels), so the stride is the constant 1.
+  static DeviceTensor get(KernelBuilder &kb, Value memref,
+                          bool unitInnerStride);
+
+  int64_t rank() const { return sizes.size(); }
+  Value size(int64_t d) const { return sizes[d]; }
+  Value stride(int64_t d) const { return strides[d]; }
+  /// Element offset of `ivs` (a prefix of the dims, the rest taken as 0).
+  Value offset(KernelBuilder &kb, ValueRange ivs) const;
+
+  Value load(KernelBuilder &kb, Value offset) const;
+  void store(KernelBuilder &kb, Value value, Value offset) const;
+  /// Loads an index element (i32 or i64) as `index`.
+  Value loadIndex(KernelBuilder &kb, Value offset) const;
+  Value loadF32(KernelBuilder &kb, Value offset) const;
+  /// Stores an f32 value narrowed to the element type.
+  void storeF32(KernelBuilder &kb, Value value, Value offset) const;
+  /// `n` contiguous elements widened to vector<n x f32> (aligned to `align`).
+  Value loadVectorF32(KernelBuilder &kb, Value offset, int64_t n,
+                      int64_t align) const;
+  void storeVectorF32(KernelBuilder &kb, Value value, Value offset,
+                      int64_t align) const;
+  /// Atomic `+=` of an f32 value (converted to the element type).
+  void atomicAddF32(KernelBuilder &kb, Value value, Value offset) const;
+};
+
+} // namespace egs
+
+#endif

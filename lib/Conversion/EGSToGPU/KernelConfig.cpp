@@ -1,0 +1,161 @@
+//===- KernelConfig.cpp - tile, stage and warp strategy of egs kernels ----===//
+//
+// Defaults come from the prototype's measurements on the H100
+// (prototype/gpu/README.md): 128x64x32 tiles, 3 stages, 8 warps of 32x32 for
+// the expert-choice seed shapes; 128x128x32, 4 stages for large GEMMs.
+//
+//===----------------------------------------------------------------------===//
+#include "KernelConfig.h"
+
+#include "mlir/IR/BuiltinTypes.h"
+#include "llvm/Support/MathExtras.h"
+
+using namespace mlir;
+using namespace egs;
+
+int64_t GemmConfig::copyElems(Type dataType) const {
+  if (path == GemmPath::CudaCoreGeneral)
+    return 1;
+  return 16 / (dataType.getIntOrFloatBitWidth() / 8);
+}
+
+std::string GemmConfig::tag() const {
+  const char *p = path == GemmPath::TensorCore      ? "tc"
+                  : path == GemmPath::CudaCoreAsync ? "simt"
+                                                    : "gen";
+  return std::string(p) + "_" + std::to_string(bm) + "x" + std::to_string(bn) +
+         "x" + std::to_string(bk) + "_s" + std::to_string(stages) + "_w" +
+         std::to_string(warps);
+}
+
+static int64_t alignTo16(int64_t v) { return llvm::alignTo(v, 16); }
+
+GemmSharedLayout egs::gemmSharedLayout(const GemmConfig &c) {
+  GemmSharedLayout l;
+  l.elemBytes = c.path == GemmPath::TensorCore ? 2 : 4;
+  l.pad = 16 / l.elemBytes;
+  l.aOffset = 0;
+  int64_t aBytes = c.stages * c.bm * (c.bk + l.pad) * l.elemBytes;
+  l.bOffset = alignTo16(aBytes);
+  int64_t staging = l.bOffset + c.stages * c.bk * (c.bn + l.pad) * l.elemBytes;
+  l.cOffset = 0;
+  l.cPad = 8;
+  int64_t cBytes = c.bm * (c.bn + l.cPad) * 4;
+  l.rowsOffset = alignTo16(std::max(staging, cBytes));
+  l.totalBytes = alignTo16(l.rowsOffset + c.bm * (8 + 8 + 4));
+  return l;
+}
+
+/// Splits `warps` over the bm x bn tile into warp tiles that are multiples of
+/// 16 in both directions, preferring square ones (fewer ldmatrix per mma).
+static bool pickWarpTile(GemmConfig &c) {
+  int64_t best = -1;
+  for (int64_t wn = 16; wn <= c.bn; wn += 16) {
+    if (c.bn % wn)
+      continue;
+    int64_t warpsN = c.bn / wn;
+    if (c.warps % warpsN)
+      continue;
+    int64_t warpsM = c.warps / warpsN;
+    if (c.bm % warpsM || (c.bm / warpsM) % 16)
+      continue;
+    int64_t wm = c.bm / warpsM;
+    // Squarer warp tiles reuse fragments better; cap the accumulators.
+    if (wm * wn / 32 > 128)
+      continue;
+    int64_t score = std::min(wm, wn) * 1000 - std::abs(wm - wn);
+    if (score > best) {
+      best = score;
+      c.warpM = wm;
+      c.warpN = wn;
+    }
+  }
+  return best >= 0;
+}
+
+/// CUDA cores: each thread owns threadM x 4 outputs.
+static bool pickThreadTile(GemmConfig &c) {
+  c.threadN = 4;
+  int64_t threadsN = c.bn / c.threadN;
+  if (c.bn % c.threadN || c.numThreads() % threadsN)
+    return false;
+  int64_t threadsM = c.numThreads() / threadsN;
+  if (c.bm % threadsM)
+    return false;
+  c.threadM = c.bm / threadsM;
+  return c.threadM >= 1 && c.threadM <= 16;
+}
+
+static GemmConfig heuristic(const GemmShape &s, GemmPath path) {
+  auto known = [](int64_t v) { return !ShapedType::isDynamic(v); };
+  if (path == GemmPath::TensorCore) {
+    if (known(s.cols) && known(s.reduce) && s.cols >= 1024 && s.reduce >= 1024)
+      return {path, 128, 128, 32, 4, 8};
+    GemmConfig c{path, 128, 64, 32, 3, 8};
+    if (known(s.rowsPerExpert) && s.rowsPerExpert <= 64)
+      c = {path, 64, 64, 32, 3, 4};
+    if (known(s.cols) && s.cols <= 32 && !s.pairedHalves)
+      c.bn = 32;
+    return c;
+  }
+  if (path == GemmPath::CudaCoreAsync)
+    return {path, 64, 64, 16, 3, 4};
+  return {path, 64, 64, 16, 1, 4};
+}
+
+FailureOr<GemmConfig>
+egs::chooseGemmConfig(const GemmShape &shape, GemmPath path,
+                      std::optional<TileOverride> override,
+                      int64_t maxSharedMemory,
+                      function_ref<InFlightDiagnostic()> emitError) {
+  GemmConfig c = heuristic(shape, path);
+  if (override && path != GemmPath::CudaCoreGeneral) {
+    c.bm = override->bm;
+    c.bn = override->bn;
+    c.bk = override->bk;
+    c.stages = override->stages;
+    c.warps = override->warps;
+  }
+  auto fail = [&](const Twine &why) -> FailureOr<GemmConfig> {
+    emitError() << "tile configuration " << c.tag() << " cannot be used: "
+                << why;
+    return failure();
+  };
+  if (c.bm <= 0 || c.bn <= 0 || c.bk <= 0 || c.warps <= 0 || c.warps > 32)
+    return fail("sizes must be positive and warps at most 32");
+  if (path != GemmPath::CudaCoreGeneral && c.stages < 2)
+    return fail("the asynchronous copy pipeline needs at least 2 stages");
+  int64_t vec = c.copyElems(shape.dataType);
+  if (c.bk % vec || c.bn % vec)
+    return fail("bk and bn must be multiples of the " + Twine(vec) +
+                "-element copy");
+  if (shape.pairedHalves && c.bn % (2 * std::max<int64_t>(vec, 4)))
+    return fail("swiglu needs bn to be a multiple of " +
+                Twine(2 * std::max<int64_t>(vec, 4)));
+  if (c.bn % 4)
+    return fail("bn must be a multiple of 4");
+  if (path == GemmPath::TensorCore) {
+    if (c.bm % 16 || c.bn % 16 || c.bk % 16)
+      return fail("bm, bn and bk must be multiples of 16 for mma.sync m16n8k16");
+    if (!pickWarpTile(c))
+      return fail("no split of " + Twine(c.warps) +
+                  " warps into warp tiles that are multiples of 16");
+  } else if (!pickThreadTile(c)) {
+    return fail("no split into per-thread tiles of at most 16x4");
+  }
+  if (path == GemmPath::CudaCoreAsync && c.bk % 4)
+    return fail("bk must be a multiple of 4");
+  int64_t smem = gemmSharedLayout(c).totalBytes;
+  if (smem > maxSharedMemory) {
+    if (!override) {
+      // Fewer stages first, then give up with the honest message.
+      while (c.stages > 2 && gemmSharedLayout(c).totalBytes > maxSharedMemory)
+        --c.stages;
+      if (gemmSharedLayout(c).totalBytes <= maxSharedMemory)
+        return c;
+    }
+    return fail("needs " + Twine(smem) + " bytes of shared memory, more than " +
+                Twine(maxSharedMemory));
+  }
+  return c;
+}

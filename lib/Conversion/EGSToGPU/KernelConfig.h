@@ -1,0 +1,84 @@
+//===- KernelConfig.h - tile, stage and warp strategy of egs kernels -*- C++ -*-===//
+//
+// The strategy of a generated kernel (which path, tile sizes, pipeline
+// stages, warps) is chosen here from the shapes and element types, apart
+// from the code that emits the kernel. A `tile` attribute (#egs.tile) or the
+// pass option overrides the heuristic; invalid overrides are diagnosed.
+//
+//===----------------------------------------------------------------------===//
+#ifndef EGS_LIB_CONVERSION_EGSTOGPU_KERNELCONFIG_H
+#define EGS_LIB_CONVERSION_EGSTOGPU_KERNELCONFIG_H
+
+#include "egs/Conversion/EGSToGPU/EGSToGPU.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Types.h"
+#include "mlir/Support/LLVM.h"
+
+#include <string>
+
+namespace egs {
+
+/// How the expert GEMM computes its tile.
+enum class GemmPath {
+  /// f16/bf16: 16-byte cp.async staging, ldmatrix, mma.sync m16n8k16.
+  TensorCore,
+  /// f32: 16-byte cp.async staging, FMA on CUDA cores.
+  CudaCoreAsync,
+  /// Any type, any strides or alignment: element loads, FMA on CUDA cores.
+  CudaCoreGeneral,
+};
+
+struct GemmConfig {
+  GemmPath path;
+  int64_t bm, bn, bk, stages, warps;
+  /// TensorCore: the warp tile (warpM x warpN, multiples of 16).
+  int64_t warpM = 0, warpN = 0;
+  /// CUDA cores: the thread tile (threadM rows x threadN columns).
+  int64_t threadM = 0, threadN = 0;
+
+  int64_t numThreads() const { return warps * 32; }
+  /// Elements of one staged copy: 16 bytes for the async paths, 1 otherwise.
+  int64_t copyElems(mlir::Type dataType) const;
+  /// "tc_128x64x32_s3_w8", used in kernel names.
+  std::string tag() const;
+};
+
+/// What the heuristic knows about one expert GEMM (ShapedType::kDynamic
+/// where unknown at compile time).
+struct GemmShape {
+  int64_t rowsPerExpert; ///< B*K (expert-choice) or R/E (ragged)
+  int64_t reduce;        ///< I (gather_matmul) or J (matmul_scatter)
+  int64_t cols;          ///< J or I
+  mlir::Type dataType;   ///< f32, f16 or bf16
+  bool pairedHalves;     ///< swiglu: tiles hold matching columns of both halves
+};
+
+/// Picks the strategy for `path`, honouring `override` (from the op's `tile`
+/// attribute or the pass option). Fails with a diagnostic from `emitError`
+/// when the override cannot be used.
+mlir::FailureOr<GemmConfig>
+chooseGemmConfig(const GemmShape &shape, GemmPath path,
+                 std::optional<TileOverride> override, int64_t maxSharedMemory,
+                 llvm::function_ref<mlir::InFlightDiagnostic()> emitError);
+
+/// Byte offsets into the GEMM kernel's dynamic shared memory. The staging
+/// buffers of A and B and, after the main loop, the f32 output tile share one
+/// region; the per-row table follows it.
+struct GemmSharedLayout {
+  int64_t elemBytes;   ///< bytes of one staged element (2, or 4 for f32)
+  int64_t pad;         ///< elements of padding per staged row (16 bytes)
+  int64_t aOffset, bOffset;
+  int64_t cOffset, cPad; ///< output tile [bm][bn + cPad] f32
+  int64_t rowsOffset;    ///< aRow [bm] i64, outRow [bm] i64, scale [bm] f32
+  int64_t totalBytes;
+};
+GemmSharedLayout gemmSharedLayout(const GemmConfig &config);
+
+/// Threads per block of the bandwidth-bound kernels.
+constexpr int64_t kBandwidthThreads = 256;
+/// Threads of the single-block scan kernels (tile map, routing).
+constexpr int64_t kScanThreads = 256;
+
+} // namespace egs
+
+#endif
