@@ -9,7 +9,7 @@ from lit.llvm.subst import ToolSubst
 
 config.name = "EGS"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
-config.suffixes = [".mlir", ".test", ".py"]
+config.suffixes = [".mlir", ".test"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.egs_obj_root, "test")
 config.excludes = ["Inputs", "consumer", "CMakeLists.txt", "README.md", "lit.cfg.py",

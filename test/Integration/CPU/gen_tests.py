@@ -558,3 +558,443 @@ def assert_partial_sums_exact(abs_total, dt, what):
 
 def perm_attr(p):
     return "array<i64: " + ", ".join(str(i) for i in p) + ">"
+
+
+# ----------------------------------------------------------------------------
+# Op text builders
+# ----------------------------------------------------------------------------
+
+def act_attr(act):
+    return f" {{{{activation = #egs.activation<{act}>}}}}" if act else ""
+
+
+def gm_ec_op(bias=False, act=None):
+    return "egs.gather_matmul {0}[{1}] * {2}" + (" + {3}" if bias else "") + act_attr(act)
+
+
+def gm_ragged_op(bias=False, act=None):
+    return "egs.gather_matmul {0}[{1}] * {2} offsets {3}" + (" + {4}" if bias else "") + act_attr(act)
+
+
+def ms_ec_op(scale=False, deterministic=False):
+    return ("egs.matmul_scatter {0} * {2} into {3}[{1}]" + (" scale {4}" if scale else "")
+            + (" {{deterministic}}" if deterministic else ""))
+
+
+def ms_ragged_op(scale=False, deterministic=False):
+    return ("egs.matmul_scatter {0} * {2} offsets {3} into {4}[{1}]" + (" scale {5}" if scale else "")
+            + (" {{deterministic}}" if deterministic else ""))
+
+
+def random_offsets(f, E, R, empty=()):
+    """Non-decreasing offsets [E+1] over [0, R] with the experts in `empty` empty."""
+    while True:
+        cuts = np.sort(f.rng.integers(0, R + 1, size=E - 1))
+        off = np.concatenate([[0], cuts, [R]]).astype(np.int64)
+        sizes = np.diff(off)
+        if all((sizes[e] == 0) == (e in empty) for e in range(E)):
+            return off
+
+
+# ----------------------------------------------------------------------------
+# gather_matmul
+# ----------------------------------------------------------------------------
+
+def gen_gather_matmul_ec(dt):
+    f = TestFile(f"gather_matmul_expert_choice_{dt}.mlir",
+                 f"egs.gather_matmul, expert-choice form (batched [B,T,I] and unbatched [T,I]),\n"
+                 f"{dt} data, i32 and i64 indices, static and dynamic shapes; E=1, K=1, T=1,\n"
+                 f"every row routed to one token, and J = 45 (vector blocks, single vectors\n"
+                 f"and scalar tail of the lowering).",
+                 runs=[RUN_DEFAULT] + ([
+                     "// RUN: egs-runner %s -e main --entry-point-result=void --check-indices=false | FileCheck %s --enable-var-scope"
+                 ] if dt == "f32" else []))
+    wide = "f32"
+
+    def add(label, B, T, I, E, K, J, idt, out, dynamic=False, ind=None, comment=None):
+        xs = (B, T, I) if B else (T, I)
+        x = f.ints(xs, -3, 3)
+        w = f.ints((E, I, J), -3, 3)
+        if ind is None:
+            ind = f.index((B, E, K) if B else (E, K), T)
+        y = ref_gather_matmul_ec(x, ind, w)
+        f.case(label, gm_ec_op(), [(x, dt), (ind, idt), (w, dt)], [Result(y, out)],
+               dynamic=dynamic, comment=comment)
+
+    add("batched_i32", 2, 5, 6, 3, 4, 5, "i32", dt)
+    add("unbatched_i64_out_f32", 0, 7, 4, 2, 3, 3, "i64", wide)
+    add("batched_dynamic_i64", 2, 6, 5, 3, 2, 7, "i64", dt, dynamic=True)
+    add("unbatched_dynamic_i32_J16", 0, 5, 3, 2, 3, 16, "i32", dt, dynamic=True)
+    add("J45", 0, 4, 3, 2, 2, 45, "i32", dt, comment="32-wide blocks + 8-wide vector + 5 scalars")
+    add("E1", 1, 4, 3, 1, 4, 4, "i64", dt, ind=np.array([[[3, 1, 0, 2]]]),
+        comment="one expert takes every token")
+    add("K1", 0, 5, 3, 4, 1, 2, "i32", dt)
+    add("T1", 2, 1, 3, 3, 2, 3, "i32", dt, ind=np.zeros((2, 3, 2), np.int64), comment="T = 1")
+    add("one_token", 0, 6, 4, 3, 2, 3, "i64", dt, ind=np.full((3, 2), 4), comment="every row reads token 4")
+    if dt != "f32":
+        add("batched_dynamic_out_f32", 2, 4, 5, 2, 3, 6, "i32", wide, dynamic=True)
+    return f
+
+
+def gen_gather_matmul_bias():
+    f = TestFile("gather_matmul_bias.mlir",
+                 "egs.gather_matmul with bias [E,J] (in the data type or f32), expert-choice and\n"
+                 "ragged, f32/f16/bf16, static and dynamic.")
+
+    def ec(label, dt, bdt, out, B, T, I, E, K, J, idt, dynamic=False):
+        x = f.ints((B, T, I) if B else (T, I), -3, 3)
+        w = f.ints((E, I, J), -3, 3)
+        bias = f.ints((E, J), -8, 8)
+        ind = f.index((B, E, K) if B else (E, K), T)
+        y = ref_gather_matmul_ec(x, ind, w, bias)
+        f.case(label, gm_ec_op(bias=True), [(x, dt), (ind, idt), (w, dt), (bias, bdt)],
+               [Result(y, out)], dynamic=dynamic)
+
+    def rg(label, dt, bdt, out, T, I, E, R, J, idt, odt, dynamic=False, empty=()):
+        x = f.ints((T, I), -3, 3)
+        w = f.ints((E, I, J), -3, 3)
+        bias = f.ints((E, J), -8, 8)
+        rows = f.index((R,), T)
+        off = random_offsets(f, E, R, empty)
+        y = ref_gather_matmul_ragged(x, rows, w, off, bias)
+        f.case(label, gm_ragged_op(bias=True), [(x, dt), (rows, idt), (w, dt), (off, odt), (bias, bdt)],
+               [Result(y, out)], dynamic=dynamic, comment=f"offsets {list(off)}")
+
+    ec("ec_f32_batched", "f32", "f32", "f32", 2, 4, 3, 2, 3, 5, "i32")
+    ec("ec_f16_bias_f16", "f16", "f16", "f16", 0, 5, 4, 3, 2, 4, "i64")
+    ec("ec_bf16_bias_f32_dynamic", "bf16", "f32", "f32", 0, 5, 4, 3, 2, 4, "i32", dynamic=True)
+    ec("ec_bf16_bias_bf16_J40", "bf16", "bf16", "bf16", 0, 4, 3, 2, 2, 40, "i64")
+    ec("ec_f16_dynamic_batched", "f16", "f16", "f16", 2, 3, 4, 2, 2, 3, "i64", dynamic=True)
+    rg("ragged_f32", "f32", "f32", "f32", 5, 3, 3, 7, 4, "i32", "i32", empty=(1,))
+    rg("ragged_f16_bias_f32_dynamic", "f16", "f32", "f32", 6, 4, 3, 8, 5, "i64", "i64", dynamic=True)
+    rg("ragged_bf16_J36", "bf16", "bf16", "bf16", 4, 3, 2, 5, 36, "i32", "i32")
+    return f
+
+
+def gen_gather_matmul_ragged():
+    f = TestFile("gather_matmul_ragged.mlir",
+                 "egs.gather_matmul, ragged (token-choice) form: rows [R] + expert_offsets [E+1],\n"
+                 "f32/f16/bf16, i32/i64 rows and offsets, static and dynamic. Edge cases: an\n"
+                 "expert with no rows, all rows in one expert, E=1, R=T=1, slots outside\n"
+                 "[offsets[0], offsets[E]) (left zero in the tensor form; their rows entries\n"
+                 "are padding and are never read), identity rows (plain grouped GEMM), and\n"
+                 "metadata from the routing of random top-k ids.")
+
+    def rg(label, dt, out, T, I, E, J, rows, off, idt, odt, dynamic=False, comment=None):
+        x = f.ints((T, I), -3, 3)
+        w = f.ints((E, I, J), -3, 3)
+        rows = np.asarray(rows, np.int64)
+        off = np.asarray(off, np.int64)
+        y = ref_gather_matmul_ragged(x, rows, w, off)
+        c = f"offsets {list(off)}" + (f"; {comment}" if comment else "")
+        f.case(label, gm_ragged_op(), [(x, dt), (rows, idt), (w, dt), (off, odt)],
+               [Result(y, out)], dynamic=dynamic, comment=c)
+
+    for dt in ("f32", "f16", "bf16"):
+        rg(f"{dt}_empty_expert", dt, dt, 6, 4, 4, 5, f.index((10,), 6), [0, 3, 3, 7, 10], "i32", "i32",
+           comment="expert 1 gets no rows")
+        rows = f.index((10,), 5)
+        rows[[0, 1, 7, 8, 9]] = -1
+        rg(f"{dt}_uncovered_slots_i64", dt, dt, 5, 3, 3, 4, rows, [2, 4, 6, 7], "i64", "i64",
+           comment="slots 0-1 and 7-9 belong to no expert (padding rows -1)")
+        rg(f"{dt}_identity_rows_one_expert", dt, dt, 5, 3, 3, 33, np.arange(5), [0, 0, 5, 5], "i32", "i32",
+           comment="grouped GEMM, all rows in expert 1, J = 33")
+        rg(f"{dt}_E1_dynamic", dt, dt, 4, 5, 1, 6, f.index((7,), 4), [0, 7], "i64", "i32", dynamic=True)
+        rg(f"{dt}_R1_T1", dt, dt, 1, 3, 2, 4, [0], [0, 1, 1], "i32", "i64")
+        ids = np.array([[0, 2], [2, 1], [0, 2], [2, 0], [1, 2], [2, 0]])
+        rows_r, off_r, _ = ref_sort_by_expert(ids, 3)
+        rg(f"{dt}_routed_dynamic", dt, "f32" if dt != "f32" else dt, 6, 4, 3, 3, rows_r, off_r, "i32", "i32",
+           dynamic=True, comment="rows/offsets of top-2 routing")
+    rg("f32_J45_empty_first_last", "f32", "f32", 5, 3, 4, 45, f.index((6,), 5), [0, 0, 3, 6, 6], "i32", "i32",
+       comment="experts 0 and 3 empty")
+    return f
+
+
+def gen_gather_matmul_activation():
+    f = TestFile("gather_matmul_activation.mlir",
+                 "egs.gather_matmul with the fused epilogue activation silu, gelu (tanh\n"
+                 "approximation) and swiglu (silu(y[..,:J/2]) * y[..,J/2:], bias added before\n"
+                 "the activation), expert-choice and ragged, f32/f16/bf16, static and dynamic.\n"
+                 "Checked in the program against the embedded float64 reference:\n"
+                 "max |y - ref| / (1 + |ref|) below 1e-5 (f32 result), 2e-3 (f16), 1e-2 (bf16).")
+
+    def ec(label, act, dt, out, B, T, I, E, K, J, idt, bias=None, dynamic=False):
+        x = f.quarters((B, T, I) if B else (T, I), -1.5, 1.5)
+        w = f.quarters((E, I, J), -1.5, 1.5)
+        ind = f.index((B, E, K) if B else (E, K), T)
+        ops = [(x, dt), (ind, idt), (w, dt)]
+        b = None
+        if bias:
+            b = f.quarters((E, J), -2, 2)
+            ops.append((b, bias))
+        y = ref_gather_matmul_ec(x, ind, w, b, act)
+        f.case(label, gm_ec_op(bool(bias), act), ops, [Result(y, out, "close")], dynamic=dynamic)
+
+    def rg(label, act, dt, out, T, I, E, R, J, idt, bias=None, dynamic=False, off=None):
+        x = f.quarters((T, I), -1.5, 1.5)
+        w = f.quarters((E, I, J), -1.5, 1.5)
+        rows = f.index((R,), T)
+        off = random_offsets(f, E, R) if off is None else np.asarray(off)
+        ops = [(x, dt), (rows, idt), (w, dt), (off, "i32")]
+        b = None
+        if bias:
+            b = f.quarters((E, J), -2, 2)
+            ops.append((b, bias))
+        y = ref_gather_matmul_ragged(x, rows, w, off, b, act)
+        f.case(label, gm_ragged_op(bool(bias), act), ops, [Result(y, out, "close")], dynamic=dynamic,
+               comment=f"offsets {list(off)}")
+
+    ec("silu_f32_batched", "silu", "f32", "f32", 2, 5, 4, 2, 3, 6, "i32")
+    ec("gelu_f32", "gelu", "f32", "f32", 0, 6, 4, 3, 2, 9, "i64")
+    ec("swiglu_f32_bias", "swiglu", "f32", "f32", 0, 5, 4, 2, 3, 8, "i32", bias="f32")
+    ec("swiglu_f32_J80", "swiglu", "f32", "f32", 0, 4, 3, 2, 2, 80, "i32")
+    ec("gelu_bf16", "gelu", "bf16", "bf16", 0, 5, 4, 2, 3, 6, "i32")
+    ec("silu_bf16_out_f32_dynamic", "silu", "bf16", "f32", 2, 4, 4, 2, 2, 5, "i64", dynamic=True)
+    ec("swiglu_f16_out_f32_dynamic", "swiglu", "f16", "f32", 0, 5, 4, 3, 2, 6, "i64", dynamic=True)
+    ec("silu_f16_bias_f16", "silu", "f16", "f16", 0, 4, 5, 2, 2, 7, "i32", bias="f16")
+    rg("silu_f16_ragged", "silu", "f16", "f16", 5, 4, 3, 8, 5, "i32", off=[1, 3, 3, 7])
+    rg("swiglu_bf16_ragged_bias", "swiglu", "bf16", "bf16", 6, 4, 3, 7, 6, "i64", bias="bf16")
+    rg("gelu_f16_ragged_bias_f32_dynamic", "gelu", "f16", "f16", 5, 4, 2, 6, 5, "i32", bias="f32",
+       dynamic=True)
+    rg("gelu_f32_ragged", "gelu", "f32", "f32", 4, 3, 2, 5, 4, "i32")
+    rg("swiglu_f32_ragged_dynamic_uncovered", "swiglu", "f32", "f32", 4, 3, 3, 8, 10, "i64", dynamic=True,
+       off=[2, 3, 3, 6])
+    return f
+
+
+# ----------------------------------------------------------------------------
+# matmul_scatter
+# ----------------------------------------------------------------------------
+
+def gen_matmul_scatter_ec():
+    f = TestFile("matmul_scatter_expert_choice.mlir",
+                 "egs.matmul_scatter, expert-choice form (batched and unbatched), with and\n"
+                 "without scale, f32/f16/bf16 (init in the data type or f32), i32/i64,\n"
+                 "static and dynamic. Duplicate indices accumulate; E=1, K=1, T=1 and all\n"
+                 "rows into one token; I = 37 and 40 take the vector path.")
+
+    def add(label, dt, initdt, B, T, J, I, E, K, idt, scale=None, dynamic=False, ind=None, det=False,
+            yr=(-2, 2), comment=None):
+        y = f.ints((B, E, K, J) if B else (E, K, J), *yr)
+        w = f.ints((E, J, I), -2, 2)
+        init = f.ints((B, T, I) if B else (T, I), -3, 3)
+        if ind is None:
+            ind = f.index((B, E, K) if B else (E, K), T)
+        ops = [(y, dt), (ind, idt), (w, dt), (init, initdt)]
+        s = None
+        if scale:
+            s = f.ints((B, E, K) if B else (E, K), -2, 2)
+            ops.append((s, scale))
+        out = ref_matmul_scatter_ec(y, ind, w, init, s)
+        assert_partial_sums_exact(ref_matmul_scatter_ec(y, ind, w, init, s, abs_sum=True), initdt, label)
+        f.case(label, ms_ec_op(bool(scale), det), ops, [Result(out, initdt)], dynamic=dynamic, comment=comment)
+
+    add("f32_batched_i32", "f32", "f32", 2, 4, 4, 5, 3, 2, "i32")
+    add("f32_scale_i64_I37", "f32", "f32", 0, 5, 3, 37, 3, 3, "i64", scale="f32")
+    add("f32_dynamic_scale_deterministic", "f32", "f32", 2, 3, 3, 4, 2, 3, "i32", scale="f32", dynamic=True,
+        det=True)
+    add("f16_init_f32_scale_f16", "f16", "f32", 0, 4, 4, 6, 2, 3, "i32", scale="f16")
+    add("f16_batched_dynamic", "f16", "f16", 2, 4, 3, 5, 2, 2, "i64", dynamic=True)
+    add("bf16_batched_scale_bf16", "bf16", "bf16", 2, 4, 3, 4, 2, 2, "i32", scale="bf16")
+    add("bf16_init_f32_dynamic_I40", "bf16", "f32", 0, 5, 3, 40, 3, 2, "i64", scale="f32", dynamic=True)
+    add("f32_E1", "f32", "f32", 0, 4, 3, 4, 1, 4, "i32", ind=np.array([[2, 0, 3, 1]]),
+        comment="the one expert takes every token once")
+    add("f16_K1", "f16", "f16", 0, 5, 2, 3, 4, 1, "i64")
+    add("bf16_T1", "bf16", "bf16", 2, 1, 2, 3, 3, 2, "i32", ind=np.zeros((2, 3, 2), np.int64), yr=(-1, 1),
+        comment="T = 1: every row accumulates into token 0")
+    add("f32_all_rows_one_token", "f32", "f32", 0, 6, 3, 4, 3, 3, "i64", scale="f32", ind=np.full((3, 3), 2),
+        comment="9 rows accumulate into token 2, the others keep init")
+    return f
+
+
+def gen_matmul_scatter_ragged():
+    f = TestFile("matmul_scatter_ragged.mlir",
+                 "egs.matmul_scatter, ragged form (rows [R] + expert_offsets [E+1]): the MoE\n"
+                 "combine. f32/f16/bf16, with and without scale, static and dynamic; an expert\n"
+                 "with no rows, all rows in one expert, E=1, T=1 (every row into one token),\n"
+                 "slots outside [offsets[0], offsets[E]) ignored (padding rows -1), and the\n"
+                 "metadata of top-k routing with the routing weights as scale.")
+
+    def add(label, dt, initdt, T, J, I, E, rows, off, idt, odt, scale=None, dynamic=False, det=False,
+            s=None, comment=None):
+        rows = np.asarray(rows, np.int64)
+        off = np.asarray(off, np.int64)
+        R = rows.shape[0]
+        y = f.ints((R, J), -2, 2)
+        w = f.ints((E, J, I), -2, 2)
+        init = f.ints((T, I), -3, 3)
+        ops = [(y, dt), (rows, idt), (w, dt), (off, odt), (init, initdt)]
+        if scale:
+            s = f.ints((R,), -2, 2) if s is None else s
+            ops.append((s, scale))
+        out = ref_matmul_scatter_ragged(y, rows, w, off, init, s)
+        assert_partial_sums_exact(ref_matmul_scatter_ragged(y, rows, w, off, init, s, abs_sum=True), initdt,
+                                  label)
+        c = f"offsets {list(off)}" + (f"; {comment}" if comment else "")
+        f.case(label, ms_ragged_op(bool(scale), det), ops, [Result(out, initdt)], dynamic=dynamic, comment=c)
+
+    add("f32_scale_empty_expert", "f32", "f32", 4, 3, 5, 4, f.index((8,), 4), [0, 2, 2, 5, 8], "i32", "i32",
+        scale="f32", comment="expert 1 gets no rows")
+    rows = f.index((9,), 5)
+    rows[[0, 7, 8]] = -1
+    add("f16_init_f32_uncovered", "f16", "f32", 5, 3, 4, 3, rows, [1, 3, 5, 7], "i64", "i64",
+        comment="slots 0, 7, 8 belong to no expert (padding rows -1)")
+    add("bf16_one_expert_scale", "bf16", "bf16", 5, 3, 4, 3, f.index((6,), 5), [0, 6, 6, 6], "i32", "i32",
+        scale="bf16", comment="all rows in expert 0")
+    add("f32_E1_dynamic_I37", "f32", "f32", 4, 3, 37, 1, f.index((5,), 4), [0, 5], "i64", "i32",
+        dynamic=True)
+    add("f16_T1", "f16", "f16", 1, 2, 3, 2, [0, 0, 0, 0], [0, 1, 4], "i32", "i32", scale="f16",
+        comment="T = 1: every row into token 0")
+    ids = np.array([[1, 0], [2, 1], [1, 2], [0, 1], [2, 0]])
+    probs = np.array([[0.75, 0.25], [0.5, 0.5], [1.0, 0.0], [0.25, 0.75], [0.5, 0.5]]) * 2
+    rows_r, off_r, map_r = ref_sort_by_expert(ids, 3)
+    T, k = ids.shape
+    s = np.zeros(T * k)
+    for t in range(T):
+        for j in range(k):
+            s[map_r[j * T + t]] = probs[t, j]
+    for dt in ("f32", "bf16"):
+        add(f"{dt}_routed_probs_dynamic", dt, dt, 5, 3, 4, 3, rows_r, off_r, "i32", "i32", scale=dt, s=s,
+            dynamic=True, det=(dt == "bf16"), comment="top-2 routing, scale = 2 * routing weight")
+    return f
+
+
+def bits_helper(f, rank):
+    """tensor<?x..xf32> -> tensor<?x..xi32> holding the bit patterns."""
+    name = f"bits_{rank}d"
+    if name in f.helpers:
+        return name
+    dims = ", ".join(f"d{i}" for i in range(rank))
+    ident = f"affine_map<({dims}) -> ({dims})>"
+    dynf = ttype([0] * rank, "f32", dynamic=True)
+    dyni = ttype([0] * rank, "i32", dynamic=True)
+    iters = ", ".join(['"parallel"'] * rank)
+    dims_v = "\n".join(f"  %c{i} = arith.constant {i} : index\n  %n{i} = tensor.dim %x, %c{i} : {dynf}"
+                       for i in range(rank))
+    f.helpers[name] = "\n".join([
+        f"func.func @{name}(%x: {dynf}) -> {dyni} {{",
+        dims_v,
+        f"  %e = tensor.empty({', '.join(f'%n{i}' for i in range(rank))}) : {dyni}",
+        f"  %b = linalg.generic {{indexing_maps = [{ident}, {ident}], iterator_types = [{iters}]}}",
+        f"      ins(%x : {dynf}) outs(%e : {dyni}) {{",
+        "  ^bb0(%a: f32, %o: i32):",
+        "    %i = arith.bitcast %a : f32 to i32",
+        "    linalg.yield %i : i32",
+        f"  }} -> {dyni}",
+        f"  return %b : {dyni}",
+        "}",
+    ])
+    return name
+
+
+def same_helper(f, rank):
+    """1 if two tensor<?x..xi32> are equal element by element."""
+    name = f"all_equal_{rank}d"
+    if name in f.helpers:
+        return name
+    dims = ", ".join(f"d{i}" for i in range(rank))
+    ident = f"affine_map<({dims}) -> ({dims})>"
+    scal = f"affine_map<({dims}) -> ()>"
+    dyni = ttype([0] * rank, "i32", dynamic=True)
+    iters = ", ".join(['"reduction"'] * rank)
+    f.helpers[name] = "\n".join([
+        f"func.func @{name}(%a: {dyni}, %b: {dyni}) -> i1 {{",
+        "  %t = arith.constant true",
+        "  %e = tensor.empty() : tensor<i1>",
+        "  %init = linalg.fill ins(%t : i1) outs(%e : tensor<i1>) -> tensor<i1>",
+        f"  %m = linalg.generic {{indexing_maps = [{ident}, {ident}, {scal}], iterator_types = [{iters}]}}",
+        f"      ins(%a, %b : {dyni}, {dyni}) outs(%init : tensor<i1>) {{",
+        "  ^bb0(%x: i32, %y: i32, %acc: i1):",
+        "    %eq = arith.cmpi eq, %x, %y : i32",
+        "    %r = arith.andi %acc, %eq : i1",
+        "    linalg.yield %r : i1",
+        "  } -> tensor<i1>",
+        "  %v = tensor.extract %m[] : tensor<i1>",
+        "  return %v : i1",
+        "}",
+    ])
+    return name
+
+
+def gen_matmul_scatter_deterministic():
+    runs = [
+        "// RUN: egs-runner %s -e main --entry-point-result=void > %t.run1",
+        "// RUN: egs-runner %s -e main --entry-point-result=void > %t.run2",
+        "// RUN: FileCheck %s --enable-var-scope --input-file=%t.run1",
+        "// Bit-identical across runs (the printed addresses aside):",
+        "// RUN: grep -v 'base@' %t.run1 > %t.data1",
+        "// RUN: grep -v 'base@' %t.run2 > %t.data2",
+        "// RUN: diff %t.data1 %t.data2",
+    ]
+    f = TestFile("matmul_scatter_deterministic.mlir",
+                 "egs.matmul_scatter {deterministic} on random (non-integer) f32 data where many\n"
+                 "rows accumulate into few tokens, so that the summation order shows in the low\n"
+                 "bits: the f32 bit patterns of the result are printed and must be identical\n"
+                 "across two runs and across two applications in one run, and the result must\n"
+                 "be close to the float64 reference. Also a bf16 ragged form with bf16 init.",
+                 runs=runs)
+    # Expert-choice, f32: 4 experts x 16 rows into 5 tokens.
+    E, K, J, I, T = 4, 16, 16, 8, 5
+    y = f.rng.standard_normal((E, K, J)).astype(np.float32).astype(np.float64)
+    w = f.rng.standard_normal((E, J, I)).astype(np.float32).astype(np.float64)
+    init = f.rng.standard_normal((T, I)).astype(np.float32).astype(np.float64)
+    s = f.rng.uniform(0, 1, (E, K)).astype(np.float32).astype(np.float64)
+    ind = f.index((E, K), T)
+    ref = ref_matmul_scatter_ec(y, ind, w, init, s)
+    ops = [(y, "f32"), (ind, "i32"), (w, "f32"), (init, "f32"), (s, "f32")]
+    f.body.append("")
+    f.body.append("  // expert-choice f32, applied twice")
+    names, types = [], []
+    for arr, dt in ops:
+        n, t = f.const(arr, dt)
+        names.append(n)
+        types.append(t)
+    outs = []
+    rt = ttype((T, I), "f32")
+    for _ in range(2):
+        o = f.fresh("r")
+        f.body.append(f"  {o} = {ms_ec_op(True, True).format(*names)}")
+        f.body.append(f"      : ({', '.join(types)}) -> {rt}")
+        outs.append(o)
+    bh = bits_helper(f, 2)
+    sh = same_helper(f, 2)
+    dynf = ttype((0, 0), "f32", True)
+    dyni = ttype((0, 0), "i32", True)
+    bits = []
+    for o in outs:
+        d = f.fresh("d")
+        f.body.append(f"  {d} = tensor.cast {o} : {rt} to {dynf}")
+        b = f.fresh("bits")
+        f.body.append(f"  {b} = call @{bh}({d}) : ({dynf}) -> {dyni}")
+        bits.append(b)
+    same = f.fresh("same")
+    f.body.append(f"  {same} = call @{sh}({bits[0]}, {bits[1]}) : ({dyni}, {dyni}) -> i1")
+    f.body.append('  vector.print str "SAME ec_f32: "')
+    f.body.append(f"  vector.print {same} : i1")
+    f.checks.append("// CHECK-LABEL: SAME ec_f32: 1")
+    f.marker("BITS ec_f32")
+    f.emit_print(bits[0], dyni, "i32")
+    f.checks.append("// CHECK-LABEL: BITS ec_f32")
+    f.checks.append(f"// CHECK-NEXT: rank = 2 offset = 0 sizes = [{T}, {I}] strides = {{{{.*}}}} data =")
+    f.emit_close("ec_f32", outs[0], rt, Result(ref, "f32", "close"))
+    f.labels.add("ec_f32")
+
+    # Ragged, bf16 data and bf16 init: every row rounds into the output.
+    R, E2, T2, J2, I2 = 24, 3, 3, 8, 8
+    y = round_to(f.rng.standard_normal((R, J2)), "bf16")
+    w = round_to(f.rng.standard_normal((E2, J2, I2)), "bf16")
+    init = round_to(f.rng.standard_normal((T2, I2)), "bf16")
+    rows = f.index((R,), T2)
+    off = random_offsets(f, E2, R)
+    ref = ref_matmul_scatter_ragged(y, rows, w, off, init)
+    f.case("ragged_bf16", ms_ragged_op(False, True), [(y, "bf16"), (rows, "i64"), (w, "bf16"), (off, "i32"),
+                                                        (init, "bf16")],
+           [Result(ref, "bf16", "close", tol=5e-2)], comment="bf16 output, rounded per row: loose tolerance")
+    # The printed bf16 values (6 digits identify a bf16 value uniquely) go into the diff too.
+    o, t = f.case("ragged_bf16_print", ms_ragged_op(False, True),
+                  [(y, "bf16"), (rows, "i64"), (w, "bf16"), (off, "i32"), (init, "bf16")],
+                  [Result(ref, "bf16", "none")])
+    f.marker("VALUES ragged_bf16")
+    f.emit_print(o[0], t[0], "bf16")
+    f.checks.append("// CHECK-LABEL: VALUES ragged_bf16")
+    return f
