@@ -37,10 +37,11 @@ install_system_packages() {
 }
 
 install_python_packages() {
+  # pybind11: the default build then builds the egs Python package too.
   python3 - <<'PY' 2>/dev/null && return 0
-import numpy, pytest  # noqa: F401
+import numpy, pytest, pybind11  # noqa: F401
 PY
-  python3 -m pip install -q numpy pytest
+  python3 -m pip install -q numpy pytest pybind11
 }
 
 install_dependencies() {

@@ -36,6 +36,8 @@ tools = ["egs-opt", ToolSubst("egs-runner", unresolved="ignore"),
          ToolSubst("mlir-translate", unresolved="ignore")]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 llvm_config.with_environment("PATH", config.egs_tools_dir, append_path=True)
+# `not`, `count` and FileCheck live in Debian's LLVM tools directory.
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 
 if config.egs_enable_plugin:
     config.available_features.add("plugin")

@@ -1,9 +1,18 @@
 //===- Pipelines.cpp - the egs lowering pipelines -------------------------===//
 #include "egs/Pipelines/Pipelines.h"
+#include "egs/Conversion/EGSToGPU/EGSToGPU.h"
 #include "egs/Conversion/Passes.h"
 
 #include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
+#include "mlir/Conversion/GPUCommon/GPUCommonPass.h"
+#include "mlir/Conversion/GPUToNVVM/GPUToNVVMPass.h"
+#include "mlir/Conversion/NVGPUToNVVM/NVGPUToNVVM.h"
+#include "mlir/Conversion/NVVMToLLVM/NVVMToLLVM.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/LLVMIR/Transforms/Passes.h"
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
+#include "mlir/Conversion/BufferizationToMemRef/BufferizationToMemRef.h"
 #include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
 #include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVMPass.h"
 #include "mlir/Conversion/IndexToLLVM/IndexToLLVM.h"
@@ -40,6 +49,8 @@ void buildEGSBufferizePipeline(OpPassManager &pm) {
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
   bufferization::BufferDeallocationPipelineOptions dealloc;
   bufferization::buildBufferDeallocationPipeline(pm, dealloc);
+  // Deallocation may clone buffers returned from functions; lower the clones.
+  pm.addPass(createConvertBufferizationToMemRefPass());
 }
 
 void buildLowerToCPUPipeline(OpPassManager &pm,
@@ -71,7 +82,90 @@ void buildLowerToCPUPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
 }
 
+/// The PTX ISA a chip needs at least (LLVM's default may be older).
+static std::string defaultFeatures(StringRef chip) {
+  if (chip.starts_with("sm_1"))
+    return "+ptx88";
+  return "+ptx80";
+}
+
+void buildLowerToNVVMPipeline(OpPassManager &pm,
+                              const LowerToNVVMOptions &options) {
+  if (options.bufferize)
+    buildEGSBufferizePipeline(pm);
+  egs::ConvertEGSToGPUOptions gpu;
+  gpu.hostBuffers = options.hostBuffers;
+  gpu.hostSync = options.hostSync;
+  gpu.tile.assign(options.tile.begin(), options.tile.end());
+  pm.addPass(egs::createConvertEGSToGPU(gpu));
+  // Host code as the CPU pipeline prepares it (linalg from the program,
+  // bf16 arithmetic the host cannot do natively); kernels are left alone.
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createLowerAffinePass());
+  arith::ArithExpandOpsPassOptions expand;
+  expand.includeBf16 = true;
+  pm.addNestedPass<func::FuncOp>(arith::createArithExpandOpsPass(expand));
+
+  // The NVVM recipe of prototype/gpu/README.md. convert-nvgpu-to-nvvm comes
+  // first, while the kernels' scf.for still carry !nvgpu.device.async.token.
+  pm.addPass(createConvertNVGPUToNVVMPass());
+  pm.addPass(createGpuKernelOutliningPass());
+  pm.addPass(createConvertVectorToSCFPass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addNestedPass<func::FuncOp>(createConvertVectorToLLVMPass());
+  pm.addNestedPass<func::FuncOp>(createConvertMathToLLVMPass());
+  pm.addPass(createConvertNVVMToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  GpuNVVMAttachTargetOptions target;
+  target.chip = options.chip;
+  target.features = options.features.empty() ? defaultFeatures(options.chip)
+                                             : std::string(options.features);
+  target.optLevel = options.optLevel;
+  pm.addPass(createGpuNVVMAttachTarget(target));
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createArithToLLVMConversionPass());
+  ConvertIndexToLLVMPassOptions index;
+  index.indexBitwidth = 64;
+  pm.addPass(createConvertIndexToLLVMPass(index));
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+
+  OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
+  kernels.addPass(createStripDebugInfoPass());
+  ConvertGpuOpsToNVVMOpsOptions toNVVM;
+  toNVVM.indexBitwidth = 64;
+  kernels.addPass(createConvertGpuOpsToNVVMOps(toNVVM));
+  kernels.addPass(LLVM::createNVVMOptimizeForTargetPass());
+  kernels.addPass(createCanonicalizerPass());
+  kernels.addPass(createCSEPass());
+  kernels.addPass(createReconcileUnrealizedCastsPass());
+
+  // Host: launches become mgpu* calls (needs the gpu.module still there).
+  pm.addPass(createGpuToLLVMConversionPass());
+  egs::CheckCUDAToolkitOptions check;
+  check.format = options.format;
+  pm.addPass(egs::createCheckCUDAToolkit(check));
+  GpuModuleToBinaryPassOptions binary;
+  binary.compilationTarget = options.format;
+  if (std::optional<std::string> toolkit = findCUDAToolkitWith("ptxas"))
+    binary.toolkitPath = *toolkit;
+  pm.addPass(createGpuModuleToBinaryPass(binary));
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
 void registerPipelines() {
+  PassPipelineRegistration<LowerToNVVMOptions>(
+      "egs-lower-to-nvvm",
+      "Bufferize, lower egs ops to generated tensor-core GPU kernels, "
+      "serialise them for an NVIDIA GPU (NVVM target, ptxas) and lower the "
+      "host code to the LLVM dialect",
+      buildLowerToNVVMPipeline);
   PassPipelineRegistration<LowerToCPUOptions>(
       "egs-lower-to-cpu",
       "Bufferize and lower egs (and linalg/tensor/scf/vector) to the LLVM "

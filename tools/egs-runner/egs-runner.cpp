@@ -11,6 +11,7 @@
 #include "egs/InitAll.h"
 #include "egs/Pipelines/Pipelines.h"
 
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/ExecutionEngine/JitRunner.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
@@ -36,15 +37,25 @@ static llvm::cl::opt<bool> clCheckIndices(
     llvm::cl::desc("Check routed indices and expert_offsets at run time "
                    "(default on; reports the op and the offending value)"),
     llvm::cl::init(true), llvm::cl::cat(runnerCategory));
+static llvm::cl::opt<std::string> clGpuChip(
+    "gpu-chip", llvm::cl::desc("--target=cuda: GPU architecture (sm_90a)"),
+    llvm::cl::init("sm_90a"), llvm::cl::cat(runnerCategory));
+static llvm::cl::opt<std::string> clGpuFormat(
+    "gpu-format",
+    llvm::cl::desc("--target=cuda: GPU binary format, fatbin or bin (cubin; "
+                   "needs only ptxas)"),
+    llvm::cl::init("fatbin"), llvm::cl::cat(runnerCategory));
 static llvm::cl::opt<bool> clNoRunnerUtils(
     "no-runner-utils",
     llvm::cl::desc("Do not load the MLIR runner utility libraries"),
     llvm::cl::init(false), llvm::cl::cat(runnerCategory));
 
-/// True once the module holds nothing but the LLVM dialect (already lowered).
+/// True once the module holds nothing but the LLVM dialect (already lowered),
+/// GPU binaries and the launches of their kernels included.
 static bool isLoweredToLLVM(Operation *module) {
   WalkResult r = module->walk([](Operation *op) {
-    if (isa<ModuleOp>(op) || isa<LLVM::LLVMDialect>(op->getDialect()))
+    if (isa<ModuleOp>(op) || isa<LLVM::LLVMDialect>(op->getDialect()) ||
+        isa<gpu::BinaryOp, gpu::LaunchFuncOp>(op))
       return WalkResult::advance();
     return WalkResult::interrupt();
   });
@@ -54,10 +65,19 @@ static bool isLoweredToLLVM(Operation *module) {
 static LogicalResult lowerForTarget(Operation *module, JitRunnerOptions &) {
   if (isLoweredToLLVM(module))
     return success();
-  if (clTarget == "cuda")
-    return module->emitError()
-           << "egs-runner: the CUDA target is not built into this egs-runner "
-              "(rebuild with the GPU pipeline); use --target=cpu";
+  if (clTarget == "cuda") {
+    // Programs keep their tensors in host memory: every egs op copies its
+    // operands to the device and back (host-buffers=copy), so the same
+    // program runs on both targets. libegs_cuda_runtime is loaded by main().
+    PassManager pm(module->getContext());
+    egs::LowerToNVVMOptions options;
+    options.checkIndices = clCheckIndices;
+    options.hostBuffers = "copy";
+    options.chip = clGpuChip;
+    options.format = clGpuFormat;
+    egs::buildLowerToNVVMPipeline(pm, options);
+    return pm.run(module);
+  }
   if (clTarget != "cpu")
     return module->emitError() << "egs-runner: unknown --target='" << clTarget
                                << "' (expected cpu or cuda)";
@@ -96,6 +116,27 @@ static std::vector<std::string> defaultSharedLibs(const char *argv0) {
   return libs;
 }
 
+/// libegs_cuda_runtime (the mgpu* ABI of --target=cuda): next to the runner
+/// (../lib) when it is shipped as a bundle, else the build's library dir.
+static std::optional<std::string> cudaRuntimeLib(const char *argv0) {
+  std::string exe = llvm::sys::fs::getMainExecutable(argv0, (void *)&cudaRuntimeLib);
+  for (llvm::SmallString<256> dir :
+       {llvm::SmallString<256>(llvm::sys::path::parent_path(llvm::sys::path::parent_path(exe))),
+        llvm::SmallString<256>()}) {
+    llvm::SmallString<256> p;
+    if (dir.empty()) {
+      p = EGS_LIB_DIR;
+    } else {
+      p = dir;
+      llvm::sys::path::append(p, "lib");
+    }
+    llvm::sys::path::append(p, "libegs_cuda_runtime.so");
+    if (llvm::sys::fs::exists(p))
+      return std::string(p);
+  }
+  return std::nullopt;
+}
+
 int main(int argc, char **argv) {
   llvm::InitLLVM y(argc, argv);
   llvm::InitializeNativeTarget();
@@ -106,7 +147,7 @@ int main(int argc, char **argv) {
   // unless already named.
   std::vector<std::string> storage;
   std::vector<char *> args(argv, argv + argc);
-  bool noUtils = false;
+  bool noUtils = false, cuda = false;
   std::string given;
   for (int i = 1; i < argc; ++i) {
     llvm::StringRef a(argv[i]);
@@ -114,6 +155,17 @@ int main(int argc, char **argv) {
       noUtils = true;
     if (a.contains("shared-libs"))
       given += a.str();
+    if (a == "--target=cuda" || a == "-target=cuda" ||
+        ((a == "--target" || a == "-target") && i + 1 < argc &&
+         llvm::StringRef(argv[i + 1]) == "cuda"))
+      cuda = true;
+  }
+  if (cuda && given.find("libegs_cuda_runtime") == std::string::npos) {
+    if (std::optional<std::string> lib = cudaRuntimeLib(argv[0]))
+      storage.push_back("--shared-libs=" + *lib);
+    else
+      llvm::errs() << "egs-runner: warning: libegs_cuda_runtime.so not found "
+                      "next to the runner; pass it with --shared-libs\n";
   }
   if (!noUtils)
     for (const std::string &lib : defaultSharedLibs(argv[0]))

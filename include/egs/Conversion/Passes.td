@@ -19,12 +19,77 @@ def ConvertEGSToLoops : Pass<"convert-egs-to-loops", "::mlir::ModuleOp"> {
   let options = [
     Option<"checkIndices", "check-indices", "bool", /*default=*/"true",
            "Check routed indices and expert_offsets at run time">,
-    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"8",
-           "f32 lanes of the vectorized matmul loops (1 = scalar)">,
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"0",
+           "f32 lanes of the vectorized matmul loops (1 = scalar, 0 = from "
+           "the host CPU: 16 with AVX-512, else 8)">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::scf::SCFDialect",
                            "::mlir::memref::MemRefDialect", "::mlir::vector::VectorDialect",
                            "::mlir::math::MathDialect", "::mlir::func::FuncDialect"];
+}
+
+def ConvertEGSToGPU : Pass<"convert-egs-to-gpu", "::mlir::ModuleOp"> {
+  let summary = "Lower egs ops in memref form to generated GPU kernels and launches";
+  let description = [{
+    Rewrites every egs op in memref form into host code that launches
+    kernels generated into `gpu.module @egs_kernels` (gpu, nvgpu, nvvm,
+    memref, scf, vector and arith IR; the module gets `gpu.container_module`).
+
+    - gather_matmul / matmul_scatter (expert-choice, batched or not, and
+      ragged): BM x BN tiles per expert with a BK reduction loop; f16/bf16
+      through a multi-stage `nvgpu.device_async_copy` pipeline, `nvgpu.ldmatrix`
+      and `nvvm.mma.sync` m16n8k16 (f32 accumulation), f32 on CUDA cores; bias,
+      silu/gelu/swiglu and scale in the epilogue. The ragged form builds its
+      tile -> expert map on the device. matmul_scatter adds rows with f32
+      atomics; with `deterministic` it stores per-slot rows and sums each
+      token's rows in slot order (no floating-point atomics).
+    - permute / route / unpermute: device counting sort and weighted combine.
+    - gather / scatter_add / gather_concat: one thread per element.
+
+    Every op gets a fast kernel (16-byte copies: unit inner stride, rows and
+    base aligned to 16 bytes) and a general kernel (element accesses, any
+    layout); the host code checks the preconditions at run time and launches
+    one of them. All sizes are dynamic in the kernels: one kernel serves every
+    shape. The strategy comes from a heuristic, the op's `tile` attribute or
+    the `tile` option (bm,bn,bk,stages,warps).
+
+    `host-buffers=copy` (default) copies operands to device buffers around
+    each op and waits, so programs that keep their data in host memory run
+    unchanged; `host-buffers=device` uses the operands in place (they must be
+    device-accessible). `host-sync=false` (device buffers only) leaves the
+    kernels queued on the current stream (egsSetCurrentStream) without
+    waiting. Indices out of range read zeros and write nothing.
+  }];
+  let options = [
+    Option<"hostBuffers", "host-buffers", "std::string", /*default=*/"\"copy\"",
+           "Where the operands live: copy (host memory, copied around each op) "
+           "or device (used in place)">,
+    Option<"hostSync", "host-sync", "bool", /*default=*/"true",
+           "Wait for each op's kernels (forced with host-buffers=copy)">,
+    ListOption<"tile", "tile", "int64_t",
+               "Tile strategy bm,bn,bk,stages,warps for ops without a tile "
+               "attribute (default: heuristic)">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::scf::SCFDialect",
+                           "::mlir::memref::MemRefDialect", "::mlir::vector::VectorDialect",
+                           "::mlir::math::MathDialect", "::mlir::gpu::GPUDialect",
+                           "::mlir::nvgpu::NVGPUDialect", "::mlir::NVVM::NVVMDialect",
+                           "::mlir::LLVM::LLVMDialect"];
+}
+
+def CheckCUDAToolkit : Pass<"egs-check-cuda-toolkit", "::mlir::ModuleOp"> {
+  let summary = "Fail with a clear message when ptxas (and fatbinary) cannot be found";
+  let description = [{
+    Run before `gpu-module-to-binary`: serialising to `bin` or `fatbin` runs
+    `ptxas` (and `fatbinary`) from `$CUDA_ROOT/bin`, `$CUDA_HOME/bin`,
+    `$CUDA_PATH/bin` or `$PATH`. When none has it, this pass reports which
+    places it searched and how to fix it, instead of the serializer's terse
+    message. `format=isa` needs neither tool.
+  }];
+  let options = [
+    Option<"format", "format", "std::string", /*default=*/"\"fatbin\"",
+           "The gpu-module-to-binary format that follows (isa, bin, fatbin)">,
+  ];
 }
 
 #endif

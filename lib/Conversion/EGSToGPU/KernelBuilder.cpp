@@ -1,6 +1,7 @@
 //===- KernelBuilder.cpp - shared pieces of the egs GPU kernels -----------===//
 #include "KernelBuilder.h"
 
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/BuiltinTypes.h"
 
 using namespace mlir;
@@ -205,6 +206,28 @@ SmallVector<Value> KernelBuilder::forLoop(
   return SmallVector<Value>(loop.getResults());
 }
 
+void KernelBuilder::gridStrideLoop(Value total, int64_t numThreads,
+                                  function_ref<void(Value)> body) {
+  Value first = add(mul(blockId(gpu::Dimension::x), idx(numThreads)), threadId());
+  Value step = mul(gpu::GridDimOp::create(b, loc, gpu::Dimension::x),
+                   idx(numThreads));
+  forLoop(first, total, step, body);
+}
+
+SmallVector<Value> KernelBuilder::delinearize(Value linear,
+                                              ArrayRef<Value> sizes) {
+  SmallVector<Value> ivs(sizes.size());
+  for (int64_t d = static_cast<int64_t>(sizes.size()) - 1; d >= 0; --d) {
+    if (d == 0) {
+      ivs[d] = linear;
+      break;
+    }
+    ivs[d] = remU(linear, sizes[d]);
+    linear = divU(linear, sizes[d]);
+  }
+  return ivs;
+}
+
 Value KernelBuilder::sharedView(int64_t byteOffset, ArrayRef<int64_t> shape,
                                 Type elt) {
   auto wg = gpu::AddressSpaceAttr::get(getContext(),
@@ -240,6 +263,25 @@ KernelBuilder::blockInclusiveScan(Value v, Value scratch, int64_t numThreads) {
   return {add(x, before), total};
 }
 
+Value KernelBuilder::blockExclusiveScan(
+    Value n, Value scratch, int64_t numThreads, function_ref<Value(Value)> term,
+    function_ref<void(Value, Value, Value)> consume) {
+  Value chunks = ceilDiv(n, idx(numThreads));
+  Value tid = threadId();
+  return forLoop(idx(0), chunks, idx(1), ValueRange{i32(0)},
+                 [&](Value chunk, ValueRange carry) -> SmallVector<Value> {
+                   Value i = add(mul(chunk, idx(numThreads)), tid);
+                   Value inside = lt(i, n);
+                   Value t = ifElse(inside, b.getI32Type(),
+                                    [&] { return SmallVector<Value>{term(i)}; },
+                                    [&] { return SmallVector<Value>{i32(0)}; })[0];
+                   auto [inclusive, total] = blockInclusiveScan(t, scratch, numThreads);
+                   Value exclusive = sub(add(carry[0], inclusive), t);
+                   ifThen(inside, [&] { consume(i, exclusive, t); });
+                   return {add(carry[0], total)};
+                 })[0];
+}
+
 //===----------------------------------------------------------------------===//
 // DeviceTensor
 //===----------------------------------------------------------------------===//
@@ -263,8 +305,8 @@ DeviceTensor DeviceTensor::get(KernelBuilder &kb, Value memref,
   // The size only documents the view; nothing checks bounds against it.
   Value size = kb.idx(int64_t(1) << 40);
   t.flat = memref::ReinterpretCastOp::create(
-      b, loc, flatType, meta.getBaseBuffer(), meta.getOffset(), ValueRange{size},
-      ValueRange{kb.idx(1)});
+      b, loc, flatType, meta.getBaseBuffer(), OpFoldResult(meta.getOffset()),
+      ArrayRef<OpFoldResult>{size}, ArrayRef<OpFoldResult>{b.getIndexAttr(1)});
   return t;
 }
 

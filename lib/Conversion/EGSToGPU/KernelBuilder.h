@@ -111,6 +111,13 @@ public:
   forLoop(Value lb, Value ub, Value step, ValueRange init,
           function_ref<SmallVector<Value>(Value, ValueRange)> body);
 
+  /// Calls `body(i)` for every i in [0, total), spread over all threads of
+  /// the grid's x dimension (grid-stride loop, `numThreads` per block).
+  void gridStrideLoop(Value total, int64_t numThreads,
+                      function_ref<void(Value)> body);
+  /// Row-major multi-index of `linear` over `sizes`.
+  SmallVector<Value> delinearize(Value linear, ArrayRef<Value> sizes);
+
   /// A statically shaped view of dynamic shared memory at `byteOffset`.
   Value sharedView(int64_t byteOffset, ArrayRef<int64_t> shape, Type elt);
 
@@ -119,6 +126,14 @@ public:
   /// memref<(numThreads/32)xi32>. Returns (inclusive prefix, block total).
   std::pair<Value, Value> blockInclusiveScan(Value v, Value scratch,
                                              int64_t numThreads);
+
+  /// Exclusive prefix sums over i in [0, n) computed by one block, in chunks
+  /// of `numThreads`: `term(i)` gives the i32 term of i (called for i < n),
+  /// `consume(i, exclusive, term)` receives each result (for i < n). Returns
+  /// the total (i32, the same in every thread).
+  Value blockExclusiveScan(Value n, Value scratch, int64_t numThreads,
+                           function_ref<Value(Value)> term,
+                           function_ref<void(Value, Value, Value)> consume);
 
 private:
   OpBuilder &b;

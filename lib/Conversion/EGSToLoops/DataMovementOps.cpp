@@ -14,6 +14,8 @@ namespace {
 struct TakeIndexing {
   Value ind;
   int64_t axis, batchDims;
+  /// Names the index operand in index errors.
+  std::string what;
 
   int64_t indexDims() const {
     return cast<MemRefType>(ind.getType()).getRank() - batchDims;
@@ -37,7 +39,7 @@ struct TakeIndexing {
     SmallVector<Value> indIvs(g.begin(), g.begin() + batchDims);
     indIvs.append(g.begin() + axis, g.begin() + axis + indexDims());
     Value v = lb.loadIndex(ind, indIvs);
-    lb.checkInRange(v, lb.dim(x, axis), "gather index (operand 'ind')");
+    lb.checkInRange(v, lb.dim(x, axis), what);
     SmallVector<Value> xIvs(g.begin(), g.begin() + axis);
     xIvs.push_back(v);
     xIvs.append(g.begin() + axis + indexDims(), g.end());
@@ -78,7 +80,8 @@ struct LowerGather : OpRewritePattern<GatherOp> {
       return rewriter.notifyMatchFailure(op, "bufferize the tensor form first");
     LoopBuilder lb(rewriter, op.getLoc(), op, options);
     TakeIndexing take{op.getInd(), op.getAxisAttr().getInt(),
-                      op.getBatchDimsAttr().getInt()};
+                      op.getBatchDimsAttr().getInt(),
+                      "gather index (operand 'ind')"};
     auto perm = op.getPermutation();
     Value x = op.getX(), out = op.getOut();
     lb.forNest(permuteSizes(take.gatheredSizes(lb, x), perm), [&](ValueRange r) {
@@ -103,7 +106,8 @@ struct LowerScatterAdd : OpRewritePattern<ScatterAddOp> {
     LoopBuilder lb(rewriter, op.getLoc(), op, options);
     Location loc = op.getLoc();
     TakeIndexing take{op.getInd(), op.getAxisAttr().getInt(),
-                      op.getBatchDimsAttr().getInt()};
+                      op.getBatchDimsAttr().getInt(),
+                      "scatter index (operand 'ind')"};
     Value src = op.getSrc(), out = op.getInit();
     bool isFloat = isa<FloatType>(cast<MemRefType>(out.getType()).getElementType());
     lb.forNest(take.gatheredSizes(lb, out), [&](ValueRange g) {
@@ -133,7 +137,8 @@ struct LowerGatherConcat : OpRewritePattern<GatherConcatOp> {
     Value out = op.getOut();
     Value offset = lb.idx(0);
     for (auto [s, x] : llvm::enumerate(op.getSources())) {
-      TakeIndexing take{op.getIndices()[s], op.getAxisAttr().getInt(), 0};
+      TakeIndexing take{op.getIndices()[s], op.getAxisAttr().getInt(), 0,
+                        "gather index (index operand #" + std::to_string(s) + ")"};
       std::optional<ArrayRef<int64_t>> perm;
       if (ArrayAttr perms = op.getPermutationsAttr())
         perm = cast<DenseI64ArrayAttr>(perms[s]).asArrayRef();

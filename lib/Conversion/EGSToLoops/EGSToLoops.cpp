@@ -8,6 +8,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Transforms/WalkPatternRewriteDriver.h"
+#include "llvm/TargetParser/Host.h"
 
 namespace egs {
 using namespace mlir;
@@ -25,19 +26,28 @@ void egs::populateEGSToLoopsPatterns(RewritePatternSet &patterns,
   populateEGSDataMovementToLoopsPatterns(patterns, options);
 }
 
+/// f32 lanes of the widest vector registers of the host (the JIT compiles
+/// for the host CPU).
+static int64_t hostVectorWidth() {
+  llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
+  return features.lookup("avx512f") ? 16 : 8;
+}
+
 namespace {
 struct ConvertEGSToLoopsPass
     : public egs::impl::ConvertEGSToLoopsBase<ConvertEGSToLoopsPass> {
   using Base::Base;
 
   void runOnOperation() override {
-    if (vectorWidth < 1 || vectorWidth > 64 || !llvm::isPowerOf2_64(vectorWidth)) {
+    if (vectorWidth < 0 || vectorWidth > 64 ||
+        (vectorWidth > 0 && !llvm::isPowerOf2_64(vectorWidth))) {
       getOperation().emitError()
           << "convert-egs-to-loops: vector-width = " << vectorWidth
-          << " must be a power of two in [1, 64]";
+          << " must be 0 (host) or a power of two in [1, 64]";
       return signalPassFailure();
     }
-    LoopLoweringOptions options{checkIndices, vectorWidth};
+    LoopLoweringOptions options{checkIndices,
+                                vectorWidth ? vectorWidth : hostVectorWidth()};
     RewritePatternSet patterns(&getContext());
     populateEGSToLoopsPatterns(patterns, options);
     walkAndApplyPatterns(getOperation(), std::move(patterns));

@@ -113,6 +113,31 @@ static Value applyActivation(LoopBuilder &lb, Value v, Activation act) {
   llvm_unreachable("unknown activation");
 }
 
+/// Copies every element of `from` into `to`, converting through f32.
+static void copyAll(LoopBuilder &lb, Value from, Value to) {
+  SmallVector<Value> sizes;
+  for (int64_t d = 0, n = cast<MemRefType>(from.getType()).getRank(); d < n; ++d)
+    sizes.push_back(lb.dim(from, d));
+  lb.forNest(sizes, [&](ValueRange ivs) {
+    lb.storeF32(lb.loadF32(from, ivs), to, ivs);
+  });
+}
+
+/// `buffer` itself when it holds f32, else a fresh f32 copy of it.
+static Value stageAsF32(LoopBuilder &lb, Value buffer) {
+  auto type = cast<MemRefType>(buffer.getType());
+  if (type.getElementType().isF32())
+    return buffer;
+  SmallVector<Value> dynSizes;
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    if (type.isDynamicDim(d))
+      dynSizes.push_back(lb.dim(buffer, d));
+  auto f32Type = MemRefType::get(type.getShape(), lb.builder().getF32Type());
+  Value staged = memref::AllocOp::create(lb.builder(), lb.getLoc(), f32Type, dynSizes);
+  copyAll(lb, buffer, staged);
+  return staged;
+}
+
 namespace {
 struct LowerGatherMatmul : OpRewritePattern<GatherMatmulOp> {
   LowerGatherMatmul(MLIRContext *ctx, const LoopLoweringOptions &options)
@@ -192,8 +217,11 @@ struct LowerMatmulScatter : OpRewritePattern<MatmulScatterOp> {
     if (!op.hasBufferSemantics())
       return rewriter.notifyMatchFailure(op, "bufferize the tensor form first");
     LoopBuilder lb(rewriter, op.getLoc(), op, options);
-    Value y = op.getY(), w = op.getW(), out = op.getInit(), scale = op.getScale();
+    Value y = op.getY(), w = op.getW(), init = op.getInit(), scale = op.getScale();
     bool batched = op.isBatched();
+    // The sum is accumulated in f32 and rounded once: 16-bit outputs get an
+    // f32 staging copy of init.
+    Value out = stageAsF32(lb, init);
     Value numTokens = lb.dim(out, batched ? 1 : 0);
     Value reduce = lb.dim(w, 1), cols = lb.dim(w, 2);
     bool vectorsOk = hasUnitInnerStride(out);
@@ -223,6 +251,10 @@ struct LowerMatmulScatter : OpRewritePattern<MatmulScatterOp> {
     };
     forEachRoutedRow(lb, op.getInd(), op.getExpertOffsets(), lb.dim(w, 0),
                      numTokens, batched, rowBody, [](Value, Value) {});
+    if (out != init) {
+      copyAll(lb, out, init);
+      memref::DeallocOp::create(rewriter, op.getLoc(), out);
+    }
     rewriter.eraseOp(op);
     return success();
   }

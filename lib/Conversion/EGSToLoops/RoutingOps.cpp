@@ -82,6 +82,11 @@ struct LowerPermute : OpRewritePattern<PermuteOp> {
     LoopBuilder lb(rewriter, op.getLoc(), op, options);
     Value x = op.getX(), sorted = op.getOuts()[0];
     Value hidden = lb.dim(x, 1);
+    // Rows past T*k (num_out_tokens larger than T*k) receive no token.
+    Value numRows = lb.dim(sorted, 0);
+    Value filled = lb.minIdx(lb.mul(lb.dim(op.getTopkIds(), 0),
+                                    lb.dim(op.getTopkIds(), 1)), numRows);
+    lb.zeroRows(sorted, filled, numRows);
     sortByExpert(lb, op.getTopkIds(), op.getNumExpertsAttr().getInt(),
                  lb.dim(sorted, 0), op.getOuts()[1], op.getOuts()[2],
                  [&](Value t, Value slot) {

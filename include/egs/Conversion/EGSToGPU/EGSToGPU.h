@@ -8,8 +8,10 @@
 #define EGS_CONVERSION_EGSTOGPU_EGSTOGPU_H
 
 #include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringRef.h"
 #include <cstdint>
 #include <optional>
+#include <string>
 
 namespace mlir {
 class RewritePatternSet;
@@ -46,6 +48,10 @@ struct GPULoweringOptions {
   /// rejects `tile` overrides that need more.
   int64_t maxSharedMemory = 227 * 1024;
 };
+
+/// The CUDA toolkit directory holding bin/`tool`, searched as the NVVM
+/// serializer does: $CUDA_ROOT, $CUDA_HOME, $CUDA_PATH, then $PATH.
+std::optional<std::string> findCUDAToolkitWith(llvm::StringRef tool);
 
 /// gather_matmul, matmul_scatter -> tiled tensor-core / CUDA-core kernels.
 void populateEGSMatmulToGPUPatterns(mlir::RewritePatternSet &patterns,

@@ -110,6 +110,11 @@ mlir::FailureOr<BroadcastEpilogue>
 matchBroadcastEpilogue(mlir::Value v, ElementwiseKind kind,
                        const MatchContext &ctx);
 
+/// True when every loop of `op` is parallel.
+inline bool allParallel(mlir::linalg::LinalgOp op) {
+  return op.getNumReductionLoops() == 0 && op.getNumLoops() == op.getNumParallelLoops();
+}
+
 /// True for a tensor of positive zeros (linalg.fill, fill-like generic or
 /// splat constant).
 bool isZeroTensor(mlir::Value v);

@@ -42,11 +42,14 @@ def EGS_GatherMatmulOp : EGS_Op<"gather_matmul", [AttrSizedOperandSegments]> {
 
         y[r,j] = sum_i x[rows[r], i] * w[e(r),i,j] (+ bias[e(r),j])
 
-    Rows of x are read in place; no permuted copy of x is written. Slots past
-    `offsets[E]` are left untouched by the memref form (zero in the tensor form).
+    Rows of x are read in place; no permuted copy of x is written. Slots
+    outside `[offsets[0], offsets[E])` belong to no expert and are written as
+    zero (in both forms).
     x and w share one element type (f32, f16, bf16); y has that type or f32
     and accumulation is in f32. `activation` applies a fused epilogue
-    (`swiglu` halves J: `silu(y[..,:J/2]) * y[..,J/2:]`). `tile` overrides
+    after the bias: `silu(v) = v * sigmoid(v)`, `gelu` in its tanh
+    approximation (PyTorch's `approximate="tanh"`), and `swiglu`, which halves
+    J: `y[..,j] = silu(h[..,j]) * h[..,j + J/2]`. `tile` overrides
     the GPU kernel strategy.
 
     ```mlir
@@ -86,7 +89,9 @@ def EGS_MatmulScatterOp : EGS_Op<"matmul_scatter", [AttrSizedOperandSegments]> {
 
         out[t,:] = init[t,:] + sum_{r : rows[r]=t} scale[r] * y[r,:] @ w[e(r)]
 
-    Duplicate indices accumulate. `deterministic` asks for a bit-reproducible
+    Duplicate indices accumulate; the whole sum (init included) is accumulated
+    in f32 and rounded once to the element type of `init`. `deterministic`
+    asks for a bit-reproducible
     summation order (no floating-point atomics). In the memref form the sum is
     accumulated into `init` in place and the op has no result.
 
@@ -123,7 +128,8 @@ def EGS_PermuteOp : EGS_Op<"permute"> {
     by expert in ascending order and, within an expert, by (token, choice)
     order; row_id_map `[k*T]` i32 with `row_id_map[j*T+t]` = the row of
     x_sorted holding token t's j-th choice, or -1 where it was dropped
-    (`num_out_tokens < T*k` keeps the first rows of the sorted order);
+    (`num_out_tokens < T*k` keeps the first rows of the sorted order; rows
+    past T*k, when `num_out_tokens` is larger, are zero);
     expert_offsets `[E+1]` i32 prefix offsets into x_sorted (counting kept
     rows only). These are the semantics of `grouped_gemm.ops.permute`.
 

@@ -1,0 +1,98 @@
+//===- Executable.h - internals of the egs C API ----------------*- C++ -*-===//
+//
+// What an EgsExecutable holds: the JIT that owns the code (a fresh
+// mlir::ExecutionEngine, or an LLJIT over an object from the disk cache) and,
+// per entry point, its signature as declared before lowering and the packed
+// `_mlir__mlir_ciface_<name>` wrapper to call it through.
+//
+//===----------------------------------------------------------------------===//
+#ifndef EGS_LIB_CAPI_EXECUTABLE_H
+#define EGS_LIB_CAPI_EXECUTABLE_H
+
+#include "egs-c/EGS.h"
+
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/IR/MLIRContext.h"
+#include "llvm/ExecutionEngine/Orc/LLJIT.h"
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace mlir {
+class Type;
+namespace func {
+class FuncOp;
+} // namespace func
+} // namespace mlir
+
+namespace egs::capi {
+
+/// Largest memref rank the C API passes (EgsOwnedMemRef has 8 sizes).
+constexpr int kMaxRank = 8;
+
+struct EntryPoint {
+  std::string name;
+  std::vector<EgsValueType> args;
+  std::vector<EgsValueType> results;
+  /// The packed wrapper: args[i] points to the i-th C-interface argument.
+  void (*packed)(void **) = nullptr;
+};
+
+/// Reads an entry point's signature; fails (with `error`) on types the C API
+/// cannot pass (unranked memrefs, vectors, complex, rank > kMaxRank, ...).
+bool describeEntryPoint(mlir::func::FuncOp func, EntryPoint &entry,
+                        std::string &error);
+
+/// Byte offsets of each result inside the C-interface result struct, and the
+/// struct's size (natural alignment, as LLVM lays out the struct).
+std::vector<size_t> resultStructLayout(const std::vector<EgsValueType> &results,
+                                       size_t &size);
+
+/// Size of the memref descriptor {allocated, aligned, offset, sizes, strides}.
+inline size_t descriptorSize(int rank) { return 24 + 16 * size_t(rank); }
+
+/// Owns the loaded code. Exactly one of the two JITs is set.
+struct Executable {
+  std::unique_ptr<mlir::ExecutionEngine> engine;
+  std::unique_ptr<llvm::orc::LLJIT> objectJit;
+  std::vector<EntryPoint> entries;
+  std::string target;
+  bool fromDiskCache = false;
+};
+
+/// Object-code cache on disk, keyed by a hash of the lowered LLVM IR.
+/// Host (cpu) code only: CUDA objects carry module-loading constructors that
+/// a plain object load would not run.
+std::string diskCachePath(llvm::StringRef dir, llvm::StringRef key);
+/// Loads `path` into a fresh LLJIT with the host runtime and `sharedLibs`
+/// resolvable, and fills `exe.objectJit` and each entry's `packed` pointer.
+bool loadCachedObject(llvm::StringRef path, llvm::ArrayRef<std::string> sharedLibs,
+                      Executable &exe, std::string &error);
+
+/// Host symbols every compiled program may call (egsReportIndexError).
+llvm::orc::SymbolMap hostRuntimeSymbols(llvm::orc::MangleAndInterner interner);
+
+/// Global counters behind egsGetStatistics.
+struct Statistics {
+  std::atomic<int64_t> compilations{0};
+  std::atomic<int64_t> diskCacheLoads{0};
+  std::atomic<int64_t> invocations{0};
+};
+Statistics &statistics();
+
+/// Copies `message` into a malloc'ed string for the C caller.
+char *copyString(llvm::StringRef message);
+
+} // namespace egs::capi
+
+struct EgsExecutableImpl : egs::capi::Executable {};
+
+struct EgsCompilerImpl {
+  mlir::MLIRContext context;
+  std::mutex mutex;
+};
+
+#endif // EGS_LIB_CAPI_EXECUTABLE_H

@@ -1,0 +1,116 @@
+//===- ObjectCache.cpp - executables from the on-disk object cache --------===//
+//
+// mlir::ExecutionEngine can dump the object it generated but cannot load one,
+// so a cached object goes into a plain LLJIT set up the way the engine sets
+// up its own: process symbols (malloc, free, libm), the host runtime and the
+// requested shared libraries resolvable.
+//
+//===----------------------------------------------------------------------===//
+#include "Executable.h"
+
+#include "egs/ExecutionEngine/HostRuntime.h"
+
+#include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+
+#include <cstdlib>
+#include <cstring>
+
+using namespace egs::capi;
+
+namespace egs::capi {
+
+llvm::orc::SymbolMap hostRuntimeSymbols(llvm::orc::MangleAndInterner interner) {
+  llvm::orc::SymbolMap map;
+  map[interner("egsReportIndexError")] = {
+      llvm::orc::ExecutorAddr::fromPtr(&egsReportIndexError),
+      llvm::JITSymbolFlags::Exported};
+  return map;
+}
+
+std::string diskCachePath(llvm::StringRef dir, llvm::StringRef key) {
+  llvm::SmallString<256> path(dir);
+  llvm::sys::path::append(path, key + ".o");
+  return std::string(path);
+}
+
+bool loadCachedObject(llvm::StringRef path, llvm::ArrayRef<std::string> sharedLibs,
+                      Executable &exe, std::string &error) {
+  auto buffer = llvm::MemoryBuffer::getFile(path);
+  if (!buffer) {
+    error = "cannot read " + path.str() + ": " + buffer.getError().message();
+    return false;
+  }
+  auto tmBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!tmBuilder) {
+    error = llvm::toString(tmBuilder.takeError());
+    return false;
+  }
+  auto jit = llvm::orc::LLJITBuilder()
+                 .setJITTargetMachineBuilder(std::move(*tmBuilder))
+                 .create();
+  if (!jit) {
+    error = llvm::toString(jit.takeError());
+    return false;
+  }
+  llvm::orc::JITDylib &main = (*jit)->getMainJITDylib();
+  char prefix = (*jit)->getDataLayout().getGlobalPrefix();
+  auto process =
+      llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(prefix);
+  if (!process) {
+    error = llvm::toString(process.takeError());
+    return false;
+  }
+  main.addGenerator(std::move(*process));
+  for (const std::string &lib : sharedLibs) {
+    auto gen = llvm::orc::DynamicLibrarySearchGenerator::Load(lib.c_str(), prefix);
+    if (!gen) {
+      error = llvm::toString(gen.takeError());
+      return false;
+    }
+    main.addGenerator(std::move(*gen));
+  }
+  llvm::orc::MangleAndInterner interner(main.getExecutionSession(),
+                                        (*jit)->getDataLayout());
+  if (llvm::Error e = main.define(llvm::orc::absoluteSymbols(hostRuntimeSymbols(interner)))) {
+    error = llvm::toString(std::move(e));
+    return false;
+  }
+  if (llvm::Error e = (*jit)->addObjectFile(std::move(*buffer))) {
+    error = llvm::toString(std::move(e));
+    return false;
+  }
+  for (EntryPoint &entry : exe.entries) {
+    auto addr = (*jit)->lookup("_mlir__mlir_ciface_" + entry.name);
+    if (!addr) {
+      error = llvm::toString(addr.takeError());
+      return false;
+    }
+    entry.packed = addr->toPtr<void (*)(void **)>();
+  }
+  exe.objectJit = std::move(*jit);
+  return true;
+}
+
+Statistics &statistics() {
+  static Statistics stats;
+  return stats;
+}
+
+char *copyString(llvm::StringRef message) {
+  char *s = static_cast<char *>(std::malloc(message.size() + 1));
+  std::memcpy(s, message.data(), message.size());
+  s[message.size()] = '\0';
+  return s;
+}
+
+} // namespace egs::capi
+
+extern "C" void egsFreeString(char *string) { std::free(string); }
+
+extern "C" EgsStatistics egsGetStatistics(void) {
+  Statistics &s = statistics();
+  return {s.compilations.load(), s.diskCacheLoads.load(), s.invocations.load()};
+}

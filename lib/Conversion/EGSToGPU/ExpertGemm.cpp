@@ -1,0 +1,761 @@
+//===- ExpertGemm.cpp - the tiled per-expert GEMM kernel ------------------===//
+//
+// Kernel structure (one block = BM rows of one expert x BN columns):
+//  1. a per-row table in shared memory: the A row offset, the output row
+//     offset (-1: no row) and the scale of each of the BM rows, decoded once;
+//  2. the main loop over BK slices of the reduction: a STAGES-deep cp.async
+//     pipeline (16-byte copies, zero-fill for every tail) feeding ldmatrix +
+//     mma.sync m16n8k16 (f16/bf16) or FMAs (f32); the general fallback loads
+//     elements instead;
+//  3. the epilogue: accumulators go to an f32 tile in shared memory, then
+//     each thread writes 4 consecutive columns of a row (bias, activation,
+//     scale in registers; one vector store or 4 atomics).
+//
+//===----------------------------------------------------------------------===//
+#include "ExpertGemm.h"
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+
+using namespace mlir;
+using namespace egs;
+
+Value egs::applyActivation(KernelBuilder &kb, Value v, Activation act) {
+  OpBuilder &b = kb.builder();
+  Location loc = kb.getLoc();
+  auto splat = [&](double c) -> Value {
+    if (auto vt = dyn_cast<VectorType>(v.getType()))
+      return arith::ConstantOp::create(
+          b, loc, vt, DenseElementsAttr::get(vt, static_cast<float>(c)));
+    return kb.f32(c);
+  };
+  auto sigmoid = [&](Value z) -> Value {
+    Value e = math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, z));
+    return arith::DivFOp::create(b, loc, splat(1.0),
+                                 arith::AddFOp::create(b, loc, splat(1.0), e));
+  };
+  switch (act) {
+  case Activation::none:
+    return v;
+  case Activation::silu:
+  case Activation::swiglu:
+    return kb.mulF(v, sigmoid(v));
+  case Activation::gelu: {
+    // tanh approximation, as on the host: tanh(z) = 2 * sigmoid(2z) - 1.
+    Value v3 = kb.mulF(v, kb.mulF(v, v));
+    Value z = kb.mulF(splat(0.7978845608028654),
+                      kb.addF(v, kb.mulF(splat(0.044715), v3)));
+    Value th = arith::SubFOp::create(
+        b, loc, kb.mulF(splat(2.0), sigmoid(kb.mulF(splat(2.0), z))),
+        splat(1.0));
+    return kb.mulF(kb.mulF(splat(0.5), v), kb.addF(splat(1.0), th));
+  }
+  }
+  llvm_unreachable("unknown activation");
+}
+
+namespace {
+/// Where one row of the tile reads and writes.
+struct RowInfo {
+  Value aOffset;   ///< index; -1 when the row reads nothing
+  Value outOffset; ///< index; -1 when the row writes nothing
+  Value scale;     ///< f32
+};
+
+class ExpertGemmEmitter {
+public:
+  ExpertGemmEmitter(KernelBuilder &kb, const ExpertGemmSpec &spec,
+                    Type dataType)
+      : kb(kb), spec(spec), c(spec.config), layout(gemmSharedLayout(c)),
+        dataType(dataType), fast(c.path != GemmPath::CudaCoreGeneral) {}
+
+  void emit(ValueRange args);
+
+private:
+  void emitTile(Value e, Value start, Value end);
+  RowInfo decodeRow(Value e, Value m, Value end);
+  void buildRowTable(Value e, Value start, Value end);
+  /// Tile column q -> (source column of w, bound of that column's half).
+  std::pair<Value, Value> sourceColumn(Value q);
+  SmallVector<Value> mainLoopAsync(Value e);
+  SmallVector<Value> mainLoopGeneral(Value e);
+  SmallVector<Value> computeTensorCore(Value stage, ValueRange acc);
+  SmallVector<Value> computeCudaCore(Value stage, ValueRange acc);
+  void storeAccumulators(ValueRange acc);
+  void writeOutputTile(Value e);
+  Value loadBias(Value e, Value col, Value vecOk);
+  void writeChunk(Value row, Value outRow, Value col, Value v, Value vecOk);
+  Value numThreads() { return kb.idx(c.numThreads()); }
+
+  KernelBuilder &kb;
+  const ExpertGemmSpec &spec;
+  const GemmConfig &c;
+  GemmSharedLayout layout;
+  Type dataType;
+  bool fast;
+
+  DeviceTensor a, ind, w, offsets, tileMap, bias, scale, out;
+  Value tid, reduce, cols, outCols, tileN;
+  Value aStage, bStage, cTile, aRows, outRows, scales;
+};
+} // namespace
+
+void ExpertGemmEmitter::emit(ValueRange args) {
+  unsigned i = 0;
+  a = DeviceTensor::get(kb, args[i++], fast);
+  ind = DeviceTensor::get(kb, args[i++], false);
+  w = DeviceTensor::get(kb, args[i++], fast);
+  if (spec.ragged) {
+    offsets = DeviceTensor::get(kb, args[i++], false);
+    tileMap = DeviceTensor::get(kb, args[i++], false);
+  }
+  if (spec.hasBias)
+    bias = DeviceTensor::get(kb, args[i++], fast);
+  if (spec.hasScale)
+    scale = DeviceTensor::get(kb, args[i++], false);
+  out = DeviceTensor::get(kb, args[i++], fast);
+
+  Type stagedType = fast ? dataType : kb.builder().getF32Type();
+  aStage = kb.sharedView(layout.aOffset,
+                         {c.stages, c.bm, c.bk + layout.pad}, stagedType);
+  bStage = kb.sharedView(layout.bOffset,
+                         {c.stages, c.bk, c.bn + layout.pad}, stagedType);
+  cTile = kb.sharedView(layout.cOffset, {c.bm, c.bn + layout.cPad},
+                        kb.builder().getF32Type());
+  Type i64 = kb.builder().getI64Type();
+  aRows = kb.sharedView(layout.rowsOffset, {c.bm}, i64);
+  outRows = kb.sharedView(layout.rowsOffset + 8 * c.bm, {c.bm}, i64);
+  scales = kb.sharedView(layout.rowsOffset + 16 * c.bm, {c.bm},
+                         kb.builder().getF32Type());
+
+  tid = kb.threadId();
+  reduce = w.size(1);
+  cols = w.size(2);
+  outCols = spec.paired() ? kb.divU(cols, kb.idx(2)) : cols;
+  tileN = kb.blockId(gpu::Dimension::z);
+  Value bx = kb.blockId(gpu::Dimension::x);
+
+  if (spec.ragged) {
+    // Tiles past the device-built count have no work.
+    Value tiles = kb.toIndex(tileMap.load(kb, kb.idx(0)));
+    kb.ifThen(kb.lt(bx, tiles), [&] {
+      Value two = kb.idx(2);
+      Value e = tileMap.loadIndex(kb, kb.add(kb.idx(1), kb.mul(bx, two)));
+      Value t = tileMap.loadIndex(kb, kb.add(kb.idx(2), kb.mul(bx, two)));
+      Value numRows = ind.size(0);
+      Value lo = kb.clamp(offsets.loadIndex(kb, offsets.offset(kb, e)),
+                          kb.idx(0), numRows);
+      Value eNext = kb.add(e, kb.idx(1));
+      Value hi = kb.clamp(offsets.loadIndex(kb, offsets.offset(kb, eNext)), lo,
+                          numRows);
+      emitTile(e, kb.add(lo, kb.mul(t, kb.idx(c.bm))), hi);
+    });
+    return;
+  }
+  Value perExpert = spec.batched ? kb.mul(ind.size(0), ind.size(2)) : ind.size(1);
+  Value mTiles = kb.ceilDiv(perExpert, kb.idx(c.bm));
+  Value e = kb.divU32(bx, mTiles);
+  Value start = kb.mul(kb.remU32(bx, mTiles), kb.idx(c.bm));
+  emitTile(e, start, perExpert);
+}
+
+void ExpertGemmEmitter::emitTile(Value e, Value start, Value end) {
+  buildRowTable(e, start, end);
+  kb.barrier();
+  SmallVector<Value> acc = fast ? mainLoopAsync(e) : mainLoopGeneral(e);
+  // Everyone is done with the staging buffers the output tile reuses.
+  kb.barrier();
+  storeAccumulators(acc);
+  kb.barrier();
+  writeOutputTile(e);
+}
+
+//===----------------------------------------------------------------------===//
+// Rows
+//===----------------------------------------------------------------------===//
+
+RowInfo ExpertGemmEmitter::decodeRow(Value e, Value m, Value end) {
+  Value valid = kb.lt(m, end);
+  Value mm = kb.select(valid, m, kb.idx(0));
+  SmallVector<Value> slot;
+  Value batch;
+  if (spec.ragged) {
+    slot = {mm};
+  } else if (spec.batched) {
+    Value perBatch = ind.size(2);
+    batch = kb.divU32(mm, perBatch);
+    slot = {batch, e, kb.remU32(mm, perBatch)};
+  } else {
+    slot = {e, mm};
+  }
+  bool needToken = spec.rows == RowSource::GatheredTokens ||
+                   spec.output == GemmOutput::AtomicAddTokens;
+  Value token, tokenOk;
+  // Rows of a token-indexed tensor t: [B,T,..] or [T,..].
+  auto tokenRow = [&](const DeviceTensor &t) {
+    Value off = kb.mul(token, t.stride(batch ? 1 : 0));
+    return batch ? kb.add(off, kb.mul(batch, t.stride(0))) : off;
+  };
+  if (needToken) {
+    token = kb.ifElse(valid, kb.builder().getIndexType(),
+                      [&] { return SmallVector<Value>{
+                                ind.loadIndex(kb, ind.offset(kb, slot))}; },
+                      [&] { return SmallVector<Value>{kb.idx(-1)}; })[0];
+    const DeviceTensor &tokens =
+        spec.rows == RowSource::GatheredTokens ? a : out;
+    // Out-of-range tokens read zeros and write nothing: never out of bounds.
+    tokenOk = kb.andB(valid, kb.inRange(token, tokens.size(batch ? 1 : 0)));
+  }
+  RowInfo r;
+  Value none = kb.idx(-1);
+  if (spec.rows == RowSource::GatheredTokens)
+    r.aOffset = kb.select(tokenOk, tokenRow(a), none);
+  else
+    r.aOffset = kb.select(valid, a.offset(kb, slot), none);
+  if (spec.output == GemmOutput::StoreSlots)
+    r.outOffset = kb.select(valid, out.offset(kb, slot), none);
+  else
+    r.outOffset = kb.select(tokenOk, tokenRow(out), none);
+  r.scale = kb.f32(1.0);
+  if (spec.hasScale)
+    r.scale = kb.ifElse(valid, kb.builder().getF32Type(),
+                        [&] { return SmallVector<Value>{
+                                  scale.loadF32(kb, scale.offset(kb, slot))}; },
+                        [&] { return SmallVector<Value>{kb.f32(0.0)}; })[0];
+  return r;
+}
+
+void ExpertGemmEmitter::buildRowTable(Value e, Value start, Value end) {
+  OpBuilder &b = kb.builder();
+  Location loc = kb.getLoc();
+  for (int64_t q = 0; q * c.numThreads() < c.bm; ++q) {
+    Value row = kb.add(tid, kb.idx(q * c.numThreads()));
+    kb.ifThen(kb.lt(row, kb.idx(c.bm)), [&] {
+      RowInfo r = decodeRow(e, kb.add(start, row), end);
+      auto toI64 = [&](Value v) {
+        return arith::IndexCastOp::create(b, loc, b.getI64Type(), v);
+      };
+      memref::StoreOp::create(b, loc, toI64(r.aOffset), aRows, row);
+      memref::StoreOp::create(b, loc, toI64(r.outOffset), outRows, row);
+      memref::StoreOp::create(b, loc, r.scale, scales, row);
+    });
+  }
+}
+
+std::pair<Value, Value> ExpertGemmEmitter::sourceColumn(Value q) {
+  if (!spec.paired())
+    return {kb.add(kb.mul(tileN, kb.idx(c.bn)), q), cols};
+  // The first half of the tile holds gate columns, the second half the
+  // matching up columns, so one thread sees both halves of its outputs.
+  int64_t half = c.bn / 2;
+  Value base = kb.mul(tileN, kb.idx(half));
+  Value isUp = kb.ge(q, kb.idx(half));
+  Value gateCol = kb.add(base, q);
+  Value upCol = kb.add(outCols, kb.add(base, kb.sub(q, kb.idx(half))));
+  return {kb.select(isUp, upCol, gateCol), kb.select(isUp, cols, outCols)};
+}
+
+//===----------------------------------------------------------------------===//
+// Main loop: asynchronous copies, tensor cores or CUDA cores
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// One 16-byte copy a thread issues per stage (loop-invariant parts).
+struct CopyChunk {
+  Value dstRow, dstCol; ///< in the staging tile (pad column when unused)
+  Value base;           ///< A: row offset (-1: none); B: source column
+  Value limit;          ///< B: valid elements at this column (0..vec)
+};
+} // namespace
+
+SmallVector<Value> ExpertGemmEmitter::mainLoopAsync(Value e) {
+  OpBuilder &b = kb.builder();
+  Location loc = kb.getLoc();
+  int64_t vec = c.copyElems(dataType), nt = c.numThreads();
+  auto chunksOf = [&](int64_t rows, int64_t width, bool isA) {
+    SmallVector<CopyChunk> chunks;
+    int64_t total = rows * width / vec;
+    for (int64_t q = 0; q * nt < total; ++q) {
+      Value ch = kb.add(tid, kb.idx(q * nt));
+      Value ok = (q + 1) * nt <= total ? kb.boolean(true)
+                                       : kb.lt(ch, kb.idx(total));
+      Value row = kb.divU(ch, kb.idx(width / vec));
+      Value col = kb.mul(kb.remU(ch, kb.idx(width / vec)), kb.idx(vec));
+      CopyChunk chunk;
+      chunk.dstRow = kb.select(ok, row, kb.idx(0));
+      chunk.dstCol = kb.select(ok, col, kb.idx(width));
+      if (isA) {
+        Value off = kb.toIndex(memref::LoadOp::create(b, loc, aRows, chunk.dstRow));
+        chunk.base = kb.select(ok, off, kb.idx(-1));
+      } else {
+        auto [src, bound] = sourceColumn(col);
+        chunk.base = src;
+        Value n = kb.clamp(kb.sub(bound, src), kb.idx(0), kb.idx(vec));
+        chunk.limit = kb.select(ok, n, kb.idx(0));
+      }
+      chunks.push_back(chunk);
+    }
+    return chunks;
+  };
+  SmallVector<CopyChunk> aChunks = chunksOf(c.bm, c.bk, true);
+  SmallVector<CopyChunk> bChunks = chunksOf(c.bk, c.bn, false);
+  Value wBase = kb.mul(e, w.stride(0));
+  auto tokenType = nvgpu::DeviceAsyncTokenType::get(kb.getContext());
+  auto copy = [&](const DeviceTensor &src, Value srcOff, Value dst, Value stage,
+                  const CopyChunk &ch, Value n) {
+    // A zero-length copy still names an address: keep it in bounds.
+    Value safe = kb.select(kb.lt(kb.idx(0), n), srcOff, kb.idx(0));
+    return nvgpu::DeviceAsyncCopyOp::create(
+               b, loc, tokenType, dst, ValueRange{stage, ch.dstRow, ch.dstCol},
+               src.flat, ValueRange{safe}, b.getIndexAttr(vec), n,
+               b.getUnitAttr())
+        .getAsyncToken();
+  };
+  auto issue = [&](Value kt, Value stage) {
+    Value k0 = kb.mul(kt, kb.idx(c.bk));
+    SmallVector<Value> tokens;
+    for (const CopyChunk &ch : aChunks) {
+      Value i = kb.add(k0, ch.dstCol);
+      Value n = kb.clamp(kb.sub(reduce, i), kb.idx(0), kb.idx(vec));
+      n = kb.select(kb.ge(ch.base, kb.idx(0)), n, kb.idx(0));
+      tokens.push_back(copy(a, kb.add(ch.base, i), aStage, stage, ch, n));
+    }
+    for (const CopyChunk &ch : bChunks) {
+      Value i = kb.add(k0, ch.dstRow);
+      Value n = kb.select(kb.lt(i, reduce), ch.limit, kb.idx(0));
+      Value off = kb.add(wBase, kb.add(kb.mul(i, w.stride(1)), ch.base));
+      tokens.push_back(copy(w, off, bStage, stage, ch, n));
+    }
+    return nvgpu::DeviceAsyncCreateGroupOp::create(b, loc, tokenType, tokens)
+        .getAsyncToken();
+  };
+
+  // Prologue: STAGES-1 slices in flight (slices past the end are zero-fill).
+  Value group;
+  for (int64_t s = 0; s + 1 < c.stages; ++s)
+    group = issue(kb.idx(s), kb.idx(s));
+  int64_t numAcc = c.path == GemmPath::TensorCore
+                       ? (c.warpM / 16) * (c.warpN / 8)
+                       : c.threadM;
+  int64_t accWidth = c.path == GemmPath::TensorCore ? 4 : c.threadN;
+  auto accType = VectorType::get({accWidth}, b.getF32Type());
+  Value zero = arith::ConstantOp::create(b, loc, accType,
+                                         DenseElementsAttr::get(accType, 0.0f));
+  SmallVector<Value> init(numAcc, zero);
+  init.push_back(group);
+  Value slices = kb.ceilDiv(reduce, kb.idx(c.bk));
+  SmallVector<Value> res = kb.forLoop(
+      kb.idx(0), slices, kb.idx(1), init,
+      [&](Value kt, ValueRange iter) -> SmallVector<Value> {
+        nvgpu::DeviceAsyncWaitOp::create(b, loc, iter.back(),
+                                         b.getI32IntegerAttr(c.stages - 2));
+        kb.barrier();
+        Value next = kb.add(kt, kb.idx(c.stages - 1));
+        Value nextGroup = issue(next, kb.remU(next, kb.idx(c.stages)));
+        Value stage = kb.remU(kt, kb.idx(c.stages));
+        SmallVector<Value> acc =
+            c.path == GemmPath::TensorCore
+                ? computeTensorCore(stage, iter.drop_back())
+                : computeCudaCore(stage, iter.drop_back());
+        acc.push_back(nextGroup);
+        return acc;
+      });
+  nvgpu::DeviceAsyncWaitOp::create(b, loc, res.back(), b.getI32IntegerAttr(0));
+  res.pop_back();
+  return res;
+}
+
+SmallVector<Value> ExpertGemmEmitter::computeTensorCore(Value stage,
+                                                        ValueRange acc) {
+  OpBuilder &b = kb.builder();
+  Location loc = kb.getLoc();
+  MLIRContext *ctx = kb.getContext();
+  int64_t mTiles = c.warpM / 16, nTiles = c.warpN / 8;
+  Value lane = kb.laneId(), warp = kb.warpId();
+  Value warpsN = kb.idx(c.bn / c.warpN);
+  Value warpRow = kb.mul(kb.divU(warp, warpsN), kb.idx(c.warpM));
+  Value warpCol = kb.mul(kb.remU(warp, warpsN), kb.idx(c.warpN));
+  // ldmatrix x4 lane addresses: rows lane % 16, column half lane / 16.
+  Value laneRow = kb.remU(lane, kb.idx(16));
+  Value laneCol = kb.mul(kb.divU(lane, kb.idx(16)), kb.idx(8));
+  bool isBF16 = dataType.isBF16();
+  auto fragType = VectorType::get({4, 2}, dataType);
+  auto mmaType = isBF16 ? NVVM::MMATypes::bf16 : NVVM::MMATypes::f16;
+  auto resultType = LLVM::LLVMStructType::getLiteral(
+      ctx, SmallVector<Type>(4, b.getF32Type()));
+  // Register r of a fragment as mma.sync takes it (bf16 pairs go as i32).
+  auto reg = [&](Value frag, int64_t r) -> Value {
+    Value pair = vector::ExtractOp::create(b, loc, frag, ArrayRef<int64_t>{r});
+    if (!isBF16)
+      return pair;
+    return LLVM::BitcastOp::create(b, loc, b.getI32Type(), pair);
+  };
+  SmallVector<Value> cur(acc.begin(), acc.end());
+  for (int64_t ks = 0; ks < c.bk / 16; ++ks) {
+    SmallVector<SmallVector<Value, 4>> aFrag(mTiles), bFrag(nTiles);
+    for (int64_t mi = 0; mi < mTiles; ++mi) {
+      Value row = kb.add(warpRow, kb.add(laneRow, kb.idx(mi * 16)));
+      Value col = kb.add(laneCol, kb.idx(ks * 16));
+      Value f = nvgpu::LdMatrixOp::create(b, loc, fragType, aStage,
+                                          ValueRange{stage, row, col},
+                                          /*transpose=*/false, 4);
+      for (int64_t r = 0; r < 4; ++r)
+        aFrag[mi].push_back(reg(f, r));
+    }
+    for (int64_t nj = 0; nj < nTiles / 2; ++nj) {
+      Value row = kb.add(laneRow, kb.idx(ks * 16));
+      Value col = kb.add(warpCol, kb.add(laneCol, kb.idx(nj * 16)));
+      Value f = nvgpu::LdMatrixOp::create(b, loc, fragType, bStage,
+                                          ValueRange{stage, row, col},
+                                          /*transpose=*/true, 4);
+      bFrag[2 * nj] = {reg(f, 0), reg(f, 1)};
+      bFrag[2 * nj + 1] = {reg(f, 2), reg(f, 3)};
+    }
+    for (int64_t mi = 0; mi < mTiles; ++mi)
+      for (int64_t ni = 0; ni < nTiles; ++ni) {
+        Value &accum = cur[mi * nTiles + ni];
+        SmallVector<Value> cIn;
+        for (int64_t r = 0; r < 4; ++r)
+          cIn.push_back(kb.extract(accum, r));
+        Value d = NVVM::MmaOp::create(
+            b, loc, resultType, aFrag[mi], bFrag[ni], cIn, {16, 8, 16},
+            std::nullopt, std::nullopt,
+            std::array<NVVM::MMATypes, 2>{mmaType, mmaType},
+            std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                           NVVM::MMALayout::col});
+        SmallVector<Value> parts;
+        for (int64_t r = 0; r < 4; ++r)
+          parts.push_back(LLVM::ExtractValueOp::create(b, loc, d, r));
+        accum = vector::FromElementsOp::create(b, loc, accum.getType(), parts);
+      }
+  }
+  return cur;
+}
+
+SmallVector<Value> ExpertGemmEmitter::computeCudaCore(Value stage,
+                                                      ValueRange acc) {
+  OpBuilder &b = kb.builder();
+  Location loc = kb.getLoc();
+  Value threadsN = kb.idx(c.bn / c.threadN);
+  Value ty = kb.divU(tid, threadsN), tx = kb.remU(tid, threadsN);
+  Value col = kb.mul(tx, kb.idx(c.threadN));
+  auto v4 = VectorType::get({4}, b.getF32Type());
+  auto vn = VectorType::get({c.threadN}, b.getF32Type());
+  SmallVector<Value> cur(acc.begin(), acc.end());
+  for (int64_t kq = 0; kq < c.bk / 4; ++kq) {
+    SmallVector<Value> av;
+    for (int64_t tm = 0; tm < c.threadM; ++tm) {
+      Value row = kb.add(kb.mul(ty, kb.idx(c.threadM)), kb.idx(tm));
+      av.push_back(vector::LoadOp::create(b, loc, v4, aStage,
+                                          ValueRange{stage, row, kb.idx(kq * 4)},
+                                          false, llvm::MaybeAlign(16)));
+    }
+    for (int64_t kk = 0; kk < 4; ++kk) {
+      Value bv = vector::LoadOp::create(b, loc, vn, bStage,
+                                        ValueRange{stage, kb.idx(kq * 4 + kk), col},
+                                        false, llvm::MaybeAlign(16));
+      for (int64_t tm = 0; tm < c.threadM; ++tm)
+        cur[tm] = kb.fma(kb.splat(kb.extract(av[tm], kk), c.threadN), bv, cur[tm]);
+    }
+  }
+  return cur;
+}
+
+SmallVector<Value> ExpertGemmEmitter::mainLoopGeneral(Value e) {
+  OpBuilder &b = kb.builder();
+  Location loc = kb.getLoc();
+  int64_t nt = c.numThreads();
+  Value zero = kb.f32(0.0);
+  auto vn = VectorType::get({c.threadN}, b.getF32Type());
+  Value zeroAcc = arith::ConstantOp::create(b, loc, vn,
+                                            DenseElementsAttr::get(vn, 0.0f));
+  SmallVector<Value> init(c.threadM, zeroAcc);
+  Value wBase = kb.mul(e, w.stride(0));
+  // Element-wise staging: any strides, any alignment, any element type.
+  auto stageTile = [&](Value k0, int64_t rows, int64_t width, Value tile,
+                       function_ref<Value(Value, Value, Value)> load) {
+    for (int64_t q = 0; q * nt < rows * width; ++q) {
+      Value el = kb.add(tid, kb.idx(q * nt));
+      kb.ifThen(kb.lt(el, kb.idx(rows * width)), [&] {
+        Value row = kb.divU(el, kb.idx(width));
+        Value col = kb.remU(el, kb.idx(width));
+        memref::StoreOp::create(b, loc, load(k0, row, col), tile,
+                                ValueRange{kb.idx(0), row, col});
+      });
+    }
+  };
+  auto loadA = [&](Value k0, Value row, Value col) {
+    Value base = kb.toIndex(memref::LoadOp::create(b, loc, aRows, row));
+    Value i = kb.add(k0, col);
+    Value ok = kb.andB(kb.ge(base, kb.idx(0)), kb.lt(i, reduce));
+    return kb.ifElse(ok, b.getF32Type(), [&] {
+      Value off = kb.add(base, kb.mul(i, a.stride(a.rank() - 1)));
+      return SmallVector<Value>{a.loadF32(kb, off)};
+    }, [&] { return SmallVector<Value>{zero}; })[0];
+  };
+  auto loadB = [&](Value k0, Value row, Value col) {
+    auto [src, bound] = sourceColumn(col);
+    Value i = kb.add(k0, row);
+    Value ok = kb.andB(kb.lt(i, reduce), kb.lt(src, bound));
+    return kb.ifElse(ok, b.getF32Type(), [&] {
+      Value off = kb.add(wBase, kb.add(kb.mul(i, w.stride(1)),
+                                       kb.mul(src, w.stride(2))));
+      return SmallVector<Value>{w.loadF32(kb, off)};
+    }, [&] { return SmallVector<Value>{zero}; })[0];
+  };
+  Value slices = kb.ceilDiv(reduce, kb.idx(c.bk));
+  return kb.forLoop(kb.idx(0), slices, kb.idx(1), init,
+                    [&](Value kt, ValueRange acc) -> SmallVector<Value> {
+                      Value k0 = kb.mul(kt, kb.idx(c.bk));
+                      kb.barrier();
+                      stageTile(k0, c.bm, c.bk, aStage, loadA);
+                      stageTile(k0, c.bk, c.bn, bStage, loadB);
+                      kb.barrier();
+                      return computeCudaCore(kb.idx(0), acc);
+                    });
+}
+
+//===----------------------------------------------------------------------===//
+// Epilogue
+//===----------------------------------------------------------------------===//
+
+void ExpertGemmEmitter::storeAccumulators(ValueRange acc) {
+  OpBuilder &b = kb.builder();
+  Location loc = kb.getLoc();
+  if (c.path != GemmPath::TensorCore) {
+    Value threadsN = kb.idx(c.bn / c.threadN);
+    Value ty = kb.divU(tid, threadsN), tx = kb.remU(tid, threadsN);
+    Value col = kb.mul(tx, kb.idx(c.threadN));
+    for (int64_t tm = 0; tm < c.threadM; ++tm) {
+      Value row = kb.add(kb.mul(ty, kb.idx(c.threadM)), kb.idx(tm));
+      vector::StoreOp::create(b, loc, acc[tm], cTile, ValueRange{row, col},
+                              false, llvm::MaybeAlign(16));
+    }
+    return;
+  }
+  // mma.sync accumulator layout: c0,c1 at (lane / 4, 2 * (lane % 4) + {0,1}),
+  // c2,c3 eight rows below.
+  int64_t nTiles = c.warpN / 8;
+  Value lane = kb.laneId(), warp = kb.warpId();
+  Value warpsN = kb.idx(c.bn / c.warpN);
+  Value warpRow = kb.mul(kb.divU(warp, warpsN), kb.idx(c.warpM));
+  Value warpCol = kb.mul(kb.remU(warp, warpsN), kb.idx(c.warpN));
+  Value laneRow = kb.add(warpRow, kb.divU(lane, kb.idx(4)));
+  Value laneCol = kb.add(warpCol, kb.mul(kb.remU(lane, kb.idx(4)), kb.idx(2)));
+  auto v2 = VectorType::get({2}, b.getF32Type());
+  for (int64_t mi = 0; mi < c.warpM / 16; ++mi)
+    for (int64_t ni = 0; ni < nTiles; ++ni) {
+      Value accum = acc[mi * nTiles + ni];
+      Value col = kb.add(laneCol, kb.idx(ni * 8));
+      for (int64_t h = 0; h < 2; ++h) {
+        Value row = kb.add(laneRow, kb.idx(mi * 16 + h * 8));
+        Value pair = vector::FromElementsOp::create(
+            b, loc, v2,
+            ValueRange{kb.extract(accum, 2 * h), kb.extract(accum, 2 * h + 1)});
+        vector::StoreOp::create(b, loc, pair, cTile, ValueRange{row, col},
+                                false, llvm::MaybeAlign(8));
+      }
+    }
+}
+
+Value ExpertGemmEmitter::loadBias(Value e, Value col, Value vecOk) {
+  OpBuilder &b = kb.builder();
+  auto v4 = VectorType::get({4}, b.getF32Type());
+  Value rowOff = kb.mul(e, bias.stride(0));
+  auto scalars = [&] {
+    SmallVector<Value> vals;
+    for (int64_t i = 0; i < 4; ++i) {
+      Value ci = kb.add(col, kb.idx(i));
+      vals.push_back(kb.ifElse(
+          kb.lt(ci, cols), b.getF32Type(),
+          [&] { return SmallVector<Value>{bias.loadF32(
+                    kb, kb.add(rowOff, kb.mul(ci, bias.stride(1))))}; },
+          [&] { return SmallVector<Value>{kb.f32(0.0)}; })[0]);
+    }
+    return SmallVector<Value>{
+        vector::FromElementsOp::create(b, kb.getLoc(), v4, vals)};
+  };
+  if (!fast)
+    return scalars()[0];
+  int64_t align = 4 * elementBytes(bias.elementType);
+  return kb.ifElse(vecOk, v4, [&] {
+    return SmallVector<Value>{bias.loadVectorF32(kb, kb.add(rowOff, col), 4, align)};
+  }, scalars)[0];
+}
+
+void ExpertGemmEmitter::writeChunk(Value row, Value outRow, Value col, Value v,
+                                   Value vecOk) {
+  bool atomic = spec.output == GemmOutput::AtomicAddTokens;
+  Value colStride = out.stride(out.rank() - 1);
+  auto scalars = [&] {
+    for (int64_t i = 0; i < 4; ++i) {
+      Value ci = kb.add(col, kb.idx(i));
+      kb.ifThen(kb.lt(ci, outCols), [&] {
+        Value off = kb.add(outRow, kb.mul(ci, colStride));
+        if (atomic)
+          out.atomicAddF32(kb, kb.extract(v, i), off);
+        else
+          out.storeF32(kb, kb.extract(v, i), off);
+      });
+    }
+  };
+  if (!fast)
+    return scalars();
+  auto vectorPath = [&] {
+    Value off = kb.add(outRow, col);
+    if (!atomic)
+      return out.storeVectorF32(kb, v, off, 4 * elementBytes(out.elementType));
+    for (int64_t i = 0; i < 4; ++i)
+      out.atomicAddF32(kb, kb.extract(v, i), kb.add(off, kb.idx(i)));
+  };
+  auto ifOp = scf::IfOp::create(kb.builder(), kb.getLoc(), vecOk, true);
+  OpBuilder::InsertionGuard g(kb.builder());
+  kb.builder().setInsertionPoint(ifOp.thenBlock()->getTerminator());
+  vectorPath();
+  kb.builder().setInsertionPoint(ifOp.elseBlock()->getTerminator());
+  scalars();
+}
+
+void ExpertGemmEmitter::writeOutputTile(Value e) {
+  OpBuilder &b = kb.builder();
+  Location loc = kb.getLoc();
+  int64_t tileCols = spec.paired() ? c.bn / 2 : c.bn;
+  int64_t perRow = tileCols / 4, total = c.bm * perRow, nt = c.numThreads();
+  auto v4 = VectorType::get({4}, b.getF32Type());
+  for (int64_t q = 0; q * nt < total; ++q) {
+    Value ch = kb.add(tid, kb.idx(q * nt));
+    Value inTile = (q + 1) * nt <= total ? kb.boolean(true)
+                                         : kb.lt(ch, kb.idx(total));
+    kb.ifThen(inTile, [&] {
+      Value row = kb.divU(ch, kb.idx(perRow));
+      Value c0 = kb.mul(kb.remU(ch, kb.idx(perRow)), kb.idx(4));
+      Value outRow = kb.toIndex(memref::LoadOp::create(b, loc, outRows, row));
+      kb.ifThen(kb.ge(outRow, kb.idx(0)), [&] {
+        Value col = kb.add(kb.mul(tileN, kb.idx(tileCols)), c0);
+        Value vecOk = kb.le(kb.add(col, kb.idx(4)), outCols);
+        Value v = vector::LoadOp::create(b, loc, v4, cTile, ValueRange{row, c0},
+                                         false, llvm::MaybeAlign(16));
+        Value up;
+        if (spec.paired())
+          up = vector::LoadOp::create(
+              b, loc, v4, cTile, ValueRange{row, kb.add(c0, kb.idx(c.bn / 2))},
+              false, llvm::MaybeAlign(16));
+        if (spec.hasBias) {
+          v = kb.addF(v, loadBias(e, col, vecOk));
+          if (up)
+            up = kb.addF(up, loadBias(e, kb.add(col, outCols), vecOk));
+        }
+        v = applyActivation(kb, v, spec.activation);
+        if (up)
+          v = kb.mulF(v, up);
+        if (spec.hasScale) {
+          Value s = memref::LoadOp::create(b, loc, scales, row);
+          v = kb.mulF(v, kb.splat(s, 4));
+        }
+        writeChunk(row, outRow, col, v, vecOk);
+      });
+    });
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Ragged tile map and host side
+//===----------------------------------------------------------------------===//
+
+/// One block turns expert_offsets into tileMap = [count, (e, t)...]: tile i
+/// is tile t (rows t*BM.. of the expert) of expert e. Experts are scanned in
+/// chunks of the block size with a running total.
+static void emitTileMapKernel(KernelBuilder &kb, ValueRange args, int64_t bm) {
+  OpBuilder &b = kb.builder();
+  DeviceTensor offsets = DeviceTensor::get(kb, args[0], false);
+  DeviceTensor map = DeviceTensor::get(kb, args[1], false);
+  Value numRows = args[2];
+  Value numExperts = kb.sub(offsets.size(0), kb.idx(1));
+  Value scratch = kb.sharedView(0, {kScanThreads / 32}, b.getI32Type());
+  auto tilesOf = [&](Value e) {
+    Value lo = kb.clamp(offsets.loadIndex(kb, offsets.offset(kb, e)),
+                        kb.idx(0), numRows);
+    Value hiAt = offsets.offset(kb, kb.add(e, kb.idx(1)));
+    Value hi = kb.clamp(offsets.loadIndex(kb, hiAt), lo, numRows);
+    return kb.toI32(kb.ceilDiv(kb.sub(hi, lo), kb.idx(bm)));
+  };
+  Value total = kb.blockExclusiveScan(
+      numExperts, scratch, kScanThreads, tilesOf,
+      [&](Value e, Value first, Value count) {
+        kb.forLoop(kb.idx(0), kb.toIndex(count), kb.idx(1), [&](Value t) {
+          Value at = kb.add(kb.idx(1),
+                            kb.mul(kb.add(kb.toIndex(first), t), kb.idx(2)));
+          map.store(kb, kb.toI32(e), at);
+          map.store(kb, kb.toI32(t), kb.add(at, kb.idx(1)));
+        });
+      });
+  kb.ifThen(kb.eq(kb.threadId(), kb.idx(0)),
+            [&] { map.store(kb, total, kb.idx(0)); });
+}
+
+static std::string gemmKernelName(const ExpertGemmSpec &spec, TypeRange types) {
+  std::string name = "egs_gemm_";
+  name += spec.ragged ? "ragged" : spec.batched ? "ec_batched" : "ec";
+  name += spec.rows == RowSource::GatheredTokens ? "_gather" : "_slots";
+  name += spec.output == GemmOutput::StoreSlots ? "_store" : "_atomic";
+  name += "_" + spec.config.tag();
+  if (spec.activation != Activation::none)
+    name += "_" + stringifyActivation(spec.activation).str();
+  for (Type t : types)
+    name += "_" + typeTag(cast<MemRefType>(t).getElementType());
+  return name;
+}
+
+void egs::launchExpertGemm(HostLauncher &host, const ExpertGemmSpec &spec,
+                           const ExpertGemmOperands &ops, Value cond) {
+  KernelBuilder &kb = host.host();
+  OpBuilder &b = kb.builder();
+  const GemmConfig &c = spec.config;
+  Type dataType = cast<MemRefType>(ops.a.getType()).getElementType();
+  auto dim = [&](Value v, int64_t d) {
+    return memref::DimOp::create(b, kb.getLoc(), v, d).getResult();
+  };
+  SmallVector<Value> args{ops.a, ops.ind, ops.w};
+  Value numExperts = dim(ops.w, 0);
+  Value gridX;
+  if (spec.ragged) {
+    Value numRows = dim(ops.ind, 0);
+    Value maxTiles = kb.add(kb.ceilDiv(numRows, kb.idx(c.bm)), numExperts);
+    auto mapType = MemRefType::get({ShapedType::kDynamic}, b.getI32Type());
+    Value map = host.kernelArg(host.scratch(
+        mapType, ValueRange{kb.add(kb.idx(1), kb.mul(maxTiles, kb.idx(2)))}));
+    SmallVector<Value> mapArgs{ops.offsets, map, numRows};
+    std::string mapName = "egs_ragged_tile_map_bm" + std::to_string(c.bm) + "_" +
+                          typeTag(cast<MemRefType>(ops.offsets.getType()).getElementType());
+    auto mapKernel = host.kernels().getOrCreate(
+        mapName, ValueRange(mapArgs).getTypes(), kScanThreads,
+        [&](KernelBuilder &k, ValueRange a) { emitTileMapKernel(k, a, c.bm); });
+    Value one = kb.idx(1);
+    host.launch(mapKernel, {one, one, one}, kScanThreads, kScanThreads / 32 * 4,
+                mapArgs, cond);
+    args.append({ops.offsets, map});
+    gridX = maxTiles;
+  } else {
+    Value perExpert = spec.batched ? kb.mul(dim(ops.ind, 0), dim(ops.ind, 2))
+                                   : dim(ops.ind, 1);
+    gridX = kb.mul(numExperts, kb.ceilDiv(perExpert, kb.idx(c.bm)));
+  }
+  if (spec.hasBias)
+    args.push_back(ops.bias);
+  if (spec.hasScale)
+    args.push_back(ops.scale);
+  args.push_back(ops.out);
+  Value cols = dim(ops.w, 2);
+  Value outCols = spec.paired() ? kb.divU(cols, kb.idx(2)) : cols;
+  int64_t tileCols = spec.paired() ? c.bn / 2 : c.bn;
+  Value gridZ = kb.ceilDiv(outCols, kb.idx(tileCols));
+  TypeRange types = ValueRange(args).getTypes();
+  auto kernel = host.kernels().getOrCreate(
+      gemmKernelName(spec, types), types, c.numThreads(),
+      [&](KernelBuilder &k, ValueRange a) {
+        ExpertGemmEmitter(k, spec, dataType).emit(a);
+      });
+  host.launch(kernel, {gridX, kb.idx(1), gridZ}, c.numThreads(),
+              gemmSharedLayout(c).totalBytes, args, cond);
+}

@@ -1,0 +1,66 @@
+//===- ExpertGemm.h - the tiled per-expert GEMM kernel ----------*- C++ -*-===//
+//
+// gather_matmul and matmul_scatter are one kernel: a block computes a
+// BM x BN tile of `rows(e) @ w[e]` for one expert e, where the rows of the
+// expert are enumerated from the expert-choice index (row m of expert e is
+// (b, k) = (m / K, m % K)) or from expert_offsets (ragged: a device-built
+// tile -> (expert, tile) map). They differ only in where A's rows come from
+// (gathered token rows of x, or the expert's own slots of y) and where the
+// finished rows go (stored to the slots, or atomically added to the tokens).
+//
+//===----------------------------------------------------------------------===//
+#ifndef EGS_LIB_CONVERSION_EGSTOGPU_EXPERTGEMM_H
+#define EGS_LIB_CONVERSION_EGSTOGPU_EXPERTGEMM_H
+
+#include "HostLaunch.h"
+#include "KernelConfig.h"
+#include "egs/Dialect/EGS/IR/EGSOps.h"
+
+namespace egs {
+
+/// Where row m of expert e reads its A row.
+enum class RowSource {
+  GatheredTokens, ///< x[b, ind[slot]] (gather_matmul)
+  Slots,          ///< a[slot] (matmul_scatter's y)
+};
+
+/// Where the finished output row goes.
+enum class GemmOutput {
+  StoreSlots,      ///< out[slot] = f(acc)
+  AtomicAddTokens, ///< out[b, ind[slot]] += acc (f32 atomics)
+};
+
+struct ExpertGemmSpec {
+  GemmConfig config;
+  bool ragged = false;
+  bool batched = false;
+  RowSource rows = RowSource::GatheredTokens;
+  GemmOutput output = GemmOutput::StoreSlots;
+  Activation activation = Activation::none;
+  bool hasBias = false;
+  bool hasScale = false;
+
+  /// swiglu: a tile holds matching columns of both halves of w.
+  bool paired() const { return activation == Activation::swiglu; }
+};
+
+/// Device operands (kernel argument types, see HostLauncher::device):
+/// a [B?,T,I] or [B?,E,K,J] / [R,J]; ind [B?,E,K] or rows [R];
+/// w [E, reduce, cols]; offsets [E+1] (ragged); bias [E, cols];
+/// scale [B?,E,K] / [R]; out: [B?,E,K,cols'] / [R,cols'] (StoreSlots) or
+/// [B?,T,cols] (AtomicAddTokens).
+struct ExpertGemmOperands {
+  Value a, ind, w, offsets, bias, scale, out;
+};
+
+/// Launches the GEMM when `cond` holds (the ragged form first builds its
+/// tile map on the device).
+void launchExpertGemm(HostLauncher &host, const ExpertGemmSpec &spec,
+                      const ExpertGemmOperands &ops, Value cond);
+
+/// The fused epilogue activation on f32 scalars or vectors.
+Value applyActivation(KernelBuilder &kb, Value v, Activation act);
+
+} // namespace egs
+
+#endif

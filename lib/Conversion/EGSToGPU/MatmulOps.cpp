@@ -1,0 +1,253 @@
+//===- MatmulOps.cpp - GPU lowering of gather_matmul / matmul_scatter -----===//
+//
+// Each op becomes a fast kernel (16-byte asynchronous copies, tensor cores
+// for f16/bf16) and a general kernel (element loads, any layout), and the
+// host code launches the one whose preconditions hold at run time: unit
+// inner strides, rows and base pointers aligned to 16 bytes.
+//
+//===----------------------------------------------------------------------===//
+#include "ExpertGemm.h"
+#include "ScatterCombine.h"
+
+#include "mlir/Dialect/MemRef/Utils/MemRefUtils.h"
+
+using namespace mlir;
+using namespace egs;
+
+namespace {
+/// The fast and the general strategy of one op.
+struct GemmStrategies {
+  GemmConfig fast, general;
+};
+} // namespace
+
+static int64_t staticDim(Value v, int64_t d) {
+  return cast<ShapedType>(v.getType()).getDimSize(d);
+}
+
+static int64_t product(int64_t a, int64_t b) {
+  if (ShapedType::isDynamic(a) || ShapedType::isDynamic(b))
+    return ShapedType::kDynamic;
+  return a * b;
+}
+
+static FailureOr<GemmStrategies>
+chooseStrategies(Operation *op, TileConfigAttr tile, const GemmShape &shape,
+                 const GPULoweringOptions &options) {
+  std::optional<TileOverride> override = options.tile;
+  if (tile)
+    override = TileOverride{tile.getBm(), tile.getBn(), tile.getBk(),
+                            tile.getStages(), tile.getWarps()};
+  GemmPath fastPath = shape.dataType.isF32() ? GemmPath::CudaCoreAsync
+                                             : GemmPath::TensorCore;
+  auto emitError = [&] { return op->emitOpError(); };
+  FailureOr<GemmConfig> fast = chooseGemmConfig(
+      shape, fastPath, override, options.maxSharedMemory, emitError);
+  FailureOr<GemmConfig> general =
+      chooseGemmConfig(shape, GemmPath::CudaCoreGeneral, std::nullopt,
+                       options.maxSharedMemory, emitError);
+  if (failed(fast) || failed(general))
+    return failure();
+  return GemmStrategies{*fast, *general};
+}
+
+/// Launches `spec` with the fast strategy where `fastOk`, else the general.
+static void launchBoth(HostLauncher &host, ExpertGemmSpec spec,
+                       const GemmStrategies &s, const ExpertGemmOperands &ops,
+                       Value fastOk) {
+  KernelBuilder &kb = host.host();
+  spec.config = s.fast;
+  launchExpertGemm(host, spec, ops, fastOk);
+  spec.config = s.general;
+  launchExpertGemm(host, spec, ops, kb.eq(fastOk, kb.boolean(false)));
+}
+
+/// Ragged gather_matmul: rows of y outside [offsets[0], offsets[E]) are
+/// zero (as on the host), written by one warp per row.
+static void zeroUncoveredRows(HostLauncher &host, Value offsets, Value y) {
+  KernelBuilder &kb = host.host();
+  SmallVector<Value> args{offsets, y};
+  std::string name = "egs_zero_uncovered_rows_" +
+                     typeTag(cast<MemRefType>(offsets.getType()).getElementType()) +
+                     "_" + typeTag(cast<MemRefType>(y.getType()).getElementType());
+  constexpr int64_t rowsPerBlock = kBandwidthThreads / 32;
+  auto kernel = host.kernels().getOrCreate(
+      name, ValueRange(args).getTypes(), kBandwidthThreads,
+      [&](KernelBuilder &k, ValueRange a) {
+        DeviceTensor off = DeviceTensor::get(k, a[0], false);
+        DeviceTensor out = DeviceTensor::get(k, a[1], false);
+        Value numRows = out.size(0);
+        Value numExperts = k.sub(off.size(0), k.idx(1));
+        Value lo = k.clamp(off.loadIndex(k, off.offset(k, k.idx(0))), k.idx(0),
+                           numRows);
+        Value hi = k.clamp(off.loadIndex(k, off.offset(k, numExperts)), lo,
+                           numRows);
+        Value row = k.add(k.mul(k.blockId(gpu::Dimension::x), k.idx(rowsPerBlock)),
+                          k.warpId());
+        Value uncovered = k.andB(k.lt(row, numRows),
+                                 k.orB(k.lt(row, lo), k.ge(row, hi)));
+        k.ifThen(uncovered, [&] {
+          k.forLoop(k.laneId(), out.size(1), k.idx(32), [&](Value col) {
+            out.storeF32(k, k.f32(0.0), out.offset(k, {row, col}));
+          });
+        });
+      });
+  Value rows = memref::DimOp::create(kb.builder(), kb.getLoc(), y, 0);
+  Value one = kb.idx(1);
+  host.launch(kernel, {kb.ceilDiv(rows, kb.idx(rowsPerBlock)), one, one},
+              kBandwidthThreads, 0, args);
+}
+
+namespace {
+struct GatherMatmulToGPU : OpRewritePattern<GatherMatmulOp> {
+  GatherMatmulToGPU(MLIRContext *ctx, const GPULoweringOptions &options)
+      : OpRewritePattern(ctx), options(options) {}
+
+  LogicalResult matchAndRewrite(GatherMatmulOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!op.hasBufferSemantics())
+      return rewriter.notifyMatchFailure(op, "bufferize the tensor form first");
+    Activation act = op.getActivation().value_or(Activation::none);
+    Type dataType = cast<MemRefType>(op.getX().getType()).getElementType();
+    int64_t perExpert =
+        op.isRagged() ? ShapedType::kDynamic
+        : op.isBatched() ? product(staticDim(op.getInd(), 0), staticDim(op.getInd(), 2))
+                         : staticDim(op.getInd(), 1);
+    GemmShape shape{perExpert, staticDim(op.getW(), 1), staticDim(op.getW(), 2),
+                    dataType, act == Activation::swiglu};
+    FailureOr<GemmStrategies> strategies =
+        chooseStrategies(op, op.getTileAttr(), shape, options);
+    if (failed(strategies))
+      return failure();
+
+    HostLauncher host(rewriter, op, options);
+    KernelBuilder &kb = host.host();
+    ExpertGemmOperands ops;
+    ops.a = host.device(op.getX());
+    ops.ind = host.device(op.getInd());
+    ops.w = host.device(op.getW());
+    if (op.isRagged())
+      ops.offsets = host.device(op.getExpertOffsets());
+    if (op.getBias())
+      ops.bias = host.device(op.getBias());
+    ops.out = host.device(op.getOut());
+
+    ExpertGemmSpec spec;
+    spec.ragged = op.isRagged();
+    spec.batched = op.isBatched();
+    spec.rows = RowSource::GatheredTokens;
+    spec.output = GemmOutput::StoreSlots;
+    spec.activation = act;
+    spec.hasBias = static_cast<bool>(ops.bias);
+    Value fastOk = kb.andB(host.vectorAccessible(ops.a, 16),
+                           kb.andB(host.vectorAccessible(ops.w, 16),
+                                   host.vectorAccessible(ops.out, 16)));
+    if (ops.bias)
+      fastOk = kb.andB(fastOk, host.vectorAccessible(ops.bias, 16));
+    fastOk = kb.andB(fastOk, host.fitsInt32(ops.ind));
+    launchBoth(host, spec, *strategies, ops, fastOk);
+    if (spec.ragged)
+      zeroUncoveredRows(host, ops.offsets, ops.out);
+    host.finish();
+    return success();
+  }
+  GPULoweringOptions options;
+};
+
+struct MatmulScatterToGPU : OpRewritePattern<MatmulScatterOp> {
+  MatmulScatterToGPU(MLIRContext *ctx, const GPULoweringOptions &options)
+      : OpRewritePattern(ctx), options(options) {}
+
+  LogicalResult matchAndRewrite(MatmulScatterOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!op.hasBufferSemantics())
+      return rewriter.notifyMatchFailure(op, "bufferize the tensor form first");
+    Type dataType = cast<MemRefType>(op.getY().getType()).getElementType();
+    auto initType = cast<MemRefType>(op.getInit().getType());
+    int64_t perExpert =
+        op.isRagged() ? ShapedType::kDynamic
+        : op.isBatched() ? product(staticDim(op.getInd(), 0), staticDim(op.getInd(), 2))
+                         : staticDim(op.getInd(), 1);
+    GemmShape shape{perExpert, staticDim(op.getW(), 1), staticDim(op.getW(), 2),
+                    dataType, false};
+    FailureOr<GemmStrategies> strategies =
+        chooseStrategies(op, op.getTileAttr(), shape, options);
+    if (failed(strategies))
+      return failure();
+
+    HostLauncher host(rewriter, op, options);
+    KernelBuilder &kb = host.host();
+    OpBuilder &b = kb.builder();
+    Location loc = op.getLoc();
+    ExpertGemmOperands ops;
+    ops.a = host.device(op.getY());
+    ops.ind = host.device(op.getInd());
+    ops.w = host.device(op.getW());
+    if (op.isRagged())
+      ops.offsets = host.device(op.getExpertOffsets());
+    if (op.getScale())
+      ops.scale = host.device(op.getScale());
+    Value init = host.device(op.getInit());
+
+    ExpertGemmSpec spec;
+    spec.ragged = op.isRagged();
+    spec.batched = op.isBatched();
+    spec.rows = RowSource::Slots;
+    spec.hasScale = static_cast<bool>(ops.scale);
+    Value fastOk = kb.andB(host.vectorAccessible(ops.a, 16),
+                           host.vectorAccessible(ops.w, 16));
+    fastOk = kb.andB(fastOk, host.fitsInt32(ops.ind));
+    auto dims = [&](Value v) {
+      SmallVector<Value> sizes;
+      for (int64_t d = 0, n = cast<MemRefType>(v.getType()).getRank(); d < n; ++d)
+        sizes.push_back(memref::DimOp::create(b, loc, v, d));
+      return sizes;
+    };
+    auto f32Type = [&](int64_t rank) {
+      return MemRefType::get(SmallVector<int64_t>(rank, ShapedType::kDynamic),
+                             b.getF32Type());
+    };
+
+    if (op.getDeterministic()) {
+      // Per-slot rows into scratch, then a fixed-order sum per token.
+      SmallVector<Value> slotShape = dims(ops.ind);
+      slotShape.push_back(memref::DimOp::create(b, loc, ops.w, 2));
+      Value rows = host.scratch(f32Type(slotShape.size()), slotShape);
+      ops.out = host.kernelArg(rows);
+      spec.output = GemmOutput::StoreSlots;
+      launchBoth(host, spec, *strategies, ops,
+                 kb.andB(fastOk, host.vectorAccessible(ops.out, 16)));
+      SmallVector<ReassociationIndices> collapse(2);
+      for (int64_t d = 0; d + 1 < static_cast<int64_t>(slotShape.size()); ++d)
+        collapse[0].push_back(d);
+      collapse[1].push_back(slotShape.size() - 1);
+      Value flatRows = memref::CollapseShapeOp::create(b, loc, rows, collapse);
+      launchOrderedCombine(host, {ops.ind, ops.offsets, spec.batched}, flatRows,
+                           init);
+    } else if (initType.getElementType().isF32()) {
+      spec.output = GemmOutput::AtomicAddTokens;
+      ops.out = init;
+      launchBoth(host, spec, *strategies, ops,
+                 kb.andB(fastOk, host.vectorAccessible(init, 16)));
+    } else {
+      // f32 atomics into a widened copy of init, narrowed back once.
+      Value acc = host.scratch(f32Type(initType.getRank()), dims(init));
+      Value accArg = host.kernelArg(acc);
+      launchConvertingCopy(host, init, accArg);
+      spec.output = GemmOutput::AtomicAddTokens;
+      ops.out = accArg;
+      launchBoth(host, spec, *strategies, ops, fastOk);
+      launchConvertingCopy(host, accArg, init);
+    }
+    host.finish();
+    return success();
+  }
+  GPULoweringOptions options;
+};
+} // namespace
+
+void egs::populateEGSMatmulToGPUPatterns(RewritePatternSet &patterns,
+                                         const GPULoweringOptions &options) {
+  patterns.add<GatherMatmulToGPU, MatmulScatterToGPU>(patterns.getContext(),
+                                                      options);
+}

@@ -1,0 +1,335 @@
+//===- RoutingOps.cpp - GPU lowering of route / permute / unpermute -------===//
+//
+// route: block e of the routing kernel counts the (token, choice) pairs sent
+// to experts below e (its base offset) and then ranks its own pairs in
+// (token, choice) order with a block-wide scan, which is exactly the stable
+// counting sort of the host lowering; no host synchronisation. permute is
+// route into a scratch `rows` plus a row copy; unpermute is a weighted sum of
+// up to k rows per token, 16 bytes per thread where aligned.
+//
+//===----------------------------------------------------------------------===//
+#include "HostLaunch.h"
+#include "KernelConfig.h"
+#include "egs/Dialect/EGS/IR/EGSOps.h"
+
+using namespace mlir;
+using namespace egs;
+
+/// Expert id of pair p = t * k + j, clamped into [0, E) like the host does
+/// after its (optional) check.
+static Value expertOf(KernelBuilder &kb, const DeviceTensor &ids, Value p,
+                      Value numExperts) {
+  Value k = ids.size(1);
+  Value e = ids.loadIndex(kb, ids.offset(kb, {kb.divU32(p, k), kb.remU32(p, k)}));
+  return kb.clamp(e, kb.idx(0), kb.sub(numExperts, kb.idx(1)));
+}
+
+/// args: topk_ids [T,k], row_id_map [k*T], expert_offsets [E+1], rows [R];
+/// one block per expert.
+static void emitRouteKernel(KernelBuilder &kb, ValueRange args) {
+  OpBuilder &b = kb.builder();
+  DeviceTensor ids = DeviceTensor::get(kb, args[0], false);
+  DeviceTensor map = DeviceTensor::get(kb, args[1], false);
+  DeviceTensor offsets = DeviceTensor::get(kb, args[2], false);
+  DeviceTensor rows = DeviceTensor::get(kb, args[3], false);
+  Value numExperts = kb.sub(offsets.size(0), kb.idx(1));
+  Value numTokens = ids.size(0), numPairs = kb.mul(ids.size(0), ids.size(1));
+  Value kept = rows.size(0);
+  Value e = kb.blockId(gpu::Dimension::x);
+  Value tid = kb.threadId();
+  Value scratch = kb.sharedView(0, {kScanThreads / 32}, b.getI32Type());
+
+  // Pairs sent to experts below e, and to e.
+  SmallVector<Value> counts = kb.forLoop(
+      tid, numPairs, kb.idx(kScanThreads), ValueRange{kb.i32(0), kb.i32(0)},
+      [&](Value p, ValueRange c) -> SmallVector<Value> {
+        Value id = expertOf(kb, ids, p, numExperts);
+        auto one = [&](Value cond) { return kb.select(cond, kb.i32(1), kb.i32(0)); };
+        return {kb.add(c[0], one(kb.lt(id, e))), kb.add(c[1], one(kb.eq(id, e)))};
+      });
+  Value before = kb.blockInclusiveScan(counts[0], scratch, kScanThreads).second;
+  Value mine = kb.blockInclusiveScan(counts[1], scratch, kScanThreads).second;
+  Value keep32 = kb.toI32(kept);
+  kb.ifThen(kb.eq(tid, kb.idx(0)), [&] {
+    offsets.store(kb, kb.minS(before, keep32), offsets.offset(kb, e));
+    kb.ifThen(kb.eq(e, kb.sub(numExperts, kb.idx(1))), [&] {
+      offsets.store(kb, kb.minS(kb.add(before, mine), keep32),
+                    offsets.offset(kb, numExperts));
+    });
+  });
+  // Rank e's pairs in (token, choice) order.
+  kb.blockExclusiveScan(
+      numPairs, scratch, kScanThreads,
+      [&](Value p) {
+        Value id = expertOf(kb, ids, p, numExperts);
+        return kb.select(kb.eq(id, e), kb.i32(1), kb.i32(0));
+      },
+      [&](Value p, Value rank, Value isMine) {
+        kb.ifThen(kb.ne(isMine, kb.i32(0)), [&] {
+          Value slot = kb.add(before, rank);
+          Value isKept = kb.lt(slot, keep32);
+          Value k = ids.size(1);
+          Value t = kb.divU32(p, k), j = kb.remU32(p, k);
+          map.store(kb, kb.select(isKept, slot, kb.i32(-1)),
+                    map.offset(kb, kb.add(kb.mul(j, numTokens), t)));
+          kb.ifThen(isKept, [&] {
+            rows.store(kb, kb.toI32(t), rows.offset(kb, kb.toIndex(slot)));
+          });
+        });
+      });
+}
+
+static void launchRoute(HostLauncher &host, Value ids, Value map, Value offsets,
+                        Value rows) {
+  SmallVector<Value> args{ids, map, offsets, rows};
+  std::string name = "egs_route_" + typeTag(cast<MemRefType>(ids.getType()).getElementType());
+  auto kernel = host.kernels().getOrCreate(name, ValueRange(args).getTypes(),
+                                           kScanThreads, emitRouteKernel);
+  KernelBuilder &kb = host.host();
+  Value numExperts = kb.sub(
+      memref::DimOp::create(kb.builder(), kb.getLoc(), offsets, 0), kb.idx(1));
+  Value one = kb.idx(1);
+  host.launch(kernel, {numExperts, one, one}, kScanThreads,
+              kScanThreads / 32 * 4, args);
+}
+
+/// dst[r, :] = src[rows[r], :] (zero where rows[r] is out of range), one
+/// warp per row; 16-byte chunks where `vecOk`.
+static void launchRowGather(HostLauncher &host, Value src, Value rows, Value dst,
+                            Value vecOk) {
+  KernelBuilder &kb = host.host();
+  Type elt = cast<MemRefType>(src.getType()).getElementType();
+  int64_t vec = 16 / elementBytes(elt);
+  constexpr int64_t rowsPerBlock = kBandwidthThreads / 32;
+  SmallVector<Value> args{src, rows, dst};
+  for (bool fast : {true, false}) {
+    std::string name = std::string("egs_row_gather_") + (fast ? "v" : "s") + "_" +
+                       typeTag(elt) + "_" +
+                       typeTag(cast<MemRefType>(rows.getType()).getElementType());
+    auto kernel = host.kernels().getOrCreate(
+        name, ValueRange(args).getTypes(), kBandwidthThreads,
+        [&](KernelBuilder &k, ValueRange a) {
+          DeviceTensor s = DeviceTensor::get(k, a[0], fast);
+          DeviceTensor r = DeviceTensor::get(k, a[1], false);
+          DeviceTensor d = DeviceTensor::get(k, a[2], fast);
+          Value row = k.add(k.mul(k.blockId(gpu::Dimension::x), k.idx(rowsPerBlock)),
+                            k.warpId());
+          k.ifThen(k.lt(row, d.size(0)), [&] {
+            Value from = r.loadIndex(k, r.offset(k, row));
+            Value width = d.size(1);
+            Value ok = k.inRange(from, s.size(0));
+            // Rows nobody was routed to (past T*k) are zero.
+            k.ifThen(k.eq(ok, k.boolean(false)), [&] {
+              Value dstRow = d.offset(k, row);
+              k.forLoop(k.laneId(), width, k.idx(32), [&](Value col) {
+                d.store(k, k.zero(d.elementType),
+                        k.add(dstRow, k.mul(col, d.stride(1))));
+              });
+            });
+            k.ifThen(ok, [&] {
+              Value srcRow = s.offset(k, from), dstRow = d.offset(k, row);
+              int64_t step = fast ? vec : 1;
+              Value full = fast ? k.mul(k.divU(width, k.idx(vec)), k.idx(vec)) : width;
+              k.forLoop(k.mul(k.laneId(), k.idx(step)), full, k.idx(32 * step),
+                        [&](Value col) {
+                          if (!fast) {
+                            Value v = s.load(k, k.add(srcRow, k.mul(col, s.stride(1))));
+                            d.store(k, v, k.add(dstRow, k.mul(col, d.stride(1))));
+                            return;
+                          }
+                          auto vt = VectorType::get({vec}, s.elementType);
+                          auto ld = vector::LoadOp::create(
+                              k.builder(), k.getLoc(), vt, s.flat,
+                              ValueRange{k.add(srcRow, col)}, false, llvm::MaybeAlign(16));
+                          vector::StoreOp::create(k.builder(), k.getLoc(), ld, d.flat,
+                                                  ValueRange{k.add(dstRow, col)}, false,
+                                                  llvm::MaybeAlign(16));
+                        });
+              if (fast)
+                k.forLoop(k.add(full, k.laneId()), width, k.idx(32), [&](Value col) {
+                  d.store(k, s.load(k, k.add(srcRow, col)), k.add(dstRow, col));
+                });
+            });
+          });
+        });
+    Value n = memref::DimOp::create(kb.builder(), kb.getLoc(), dst, 0);
+    Value one = kb.idx(1);
+    host.launch(kernel, {kb.ceilDiv(n, kb.idx(rowsPerBlock)), one, one},
+                kBandwidthThreads, 0, args,
+                fast ? vecOk : kb.eq(vecOk, kb.boolean(false)));
+  }
+}
+
+/// out[t, :] = sum_j probs[t, j] * xs[map[j*T + t], :]; block x = token t,
+/// each thread `vec` consecutive columns. A static k is unrolled so that all
+/// k loads are in flight at once.
+static void emitUnpermuteKernel(KernelBuilder &kb, ValueRange args, bool fast,
+                                int64_t staticK) {
+  OpBuilder &b = kb.builder();
+  DeviceTensor xs = DeviceTensor::get(kb, args[0], fast);
+  DeviceTensor map = DeviceTensor::get(kb, args[1], false);
+  DeviceTensor probs = DeviceTensor::get(kb, args[2], false);
+  DeviceTensor out = DeviceTensor::get(kb, args[3], fast);
+  int64_t vec = fast ? 16 / elementBytes(xs.elementType) : 1;
+  Value numTokens = probs.size(0), topK = probs.size(1);
+  Value hidden = out.size(1), numRows = xs.size(0);
+  Value t = kb.blockId(gpu::Dimension::x);
+  Value col = kb.mul(kb.add(kb.mul(kb.blockId(gpu::Dimension::y),
+                                   kb.idx(kBandwidthThreads)),
+                            kb.threadId()),
+                     kb.idx(vec));
+  auto vt = VectorType::get({vec}, b.getF32Type());
+  Value zero = arith::ConstantOp::create(b, kb.getLoc(), vt,
+                                         DenseElementsAttr::get(vt, 0.0f));
+  // The term of choice j: its weight (0 if dropped) and its row (0 then).
+  auto choice = [&](Value j) -> std::pair<Value, Value> {
+    Value r = map.loadIndex(kb, map.offset(kb, kb.add(kb.mul(j, numTokens), t)));
+    Value ok = kb.inRange(r, numRows);
+    Value p = probs.loadF32(kb, probs.offset(kb, {t, j}));
+    return {kb.select(ok, p, kb.f32(0.0)), kb.select(ok, r, kb.idx(0))};
+  };
+  auto rowValue = [&](Value r, Value c, bool full) -> Value {
+    if (fast && full)
+      return xs.loadVectorF32(kb, kb.add(xs.offset(kb, r), c), vec, 16);
+    SmallVector<Value> vals;
+    for (int64_t i = 0; i < vec; ++i) {
+      Value ci = kb.add(c, kb.idx(i));
+      vals.push_back(kb.ifElse(kb.lt(ci, hidden), b.getF32Type(), [&] {
+        return SmallVector<Value>{xs.loadF32(kb, xs.offset(kb, {r, ci}))};
+      }, [&] { return SmallVector<Value>{kb.f32(0.0)}; })[0]);
+    }
+    return vector::FromElementsOp::create(b, kb.getLoc(), vt, vals);
+  };
+  auto sumAndStore = [&](bool full) {
+    Value acc = zero;
+    if (staticK > 0) {
+      SmallVector<std::pair<Value, Value>> terms;
+      for (int64_t j = 0; j < staticK; ++j)
+        terms.push_back(choice(kb.idx(j)));
+      SmallVector<Value> rowsV;
+      for (auto &[p, r] : terms)
+        rowsV.push_back(rowValue(r, col, full));
+      for (auto [term, v] : llvm::zip(terms, rowsV))
+        acc = kb.fma(kb.splat(term.first, vec), v, acc);
+    } else {
+      acc = kb.forLoop(kb.idx(0), topK, kb.idx(1), ValueRange{zero},
+                       [&](Value j, ValueRange cur) -> SmallVector<Value> {
+                         auto [p, r] = choice(j);
+                         return {kb.fma(kb.splat(p, vec), rowValue(r, col, full), cur[0])};
+                       })[0];
+    }
+    if (fast && full) {
+      out.storeVectorF32(kb, acc, kb.add(out.offset(kb, t), col), 16);
+      return;
+    }
+    for (int64_t i = 0; i < vec; ++i) {
+      Value ci = kb.add(col, kb.idx(i));
+      kb.ifThen(kb.lt(ci, hidden), [&] {
+        out.storeF32(kb, kb.extract(acc, i), out.offset(kb, {t, ci}));
+      });
+    }
+  };
+  kb.ifThen(kb.lt(col, hidden), [&] {
+    if (!fast)
+      return sumAndStore(false);
+    Value full = kb.le(kb.add(col, kb.idx(vec)), hidden);
+    auto ifOp = scf::IfOp::create(b, kb.getLoc(), full, true);
+    OpBuilder::InsertionGuard g(b);
+    b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+    sumAndStore(true);
+    b.setInsertionPoint(ifOp.elseBlock()->getTerminator());
+    sumAndStore(false);
+  });
+}
+
+namespace {
+struct RouteToGPU : OpRewritePattern<RouteOp> {
+  RouteToGPU(MLIRContext *ctx, const GPULoweringOptions &options)
+      : OpRewritePattern(ctx), options(options) {}
+  LogicalResult matchAndRewrite(RouteOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!op.hasBufferSemantics())
+      return rewriter.notifyMatchFailure(op, "bufferize the tensor form first");
+    HostLauncher host(rewriter, op, options);
+    launchRoute(host, host.device(op.getTopkIds()), host.device(op.getOuts()[2]),
+                host.device(op.getOuts()[1]), host.device(op.getOuts()[0]));
+    host.finish();
+    return success();
+  }
+  GPULoweringOptions options;
+};
+
+struct PermuteToGPU : OpRewritePattern<PermuteOp> {
+  PermuteToGPU(MLIRContext *ctx, const GPULoweringOptions &options)
+      : OpRewritePattern(ctx), options(options) {}
+  LogicalResult matchAndRewrite(PermuteOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!op.hasBufferSemantics())
+      return rewriter.notifyMatchFailure(op, "bufferize the tensor form first");
+    HostLauncher host(rewriter, op, options);
+    KernelBuilder &kb = host.host();
+    Value sorted = host.device(op.getOuts()[0]);
+    Value numRows = memref::DimOp::create(rewriter, op.getLoc(), sorted, 0);
+    Value rows = host.scratch(
+        MemRefType::get({ShapedType::kDynamic}, rewriter.getI32Type()),
+        ValueRange{numRows});
+    host.fill(rows, kb.i32(-1));
+    Value rowsArg = host.kernelArg(rows);
+    launchRoute(host, host.device(op.getTopkIds()), host.device(op.getOuts()[1]),
+                host.device(op.getOuts()[2]), rowsArg);
+    Value x = host.device(op.getX());
+    Value vecOk = kb.andB(host.vectorAccessible(x, 16),
+                          host.vectorAccessible(sorted, 16));
+    launchRowGather(host, x, rowsArg, sorted, vecOk);
+    host.finish();
+    return success();
+  }
+  GPULoweringOptions options;
+};
+
+struct UnpermuteToGPU : OpRewritePattern<UnpermuteOp> {
+  UnpermuteToGPU(MLIRContext *ctx, const GPULoweringOptions &options)
+      : OpRewritePattern(ctx), options(options) {}
+  LogicalResult matchAndRewrite(UnpermuteOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!op.hasBufferSemantics())
+      return rewriter.notifyMatchFailure(op, "bufferize the tensor form first");
+    HostLauncher host(rewriter, op, options);
+    KernelBuilder &kb = host.host();
+    SmallVector<Value> args{host.device(op.getXSorted()),
+                            host.device(op.getRowIdMap()),
+                            host.device(op.getProbs()), host.device(op.getOut())};
+    int64_t k = cast<MemRefType>(op.getProbs().getType()).getDimSize(1);
+    int64_t staticK = !ShapedType::isDynamic(k) && k <= 8 ? k : 0;
+    Type elt = cast<MemRefType>(op.getXSorted().getType()).getElementType();
+    Value vecOk = kb.andB(host.vectorAccessible(args[0], 16),
+                          host.vectorAccessible(args[3], 16));
+    Value numTokens = memref::DimOp::create(rewriter, op.getLoc(), args[2], 0);
+    Value hidden = memref::DimOp::create(rewriter, op.getLoc(), args[3], 1);
+    for (bool fast : {true, false}) {
+      int64_t vec = fast ? 16 / elementBytes(elt) : 1;
+      std::string name = std::string("egs_unpermute_") + (fast ? "v" : "s") +
+                         (staticK ? "_k" + std::to_string(staticK) : "");
+      for (Value a : args)
+        name += "_" + typeTag(cast<MemRefType>(a.getType()).getElementType());
+      auto kernel = host.kernels().getOrCreate(
+          name, ValueRange(args).getTypes(), kBandwidthThreads,
+          [&](KernelBuilder &kk, ValueRange a) {
+            emitUnpermuteKernel(kk, a, fast, staticK);
+          });
+      Value colBlocks = kb.ceilDiv(hidden, kb.idx(kBandwidthThreads * vec));
+      host.launch(kernel, {numTokens, colBlocks, kb.idx(1)}, kBandwidthThreads, 0,
+                  args, fast ? vecOk : kb.eq(vecOk, kb.boolean(false)));
+    }
+    host.finish();
+    return success();
+  }
+  GPULoweringOptions options;
+};
+} // namespace
+
+void egs::populateEGSRoutingToGPUPatterns(RewritePatternSet &patterns,
+                                          const GPULoweringOptions &options) {
+  patterns.add<RouteToGPU, PermuteToGPU, UnpermuteToGPU>(patterns.getContext(),
+                                                         options);
+}

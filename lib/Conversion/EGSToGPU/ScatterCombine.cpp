@@ -1,0 +1,280 @@
+//===- ScatterCombine.cpp - combining per-slot rows into tokens -----------===//
+//
+// The ordered combine groups slots by destination token with a counting
+// sort on the device: count per token (integer atomics, exact), exclusive
+// scan, place (integer atomics, arbitrary order), then sort each token's
+// short slot list. The sum over a token's list then runs in increasing slot
+// order, so results are bit-reproducible.
+//
+//===----------------------------------------------------------------------===//
+#include "ScatterCombine.h"
+#include "KernelConfig.h"
+
+using namespace mlir;
+using namespace egs;
+
+//===----------------------------------------------------------------------===//
+// Converting copy
+//===----------------------------------------------------------------------===//
+
+void egs::launchConvertingCopy(HostLauncher &host, Value src, Value dst) {
+  KernelBuilder &kb = host.host();
+  auto srcType = cast<MemRefType>(src.getType());
+  auto dstType = cast<MemRefType>(dst.getType());
+  std::string name = "egs_convert_r" + std::to_string(srcType.getRank()) +
+                     "_" + typeTag(srcType.getElementType()) + "_" +
+                     typeTag(dstType.getElementType());
+  SmallVector<Value> args{src, dst};
+  auto kernel = host.kernels().getOrCreate(
+      name, ValueRange(args).getTypes(), kBandwidthThreads,
+      [&](KernelBuilder &k, ValueRange a) {
+        DeviceTensor s = DeviceTensor::get(k, a[0], false);
+        DeviceTensor d = DeviceTensor::get(k, a[1], false);
+        Value total = k.idx(1);
+        for (Value size : s.sizes)
+          total = k.mul(total, size);
+        k.gridStrideLoop(total, kBandwidthThreads, [&](Value i) {
+          SmallVector<Value> ivs = k.delinearize(i, s.sizes);
+          d.storeF32(k, s.loadF32(k, s.offset(k, ivs)), d.offset(k, ivs));
+        });
+      });
+  Value total = kb.idx(1);
+  for (int64_t d = 0; d < srcType.getRank(); ++d)
+    total = kb.mul(total, memref::DimOp::create(kb.builder(), kb.getLoc(), src, d));
+  Value one = kb.idx(1);
+  host.launch(kernel, {host.blocksFor(total, kBandwidthThreads), one, one},
+              kBandwidthThreads, 0, args);
+}
+
+//===----------------------------------------------------------------------===//
+// Ordered combine
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// Kernel-side routing of slots to token keys (b * T + t, or t).
+struct SlotKeys {
+  DeviceTensor ind, offsets;
+  bool batched = false, ragged = false;
+  Value numTokens;
+
+  Value numSlots(KernelBuilder &kb) const {
+    Value n = kb.idx(1);
+    for (Value s : ind.sizes)
+      n = kb.mul(n, s);
+    return n;
+  }
+
+  /// The key of slot `s`, or -1 when it routes nowhere.
+  Value keyOf(KernelBuilder &kb, Value s) const {
+    SmallVector<Value> ivs = kb.delinearize(s, ind.sizes);
+    Value token = ind.loadIndex(kb, ind.offset(kb, ivs));
+    Value ok = kb.inRange(token, numTokens);
+    if (ragged) {
+      Value numRows = ind.size(0);
+      Value numExperts = kb.sub(offsets.size(0), kb.idx(1));
+      Value lo = kb.clamp(offsets.loadIndex(kb, offsets.offset(kb, kb.idx(0))),
+                          kb.idx(0), numRows);
+      Value hi = kb.clamp(
+          offsets.loadIndex(kb, offsets.offset(kb, numExperts)), lo, numRows);
+      ok = kb.andB(ok, kb.andB(kb.le(lo, s), kb.lt(s, hi)));
+    }
+    Value key = batched ? kb.add(kb.mul(ivs[0], numTokens), token) : token;
+    return kb.select(ok, key, kb.idx(-1));
+  }
+};
+} // namespace
+
+/// Kernel arguments: routing (ind [, offsets]), then `extra`, then T.
+static gpu::GPUFuncOp
+routingKernel(HostLauncher &host, const ScatterSlots &slots, StringRef what,
+              ValueRange extra, int64_t numThreads,
+              function_ref<void(KernelBuilder &, const SlotKeys &,
+                                ArrayRef<DeviceTensor>)> body) {
+  SmallVector<Value> args{slots.ind};
+  if (slots.offsets)
+    args.push_back(slots.offsets);
+  args.append(extra.begin(), extra.end());
+  args.push_back(Value()); // T, filled by the caller's launch
+  std::string name = ("egs_combine_" + what).str() +
+                     (slots.offsets ? "_ragged" : slots.batched ? "_batched" : "") +
+                     "_" + typeTag(cast<MemRefType>(slots.ind.getType()).getElementType());
+  SmallVector<Type> types;
+  for (Value v : ValueRange(args).drop_back())
+    types.push_back(v.getType());
+  types.push_back(host.host().builder().getIndexType());
+  return host.kernels().getOrCreate(
+      name, types, numThreads, [&](KernelBuilder &kb, ValueRange a) {
+        SlotKeys keys;
+        unsigned i = 0;
+        keys.ind = DeviceTensor::get(kb, a[i++], false);
+        if (slots.offsets) {
+          keys.offsets = DeviceTensor::get(kb, a[i++], false);
+          keys.ragged = true;
+        }
+        keys.batched = slots.batched;
+        SmallVector<DeviceTensor> tensors;
+        for (size_t j = 0; j < extra.size(); ++j)
+          tensors.push_back(DeviceTensor::get(kb, a[i++], false));
+        keys.numTokens = a[i];
+        body(kb, keys, tensors);
+      });
+}
+
+void egs::launchOrderedCombine(HostLauncher &host, const ScatterSlots &slots,
+                               Value rows, Value out) {
+  KernelBuilder &kb = host.host();
+  OpBuilder &b = kb.builder();
+  Location loc = kb.getLoc();
+  auto dim = [&](Value v, int64_t d) {
+    return memref::DimOp::create(b, loc, v, d).getResult();
+  };
+  Value numTokens = dim(out, slots.batched ? 1 : 0);
+  Value numKeys = slots.batched ? kb.mul(dim(out, 0), numTokens) : numTokens;
+  Value numSlots = kb.idx(1);
+  for (int64_t d = 0, n = cast<MemRefType>(slots.ind.getType()).getRank(); d < n; ++d)
+    numSlots = kb.mul(numSlots, dim(slots.ind, d));
+  auto i32Vec = MemRefType::get({ShapedType::kDynamic}, b.getI32Type());
+  Value counts = host.scratch(i32Vec, ValueRange{numKeys});
+  Value cursor = host.scratch(i32Vec, ValueRange{numKeys});
+  Value starts = host.scratch(i32Vec, ValueRange{kb.add(numKeys, kb.idx(1))});
+  Value list = host.scratch(i32Vec, ValueRange{numSlots});
+  host.fill(counts, kb.i32(0));
+  host.fill(cursor, kb.i32(0));
+  Value one = kb.idx(1);
+  auto arg = [&](Value v) { return host.kernelArg(v); };
+  auto withT = [&](SmallVector<Value> args) {
+    args.push_back(numTokens);
+    return args;
+  };
+  SmallVector<Value> routing{slots.ind};
+  if (slots.offsets)
+    routing.push_back(slots.offsets);
+  auto routingArgs = [&](ValueRange extra) {
+    SmallVector<Value> args(routing);
+    args.append(extra.begin(), extra.end());
+    return withT(args);
+  };
+  Value slotBlocks = host.blocksFor(numSlots, kBandwidthThreads);
+
+  // 1. Count the slots of each key.
+  auto count = routingKernel(
+      host, slots, "count", ValueRange{arg(counts)}, kBandwidthThreads,
+      [&](KernelBuilder &k, const SlotKeys &keys, ArrayRef<DeviceTensor> t) {
+        k.gridStrideLoop(keys.numSlots(k), kBandwidthThreads, [&](Value s) {
+          Value key = keys.keyOf(k, s);
+          k.ifThen(k.ge(key, k.idx(0)), [&] {
+            memref::AtomicRMWOp::create(k.builder(), k.getLoc(),
+                                        arith::AtomicRMWKind::addi, k.i32(1),
+                                        t[0].flat, ValueRange{key});
+          });
+        });
+      });
+  host.launch(count, {slotBlocks, one, one}, kBandwidthThreads, 0,
+              routingArgs(ValueRange{arg(counts)}));
+
+  // 2. starts = exclusive prefix sums of the counts (one block).
+  SmallVector<Value> scanArgs{arg(counts), arg(starts)};
+  auto scan = host.kernels().getOrCreate(
+      "egs_combine_scan", ValueRange(scanArgs).getTypes(), kScanThreads,
+      [&](KernelBuilder &k, ValueRange a) {
+        DeviceTensor c = DeviceTensor::get(k, a[0], false);
+        DeviceTensor st = DeviceTensor::get(k, a[1], false);
+        Value scratch = k.sharedView(0, {kScanThreads / 32}, k.builder().getI32Type());
+        Value total = k.blockExclusiveScan(
+            c.size(0), scratch, kScanThreads,
+            [&](Value i) { return c.load(k, i); },
+            [&](Value i, Value exclusive, Value) { st.store(k, exclusive, i); });
+        k.ifThen(k.eq(k.threadId(), k.idx(0)),
+                 [&] { st.store(k, total, c.size(0)); });
+      });
+  host.launch(scan, {one, one, one}, kScanThreads, kScanThreads / 32 * 4,
+              scanArgs);
+
+  // 3. Place each slot in its key's range (arbitrary order within the key).
+  auto place = routingKernel(
+      host, slots, "place", ValueRange{arg(starts), arg(cursor), arg(list)},
+      kBandwidthThreads,
+      [&](KernelBuilder &k, const SlotKeys &keys, ArrayRef<DeviceTensor> t) {
+        k.gridStrideLoop(keys.numSlots(k), kBandwidthThreads, [&](Value s) {
+          Value key = keys.keyOf(k, s);
+          k.ifThen(k.ge(key, k.idx(0)), [&] {
+            Value rank = memref::AtomicRMWOp::create(
+                k.builder(), k.getLoc(), arith::AtomicRMWKind::addi, k.i32(1),
+                t[1].flat, ValueRange{key});
+            Value at = k.add(t[0].loadIndex(k, key), k.toIndex(rank));
+            t[2].store(k, k.toI32(s), at);
+          });
+        });
+      });
+  host.launch(place, {slotBlocks, one, one}, kBandwidthThreads, 0,
+              routingArgs(ValueRange{arg(starts), arg(cursor), arg(list)}));
+
+  // 4. Sort each key's slots (lists are short: selection sort in place).
+  SmallVector<Value> sortArgs{arg(starts), arg(list)};
+  auto sort = host.kernels().getOrCreate(
+      "egs_combine_sort", ValueRange(sortArgs).getTypes(), kBandwidthThreads,
+      [&](KernelBuilder &k, ValueRange a) {
+        DeviceTensor st = DeviceTensor::get(k, a[0], false);
+        DeviceTensor l = DeviceTensor::get(k, a[1], false);
+        Value keysN = k.sub(st.size(0), k.idx(1));
+        k.gridStrideLoop(keysN, kBandwidthThreads, [&](Value key) {
+          Value lo = st.loadIndex(k, key);
+          Value hi = st.loadIndex(k, k.add(key, k.idx(1)));
+          k.forLoop(lo, hi, k.idx(1), [&](Value i) {
+            Value vi = l.load(k, i);
+            SmallVector<Value> best = k.forLoop(
+                k.add(i, k.idx(1)), hi, k.idx(1), ValueRange{vi, i},
+                [&](Value j, ValueRange cur) -> SmallVector<Value> {
+                  Value vj = l.load(k, j);
+                  Value smaller = k.lt(vj, cur[0]);
+                  return {k.select(smaller, vj, cur[0]),
+                          k.select(smaller, j, cur[1])};
+                });
+            l.store(k, vi, best[1]);
+            l.store(k, best[0], i);
+          });
+        });
+      });
+  host.launch(sort, {host.blocksFor(numKeys, kBandwidthThreads), one, one},
+              kBandwidthThreads, 0, sortArgs);
+
+  // 5. Sum each token's rows in slot order, on top of its current value.
+  SmallVector<Value> sumArgs{arg(starts), arg(list), arg(rows), out};
+  constexpr int64_t sumThreads = 128;
+  std::string sumName = "egs_combine_sum_" + std::string(slots.batched ? "batched_" : "") +
+                        typeTag(cast<MemRefType>(out.getType()).getElementType());
+  auto sum = host.kernels().getOrCreate(
+      sumName, ValueRange(sumArgs).getTypes(), sumThreads,
+      [&](KernelBuilder &k, ValueRange a) {
+        DeviceTensor st = DeviceTensor::get(k, a[0], false);
+        DeviceTensor l = DeviceTensor::get(k, a[1], false);
+        DeviceTensor r = DeviceTensor::get(k, a[2], false);
+        DeviceTensor o = DeviceTensor::get(k, a[3], false);
+        Value keysN = k.sub(st.size(0), k.idx(1));
+        Value tokens = o.size(slots.batched ? 1 : 0);
+        Value colsN = r.size(1);
+        Value step = gpu::GridDimOp::create(k.builder(), k.getLoc(), gpu::Dimension::x);
+        k.forLoop(k.blockId(gpu::Dimension::x), keysN, step, [&](Value key) {
+          Value lo = st.loadIndex(k, key);
+          Value hi = st.loadIndex(k, k.add(key, k.idx(1)));
+          k.ifThen(k.lt(lo, hi), [&] {
+            Value row = slots.batched
+                            ? o.offset(k, {k.divU(key, tokens), k.remU(key, tokens)})
+                            : o.offset(k, {key});
+            Value colStride = o.stride(o.rank() - 1);
+            k.forLoop(k.threadId(), colsN, k.idx(sumThreads), [&](Value col) {
+              Value at = k.add(row, k.mul(col, colStride));
+              Value acc = k.forLoop(lo, hi, k.idx(1), ValueRange{o.loadF32(k, at)},
+                                    [&](Value p, ValueRange cur) -> SmallVector<Value> {
+                                      Value s = l.loadIndex(k, p);
+                                      Value v = r.loadF32(k, r.offset(k, {s, col}));
+                                      return {k.addF(cur[0], v)};
+                                    })[0];
+              o.storeF32(k, acc, at);
+            });
+          });
+        });
+      });
+  host.launch(sum, {kb.minS(numKeys, kb.idx(int64_t(1) << 20)), one, one},
+              sumThreads, 0, sumArgs);
+}

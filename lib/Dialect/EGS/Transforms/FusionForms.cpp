@@ -1,0 +1,121 @@
+//===- FusionForms.cpp - shared values and reshapes of the fusions --------===//
+#include "FusionForms.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Matchers.h"
+
+using namespace mlir;
+using namespace egs;
+using namespace egs::fusion;
+
+static bool isPositiveZero(Value v) {
+  return matchPattern(v, m_PosZeroFloat()) || matchPattern(v, m_Zero());
+}
+
+bool egs::fusion::isZeroTensor(Value v) {
+  if (auto fill = v.getDefiningOp<linalg::FillOp>())
+    return isPositiveZero(fill.value());
+  if (auto gen = v.getDefiningOp<linalg::GenericOp>())
+    if (std::optional<Value> s = linalg::isaFillOpInterface(gen))
+      return isPositiveZero(*s);
+  DenseElementsAttr attr;
+  if (!matchPattern(v, m_Constant(&attr)) || !attr.isSplat())
+    return false;
+  if (auto f = dyn_cast<FloatType>(attr.getElementType()))
+    return attr.getSplatValue<APFloat>().isPosZero();
+  return attr.getSplatValue<APInt>().isZero();
+}
+
+/// `linalg.index 0`, possibly through index casts.
+static bool isLoopIndexZero(Value v) {
+  while (Operation *def = v.getDefiningOp()) {
+    if (!isa<arith::IndexCastOp, arith::IndexCastUIOp>(def))
+      break;
+    v = def->getOperand(0);
+  }
+  auto index = v.getDefiningOp<linalg::IndexOp>();
+  return index && index.getDim() == 0;
+}
+
+bool egs::fusion::isIdentityRows(Value v) {
+  auto type = dyn_cast<RankedTensorType>(v.getType());
+  if (!type || type.getRank() != 1)
+    return false;
+  DenseIntElementsAttr attr;
+  if (matchPattern(v, m_Constant(&attr))) {
+    int64_t i = 0;
+    for (const APInt &x : attr.getValues<APInt>())
+      if (x.getSExtValue() != i++)
+        return false;
+    return true;
+  }
+  auto gen = v.getDefiningOp<linalg::GenericOp>();
+  if (!gen || gen->getNumResults() != 1 || gen.getNumDpsInits() != 1 ||
+      !gen.getMatchingIndexingMap(gen.getDpsInitOperand(0)).isIdentity())
+    return false;
+  auto yield = cast<linalg::YieldOp>(gen.getBody()->getTerminator());
+  return isLoopIndexZero(yield.getValues()[0]);
+}
+
+Value egs::fusion::insertUnitDim(OpBuilder &b, Location loc, Value v,
+                                 int64_t pos) {
+  auto type = cast<RankedTensorType>(v.getType());
+  int64_t rank = type.getRank();
+  SmallVector<ReassociationIndices> groups;
+  for (int64_t s = 0; s < rank; ++s) {
+    int64_t first = s < pos ? s : s + 1;
+    ReassociationIndices group{first};
+    if (s == pos)
+      group.insert(group.begin(), pos);
+    else if (s == rank - 1 && pos == rank)
+      group.push_back(rank);
+    groups.push_back(group);
+  }
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, v);
+  sizes.insert(sizes.begin() + pos, b.getIndexAttr(1));
+  SmallVector<int64_t> shape(type.getShape());
+  shape.insert(shape.begin() + pos, 1);
+  return tensor::ExpandShapeOp::create(b, loc, type.clone(shape), v, groups,
+                                       sizes);
+}
+
+Value egs::fusion::dropUnitDims(OpBuilder &b, Location loc, Value v,
+                                ArrayRef<int64_t> dims) {
+  if (dims.empty())
+    return v;
+  int64_t rank = cast<ShapedType>(v.getType()).getRank();
+  // Each dropped dim joins the group of the next kept dim; trailing ones
+  // join the last group.
+  SmallVector<ReassociationIndices> groups;
+  ReassociationIndices pending;
+  for (int64_t d = 0; d < rank; ++d) {
+    pending.push_back(d);
+    if (!llvm::is_contained(dims, d)) {
+      groups.push_back(pending);
+      pending.clear();
+    }
+  }
+  if (!pending.empty() && !groups.empty())
+    groups.back().append(pending.begin(), pending.end());
+  return tensor::CollapseShapeOp::create(b, loc, v, groups);
+}
+
+Value egs::fusion::zeros(OpBuilder &b, Location loc,
+                         ArrayRef<OpFoldResult> sizes, Type elementType) {
+  Value empty = tensor::EmptyOp::create(b, loc, sizes, elementType);
+  Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(elementType));
+  return linalg::FillOp::create(b, loc, zero, empty).getResult(0);
+}
+
+Value egs::fusion::zerosLike(OpBuilder &b, Location loc, Value like,
+                             Type elementType) {
+  return zeros(b, loc, tensor::getMixedSizes(b, loc, like), elementType);
+}
+
+void egs::fusion::reportFusion(const FusionOptions &options,
+                               FusionFamily family, Operation *fused,
+                               const Twine &what) {
+  if (options.listener)
+    options.listener(family, fused, what.str());
+}

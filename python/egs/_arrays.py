@@ -1,0 +1,221 @@
+"""Arrays of any framework, seen the same way: dtype, shape, device, layout.
+
+egs functions accept NumPy arrays and torch tensors directly and any other
+DLPack array (CuPy, JAX, ...) through DLPack; results are allocated by the
+framework of the first array argument, on its device. Nothing here imports
+torch: it is looked up only when a torch tensor is seen.
+"""
+import sys
+
+import numpy as np
+
+try:  # bf16 for NumPy users, when ml_dtypes is installed.
+    import ml_dtypes as _ml_dtypes
+
+    _NP_BF16 = np.dtype(_ml_dtypes.bfloat16)
+except ImportError:  # pragma: no cover - optional
+    _NP_BF16 = None
+
+_NP_TO_EGS = {
+    np.dtype(np.float32): "f32",
+    np.dtype(np.float16): "f16",
+    np.dtype(np.float64): "f64",
+    np.dtype(np.int32): "i32",
+    np.dtype(np.int64): "i64",
+    np.dtype(np.int8): "i8",
+    np.dtype(np.int16): "i16",
+    np.dtype(np.bool_): "i1",
+}
+if _NP_BF16 is not None:
+    _NP_TO_EGS[_NP_BF16] = "bf16"
+_EGS_TO_NP = {v: k for k, v in _NP_TO_EGS.items()}
+
+DATA_DTYPES = ("f32", "f16", "bf16")
+INDEX_DTYPES = ("i32", "i64")
+
+
+def _torch():
+    return sys.modules.get("torch")
+
+
+def _is_torch(a):
+    torch = _torch()
+    return torch is not None and isinstance(a, torch.Tensor)
+
+
+_TORCH_TO_EGS = None
+_EGS_TO_TORCH = None
+
+
+def _torch_dtypes():
+    global _TORCH_TO_EGS, _EGS_TO_TORCH
+    if _TORCH_TO_EGS is None:
+        torch = _torch()
+        _TORCH_TO_EGS = {
+            torch.float32: "f32",
+            torch.float16: "f16",
+            torch.bfloat16: "bf16",
+            torch.float64: "f64",
+            torch.int32: "i32",
+            torch.int64: "i64",
+            torch.int8: "i8",
+            torch.int16: "i16",
+            torch.bool: "i1",
+        }
+        _EGS_TO_TORCH = {v: k for k, v in _TORCH_TO_EGS.items()}
+    return _TORCH_TO_EGS
+
+
+class Framework:
+    """How to read and allocate arrays of one kind (NumPy, torch, foreign)."""
+
+    name = "numpy"
+
+    def __init__(self, device="cpu", foreign=None):
+        self.device = device  # "cpu" or a framework device object
+        self.foreign = foreign  # original DLPack producer's namespace, if any
+
+    # -- reading -----------------------------------------------------------
+    def accepts(self, a):
+        return isinstance(a, np.ndarray)
+
+    def dtype(self, a):
+        # (str(dtype) costs microseconds: only for the error message)
+        return _NP_TO_EGS.get(a.dtype) or str(a.dtype)
+
+    @staticmethod
+    def contiguous(a):
+        return a.flags.c_contiguous
+
+    def device_of(self, a):
+        return "cpu"
+
+    def target(self):
+        return "cpu"
+
+    # -- allocating --------------------------------------------------------
+    def empty(self, shape, dtype):
+        return np.empty(shape, _EGS_TO_NP[dtype])
+
+    def zeros(self, shape, dtype):
+        return np.zeros(shape, _EGS_TO_NP[dtype])
+
+    def copy(self, a):
+        return np.array(a, copy=True, order="C")
+
+    def result(self, a):
+        """Converts a NumPy result back to the caller's framework."""
+        if self.foreign is not None and hasattr(self.foreign, "from_dlpack"):
+            return self.foreign.from_dlpack(a)
+        return a
+
+    def stream(self):
+        return 0
+
+
+class TorchFramework(Framework):
+    name = "torch"
+
+    def __init__(self, device, foreign=None):
+        super().__init__(device, foreign)
+        self._target = "cuda" if device.type == "cuda" else device.type
+
+    def accepts(self, a):
+        return _is_torch(a)
+
+    def dtype(self, a):
+        return _torch_dtypes().get(a.dtype) or str(a.dtype)
+
+    @staticmethod
+    def contiguous(a):
+        return a.is_contiguous()
+
+    def device_of(self, a):
+        return a.device
+
+    def target(self):
+        return self._target
+
+    def _torch_dtype(self, dtype):
+        _torch_dtypes()
+        return _EGS_TO_TORCH[dtype]
+
+    def empty(self, shape, dtype):
+        return _torch().empty(shape, dtype=self._torch_dtype(dtype), device=self.device)
+
+    def zeros(self, shape, dtype):
+        return _torch().zeros(shape, dtype=self._torch_dtype(dtype), device=self.device)
+
+    def copy(self, a):
+        return a.detach().clone(memory_format=_torch().contiguous_format)
+
+    def result(self, a):
+        return a
+
+    def stream(self):
+        if self.device.type != "cuda":
+            return 0
+        return _torch().cuda.current_stream(self.device).cuda_stream
+
+
+def framework_of(a, name="x"):
+    """The framework that owns `a` (and so the results)."""
+    if isinstance(a, np.ndarray):
+        return _NUMPY
+    if _is_torch(a):
+        return TorchFramework(a.device)
+    if hasattr(a, "__dlpack__"):
+        return _foreign_framework(a, name)
+    raise TypeError(
+        f"argument '{name}' must be an array (NumPy, torch, or any DLPack array), "
+        f"got {type(a).__name__}"
+    )
+
+
+def _foreign_framework(a, name):
+    namespace = None
+    if hasattr(a, "__array_namespace__"):
+        namespace = a.__array_namespace__()
+    else:
+        namespace = sys.modules.get(type(a).__module__.split(".")[0])
+    device = a.__dlpack_device__()[0] if hasattr(a, "__dlpack_device__") else 1
+    if device != 1:  # kDLCPU
+        torch = _torch()
+        if torch is None:
+            raise TypeError(
+                f"argument '{name}' ({type(a).__name__}) lives on a device; "
+                "egs reads device arrays of other frameworks through torch, "
+                "which is not imported"
+            )
+        return _ForeignThroughTorch(torch.from_dlpack(a).device, namespace)
+    return Framework("cpu", foreign=namespace)
+
+
+class _ForeignThroughTorch(TorchFramework):
+    def __init__(self, device, namespace):
+        super().__init__(device, namespace)
+
+    def result(self, a):
+        if self.foreign is not None and hasattr(self.foreign, "from_dlpack"):
+            return self.foreign.from_dlpack(a)
+        return a
+
+
+_NUMPY = Framework()
+
+
+def as_native(fw, a, name):
+    """`a` as an array egs can read directly (NumPy or torch)."""
+    if fw.accepts(a):
+        return a
+    if isinstance(fw, _ForeignThroughTorch) and hasattr(a, "__dlpack__"):
+        return _torch().from_dlpack(a)
+    if type(fw) is Framework and hasattr(a, "__dlpack__") and not isinstance(a, np.ndarray):
+        if _is_torch(a):
+            raise TypeError(f"argument '{name}' is a torch.Tensor but the other "
+                            "arguments are not; pass arrays of one framework")
+        return np.from_dlpack(a)
+    raise TypeError(
+        f"argument '{name}' is a {type(a).__module__}.{type(a).__name__}, but the "
+        f"first array argument is a {fw.name} array; pass arrays of one framework"
+    )

@@ -1,0 +1,143 @@
+"""egs.compile: any MLIR module (egs ops plus upstream dialects) as a callable."""
+import numpy as np
+
+from . import _kernels
+from ._arrays import _EGS_TO_NP, _is_torch, _torch, framework_of
+
+
+class Program:
+    """A compiled module. Call an entry point as `prog.name(*args)`, or
+    `prog(*args)` when the module has exactly one (or one named "main").
+
+    Arguments: arrays (NumPy, torch on the CPU, other DLPack arrays) and
+    Python ints/floats for scalar parameters. Tensor parameters are read-only
+    (non-contiguous arrays are copied); memref parameters are passed in place
+    and must be C-contiguous unless the memref type is strided. Results are
+    new arrays of the first array argument's framework (NumPy when there is
+    none) that own the memory the program allocated.
+    """
+
+    def __init__(self, executable, target, source):
+        self._exe = executable
+        self.target = target
+        self.source = source
+        self.functions = tuple(executable.functions())
+        self._signatures = {f: executable.signature(executable.lookup(f))
+                            for f in self.functions}
+        self.from_disk_cache = executable.from_disk_cache
+
+    def signature(self, name):
+        """([argument descriptions], [result descriptions]) of an entry point."""
+        return self._signatures[name]
+
+    def __getattr__(self, name):
+        if name.startswith("_") or name not in self.__dict__.get("functions", ()):
+            raise AttributeError(name)
+        return lambda *args: self.call(name, *args)
+
+    def __call__(self, *args):
+        if len(self.functions) == 1:
+            return self.call(self.functions[0], *args)
+        if "main" in self.functions:
+            return self.call("main", *args)
+        raise TypeError("this module has several entry points "
+                        f"({', '.join(self.functions)}); call prog.<name>(...)")
+
+    def call(self, name, *args):
+        if name not in self._signatures:
+            raise AttributeError(f"no entry point @{name} (have {', '.join(self.functions)})")
+        params, results = self._signatures[name]
+        if len(args) != len(params):
+            raise TypeError(f"@{name} takes {len(params)} arguments, got {len(args)}")
+        fw = None
+        values = []
+        for i, (a, p) in enumerate(zip(args, params)):
+            if p["kind"] != "memref":
+                if not isinstance(a, (int, float, np.integer, np.floating)):
+                    raise TypeError(f"@{name} argument {i} must be a Python number "
+                                    f"({p['dtype']}), got {type(a).__name__}")
+                values.append(int(a) if p["kind"] == "int" else float(a))
+                continue
+            if fw is None:
+                fw = framework_of(a, f"argument {i}")
+                if fw.target() != "cpu" and self.target != fw.target():
+                    raise ValueError(f"@{name} argument {i} is on {fw.device}, but the "
+                                     f"program was compiled for {self.target}")
+            values.append(self._array(name, i, a, p))
+        out = self._exe.invoke(self._exe.lookup(name), values)
+        out = [self._result(o, r, fw) for o, r in zip(out, results)]
+        if not out:
+            return None
+        return out[0] if len(out) == 1 else tuple(out)
+
+    @staticmethod
+    def _array(name, i, a, p):
+        if _is_torch(a):
+            dt = framework_of(a).dtype(a)
+            if a.device.type != "cpu":
+                raise ValueError(f"@{name} argument {i}: egs.compile programs take CPU "
+                                 "tensors in this build")
+            if p["is_tensor"] and not a.is_contiguous():
+                a = a.contiguous()
+            a = a.detach()
+        else:
+            if not isinstance(a, np.ndarray):
+                a = np.from_dlpack(a)
+            dt = _kernels_dtype(a)
+            if p["is_tensor"] and not a.flags.c_contiguous:
+                a = np.ascontiguousarray(a)
+        if dt != p["dtype"]:
+            raise TypeError(f"@{name} argument {i} has dtype {dt}; expected {p['dtype']}")
+        if len(a.shape) != len(p["shape"]):
+            raise ValueError(f"@{name} argument {i} has rank {len(a.shape)}; expected "
+                             f"{len(p['shape'])}")
+        for d, (have, want) in enumerate(zip(a.shape, p["shape"])):
+            if want >= 0 and have != want:
+                raise ValueError(f"@{name} argument {i} has size {have} at dim {d}; "
+                                 f"expected {want}")
+        return a
+
+    @staticmethod
+    def _result(o, r, fw):
+        if r["kind"] != "memref":
+            return o
+        if r["dtype"] == "bf16":
+            np_bf16 = _EGS_TO_NP.get("bf16")
+            if fw is not None and fw.name == "torch":
+                return _torch().from_numpy(o).view(_torch().bfloat16)
+            return o.view(np_bf16) if np_bf16 is not None else o
+        if fw is not None and fw.name == "torch":
+            return _torch().from_numpy(o)
+        return fw.result(o) if fw is not None else o
+
+
+def _kernels_dtype(a):
+    from ._arrays import _NP_TO_EGS
+    return _NP_TO_EGS.get(a.dtype) or str(a.dtype)
+
+
+def compile(source, target="cpu", *, pipeline_options="", opt_level=3, shared_libs=None):
+    """Compiles MLIR text (egs, linalg, tensor, arith, scf, ... on tensors or
+    memrefs) for `target` ("cpu" or "cuda") and returns a Program whose
+    public functions are callable. `pipeline_options` go to the target's
+    pipeline (e.g. "check-indices=false"); `shared_libs` are extra libraries
+    to resolve external functions from (the MLIR runner utilities are added
+    when found, so printMemrefF32 and memrefCopy work)."""
+    if target not in ("cpu", "cuda"):
+        raise ValueError(f"target must be 'cpu' or 'cuda', got {target!r}")
+    libs = list(shared_libs) if shared_libs is not None else _runner_utils()
+    exe = _kernels.compile_source(source, target, pipeline_options, opt_level, libs)
+    return Program(exe, target, source)
+
+
+def _runner_utils():
+    import glob
+    import os
+    found = []
+    for name in ("libmlir_c_runner_utils.so", "libmlir_runner_utils.so"):
+        for d in ("/usr/lib/llvm-22/lib",):
+            p = os.path.join(d, name)
+            if os.path.exists(p):
+                found.append(p)
+                break
+    return found

@@ -1,0 +1,123 @@
+"""Compiled kernels: the MLIR each op function runs, and the caches.
+
+Each op call runs a destination-passing kernel: a func.func taking every
+input and output as a memref, whose body is the op's memref form
+(`egs.gather_matmul ... outs(%y)`), so the outputs are allocated by the
+caller's framework and nothing is copied.
+
+Kernel key = (op, form, dtypes, static shape class, attributes). The shape
+class keeps the model dimensions static (E, I, J, H, k: fixed by the weights
+and the router) and the token dimensions dynamic (B, T, K, R), so a new token
+count or batch size reuses the compiled kernel.
+
+Caches:
+  * in memory: key -> executable, for the life of the process (a cached call
+    costs a dict lookup);
+  * on disk: the C API stores the object code of every compilation under
+    $EGS_CACHE_DIR (default ~/.cache/egs), keyed by a hash of the lowered
+    LLVM IR, host CPU and options. A new process still parses and lowers the
+    small kernel module (a few ms) but skips LLVM optimization and code
+    generation, the larger part of a compile. EGS_DISABLE_DISK_CACHE=1 turns
+    it off. CUDA objects are not cached on disk (they carry module-loading
+    constructors).
+"""
+import os
+import threading
+
+from . import _egs
+
+_lock = threading.Lock()
+_kernels = {}
+_memory_hits = 0
+
+
+def cache_dir():
+    if os.environ.get("EGS_DISABLE_DISK_CACHE", "") not in ("", "0"):
+        return ""
+    d = os.environ.get("EGS_CACHE_DIR")
+    if d:
+        return d
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "egs")
+
+
+_compiler = None
+
+
+def compiler():
+    global _compiler
+    if _compiler is None:
+        _compiler = _egs.Compiler()
+    return _compiler
+
+
+def compile_source(source, target="cpu", pipeline_options="", opt_level=3, shared_libs=()):
+    """Compiles MLIR text; raises CompileError (or RuntimeError for targets)."""
+    ok, why = _egs.target_available(target)
+    if not ok:
+        raise RuntimeError(f"egs: {why}")
+    return compiler().compile(source, target, pipeline_options, opt_level,
+                              cache_dir(), list(shared_libs))
+
+
+def kernel(key, build_source, target):
+    """The (executable, entry index) for `key`, compiling build_source() once."""
+    global _memory_hits
+    entry = _kernels.get((key, target))
+    if entry is not None:
+        _memory_hits += 1
+        return entry
+    with _lock:
+        entry = _kernels.get((key, target))
+        if entry is None:
+            exe = compile_source(build_source(), target)
+            entry = (exe, exe.lookup("kernel"))
+            _kernels[(key, target)] = entry
+    return entry
+
+
+def cache_info():
+    """Counters of the kernel caches (compilations counts full compiles)."""
+    stats = _egs.statistics()
+    return {
+        "kernels": len(_kernels),
+        "memory_hits": _memory_hits,
+        "compilations": stats["compilations"],
+        "disk_cache_loads": stats["disk_cache_loads"],
+        "invocations": stats["invocations"],
+        "cache_dir": cache_dir(),
+    }
+
+
+def clear_cache():
+    """Drops the in-memory kernels (the disk cache stays)."""
+    global _memory_hits
+    with _lock:
+        _kernels.clear()
+        _memory_hits = 0
+
+
+# --------------------------------------------------------------------------
+# MLIR text of the kernels
+# --------------------------------------------------------------------------
+
+def memref(shape, dtype):
+    """memref type with None for dynamic dims."""
+    dims = "".join(("?" if d is None else str(d)) + "x" for d in shape)
+    return f"memref<{dims}{dtype}>"
+
+
+def kernel_source(operands, op_text):
+    """func.func @kernel over named memref operands, body = one egs op.
+
+    operands: list of (name, type); op_text uses %name and {types} for the
+    comma-separated operand types.
+    """
+    args = ", ".join(f"%{n}: {t}" for n, t in operands)
+    types = ", ".join(t for _, t in operands)
+    return (
+        f"func.func @kernel({args}) {{\n"
+        f"  {op_text.format(types=types)}\n"
+        f"  return\n"
+        f"}}\n"
+    )

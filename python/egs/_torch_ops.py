@@ -1,0 +1,273 @@
+"""The egs ops as PyTorch custom operators (torch.library), with autograd.
+
+Registered as egs::gather_matmul, egs::matmul_scatter, egs::permute,
+egs::unpermute, egs::route (plus egs::grouped_weight_grad, used by the
+backward passes). Each has a fake (meta) implementation, so torch.compile
+traces through them without graph breaks, and an autograd formula:
+
+  gather_matmul   dx     = matmul_scatter(dy, ind, w^T)        (egs, the scatter dual)
+                  dw     = grouped contraction of gathered x rows with dy
+                           (expert-choice: torch gather + einsum; ragged:
+                           egs::grouped_weight_grad, a per-expert torch matmul)
+                  dbias  = sum of dy over each expert's rows     (torch)
+  matmul_scatter  h      = gather_matmul(dout, ind, w^T)        (egs, the gather dual)
+                  dy     = scale * h,  dscale = sum_j y * h,  dinit = dout
+                  dw     = grouped contraction of gathered dout rows with scale*y
+  permute         dx     = unpermute(dx_sorted, row_id_map, ones)   (egs)
+  unpermute       dx_sorted, dprobs: torch index_add / gather over row_id_map
+  route           (integer outputs, no gradient)
+"""
+from typing import Optional, Tuple
+
+import torch
+from torch import Tensor
+
+from . import ops as _ops
+
+
+def _c(t):
+    return None if t is None else t.contiguous()
+
+
+# --------------------------------------------------------------------------
+# gather_matmul
+# --------------------------------------------------------------------------
+
+@torch.library.custom_op("egs::gather_matmul", mutates_args=())
+def gather_matmul(x: Tensor, ind: Tensor, w: Tensor, bias: Optional[Tensor] = None,
+                  expert_offsets: Optional[Tensor] = None) -> Tensor:
+    return _ops.gather_matmul(_c(x), _c(ind), _c(w), bias=_c(bias),
+                              expert_offsets=_c(expert_offsets))
+
+
+@gather_matmul.register_fake
+def _(x, ind, w, bias=None, expert_offsets=None):
+    if expert_offsets is not None:
+        return x.new_empty((ind.shape[0], w.shape[2]))
+    return x.new_empty(tuple(ind.shape) + (w.shape[2],))
+
+
+def _gather_rows(x, ind):
+    """x[b, ind[b,e,k], :] for expert-choice ind (batched or not)."""
+    if ind.dim() == 3:  # [B,E,K] into x [B,T,I]
+        b = torch.arange(x.shape[0], device=x.device)[:, None, None]
+        return x[b, ind.long()]
+    return x[ind.long()]
+
+
+def _expert_of_rows(offsets, num_rows):
+    """Expert of each ragged slot and whether the slot is covered."""
+    r = torch.arange(num_rows, device=offsets.device)
+    off = offsets.long()
+    e = torch.searchsorted(off[1:], r, right=True)
+    valid = (r >= off[0]) & (r < off[-1])
+    return e.clamp(max=off.shape[0] - 2), valid
+
+
+def _gm_setup(ctx, inputs, output):
+    x, ind, w, bias, off = inputs
+    ctx.save_for_backward(x, ind, w, off)
+    ctx.has_bias = bias is not None
+
+
+def _gm_backward(ctx, dy):
+    x, ind, w, off = ctx.saved_tensors
+    dy = dy.contiguous()
+    wt = w.transpose(1, 2).contiguous()
+    dx = dw = dbias = None
+    ragged = off is not None
+    if ctx.needs_input_grad[0]:
+        init = torch.zeros_like(x, dtype=dy.dtype) if x.dtype != dy.dtype else torch.zeros_like(x)
+        dx = matmul_scatter(dy, ind, wt.to(dy.dtype), init, None, None, off, False).to(x.dtype)
+    if ctx.needs_input_grad[2]:
+        if ragged:
+            dw = grouped_weight_grad(x, ind, dy, off, w.shape[0]).to(w.dtype)
+        else:
+            xg = _gather_rows(x, ind)
+            eq = "beki,bekj->eij" if ind.dim() == 3 else "eki,ekj->eij"
+            dw = torch.einsum(eq, xg.float(), dy.float()).to(w.dtype)
+    if ctx.has_bias and ctx.needs_input_grad[3]:
+        if ragged:
+            e, valid = _expert_of_rows(off, dy.shape[0])
+            contrib = dy.float() * valid[:, None]
+            dbias = torch.zeros((w.shape[0], dy.shape[1]), dtype=torch.float32,
+                                device=dy.device).index_add_(0, e, contrib)
+        else:
+            dims = (0, 2) if ind.dim() == 3 else (1,)
+            dbias = dy.float().sum(dim=dims)
+        dbias = dbias.to(w.dtype)
+    return dx, None, dw, dbias, None
+
+
+gather_matmul.register_autograd(_gm_backward, setup_context=_gm_setup)
+
+
+# --------------------------------------------------------------------------
+# matmul_scatter
+# --------------------------------------------------------------------------
+
+@torch.library.custom_op("egs::matmul_scatter", mutates_args=())
+def matmul_scatter(y: Tensor, ind: Tensor, w: Tensor, init: Optional[Tensor] = None,
+                   num_tokens: Optional[int] = None, scale: Optional[Tensor] = None,
+                   expert_offsets: Optional[Tensor] = None,
+                   deterministic: bool = False) -> Tensor:
+    return _ops.matmul_scatter(_c(y), _c(ind), _c(w), init=_c(init), num_tokens=num_tokens,
+                               scale=_c(scale), expert_offsets=_c(expert_offsets),
+                               deterministic=deterministic)
+
+
+@matmul_scatter.register_fake
+def _(y, ind, w, init=None, num_tokens=None, scale=None, expert_offsets=None,
+      deterministic=False):
+    if init is not None:
+        return torch.empty_like(init, memory_format=torch.contiguous_format)
+    batched = expert_offsets is None and y.dim() == 4
+    shape = ((y.shape[0],) if batched else ()) + (num_tokens, w.shape[2])
+    return y.new_empty(shape)
+
+
+def _ms_setup(ctx, inputs, output):
+    y, ind, w, init, num_tokens, scale, off, _ = inputs
+    ctx.save_for_backward(y, ind, w, scale, off)
+    ctx.has_init = init is not None
+    ctx.init_dtype = None if init is None else init.dtype
+
+
+def _ms_backward(ctx, dout):
+    y, ind, w, scale, off = ctx.saved_tensors
+    dout = dout.contiguous()
+    ragged = off is not None
+    wt = w.transpose(1, 2).contiguous().to(dout.dtype)
+    need_h = ctx.needs_input_grad[0] or (scale is not None and ctx.needs_input_grad[5])
+    h = gather_matmul(dout, ind, wt, None, off) if need_h else None
+    dy = dw = dinit = dscale = None
+    s = None if scale is None else scale.to(h.dtype if h is not None else dout.dtype)
+    if ctx.needs_input_grad[0]:
+        dy = (h * s[..., None] if s is not None else h).to(y.dtype)
+    if scale is not None and ctx.needs_input_grad[5]:
+        dscale = (h.float() * y.float()).sum(-1).to(scale.dtype)
+    if ctx.needs_input_grad[2]:
+        sy = y.float() * scale.float()[..., None] if scale is not None else y.float()
+        if ragged:
+            dw = grouped_weight_grad(dout.float(), ind, sy, off, w.shape[0])
+        else:
+            g = _gather_rows(dout, ind).float()
+            eq = "bekj,beki->eji" if ind.dim() == 3 else "ekj,eki->eji"
+            dw = torch.einsum(eq, sy, g)
+        if ragged:
+            dw = dw.transpose(1, 2)
+        dw = dw.to(w.dtype)
+    if ctx.has_init and ctx.needs_input_grad[3]:
+        dinit = dout.to(ctx.init_dtype)
+    return dy, None, dw, dinit, None, dscale, None, None
+
+
+matmul_scatter.register_autograd(_ms_backward, setup_context=_ms_setup)
+
+
+# --------------------------------------------------------------------------
+# grouped weight gradient (ragged): dW[e] = sum_{r in e} x[rows[r]]^T dy[r]
+# --------------------------------------------------------------------------
+
+@torch.library.custom_op("egs::grouped_weight_grad", mutates_args=())
+def grouped_weight_grad(x: Tensor, rows: Tensor, dy: Tensor, expert_offsets: Tensor,
+                        num_experts: int) -> Tensor:
+    out = torch.zeros((num_experts, x.shape[1], dy.shape[1]), dtype=torch.float32,
+                      device=x.device)
+    off = expert_offsets.tolist()
+    xg = x.float()[rows.long().clamp(0, max(x.shape[0] - 1, 0))] if x.shape[0] else None
+    for e in range(num_experts):
+        lo, hi = max(off[e], 0), min(off[e + 1], dy.shape[0])
+        if hi > lo:
+            out[e] = xg[lo:hi].t() @ dy[lo:hi].float()
+    return out
+
+
+@grouped_weight_grad.register_fake
+def _(x, rows, dy, expert_offsets, num_experts):
+    return x.new_empty((num_experts, x.shape[1], dy.shape[1]), dtype=torch.float32)
+
+
+# --------------------------------------------------------------------------
+# permute / unpermute / route
+# --------------------------------------------------------------------------
+
+@torch.library.custom_op("egs::permute", mutates_args=())
+def permute(x: Tensor, topk_ids: Tensor, num_experts: int,
+            num_out_tokens: Optional[int] = None) -> Tuple[Tensor, Tensor, Tensor]:
+    return _ops.permute(_c(x), _c(topk_ids), num_experts, num_out_tokens=num_out_tokens)
+
+
+@permute.register_fake
+def _(x, topk_ids, num_experts, num_out_tokens=None):
+    t, k = topk_ids.shape
+    r = t * k if num_out_tokens is None else num_out_tokens
+    return (x.new_empty((r, x.shape[1])),
+            topk_ids.new_empty((k * t,), dtype=torch.int32),
+            topk_ids.new_empty((num_experts + 1,), dtype=torch.int32))
+
+
+def _perm_setup(ctx, inputs, output):
+    _, topk_ids, _, _ = inputs
+    ctx.save_for_backward(output[1])
+    ctx.shape = tuple(topk_ids.shape)
+
+
+def _perm_backward(ctx, dxs, _map, _off):
+    (row_id_map,) = ctx.saved_tensors
+    t, k = ctx.shape
+    ones = dxs.new_ones((t, k))
+    return unpermute(dxs.contiguous(), row_id_map, ones), None, None, None
+
+
+permute.register_autograd(_perm_backward, setup_context=_perm_setup)
+
+
+@torch.library.custom_op("egs::unpermute", mutates_args=())
+def unpermute(x_sorted: Tensor, row_id_map: Tensor, probs: Tensor) -> Tensor:
+    return _ops.unpermute(_c(x_sorted), _c(row_id_map), _c(probs))
+
+
+@unpermute.register_fake
+def _(x_sorted, row_id_map, probs):
+    return x_sorted.new_empty((probs.shape[0], x_sorted.shape[1]))
+
+
+def _unperm_setup(ctx, inputs, output):
+    x_sorted, row_id_map, probs = inputs
+    ctx.save_for_backward(x_sorted, row_id_map, probs)
+
+
+def _unperm_backward(ctx, dout):
+    x_sorted, row_id_map, probs = ctx.saved_tensors
+    t, k = probs.shape
+    m = row_id_map.long().view(k, t)               # m[j, t]
+    valid = m >= 0
+    src = m.clamp(min=0)
+    dout_f = dout.float()
+    dxs = dprobs = None
+    if ctx.needs_input_grad[0]:
+        contrib = probs.float().t()[..., None] * dout_f[None] * valid[..., None]  # [k,T,H]
+        dxs = torch.zeros(x_sorted.shape, dtype=torch.float32, device=x_sorted.device)
+        dxs = dxs.index_add_(0, src.reshape(-1), contrib.reshape(k * t, -1))
+        dxs = dxs.to(x_sorted.dtype)
+    if ctx.needs_input_grad[2]:
+        rows = x_sorted.float()[src.reshape(-1)].view(k, t, -1)
+        dprobs = ((rows * dout_f[None]).sum(-1) * valid).t().to(probs.dtype)
+    return dxs, None, dprobs
+
+
+unpermute.register_autograd(_unperm_backward, setup_context=_unperm_setup)
+
+
+@torch.library.custom_op("egs::route", mutates_args=())
+def route(topk_ids: Tensor, num_experts: int) -> Tuple[Tensor, Tensor, Tensor]:
+    return _ops.route(_c(topk_ids), num_experts)
+
+
+@route.register_fake
+def _(topk_ids, num_experts):
+    t, k = topk_ids.shape
+    return (topk_ids.new_empty((t * k,), dtype=torch.int32),
+            topk_ids.new_empty((num_experts + 1,), dtype=torch.int32),
+            topk_ids.new_empty((k * t,), dtype=torch.int32))

@@ -1,0 +1,303 @@
+"""The egs ops as functions on arrays (DESIGN.md sections 1 and 5).
+
+Every function checks its arguments before anything runs (framework, device,
+dtype, rank, shape agreement, contiguity, index dtype) and raises TypeError
+or ValueError naming the argument; index values are checked by the compiled
+kernel, which raises IndexError (out-of-range token, bad expert_offsets)
+without writing outside any buffer.
+"""
+from . import _egs
+from . import _kernels
+from ._arrays import DATA_DTYPES, INDEX_DTYPES, as_native, framework_of
+
+__all__ = ["gather_matmul", "matmul_scatter", "permute", "unpermute", "route"]
+
+
+class _Call:
+    """Argument checking for one op call: framework, device, dtypes, shapes."""
+
+    __slots__ = ("op", "fw", "device", "dims", "dtypes")
+
+    def __init__(self, op, first, first_name):
+        self.op = op
+        self.fw = framework_of(first, first_name)
+        self.device = self.fw.device_of(first) if self.fw.name == "torch" else "cpu"
+        self.dims = {}
+        self.dtypes = {}
+
+    def error(self, cls, message):
+        return cls(f"egs.{self.op}: {message}")
+
+    def array(self, name, a, kinds, layout):
+        """Checks argument `name` and binds the dims of `layout` ("B,T,I")."""
+        if a is None:
+            raise self.error(TypeError, f"argument '{name}' must be an array, got None")
+        fw = self.fw
+        a = as_native(fw, a, name)
+        dt = fw.dtype(a)
+        if dt not in kinds:
+            what = "an index dtype (int32 or int64)" if kinds is INDEX_DTYPES else \
+                "a float dtype (float32, float16 or bfloat16)"
+            raise self.error(TypeError, f"argument '{name}' has dtype {dt}; expected {what}")
+        if fw.name == "torch" and a.device != self.device:
+            raise self.error(ValueError, f"argument '{name}' is on {a.device} but the "
+                                         f"other arguments are on {self.device}")
+        shape = tuple(a.shape)
+        syms = layout.split(",")
+        if len(shape) != len(syms):
+            raise self.error(ValueError, f"argument '{name}' must have rank {len(syms)} "
+                                         f"[{layout}], got shape {shape}")
+        for i, (s, d) in enumerate(zip(syms, shape)):
+            self.bind(s, d, name, i)
+        if not fw.contiguous(a):
+            raise self.error(ValueError, f"argument '{name}' must be contiguous (row-major, "
+                                         "dense); call .contiguous() / np.ascontiguousarray")
+        self.dtypes[name] = dt
+        return a
+
+    def bind(self, sym, d, name, dim):
+        if sym == "E+1":
+            e = self.dims.get("E")
+            if e is not None and d != e[0] + 1:
+                raise self.error(ValueError, f"argument '{name}' must have E+1 = {e[0] + 1} "
+                                             f"entries (E = {e[0]} from '{e[1]}'), got {d}")
+            return
+        have = self.dims.get(sym)
+        if have is None:
+            self.dims[sym] = (d, name)
+        elif have[0] != d:
+            raise self.error(ValueError, f"argument '{name}' has {sym} = {d} at dim {dim}, "
+                                         f"but '{have[1]}' has {sym} = {have[0]}")
+
+    def same_dtype(self, name, other):
+        if self.dtypes[name] != self.dtypes[other]:
+            raise self.error(TypeError, f"argument '{name}' has dtype {self.dtypes[name]} "
+                                        f"but '{other}' has {self.dtypes[other]}; they must match")
+
+    def dim(self, sym):
+        return self.dims[sym][0]
+
+    def run(self, key, build, args):
+        fw = self.fw
+        target = fw.target()
+        exe, fn = _kernels.kernel(key, build, target)
+        if target == "cuda":
+            _egs.set_cuda_stream(fw.stream())
+        exe.run(fn, args)
+
+
+_mr = _kernels.memref
+
+
+def _b(batched, dims):
+    return ([None] if batched else []) + dims
+
+
+def gather_matmul(x, ind, w, *, bias=None, expert_offsets=None):
+    """y = x[ind] @ w[e] (+ bias[e]): expert-choice (ind [B,E,K] or [E,K]) or
+    ragged (expert_offsets [E+1], ind = rows [R]). Returns y [B,E,K,J],
+    [E,K,J] or [R,J] (rows past expert_offsets[E] are zero)."""
+    c = _Call("gather_matmul", x, "x")
+    ragged = expert_offsets is not None
+    batched = not ragged and getattr(x, "ndim", len(getattr(x, "shape", ()))) == 3
+    if ragged:
+        x = c.array("x", x, DATA_DTYPES, "T,I")
+        ind = c.array("rows", ind, INDEX_DTYPES, "R")
+    else:
+        x = c.array("x", x, DATA_DTYPES, "B,T,I" if batched else "T,I")
+        ind = c.array("ind", ind, INDEX_DTYPES, "B,E,K" if batched else "E,K")
+    w = c.array("w", w, DATA_DTYPES, "E,I,J")
+    c.same_dtype("w", "x")
+    if ragged:
+        expert_offsets = c.array("expert_offsets", expert_offsets, INDEX_DTYPES, "E+1")
+    if bias is not None:
+        bias = c.array("bias", bias, DATA_DTYPES, "E,J")
+        c.same_dtype("bias", "x")
+    dt = c.dtypes["x"]
+    idt = c.dtypes["rows" if ragged else "ind"]
+    E, I, J = c.dim("E"), c.dim("I"), c.dim("J")
+    odt = c.dtypes.get("expert_offsets")
+    key = ("gather_matmul", "ragged" if ragged else ("ec3" if batched else "ec2"),
+           dt, idt, odt, bias is not None, E, I, J)
+
+    def build():
+        ops = [("x", _mr(_b(batched, [None, I]), dt)),
+               ("ind", _mr([None] if ragged else _b(batched, [E, None]), idt)),
+               ("w", _mr([E, I, J], dt))]
+        if ragged:
+            ops.append(("off", _mr([E + 1], odt)))
+        if bias is not None:
+            ops.append(("bias", _mr([E, J], dt)))
+        ops.append(("y", _mr([None, J] if ragged else _b(batched, [E, None, J]), dt)))
+        text = ("egs.gather_matmul %x[%ind] * %w" + (" offsets %off" if ragged else "")
+                + (" + %bias" if bias is not None else "") + " outs(%y) : ({types}) -> ()")
+        return _kernels.kernel_source(ops, text)
+
+    if ragged:
+        y = c.fw.zeros((c.dim("R"), J), dt)
+    else:
+        y = c.fw.empty(tuple(ind.shape) + (J,), dt)
+    args = (x, ind, w) + ((expert_offsets,) if ragged else ()) + \
+        ((bias,) if bias is not None else ()) + (y,)
+    c.run(key, build, args)
+    return c.fw.result(y)
+
+
+def matmul_scatter(y, ind, w, *, init=None, num_tokens=None, scale=None,
+                   expert_offsets=None, deterministic=False):
+    """out = init + scatter-add over routed rows of scale * (y @ w[e]).
+
+    Expert-choice: y [B,E,K,J] or [E,K,J], ind [B,E,K] or [E,K], w [E,J,I],
+    init [B,T,I] or [T,I], scale like ind. Ragged (expert_offsets [E+1]):
+    y [R,J], ind = rows [R], init [T,I], scale [R]. Without init the sum
+    starts from zeros of num_tokens rows (T) in y's dtype; init's dtype (y's
+    or float32) is the result's. Duplicate indices accumulate."""
+    c = _Call("matmul_scatter", y, "y")
+    ragged = expert_offsets is not None
+    batched = not ragged and len(y.shape) == 4
+    if ragged:
+        y = c.array("y", y, DATA_DTYPES, "R,J")
+        ind = c.array("rows", ind, INDEX_DTYPES, "R")
+    else:
+        y = c.array("y", y, DATA_DTYPES, "B,E,K,J" if batched else "E,K,J")
+        ind = c.array("ind", ind, INDEX_DTYPES, "B,E,K" if batched else "E,K")
+    w = c.array("w", w, DATA_DTYPES, "E,J,I")
+    c.same_dtype("w", "y")
+    if ragged:
+        expert_offsets = c.array("expert_offsets", expert_offsets, INDEX_DTYPES, "E+1")
+    tl = "B,T,I" if batched else "T,I"
+    if init is not None:
+        if num_tokens is not None and num_tokens != init.shape[-2]:
+            raise c.error(ValueError, f"num_tokens = {num_tokens} disagrees with argument "
+                                      f"'init' ({init.shape[-2]} rows)")
+        init = c.array("init", init, DATA_DTYPES, tl)
+        if c.dtypes["init"] not in (c.dtypes["y"], "f32"):
+            raise c.error(TypeError, f"argument 'init' has dtype {c.dtypes['init']}; it must "
+                                     f"be float32 or match 'y' ({c.dtypes['y']})")
+    elif num_tokens is None:
+        raise c.error(TypeError, "pass 'init' or 'num_tokens' (the number of token rows T)")
+    elif not isinstance(num_tokens, int) or num_tokens < 0:
+        raise c.error(ValueError, f"num_tokens must be a non-negative int, got {num_tokens!r}")
+    if scale is not None:
+        scale = c.array("scale", scale, DATA_DTYPES, "R" if ragged else
+                        ("B,E,K" if batched else "E,K"))
+    dt, idt = c.dtypes["y"], c.dtypes["rows" if ragged else "ind"]
+    out_dt = c.dtypes.get("init", dt)
+    sdt, odt = c.dtypes.get("scale"), c.dtypes.get("expert_offsets")
+    E, J, I = c.dim("E"), c.dim("J"), c.dim("I")
+    key = ("matmul_scatter", "ragged" if ragged else ("ec3" if batched else "ec2"),
+           dt, idt, odt, out_dt, sdt, bool(deterministic), E, J, I)
+
+    def build():
+        ops = [("y", _mr([None, J] if ragged else _b(batched, [E, None, J]), dt)),
+               ("ind", _mr([None] if ragged else _b(batched, [E, None]), idt)),
+               ("w", _mr([E, J, I], dt))]
+        if ragged:
+            ops.append(("off", _mr([E + 1], odt)))
+        ops.append(("init", _mr(_b(batched, [None, I]), out_dt)))
+        if scale is not None:
+            ops.append(("scale", _mr([None] if ragged else _b(batched, [E, None]), sdt)))
+        text = ("egs.matmul_scatter %y * %w" + (" offsets %off" if ragged else "")
+                + " into %init[%ind]" + (" scale %scale" if scale is not None else "")
+                + (" {{deterministic}}" if deterministic else "") + " : ({types}) -> ()")
+        return _kernels.kernel_source(ops, text)
+
+    if init is not None:
+        out = c.fw.copy(init)
+    else:
+        shape = ((y.shape[0],) if batched else ()) + (num_tokens, I)
+        out = c.fw.zeros(shape, out_dt)
+    args = (y, ind, w) + ((expert_offsets,) if ragged else ()) + (out,) + \
+        ((scale,) if scale is not None else ())
+    c.run(key, build, args)
+    return c.fw.result(out)
+
+
+def _num_experts(c, num_experts):
+    if not isinstance(num_experts, int) or isinstance(num_experts, bool) or num_experts < 1:
+        raise c.error(ValueError, f"num_experts must be a positive int, got {num_experts!r}")
+    return num_experts
+
+
+def permute(x, topk_ids, num_experts, *, num_out_tokens=None):
+    """Sorts token rows by expert (grouped_gemm.ops.permute): returns
+    (x_sorted [R,H], row_id_map [k*T] int32, expert_offsets [E+1] int32) with
+    R = num_out_tokens or T*k (rows past num_out_tokens are dropped, -1 in
+    row_id_map)."""
+    c = _Call("permute", x, "x")
+    x = c.array("x", x, DATA_DTYPES, "T,H")
+    topk_ids = c.array("topk_ids", topk_ids, INDEX_DTYPES, "T,k")
+    E = _num_experts(c, num_experts)
+    T, k, H = c.dim("T"), c.dim("k"), c.dim("H")
+    if num_out_tokens is not None:
+        if not isinstance(num_out_tokens, int) or not 0 <= num_out_tokens <= T * k:
+            raise c.error(ValueError, f"num_out_tokens must be an int in [0, T*k] = "
+                                      f"[0, {T * k}], got {num_out_tokens!r}")
+    R = T * k if num_out_tokens is None else num_out_tokens
+    dt, idt = c.dtypes["x"], c.dtypes["topk_ids"]
+    key = ("permute", dt, idt, E, k, H, num_out_tokens)
+
+    def build():
+        ops = [("x", _mr([None, H], dt)), ("ids", _mr([None, k], idt)),
+               ("xs", _mr([num_out_tokens, H], dt)), ("map", _mr([None], "i32")),
+               ("off", _mr([E + 1], "i32"))]
+        attr = f" out_tokens = {num_out_tokens}" if num_out_tokens is not None else ""
+        text = (f"egs.permute %x by %ids experts = {E}{attr} outs(%xs, %map, %off)"
+                " : ({types}) -> ()")
+        return _kernels.kernel_source(ops, text)
+
+    xs = c.fw.empty((R, H), dt)
+    row_id_map = c.fw.empty((k * T,), "i32")
+    offsets = c.fw.empty((E + 1,), "i32")
+    c.run(key, build, (x, topk_ids, xs, row_id_map, offsets))
+    return c.fw.result(xs), c.fw.result(row_id_map), c.fw.result(offsets)
+
+
+def unpermute(x_sorted, row_id_map, probs):
+    """out[t,:] = sum_j probs[t,j] * x_sorted[row_id_map[j*T+t], :] (skipping
+    -1): x_sorted [R,H], row_id_map [k*T], probs [T,k]; out [T,H] in
+    x_sorted's dtype."""
+    c = _Call("unpermute", x_sorted, "x_sorted")
+    x_sorted = c.array("x_sorted", x_sorted, DATA_DTYPES, "R,H")
+    probs = c.array("probs", probs, DATA_DTYPES, "T,k")
+    T, k, H = c.dim("T"), c.dim("k"), c.dim("H")
+    row_id_map = c.array("row_id_map", row_id_map, INDEX_DTYPES, "kT")
+    if c.dim("kT") != k * T:
+        raise c.error(ValueError, f"argument 'row_id_map' must have k*T = {k * T} entries "
+                                  f"(T = {T}, k = {k} from 'probs'), got {c.dim('kT')}")
+    dt, mdt, pdt = c.dtypes["x_sorted"], c.dtypes["row_id_map"], c.dtypes["probs"]
+    key = ("unpermute", dt, mdt, pdt, k, H)
+
+    def build():
+        ops = [("xs", _mr([None, H], dt)), ("map", _mr([None], mdt)),
+               ("probs", _mr([None, k], pdt)), ("out", _mr([None, H], dt))]
+        return _kernels.kernel_source(
+            ops, "egs.unpermute %xs[%map] * %probs outs(%out) : ({types}) -> ()")
+
+    out = c.fw.empty((T, H), dt)
+    c.run(key, build, (x_sorted, row_id_map, probs, out))
+    return c.fw.result(out)
+
+
+def route(topk_ids, num_experts):
+    """Routing metadata for the ragged forms: (rows [T*k], expert_offsets
+    [E+1], row_id_map [k*T]), all int32, slots ordered as egs.permute orders
+    x_sorted."""
+    c = _Call("route", topk_ids, "topk_ids")
+    topk_ids = c.array("topk_ids", topk_ids, INDEX_DTYPES, "T,k")
+    E = _num_experts(c, num_experts)
+    T, k = c.dim("T"), c.dim("k")
+    idt = c.dtypes["topk_ids"]
+    key = ("route", idt, E, k)
+
+    def build():
+        ops = [("ids", _mr([None, k], idt)), ("rows", _mr([None], "i32")),
+               ("off", _mr([E + 1], "i32")), ("map", _mr([None], "i32"))]
+        return _kernels.kernel_source(
+            ops, f"egs.route %ids experts = {E} outs(%rows, %off, %map) : ({{types}}) -> ()")
+
+    rows = c.fw.empty((T * k,), "i32")
+    offsets = c.fw.empty((E + 1,), "i32")
+    row_id_map = c.fw.empty((k * T,), "i32")
+    c.run(key, build, (topk_ids, rows, offsets, row_id_map))
+    return c.fw.result(rows), c.fw.result(offsets), c.fw.result(row_id_map)

@@ -1,0 +1,363 @@
+//===- EGSModule.cpp - egs._egs: the Python extension over the egs C API --===//
+//
+// A thin layer over egs-c/EGS.h (libEGSCAPI.so, which keeps its MLIR and LLVM
+// private). Python does the argument checking, caching and framework work
+// (python/egs/); this file only moves pointers:
+//   compile(source, ...) -> Executable
+//   Executable.run(fn, args)     destination-passing kernels, the hot path
+//   Executable.invoke(fn, args)  any entry point; results as NumPy arrays
+//
+//===----------------------------------------------------------------------===//
+#include "egs-c/EGS.h"
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <array>
+#include <cstring>
+#include <string>
+#include <vector>
+
+namespace py = pybind11;
+
+namespace {
+
+constexpr int kMaxArgs = 16;
+constexpr int kMaxRank = 8;
+
+/// Raised for compile failures (egs.CompileError).
+PyObject *compileErrorType = nullptr;
+
+[[noreturn]] void raiseInvokeError(char *error) {
+  std::string message = error ? error : "unknown error";
+  egsFreeString(error);
+  // Index errors found by the compiled checks read "egs: index error: ...".
+  if (message.rfind("egs: index error", 0) == 0)
+    throw py::index_error(message);
+  throw std::runtime_error(message);
+}
+
+/// One argument's buffer: the pointer plus its sizes and strides (elements).
+struct Buffer {
+  void *data = nullptr;
+  EgsDType dtype = EGS_DTYPE_INVALID;
+  int rank = 0;
+  std::array<int64_t, kMaxRank> sizes{};
+  std::array<int64_t, kMaxRank> strides{};
+};
+
+EgsDType numpyDType(const py::dtype &dt) {
+  char kind = dt.kind();
+  auto size = dt.itemsize();
+  if (kind == 'f')
+    return size == 4 ? EGS_DTYPE_F32 : size == 2 ? EGS_DTYPE_F16
+                     : size == 8 ? EGS_DTYPE_F64 : EGS_DTYPE_INVALID;
+  if (kind == 'i')
+    return size == 4 ? EGS_DTYPE_I32 : size == 8 ? EGS_DTYPE_I64
+                     : size == 1 ? EGS_DTYPE_I8 : size == 2 ? EGS_DTYPE_I16
+                     : EGS_DTYPE_INVALID;
+  if (kind == 'b')
+    return EGS_DTYPE_I1;
+  if (size == 2 && py::str(dt.attr("name")).cast<std::string>() == "bfloat16")
+    return EGS_DTYPE_BF16; // ml_dtypes.bfloat16
+  return EGS_DTYPE_INVALID;
+}
+
+/// Reads a NumPy array (directly), an object with data_ptr()/shape/stride()
+/// (a torch.Tensor), or a tuple (data_ptr, shape, strides).
+void readBuffer(const py::handle &obj, Buffer &b, int index) {
+  if (py::isinstance<py::array>(obj)) {
+    auto a = py::reinterpret_borrow<py::array>(obj);
+    if (a.ndim() > kMaxRank)
+      throw py::value_error("argument " + std::to_string(index) + ": rank above 8");
+    b.data = const_cast<void *>(a.data());
+    b.dtype = numpyDType(a.dtype());
+    b.rank = static_cast<int>(a.ndim());
+    auto itemsize = a.itemsize();
+    for (int d = 0; d < b.rank; ++d) {
+      b.sizes[d] = a.shape(d);
+      b.strides[d] = a.strides(d) / itemsize;
+    }
+    return;
+  }
+  py::tuple shape, strides;
+  if (py::isinstance<py::tuple>(obj)) {
+    auto t = py::reinterpret_borrow<py::tuple>(obj);
+    if (t.size() != 3)
+      throw py::type_error("argument " + std::to_string(index) +
+                           ": expected (data_ptr, shape, strides)");
+    b.data = reinterpret_cast<void *>(t[0].cast<uintptr_t>());
+    shape = py::tuple(t[1]);
+    strides = py::tuple(t[2]);
+  } else {
+    b.data = reinterpret_cast<void *>(obj.attr("data_ptr")().cast<uintptr_t>());
+    shape = py::tuple(obj.attr("shape"));
+    strides = py::tuple(obj.attr("stride")());
+  }
+  b.rank = static_cast<int>(shape.size());
+  if (b.rank > kMaxRank || strides.size() != shape.size())
+    throw py::value_error("argument " + std::to_string(index) +
+                          ": rank above 8 or strides of the wrong length");
+  for (int d = 0; d < b.rank; ++d) {
+    b.sizes[d] = shape[d].cast<int64_t>();
+    b.strides[d] = strides[d].cast<int64_t>();
+  }
+}
+
+EgsMemRef toMemRef(Buffer &b) {
+  return EgsMemRef{b.data, b.dtype, b.rank, b.sizes.data(), b.strides.data()};
+}
+
+class Executable {
+public:
+  explicit Executable(EgsExecutable exe) : exe(exe) {}
+  Executable(const Executable &) = delete;
+  ~Executable() { egsExecutableDestroy(exe); }
+
+  std::vector<std::string> functions() const {
+    std::vector<std::string> names;
+    for (int i = 0, n = egsExecutableGetNumFunctions(exe); i < n; ++i)
+      names.push_back(egsExecutableGetFunctionName(exe, i));
+    return names;
+  }
+
+  int lookup(const std::string &name) const {
+    int fn = egsExecutableLookupFunction(exe, name.c_str());
+    if (fn < 0)
+      throw py::key_error("no entry point @" + name);
+    return fn;
+  }
+
+  static py::dict describe(const EgsValueType &t) {
+    py::dict d;
+    d["kind"] = t.kind == EGS_VALUE_MEMREF ? "memref"
+                : t.kind == EGS_VALUE_INT  ? "int"
+                                           : "float";
+    d["dtype"] = egsDTypeName(t.dtype);
+    std::vector<int64_t> sizes(t.sizes, t.sizes + t.rank);
+    d["shape"] = py::tuple(py::cast(sizes));
+    d["is_tensor"] = bool(t.isTensor);
+    d["dense"] = bool(t.identityLayout);
+    return d;
+  }
+
+  py::tuple signature(int fn) const {
+    checkFunction(fn);
+    py::list args, results;
+    for (int i = 0, n = egsExecutableGetNumArguments(exe, fn); i < n; ++i)
+      args.append(describe(egsExecutableGetArgumentType(exe, fn, i)));
+    for (int i = 0, n = egsExecutableGetNumResults(exe, fn); i < n; ++i)
+      results.append(describe(egsExecutableGetResultType(exe, fn, i)));
+    return py::make_tuple(args, results);
+  }
+
+  /// The hot path: every argument a buffer, no results, checked by Python.
+  void run(int fn, const py::tuple &args) {
+    int n = static_cast<int>(args.size());
+    if (n > kMaxArgs)
+      throw py::value_error("too many arguments");
+    std::array<Buffer, kMaxArgs> buffers;
+    std::array<EgsMemRef, kMaxArgs> memrefs;
+    for (int i = 0; i < n; ++i) {
+      readBuffer(args[i], buffers[i], i);
+      memrefs[i] = toMemRef(buffers[i]);
+    }
+    char *error = nullptr;
+    int rc;
+    {
+      py::gil_scoped_release release;
+      rc = egsExecutableInvokeMemRefs(exe, fn, memrefs.data(), n, &error);
+    }
+    if (rc)
+      raiseInvokeError(error);
+  }
+
+  /// Any entry point: arrays, Python ints and floats in; NumPy arrays (which
+  /// own the buffers the compiled code allocated) and scalars out.
+  py::list invoke(int fn, const py::sequence &args) {
+    checkFunction(fn);
+    int n = static_cast<int>(args.size());
+    std::vector<Buffer> buffers(n);
+    std::vector<EgsValue> values(n);
+    for (int i = 0; i < n; ++i) {
+      py::handle a = args[i];
+      EgsValue &v = values[i];
+      v = EgsValue();
+      if (py::isinstance<py::bool_>(a) || py::isinstance<py::int_>(a)) {
+        v.kind = EGS_VALUE_INT;
+        v.i = a.cast<int64_t>();
+      } else if (py::isinstance<py::float_>(a)) {
+        v.kind = EGS_VALUE_FLOAT;
+        v.f = a.cast<double>();
+      } else {
+        readBuffer(a, buffers[i], i);
+        if (buffers[i].dtype == EGS_DTYPE_INVALID && !py::isinstance<py::array>(a)) {
+          // Framework tensors name their dtype by the declared signature.
+          buffers[i].dtype = egsExecutableGetArgumentType(exe, fn, i).dtype;
+        }
+        v.kind = EGS_VALUE_MEMREF;
+        v.memref = toMemRef(buffers[i]);
+      }
+    }
+    int numResults = egsExecutableGetNumResults(exe, fn);
+    std::vector<EgsOwnedMemRef> results(numResults);
+    char *error = nullptr;
+    int rc;
+    {
+      py::gil_scoped_release release;
+      rc = egsExecutableInvoke(exe, fn, values.data(), n, results.data(),
+                               numResults, &error);
+    }
+    if (rc)
+      raiseInvokeError(error);
+    py::list out;
+    for (int r = 0; r < numResults; ++r)
+      out.append(toPython(results[r], egsExecutableGetResultType(exe, fn, r)));
+    return out;
+  }
+
+  bool fromDiskCache() const { return egsExecutableFromDiskCache(exe); }
+
+private:
+  void checkFunction(int fn) const {
+    if (fn < 0 || fn >= egsExecutableGetNumFunctions(exe))
+      throw py::index_error("no entry point #" + std::to_string(fn));
+  }
+
+  static py::object toPython(EgsOwnedMemRef &r, const EgsValueType &t) {
+    if (t.kind != EGS_VALUE_MEMREF) {
+      switch (t.dtype) {
+      case EGS_DTYPE_F32: {
+        float f;
+        std::memcpy(&f, &r.data, sizeof f);
+        return py::float_(f);
+      }
+      case EGS_DTYPE_F64: {
+        double d;
+        std::memcpy(&d, &r.data, sizeof d);
+        return py::float_(d);
+      }
+      default: {
+        int64_t i = 0;
+        std::memcpy(&i, &r.data, egsDTypeSize(t.dtype));
+        if (t.dtype == EGS_DTYPE_I1)
+          return py::bool_(i & 1);
+        int bits = int(egsDTypeSize(t.dtype) * 8);
+        if (bits < 64) // sign-extend
+          i = (i << (64 - bits)) >> (64 - bits);
+        return py::int_(i);
+      }
+      }
+    }
+    // bf16 has no NumPy type: its bits come back as uint16 (Python views them).
+    const char *format = nullptr;
+    switch (t.dtype) {
+    case EGS_DTYPE_F32: format = "f4"; break;
+    case EGS_DTYPE_F16: format = "f2"; break;
+    case EGS_DTYPE_BF16: format = "u2"; break;
+    case EGS_DTYPE_F64: format = "f8"; break;
+    case EGS_DTYPE_I1: format = "?"; break;
+    case EGS_DTYPE_I8: format = "i1"; break;
+    case EGS_DTYPE_I16: format = "i2"; break;
+    case EGS_DTYPE_I32: format = "i4"; break;
+    default: format = "i8"; break;
+    }
+    size_t elem = egsDTypeSize(t.dtype);
+    std::vector<py::ssize_t> shape(r.sizes, r.sizes + r.rank);
+    std::vector<py::ssize_t> strides;
+    for (int d = 0; d < r.rank; ++d)
+      strides.push_back(r.strides[d] * static_cast<py::ssize_t>(elem));
+    void *allocated = r.allocated;
+    py::capsule owner(allocated, [](void *p) { egsFreeBuffer(p); });
+    return py::array(py::dtype(format), shape, strides, r.data, owner);
+  }
+
+  EgsExecutable exe;
+};
+
+class Compiler {
+public:
+  Compiler() : compiler(egsCompilerCreate()) {}
+  Compiler(const Compiler &) = delete;
+  ~Compiler() { egsCompilerDestroy(compiler); }
+
+  std::unique_ptr<Executable> compile(const std::string &source,
+                                      const std::string &target,
+                                      const std::string &pipelineOptions,
+                                      int optLevel, const std::string &cacheDir,
+                                      const std::vector<std::string> &sharedLibs) {
+    EgsCompileOptions options = egsCompileOptionsDefault();
+    options.target = target.c_str();
+    options.pipelineOptions = pipelineOptions.c_str();
+    options.optLevel = optLevel;
+    options.cacheDir = cacheDir.empty() ? nullptr : cacheDir.c_str();
+    std::vector<const char *> libs;
+    for (const std::string &l : sharedLibs)
+      libs.push_back(l.c_str());
+    options.sharedLibs = libs.data();
+    options.numSharedLibs = static_cast<int>(libs.size());
+    EgsExecutable exe = nullptr;
+    char *error = nullptr;
+    int rc;
+    {
+      py::gil_scoped_release release;
+      rc = egsCompile(compiler, source.data(), source.size(), &options, &exe, &error);
+    }
+    if (rc) {
+      std::string message = error ? error : "compilation failed";
+      egsFreeString(error);
+      PyErr_SetString(compileErrorType, message.c_str());
+      throw py::error_already_set();
+    }
+    return std::make_unique<Executable>(exe);
+  }
+
+private:
+  EgsCompiler compiler;
+};
+
+} // namespace
+
+PYBIND11_MODULE(_egs, m) {
+  m.doc() = "egs native extension (over the egs C API)";
+  compileErrorType = PyErr_NewExceptionWithDoc(
+      "egs._egs.CompileError", "MLIR parsing, verification or lowering failed.",
+      PyExc_RuntimeError, nullptr);
+  m.add_object("CompileError", py::handle(compileErrorType));
+
+  py::class_<Executable>(m, "Executable")
+      .def("functions", &Executable::functions)
+      .def("lookup", &Executable::lookup)
+      .def("signature", &Executable::signature)
+      .def("run", &Executable::run)
+      .def("invoke", &Executable::invoke)
+      .def_property_readonly("from_disk_cache", &Executable::fromDiskCache);
+
+  py::class_<Compiler>(m, "Compiler")
+      .def(py::init<>())
+      .def("compile", &Compiler::compile, py::arg("source"),
+           py::arg("target") = "cpu", py::arg("pipeline_options") = "",
+           py::arg("opt_level") = 3, py::arg("cache_dir") = "",
+           py::arg("shared_libs") = std::vector<std::string>());
+
+  m.def("statistics", [] {
+    EgsStatistics s = egsGetStatistics();
+    py::dict d;
+    d["compilations"] = s.compilations;
+    d["disk_cache_loads"] = s.diskCacheLoads;
+    d["invocations"] = s.invocations;
+    return d;
+  });
+  m.def("target_available", [](const std::string &target) {
+    char *why = nullptr;
+    int ok = egsTargetAvailable(target.c_str(), &why);
+    std::string reason = why ? why : "";
+    egsFreeString(why);
+    return py::make_tuple(bool(ok), reason);
+  });
+  m.def("set_cuda_stream", [](uintptr_t stream) {
+    egsSetCudaStream(reinterpret_cast<void *>(stream));
+  });
+  m.def("host_cpu_name", [] { return std::string(egsHostCPUName()); });
+}

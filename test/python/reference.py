@@ -1,0 +1,82 @@
+"""NumPy (float64) references of the egs ops, written from DESIGN.md section 1."""
+import numpy as np
+
+
+def gather_matmul(x, ind, w, bias=None, offsets=None):
+    x = np.asarray(x, np.float64)
+    w = np.asarray(w, np.float64)
+    b = None if bias is None else np.asarray(bias, np.float64)
+    if offsets is not None:
+        rows = np.asarray(ind)
+        y = np.zeros((rows.shape[0], w.shape[2]))
+        for e in range(w.shape[0]):
+            for r in range(offsets[e], offsets[e + 1]):
+                y[r] = x[rows[r]] @ w[e] + (0 if b is None else b[e])
+        return y
+    if x.ndim == 2:
+        y = np.einsum("eki,eij->ekj", x[ind], w)
+        return y if b is None else y + b[:, None, :]
+    xg = x[np.arange(x.shape[0])[:, None, None], ind]
+    y = np.einsum("beki,eij->bekj", xg, w)
+    return y if b is None else y + b[None, :, None, :]
+
+
+def matmul_scatter(y, ind, w, init, scale=None, offsets=None):
+    y = np.asarray(y, np.float64)
+    w = np.asarray(w, np.float64)
+    out = np.array(init, np.float64)
+    if offsets is not None:
+        for e in range(w.shape[0]):
+            for r in range(offsets[e], offsets[e + 1]):
+                s = 1.0 if scale is None else float(scale[r])
+                out[ind[r]] += s * (y[r] @ w[e])
+        return out
+    batched = y.ndim == 4
+    if not batched:
+        y, ind, out = y[None], np.asarray(ind)[None], out[None]
+        scale = None if scale is None else np.asarray(scale)[None]
+    B, E, K, _ = y.shape
+    for b in range(B):
+        for e in range(E):
+            for k in range(K):
+                s = 1.0 if scale is None else float(scale[b, e, k])
+                out[b, ind[b, e, k]] += s * (y[b, e, k] @ w[e])
+    return out if batched else out[0]
+
+
+def permute(x, topk_ids, num_experts, num_out_tokens=None):
+    T, k = topk_ids.shape
+    order = sorted(((int(topk_ids[t, j]), t, j) for t in range(T) for j in range(k)))
+    R = T * k if num_out_tokens is None else num_out_tokens
+    xs = np.zeros((R, x.shape[1]), np.float64)
+    row_id_map = np.full(k * T, -1, np.int32)
+    counts = np.zeros(num_experts, np.int64)
+    for r, (e, t, j) in enumerate(order[:R]):
+        xs[r] = x[t]
+        row_id_map[j * T + t] = r
+        counts[e] += 1
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+    return xs, row_id_map, offsets
+
+
+def route(topk_ids, num_experts):
+    T, k = topk_ids.shape
+    order = sorted(((int(topk_ids[t, j]), t, j) for t in range(T) for j in range(k)))
+    rows = np.array([t for _, t, _ in order], np.int32)
+    row_id_map = np.full(k * T, -1, np.int32)
+    for r, (_, t, j) in enumerate(order):
+        row_id_map[j * T + t] = r
+    counts = np.bincount(topk_ids.reshape(-1), minlength=num_experts)
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+    return rows, offsets, row_id_map
+
+
+def unpermute(xs, row_id_map, probs):
+    T, k = probs.shape
+    out = np.zeros((T, xs.shape[1]))
+    for t in range(T):
+        for j in range(k):
+            r = row_id_map[j * T + t]
+            if r >= 0:
+                out[t] += float(probs[t, j]) * np.asarray(xs[r], np.float64)
+    return out

@@ -1,0 +1,94 @@
+"""egs.compile: any module (egs + upstream dialects) as a callable."""
+import numpy as np
+import pytest
+
+import egs
+
+MODULE = """
+func.func @layer(%x: tensor<?x8xf32>, %ind: tensor<2x3xi32>, %w: tensor<2x8x4xf32>)
+    -> tensor<2x3x4xf32> {
+  %y = egs.gather_matmul %x[%ind] * %w
+      : (tensor<?x8xf32>, tensor<2x3xi32>, tensor<2x8x4xf32>) -> tensor<2x3x4xf32>
+  return %y : tensor<2x3x4xf32>
+}
+func.func @scaled(%a: tensor<?xf32>, %s: f32) -> (tensor<?xf32>, i64) {
+  %c0 = arith.constant 0 : index
+  %n = tensor.dim %a, %c0 : tensor<?xf32>
+  %e = tensor.empty(%n) : tensor<?xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(i) -> (i)>, affine_map<(i) -> (i)>],
+                       iterator_types = ["parallel"]} ins(%a : tensor<?xf32>) outs(%e : tensor<?xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %m = arith.mulf %v, %s : f32
+    linalg.yield %m : f32
+  } -> tensor<?xf32>
+  %ni = arith.index_cast %n : index to i64
+  return %r, %ni : tensor<?xf32>, i64
+}
+func.func @fill(%out: memref<4xf32>) {
+  %c = arith.constant 2.5 : f32
+  linalg.fill ins(%c : f32) outs(%out : memref<4xf32>)
+  return
+}
+"""
+
+
+def test_compile_and_call_entry_points():
+    prog = egs.compile(MODULE)
+    assert set(prog.functions) == {"layer", "scaled", "fill"}
+    x = np.arange(40, dtype=np.float32).reshape(5, 8)
+    ind = np.array([[0, 4, 4], [1, 2, 3]], np.int32)
+    w = np.ones((2, 8, 4), np.float32)
+    y = prog.layer(x, ind, w)
+    np.testing.assert_allclose(y, np.einsum("eki,eij->ekj", x[ind], w))
+    r, n = prog.scaled(np.arange(3, dtype=np.float32), 2.0)
+    np.testing.assert_allclose(r, [0, 2, 4])
+    assert n == 3
+    buf = np.zeros(4, np.float32)
+    assert prog.fill(buf) is None
+    np.testing.assert_allclose(buf, 2.5)  # memref arguments are written in place
+
+
+def test_tensor_arguments_are_not_modified():
+    prog = egs.compile("""
+    func.func @main(%a: tensor<4xf32>) -> tensor<4xf32> {
+      %c = arith.constant 1.0 : f32
+      %c0 = arith.constant 0 : index
+      %r = tensor.insert %c into %a[%c0] : tensor<4xf32>
+      return %r : tensor<4xf32>
+    }""")
+    a = np.zeros(4, np.float32)
+    r = prog(a)
+    assert r[0] == 1.0 and a[0] == 0.0
+
+
+def test_compile_errors_are_exceptions():
+    with pytest.raises(egs.CompileError, match="cannot parse"):
+        egs.compile("func.func @f( {")
+    with pytest.raises(egs.CompileError, match="operand 'w'"):
+        egs.compile("""
+        func.func @bad(%x: tensor<8x4xf32>, %i: tensor<2x3xi32>, %w: tensor<2x5x6xf32>)
+            -> tensor<2x3x6xf32> {
+          %y = egs.gather_matmul %x[%i] * %w
+              : (tensor<8x4xf32>, tensor<2x3xi32>, tensor<2x5x6xf32>) -> tensor<2x3x6xf32>
+          return %y : tensor<2x3x6xf32>
+        }""")
+    with pytest.raises(ValueError, match="target"):
+        egs.compile(MODULE, target="tpu")
+
+
+def test_call_checks_arguments():
+    prog = egs.compile(MODULE)
+    with pytest.raises(TypeError, match="takes 3 arguments"):
+        prog.layer(np.zeros((5, 8), np.float32))
+    with pytest.raises(TypeError, match="dtype f64; expected f32"):
+        prog.layer(np.zeros((5, 8)), np.zeros((2, 3), np.int32), np.zeros((2, 8, 4), np.float32))
+    with pytest.raises(ValueError, match="size 7 at dim 1; expected 8"):
+        prog.layer(np.zeros((5, 7), np.float32), np.zeros((2, 3), np.int32),
+                   np.zeros((2, 8, 4), np.float32))
+
+
+def test_cuda_target_reports_availability():
+    ok, why = egs.target_available("cuda")
+    if not ok:
+        with pytest.raises(RuntimeError, match="CUDA"):
+            egs.compile(MODULE, target="cuda")

@@ -1,0 +1,211 @@
+"""egs with PyTorch: tensors in, tensors out; egs.nn modules forward and
+backward against PyTorch references (float32); torch.library registration
+(opcheck) and torch.compile without graph breaks. Skipped without torch."""
+import numpy as np
+import pytest
+
+from conftest import requires_torch
+
+pytestmark = requires_torch
+
+torch = pytest.importorskip("torch")
+import egs  # noqa: E402
+import egs.nn  # noqa: E402
+from egs.nn import ops as tops  # noqa: E402
+
+
+def gen(seed=0):
+    return torch.Generator().manual_seed(seed)
+
+
+def close(a, b, tol=1e-4):
+    a, b = a.double(), b.double()
+    return (a - b).norm().item() <= tol * max(b.norm().item(), 1.0)
+
+
+# --- references written with torch ops only -------------------------------
+
+def ref_gather_matmul(x, ind, w, bias=None):
+    if ind.dim() == 3:
+        xg = x[torch.arange(x.shape[0])[:, None, None], ind.long()]
+        y = torch.einsum("beki,eij->bekj", xg, w)
+        return y if bias is None else y + bias[None, :, None, :]
+    y = torch.einsum("eki,eij->ekj", x[ind.long()], w)
+    return y if bias is None else y + bias[:, None, :]
+
+
+def ref_matmul_scatter(y, ind, w, init, scale=None):
+    contrib = torch.einsum("bekj,eji->beki", y, w)
+    if scale is not None:
+        contrib = contrib * scale[..., None]
+    B, T, I = init.shape
+    flat = (torch.arange(B)[:, None, None] * T + ind.long()).reshape(-1)
+    return init.reshape(B * T, I).index_add(0, flat, contrib.reshape(-1, I)).reshape(B, T, I)
+
+
+def ref_moe(m, x):
+    x2 = x.reshape(-1, m.hidden)
+    weights, ids = m.route(x2)
+    out = torch.zeros_like(x2)
+    for t in range(x2.shape[0]):
+        for j in range(m.top_k):
+            e = int(ids[t, j])
+            h = x2[t] @ m.w_up[e]
+            out[t] = out[t] + weights[t, j] * (m._activate(h[None])[0] @ m.w_down[e])
+    return out.reshape(x.shape)
+
+
+# --- functions on tensors --------------------------------------------------
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16])
+def test_functions_return_torch_tensors(dtype):
+    x = torch.randn(2, 12, 8, generator=gen()).to(dtype)
+    ind = torch.randint(0, 12, (2, 3, 4), generator=gen(), dtype=torch.int32)
+    w = torch.randn(3, 8, 6, generator=gen()).to(dtype)
+    y = egs.gather_matmul(x, ind, w)
+    assert isinstance(y, torch.Tensor) and y.dtype == dtype and y.shape == (2, 3, 4, 6)
+    assert close(y.float(), ref_gather_matmul(x.float(), ind, w.float()), 1e-2 if dtype != torch.float32 else 1e-5)
+    w2 = torch.randn(3, 6, 8, generator=gen()).to(dtype)
+    out = egs.matmul_scatter(y, ind, w2, num_tokens=12)
+    assert out.dtype == dtype and out.shape == (2, 12, 8)
+    ref = ref_matmul_scatter(y.float(), ind, w2.float(), torch.zeros(2, 12, 8))
+    assert close(out.float(), ref, 2e-2 if dtype != torch.float32 else 1e-5)
+
+
+def test_mixed_frameworks_and_devices_rejected():
+    x = torch.zeros(4, 8)
+    with pytest.raises(TypeError, match="'ind'"):
+        egs.gather_matmul(x, np.zeros((2, 2), np.int32), torch.zeros(2, 8, 3))
+    with pytest.raises(ValueError, match="must be contiguous"):
+        egs.gather_matmul(x, torch.zeros(2, 2, dtype=torch.int32), torch.zeros(2, 3, 8).transpose(1, 2))
+
+
+def test_requires_grad_tensors_are_accepted_by_functions():
+    x = torch.randn(4, 8, requires_grad=True)
+    y = egs.gather_matmul(x, torch.zeros(2, 2, dtype=torch.int32), torch.randn(2, 8, 3))
+    assert y.shape == (2, 2, 3) and not y.requires_grad
+
+
+# --- modules: forward and backward against references ------------------
+
+def test_expert_gather_and_scatter_autograd():
+    torch.manual_seed(0)
+    B, T, E, K, I, J = 2, 10, 3, 4, 8, 6
+    g = egs.nn.ExpertGather(E, I, J, bias=True)
+    s = egs.nn.ExpertScatter(E, J, I)
+    x = torch.randn(B, T, I, requires_grad=True)
+    ind = torch.randint(0, T, (B, E, K), dtype=torch.int32)
+    scale = torch.rand(B, E, K, requires_grad=True)
+    init = torch.randn(B, T, I, requires_grad=True)
+    out = s(g(x, ind), ind, init=init, scale=scale)
+    upstream = torch.randn(B, T, I)
+    (out * upstream).sum().backward()
+    got = [t.grad.clone() for t in (x, scale, init, g.weight, g.bias, s.weight)]
+
+    params = [t.detach().clone().requires_grad_() for t in (x, scale, init, g.weight, g.bias, s.weight)]
+    xr, sr, ir, wg, bg, ws = params
+    ref = ref_matmul_scatter(ref_gather_matmul(xr, ind, wg, bg), ind, ws, ir, sr)
+    assert close(out.detach(), ref.detach(), 1e-5)
+    (ref * upstream).sum().backward()
+    for name, a, p in zip(["x", "scale", "init", "w_gather", "bias", "w_scatter"], got, params):
+        assert close(a, p.grad, 1e-4), name
+
+
+def test_ragged_ops_autograd():
+    torch.manual_seed(1)
+    T, E, I, J = 9, 3, 5, 4
+    x = torch.randn(T, I, requires_grad=True)
+    w = torch.randn(E, I, J, requires_grad=True)
+    b = torch.randn(E, J, requires_grad=True)
+    w2 = torch.randn(E, J, I, requires_grad=True)
+    offsets = torch.tensor([0, 4, 4, 8], dtype=torch.int32)
+    rows = torch.randint(0, T, (9,), dtype=torch.int32)  # slot 8 uncovered
+    scale = torch.rand(9, requires_grad=True)
+    y = tops.gather_matmul(x, rows, w, b, offsets)
+    out = tops.matmul_scatter(y, rows, w2, None, T, scale, offsets, False)
+    up = torch.randn(T, I)
+    (out * up).sum().backward()
+    got = [t.grad.clone() for t in (x, w, b, w2, scale)]
+
+    leaves = [t.detach().clone().requires_grad_() for t in (x, w, b, w2, scale)]
+    xr, wr, br, w2r, sr = leaves
+    e_of = [0, 0, 0, 0, 2, 2, 2, 2]
+    ref = torch.zeros(T, I)
+    for r, e in enumerate(e_of):
+        yr = xr[rows[r]] @ wr[e] + br[e]
+        ref = ref.index_add(0, rows[r:r + 1].long(), (sr[r] * (yr @ w2r[e]))[None])
+    assert close(out.detach(), ref.detach(), 1e-5)
+    (ref * up).sum().backward()
+    for name, a, p in zip(["x", "w", "bias", "w2", "scale"], got, leaves):
+        assert close(a, p.grad, 1e-4), name
+
+
+def test_permute_unpermute_autograd():
+    torch.manual_seed(2)
+    T, k, E, H = 6, 2, 4, 5
+    x = torch.randn(T, H, requires_grad=True)
+    ids = torch.stack([torch.randperm(E)[:k] for _ in range(T)]).to(torch.int32)
+    probs = torch.rand(T, k, requires_grad=True)
+    xs, row_id_map, offsets = tops.permute(x, ids, E, 10)
+    out = tops.unpermute(xs * 2.0, row_id_map, probs)
+    up = torch.randn(T, H)
+    (out * up).sum().backward()
+    m = row_id_map.long().view(k, T)
+    keep = (m >= 0).t().float()  # [T,k]
+    xr, pr = x.detach().clone().requires_grad_(), probs.detach().clone().requires_grad_()
+    ref = ((pr * keep)[..., None] * 2.0 * xr[:, None, :]).sum(1)
+    assert close(out.detach(), ref.detach(), 1e-5)
+    (ref * up).sum().backward()
+    assert close(x.grad, xr.grad) and close(probs.grad, pr.grad)
+
+
+@pytest.mark.parametrize("activation", ["swiglu", "gelu"])
+def test_moe_forward_backward(activation):
+    torch.manual_seed(3)
+    m = egs.nn.MoE(hidden=8, ffn=6, num_experts=4, top_k=2, activation=activation)
+    x = torch.randn(2, 5, 8, requires_grad=True)
+    out = m(x)
+    assert out.shape == x.shape
+    ref = ref_moe(m, x)
+    assert close(out, ref.detach(), 1e-5)
+    up = torch.randn_like(out)
+    (out * up).sum().backward()
+    got = {n: p.grad.clone() for n, p in m.named_parameters()}
+    gx = x.grad.clone()
+    m.zero_grad()
+    x.grad = None
+    (ref_moe(m, x) * up).sum().backward()
+    assert close(gx, x.grad, 1e-4)
+    for n, p in m.named_parameters():
+        assert close(got[n], p.grad, 1e-4), n
+
+
+# --- torch.library and torch.compile -----------------------------------
+
+def test_opcheck_custom_ops():
+    T, E, K, I, J = 6, 2, 3, 4, 5
+    x = torch.randn(T, I, requires_grad=True)
+    ind = torch.randint(0, T, (E, K), dtype=torch.int32)
+    w = torch.randn(E, I, J, requires_grad=True)
+    tests = ("test_schema", "test_autograd_registration", "test_faketensor")
+    torch.library.opcheck(tops.gather_matmul, (x, ind, w, None, None), test_utils=tests)
+    y = torch.randn(E, K, J, requires_grad=True)
+    torch.library.opcheck(tops.matmul_scatter, (y, ind, w.detach().transpose(1, 2).contiguous(),
+                                                None, T, None, None, False), test_utils=tests)
+    ids = torch.randint(0, E, (T, 2), dtype=torch.int32)
+    torch.library.opcheck(tops.permute, (x, ids, E, None), test_utils=tests)
+    torch.library.opcheck(tops.route, (ids, E), test_utils=tests)
+
+
+def test_torch_compile_without_graph_breaks():
+    torch.manual_seed(4)
+    torch._dynamo.reset()
+    m = egs.nn.MoE(hidden=8, ffn=4, num_experts=4, top_k=2)
+    compiled = torch.compile(m, backend="aot_eager", fullgraph=True, dynamic=False)
+    x = torch.randn(6, 8, requires_grad=True)
+    out = compiled(x)
+    assert close(out.detach(), m(x).detach(), 1e-5)
+    out.sum().backward()
+    assert x.grad is not None and m.w_up.grad is not None
+    explanation = torch._dynamo.explain(m)(torch.randn(6, 8))
+    assert explanation.graph_break_count == 0
