@@ -16,7 +16,7 @@ OpenBLAS's default threads and with one thread (OPENBLAS_NUM_THREADS=1, in a
 subprocess). The checksum of both results must agree (all values are exact
 multiples of 1/64, so y is exact in f32).
 
-Usage: python3 benchmarks/cpu_gather_matmul.py [--runner build-cpu/bin/egs-runner]
+Usage: python3 benchmarks/cpu_gather_matmul.py [--runner build/bin/egs-runner]
          [--iters 10] [--reps 10] [-O 3] [--shape B,T,E,K,I,J]
 """
 import argparse
@@ -193,7 +193,7 @@ def numpy_time(B, T, E, K, I, J, reps):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--runner", default=None, help="egs-runner (default: build-cpu/bin, build/bin, PATH)")
+    ap.add_argument("--runner", default=None, help="egs-runner (default: build/bin, build-cpu/bin, PATH)")
     ap.add_argument("--iters", type=int, default=10)
     ap.add_argument("--reps", type=int, default=10)
     ap.add_argument("-O", dest="opt", default="3", help="LLVM optimisation level for the JIT (0-3)")
@@ -210,7 +210,7 @@ def main():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     runner = args.runner
     if runner is None:
-        for cand in ("build-cpu/bin/egs-runner", "build/bin/egs-runner"):
+        for cand in ("build/bin/egs-runner", "build/bin/egs-runner"):
             if os.path.exists(os.path.join(root, cand)):
                 runner = os.path.join(root, cand)
                 break
