@@ -189,7 +189,7 @@ static std::string packedName(StringRef function) {
 /// Code generation in a fresh ExecutionEngine; dumps the object to
 /// `cachePath` when given.
 static bool generateCode(ModuleOp module, const EgsCompileOptions &options,
-                         ArrayRef<std::string> sharedLibs, StringRef cachePath,
+                         const ExternalSymbols &symbols, StringRef cachePath,
                          Executable &exe, std::string &error) {
   auto tmBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
   if (!tmBuilder) {
@@ -204,11 +204,11 @@ static bool generateCode(ModuleOp module, const EgsCompileOptions &options,
     return false;
   }
   auto transformer = makeOptimizingTransformer(options.optLevel, 0, tm->get());
-  SmallVector<StringRef> libs(sharedLibs.begin(), sharedLibs.end());
+  // No sharedLibPaths: the engine would load them RTLD_GLOBAL; their
+  // functions come in by address instead (SharedLibraries.cpp).
   ExecutionEngineOptions engineOptions;
   engineOptions.transformer = transformer;
   engineOptions.jitCodeGenOptLevel = optLevel;
-  engineOptions.sharedLibPaths = libs;
   engineOptions.enableObjectDump = !cachePath.empty();
   engineOptions.enableGDBNotificationListener = false;
   engineOptions.enablePerfNotificationListener = false;
@@ -220,7 +220,9 @@ static bool generateCode(ModuleOp module, const EgsCompileOptions &options,
     return false;
   }
   exe.engine = std::move(*engine);
-  exe.engine->registerSymbols(hostRuntimeSymbols);
+  exe.engine->registerSymbols([&](llvm::orc::MangleAndInterner interner) {
+    return symbolMap(symbols, interner);
+  });
   exe.engine->initialize();
   for (EntryPoint &entry : exe.entries) {
     auto fn = exe.engine->lookupPacked(packedName(entry.name));
@@ -333,6 +335,18 @@ extern "C" int egsCompile(EgsCompiler compiler, const char *source,
       !runPipeline(*module, target, options.pipelineOptions ? options.pipelineOptions : "",
                    message))
     return fail(error, message);
+  std::vector<void *> libraries;
+  for (const std::string &lib : sharedLibs) {
+    void *handle = openLocalLibrary(lib, message);
+    if (!handle)
+      return fail(error, message);
+    libraries.push_back(handle);
+    if (target == "cuda" && lib == sharedLibs.front())
+      cudaRuntime.store(handle);
+  }
+  ExternalSymbols symbols;
+  if (!resolveExternals(*module, libraries, symbols, message))
+    return fail(error, message);
 
   std::string cachePath;
   if (options.cacheDir && *options.cacheDir && target == "cpu") {
@@ -346,7 +360,7 @@ extern "C" int egsCompile(EgsCompiler compiler, const char *source,
                               hashKey(ir + libs, target, options.optLevel));
     if (llvm::sys::fs::exists(cachePath)) {
       std::string loadError;
-      if (loadCachedObject(cachePath, sharedLibs, *exe, loadError)) {
+      if (loadCachedObject(cachePath, symbols, *exe, loadError)) {
         exe->fromDiskCache = true;
         statistics().diskCacheLoads++;
         *result = exe.release();
@@ -359,7 +373,7 @@ extern "C" int egsCompile(EgsCompiler compiler, const char *source,
     if (llvm::sys::fs::create_directories(options.cacheDir))
       cachePath.clear();
   }
-  if (!generateCode(*module, options, sharedLibs, cachePath, *exe, message))
+  if (!generateCode(*module, options, symbols, cachePath, *exe, message))
     return fail(error, message);
   statistics().compilations++;
   *result = exe.release();

@@ -22,6 +22,7 @@
 #include <vector>
 
 namespace mlir {
+class ModuleOp;
 class Type;
 namespace func {
 class FuncOp;
@@ -63,13 +64,31 @@ struct Executable {
   bool fromDiskCache = false;
 };
 
+/// Functions a lowered program calls, by name and address.
+using ExternalSymbols = std::vector<std::pair<std::string, void *>>;
+
+/// dlopen(RTLD_LOCAL), once per path for the life of the process.
+void *openLocalLibrary(const std::string &path, std::string &error);
+
+/// Resolves the external functions of `lowered` in `libraries` (handles from
+/// openLocalLibrary); fails naming those found nowhere, the process included.
+bool resolveExternals(mlir::ModuleOp lowered, llvm::ArrayRef<void *> libraries,
+                      ExternalSymbols &symbols, std::string &error);
+
+/// The host runtime plus `symbols`, for the JIT.
+llvm::orc::SymbolMap symbolMap(const ExternalSymbols &symbols,
+                               llvm::orc::MangleAndInterner &interner);
+
+/// The egs CUDA runtime's handle once a CUDA program has loaded it.
+extern std::atomic<void *> cudaRuntime;
+
 /// Object-code cache on disk, keyed by a hash of the lowered LLVM IR.
 /// Host (cpu) code only: CUDA objects carry module-loading constructors that
 /// a plain object load would not run.
 std::string diskCachePath(llvm::StringRef dir, llvm::StringRef key);
-/// Loads `path` into a fresh LLJIT with the host runtime and `sharedLibs`
+/// Loads `path` into a fresh LLJIT with the host runtime and `symbols`
 /// resolvable, and fills `exe.objectJit` and each entry's `packed` pointer.
-bool loadCachedObject(llvm::StringRef path, llvm::ArrayRef<std::string> sharedLibs,
+bool loadCachedObject(llvm::StringRef path, const ExternalSymbols &symbols,
                       Executable &exe, std::string &error);
 
 /// Host symbols every compiled program may call (egsReportIndexError).

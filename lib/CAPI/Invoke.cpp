@@ -26,6 +26,8 @@
 
 using namespace egs::capi;
 
+std::atomic<void *> egs::capi::cudaRuntime{nullptr};
+
 namespace {
 struct Trap {
   sigjmp_buf env;
@@ -51,10 +53,11 @@ void onCudaError(int, const char *message, void *) {
     *currentCudaError = message;
 }
 
-/// Resolves a function of the CUDA runtime once the JIT has loaded it.
+/// Resolves a function of the CUDA runtime once a CUDA program loaded it.
 template <typename Fn>
 Fn cudaRuntimeFunction(const char *name) {
-  return reinterpret_cast<Fn>(::dlsym(RTLD_DEFAULT, name));
+  void *handle = egs::capi::cudaRuntime.load();
+  return handle ? reinterpret_cast<Fn>(::dlsym(handle, name)) : nullptr;
 }
 
 void installHandlers() {

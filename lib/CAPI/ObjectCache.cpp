@@ -36,7 +36,7 @@ std::string diskCachePath(llvm::StringRef dir, llvm::StringRef key) {
   return std::string(path);
 }
 
-bool loadCachedObject(llvm::StringRef path, llvm::ArrayRef<std::string> sharedLibs,
+bool loadCachedObject(llvm::StringRef path, const ExternalSymbols &symbols,
                       Executable &exe, std::string &error) {
   auto buffer = llvm::MemoryBuffer::getFile(path);
   if (!buffer) {
@@ -64,17 +64,9 @@ bool loadCachedObject(llvm::StringRef path, llvm::ArrayRef<std::string> sharedLi
     return false;
   }
   main.addGenerator(std::move(*process));
-  for (const std::string &lib : sharedLibs) {
-    auto gen = llvm::orc::DynamicLibrarySearchGenerator::Load(lib.c_str(), prefix);
-    if (!gen) {
-      error = llvm::toString(gen.takeError());
-      return false;
-    }
-    main.addGenerator(std::move(*gen));
-  }
   llvm::orc::MangleAndInterner interner(main.getExecutionSession(),
                                         (*jit)->getDataLayout());
-  if (llvm::Error e = main.define(llvm::orc::absoluteSymbols(hostRuntimeSymbols(interner)))) {
+  if (llvm::Error e = main.define(llvm::orc::absoluteSymbols(symbolMap(symbols, interner)))) {
     error = llvm::toString(std::move(e));
     return false;
   }

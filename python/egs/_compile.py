@@ -116,28 +116,26 @@ def _kernels_dtype(a):
     return _NP_TO_EGS.get(a.dtype) or str(a.dtype)
 
 
-def compile(source, target="cpu", *, pipeline_options="", opt_level=3, shared_libs=None):
+def compile(source, target="cpu", *, pipeline_options="", opt_level=3, shared_libs=(),
+            runner_utils=False):
     """Compiles MLIR text (egs, linalg, tensor, arith, scf, ... on tensors or
     memrefs) for `target` ("cpu" or "cuda") and returns a Program whose
     public functions are callable. `pipeline_options` go to the target's
-    pipeline (e.g. "check-indices=false"); `shared_libs` are extra libraries
-    to resolve external functions from (the MLIR runner utilities are added
-    when found, so printMemrefF32 and memrefCopy work)."""
+    pipeline (e.g. "check-indices=false"). External functions the program
+    calls are looked up in `shared_libs` (opened privately, RTLD_LOCAL) and
+    then in the process; `runner_utils=True` adds MLIR's runner utility
+    libraries (printMemrefF32, memrefCopy, ...)."""
     if target not in ("cpu", "cuda"):
         raise ValueError(f"target must be 'cpu' or 'cuda', got {target!r}")
-    libs = list(shared_libs) if shared_libs is not None else _runner_utils()
+    libs = list(shared_libs) + (_runner_utils() if runner_utils else [])
     exe = _kernels.compile_source(source, target, pipeline_options, opt_level, libs)
     return Program(exe, target, source)
 
 
 def _runner_utils():
-    import glob
+    """The MLIR runner utility libraries of the LLVM egs was built with
+    ($EGS_MLIR_LIB_DIR overrides the directory)."""
     import os
-    found = []
-    for name in ("libmlir_c_runner_utils.so", "libmlir_runner_utils.so"):
-        for d in ("/usr/lib/llvm-22/lib",):
-            p = os.path.join(d, name)
-            if os.path.exists(p):
-                found.append(p)
-                break
-    return found
+    d = os.environ.get("EGS_MLIR_LIB_DIR", "/usr/lib/llvm-22/lib")
+    names = ("libmlir_c_runner_utils.so", "libmlir_runner_utils.so")
+    return [os.path.join(d, n) for n in names if os.path.exists(os.path.join(d, n))]

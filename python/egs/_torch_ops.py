@@ -77,8 +77,8 @@ def _gm_backward(ctx, dy):
     dx = dw = dbias = None
     ragged = off is not None
     if ctx.needs_input_grad[0]:
-        init = torch.zeros_like(x, dtype=dy.dtype) if x.dtype != dy.dtype else torch.zeros_like(x)
-        dx = matmul_scatter(dy, ind, wt.to(dy.dtype), init, None, None, off, False).to(x.dtype)
+        dx = matmul_scatter(dy, ind, wt.to(dy.dtype), None, x.shape[-2], None, off,
+                            False).to(x.dtype)
     if ctx.needs_input_grad[2]:
         if ragged:
             dw = grouped_weight_grad(x, ind, dy, off, w.shape[0]).to(w.dtype)

@@ -34,6 +34,20 @@ OwnedStreams &ownedStreams() {
   return *owned;
 }
 
+// Managed allocations made by mgpuMemAlloc. mgpuMemFree must free them with
+// cuMemFree; it looks them up here rather than asking the driver, because
+// cuPointerGetAttribute is not allowed while the stream is being captured
+// into a CUDA graph (where stream-ordered allocations are fine).
+struct ManagedAllocations {
+  std::mutex mutex;
+  std::unordered_set<void *> pointers;
+};
+
+ManagedAllocations &managedAllocations() {
+  static ManagedAllocations *managed = new ManagedAllocations;
+  return *managed;
+}
+
 struct LaunchShape {
   intptr_t grid[3];
   intptr_t block[3];
@@ -287,6 +301,11 @@ extern "C" void *mgpuMemAlloc(uint64_t sizeBytes, CUstream stream,
     reportCudaError(result, call, std::to_string(sizeBytes) + " bytes");
     return nullptr;
   }
+  if (isHostShared) {
+    ManagedAllocations &managed = managedAllocations();
+    std::lock_guard<std::mutex> lock(managed.mutex);
+    managed.pointers.insert(reinterpret_cast<void *>(ptr));
+  }
   return reinterpret_cast<void *>(ptr);
 }
 
@@ -298,10 +317,12 @@ extern "C" void mgpuMemFree(void *ptr, CUstream stream) {
     return;
   const CudaDriver &cu = scope.cu();
   // Managed memory has no stream-ordered free.
-  unsigned int managed = 0;
-  if (!EGS_CU(cu, cuPointerGetAttribute, &managed,
-              CU_POINTER_ATTRIBUTE_IS_MANAGED, devicePointer(ptr)))
-    return;
+  bool managed;
+  {
+    ManagedAllocations &allocs = managedAllocations();
+    std::lock_guard<std::mutex> lock(allocs.mutex);
+    managed = allocs.pointers.erase(ptr) != 0;
+  }
   if (managed || !cu.cuMemFreeAsync)
     EGS_CU(cu, cuMemFree, devicePointer(ptr));
   else

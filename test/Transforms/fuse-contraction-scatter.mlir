@@ -53,6 +53,57 @@ func.func @matmul_scatter_add_single_expert(%y: tensor<5x8xf32>, %w: tensor<8x16
 
 // -----
 
+// One weight matrix with [B,S] rows: flattened into the single expert's R.
+// CHECK-LABEL: func.func @single_expert_2d_rows(
+// CHECK-SAME:    %[[Y:.*]]: tensor<2x3x8xf32>, %[[W:.*]]: tensor<8x16xf32>, %[[IND:.*]]: tensor<2x3xi32>, %[[INIT:.*]]: tensor<6x16xf32>)
+// CHECK-DAG:     %[[YF:.*]] = tensor.collapse_shape %[[Y]] {{\[\[}}0, 1], [2]] : tensor<2x3x8xf32> into tensor<6x8xf32>
+// CHECK-DAG:     %[[IF:.*]] = tensor.collapse_shape %[[IND]] {{\[\[}}0, 1]] : tensor<2x3xi32> into tensor<6xi32>
+// CHECK:         egs.matmul_scatter %{{.*}} * %{{.*}} into %[[INIT]][%{{.*}}] : (tensor<1x6x8xf32>, tensor<1x6xi32>, tensor<1x8x16xf32>, tensor<6x16xf32>) -> tensor<6x16xf32>
+func.func @single_expert_2d_rows(%y: tensor<2x3x8xf32>, %w: tensor<8x16xf32>,
+                                 %ind: tensor<2x3xi32>, %init: tensor<6x16xf32>) -> tensor<6x16xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<2x3x16xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<2x3x16xf32>) -> tensor<2x3x16xf32>
+  %c = linalg.generic {indexing_maps = [affine_map<(b, s, i, j) -> (b, s, j)>,
+                                        affine_map<(b, s, i, j) -> (j, i)>,
+                                        affine_map<(b, s, i, j) -> (b, s, i)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%y, %w : tensor<2x3x8xf32>, tensor<8x16xf32>) outs(%f : tensor<2x3x16xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %m = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<2x3x16xf32>
+  %out = egs.scatter_add %c into %init[%ind] axis = 0
+      : (tensor<2x3x16xf32>, tensor<2x3xi32>, tensor<6x16xf32>) -> tensor<6x16xf32>
+  return %out : tensor<6x16xf32>
+}
+
+// -----
+
+// Dynamic rows and tokens: the unit expert dim is added with sizes taken by
+// tensor.dim.
+// CHECK-LABEL: func.func @dynamic_single_expert(
+// CHECK-SAME:    %[[Y:.*]]: tensor<?x8xf32>, %[[W:.*]]: tensor<8x16xf32>, %[[IND:.*]]: tensor<?xi32>, %[[INIT:.*]]: tensor<?x16xf32>)
+// CHECK-DAG:     %[[Y1:.*]] = tensor.expand_shape %[[Y]] {{\[\[}}0, 1], [2]] output_shape [1, %{{.*}}, 8] : tensor<?x8xf32> into tensor<1x?x8xf32>
+// CHECK-DAG:     %[[IND1:.*]] = tensor.expand_shape %[[IND]] {{\[\[}}0, 1]] output_shape [1, %{{.*}}] : tensor<?xi32> into tensor<1x?xi32>
+// CHECK:         egs.matmul_scatter %[[Y1]] * %{{.*}} into %[[INIT]][%[[IND1]]] : (tensor<1x?x8xf32>, tensor<1x?xi32>, tensor<1x8x16xf32>, tensor<?x16xf32>) -> tensor<?x16xf32>
+func.func @dynamic_single_expert(%y: tensor<?x8xf32>, %w: tensor<8x16xf32>,
+                                 %ind: tensor<?xi32>, %init: tensor<?x16xf32>) -> tensor<?x16xf32> {
+  %c0 = arith.constant 0 : index
+  %r = tensor.dim %y, %c0 : tensor<?x8xf32>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty(%r) : tensor<?x16xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<?x16xf32>) -> tensor<?x16xf32>
+  %c = linalg.matmul ins(%y, %w : tensor<?x8xf32>, tensor<8x16xf32>)
+                     outs(%f : tensor<?x16xf32>) -> tensor<?x16xf32>
+  %out = egs.scatter_add %c into %init[%ind] axis = 0
+      : (tensor<?x16xf32>, tensor<?xi32>, tensor<?x16xf32>) -> tensor<?x16xf32>
+  return %out : tensor<?x16xf32>
+}
+
+// -----
+
 // Batched einsum bekj,eji->beki (linalg.generic, bf16 extended to f32) +
 // scatter_add along axis 1 with batch_dims 1.
 // CHECK-LABEL: func.func @batched_einsum_scatter_add(

@@ -36,6 +36,81 @@ func.func @expert_bias(%x: tensor<16x8xf32>, %ind: tensor<2x4xi32>, %w: tensor<2
 
 // -----
 
+// bf16 data accumulated in f32, bias added in f32, then rounded to bf16
+// (torch-mlir's bf16 matmul): egs.gather_matmul writes y in bf16, rounding
+// once after the bias, exactly as the unfused chain does.
+// CHECK-LABEL: func.func @bias_then_rounding(
+// CHECK-SAME:    %[[X:.*]]: tensor<16x8xbf16>, %[[IND:.*]]: tensor<2x4xi32>, %[[W:.*]]: tensor<2x8x32xbf16>, %[[B:.*]]: tensor<2x32xf32>)
+// CHECK:         %[[Y:.*]] = egs.gather_matmul %[[X]][%[[IND]]] * %[[W]] + %[[B]] : (tensor<16x8xbf16>, tensor<2x4xi32>, tensor<2x8x32xbf16>, tensor<2x32xf32>) -> tensor<2x4x32xbf16>
+// CHECK-NEXT:    return %[[Y]]
+func.func @bias_then_rounding(%x: tensor<16x8xbf16>, %ind: tensor<2x4xi32>, %w: tensor<2x8x32xbf16>,
+                              %bias: tensor<2x32xf32>) -> tensor<2x4x32xbf16> {
+  %g = egs.gather %x[%ind] axis = 0 : (tensor<16x8xbf16>, tensor<2x4xi32>) -> tensor<2x4x8xbf16>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<2x4x32xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<2x4x32xf32>) -> tensor<2x4x32xf32>
+  %y = linalg.batch_matmul ins(%g, %w : tensor<2x4x8xbf16>, tensor<2x8x32xbf16>)
+                           outs(%f : tensor<2x4x32xf32>) -> tensor<2x4x32xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(e, k, j) -> (e, k, j)>,
+                                        affine_map<(e, k, j) -> (e, j)>,
+                                        affine_map<(e, k, j) -> (e, k, j)>],
+                       iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%y, %bias : tensor<2x4x32xf32>, tensor<2x32xf32>) outs(%e : tensor<2x4x32xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %s = arith.addf %a, %b : f32
+    linalg.yield %s : f32
+  } -> tensor<2x4x32xf32>
+  %eh = tensor.empty() : tensor<2x4x32xbf16>
+  %h = linalg.generic {indexing_maps = [affine_map<(e, k, j) -> (e, k, j)>,
+                                        affine_map<(e, k, j) -> (e, k, j)>],
+                       iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%r : tensor<2x4x32xf32>) outs(%eh : tensor<2x4x32xbf16>) {
+  ^bb0(%a: f32, %o: bf16):
+    %t = arith.truncf %a : f32 to bf16
+    linalg.yield %t : bf16
+  } -> tensor<2x4x32xbf16>
+  return %h : tensor<2x4x32xbf16>
+}
+
+// -----
+
+// Rounded before the bias: the bias add runs in bf16 and stays unfused;
+// only the rounding folds (y in bf16).
+// CHECK-LABEL: func.func @rounding_then_bias(
+// CHECK:         %[[Y:.*]] = egs.gather_matmul %{{.*}}[%{{.*}}] * %{{.*}} : (tensor<16x8xbf16>, tensor<2x4xi32>, tensor<2x8x32xbf16>) -> tensor<2x4x32xbf16>
+// CHECK:         linalg.generic {{.*}} ins(%[[Y]], %{{.*}} : tensor<2x4x32xbf16>, tensor<2x32xbf16>)
+// CHECK:           arith.addf {{.*}} : bf16
+func.func @rounding_then_bias(%x: tensor<16x8xbf16>, %ind: tensor<2x4xi32>, %w: tensor<2x8x32xbf16>,
+                              %bias: tensor<2x32xbf16>) -> tensor<2x4x32xbf16> {
+  %g = egs.gather %x[%ind] axis = 0 : (tensor<16x8xbf16>, tensor<2x4xi32>) -> tensor<2x4x8xbf16>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<2x4x32xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<2x4x32xf32>) -> tensor<2x4x32xf32>
+  %y = linalg.batch_matmul ins(%g, %w : tensor<2x4x8xbf16>, tensor<2x8x32xbf16>)
+                           outs(%f : tensor<2x4x32xf32>) -> tensor<2x4x32xf32>
+  %eh = tensor.empty() : tensor<2x4x32xbf16>
+  %h = linalg.generic {indexing_maps = [affine_map<(e, k, j) -> (e, k, j)>,
+                                        affine_map<(e, k, j) -> (e, k, j)>],
+                       iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%y : tensor<2x4x32xf32>) outs(%eh : tensor<2x4x32xbf16>) {
+  ^bb0(%a: f32, %o: bf16):
+    %t = arith.truncf %a : f32 to bf16
+    linalg.yield %t : bf16
+  } -> tensor<2x4x32xbf16>
+  %r = linalg.generic {indexing_maps = [affine_map<(e, k, j) -> (e, k, j)>,
+                                        affine_map<(e, k, j) -> (e, j)>,
+                                        affine_map<(e, k, j) -> (e, k, j)>],
+                       iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%h, %bias : tensor<2x4x32xbf16>, tensor<2x32xbf16>) outs(%eh : tensor<2x4x32xbf16>) {
+  ^bb0(%a: bf16, %b: bf16, %o: bf16):
+    %s = arith.addf %a, %b : bf16
+    linalg.yield %s : bf16
+  } -> tensor<2x4x32xbf16>
+  return %r : tensor<2x4x32xbf16>
+}
+
+// -----
+
 // Single expert, bias [J] with a size-1 leading dim pinned to 0 (torch's
 // broadcast of a [1,J] bias): its unit dim is the unit E (the collapse and
 // expand fold away).
@@ -91,18 +166,22 @@ func.func @shared_bias_row(%x: tensor<16x8xf32>, %ind: tensor<2x4xi32>, %w: tens
 
 // -----
 
-// A bias row after an existing ragged egs.gather_matmul (broadcast to
-// [E,J], since a row's expert is only known from the offsets).
-// CHECK-LABEL: func.func @bias_after_gather_matmul(
-// CHECK-SAME:    %[[X:.*]]: tensor<16x8xf32>, %[[ROWS:.*]]: tensor<6xi32>, %[[W:.*]]: tensor<2x8x32xf32>, %[[OFFS:.*]]: tensor<3xi32>, %[[B:.*]]: tensor<32xf32>)
+// A bias row after an existing ragged egs.gather_matmul over routed rows
+// (broadcast to [E,J], since a row's expert is only known from the
+// offsets). egs.route's offsets cover every row, so no row misses the bias.
+// CHECK-LABEL: func.func @bias_after_routed_gather_matmul(
+// CHECK-SAME:    %[[X:.*]]: tensor<16x8xf32>, %[[IDS:.*]]: tensor<3x2xi32>, %[[W:.*]]: tensor<2x8x32xf32>, %[[B:.*]]: tensor<32xf32>)
+// CHECK:         %[[R:.*]]:3 = egs.route %[[IDS]]
 // CHECK:         %[[BB:.*]] = linalg.broadcast ins(%[[B]] : tensor<32xf32>)
-// CHECK:         %[[Y:.*]] = egs.gather_matmul %[[X]][%[[ROWS]]] * %[[W]] offsets %[[OFFS]] + %[[BB]] : (tensor<16x8xf32>, tensor<6xi32>, tensor<2x8x32xf32>, tensor<3xi32>, tensor<2x32xf32>) -> tensor<6x32xf32>
+// CHECK:         %[[Y:.*]] = egs.gather_matmul %[[X]][%[[R]]#0] * %[[W]] offsets %[[R]]#1 + %[[BB]] : (tensor<16x8xf32>, tensor<6xi32>, tensor<2x8x32xf32>, tensor<3xi32>, tensor<2x32xf32>) -> tensor<6x32xf32>
 // CHECK-NEXT:    return %[[Y]]
-// OFF-LABEL: func.func @bias_after_gather_matmul(
+// OFF-LABEL: func.func @bias_after_routed_gather_matmul(
 // OFF:         linalg.generic
-func.func @bias_after_gather_matmul(%x: tensor<16x8xf32>, %rows: tensor<6xi32>,
-                                    %w: tensor<2x8x32xf32>, %off: tensor<3xi32>,
-                                    %bias: tensor<32xf32>) -> tensor<6x32xf32> {
+func.func @bias_after_routed_gather_matmul(%x: tensor<16x8xf32>, %ids: tensor<3x2xi32>,
+                                           %w: tensor<2x8x32xf32>, %bias: tensor<32xf32>)
+    -> tensor<6x32xf32> {
+  %rows, %off, %map = egs.route %ids experts = 2
+      : (tensor<3x2xi32>) -> (tensor<6xi32>, tensor<3xi32>, tensor<6xi32>)
   %y = egs.gather_matmul %x[%rows] * %w offsets %off
       : (tensor<16x8xf32>, tensor<6xi32>, tensor<2x8x32xf32>, tensor<3xi32>) -> tensor<6x32xf32>
   %e = tensor.empty() : tensor<6x32xf32>
@@ -205,6 +284,31 @@ func.func @add_of_full_tensor(%x: tensor<16x8xf32>, %ind: tensor<2x4xi32>, %w: t
     linalg.yield %s : f32
   } -> tensor<2x4x32xf32>
   return %r : tensor<2x4x32xf32>
+}
+
+// -----
+
+// Offsets of unknown origin may leave rows outside [offsets[0], offsets[E]):
+// those are zero, and the unfused add gives them the bias.
+// CHECK-LABEL: func.func @bias_after_ragged_uncovered_rows(
+// CHECK:         egs.gather_matmul %{{.*}}[%{{.*}}] * %{{.*}} offsets %{{.*}} : (tensor<16x8xf32>, tensor<6xi32>, tensor<2x8x32xf32>, tensor<3xi32>) -> tensor<6x32xf32>
+// CHECK:         linalg.generic
+func.func @bias_after_ragged_uncovered_rows(%x: tensor<16x8xf32>, %rows: tensor<6xi32>,
+                                            %w: tensor<2x8x32xf32>, %off: tensor<3xi32>,
+                                            %bias: tensor<32xf32>) -> tensor<6x32xf32> {
+  %y = egs.gather_matmul %x[%rows] * %w offsets %off
+      : (tensor<16x8xf32>, tensor<6xi32>, tensor<2x8x32xf32>, tensor<3xi32>) -> tensor<6x32xf32>
+  %e = tensor.empty() : tensor<6x32xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(r, j) -> (r, j)>,
+                                        affine_map<(r, j) -> (j)>,
+                                        affine_map<(r, j) -> (r, j)>],
+                       iterator_types = ["parallel", "parallel"]}
+      ins(%y, %bias : tensor<6x32xf32>, tensor<32xf32>) outs(%e : tensor<6x32xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %t = arith.addf %a, %b : f32
+    linalg.yield %t : f32
+  } -> tensor<6x32xf32>
+  return %r : tensor<6x32xf32>
 }
 
 // -----

@@ -138,6 +138,33 @@ func.func @egs_gather_einsum(%x: tensor<2x16x8xf32>, %ind: tensor<2x3x4xi32>,
 
 // -----
 
+// The einsum operands in the other order (eij,eki->ekj): the gathered rows
+// are the second input.
+// CHECK-LABEL: func.func @einsum_weight_first(
+// CHECK-SAME:    %[[X:.*]]: tensor<16x8xf32>, %[[IND:.*]]: tensor<2x4xi32>, %[[W:.*]]: tensor<2x8x32xf32>)
+// CHECK:         %[[Y:.*]] = egs.gather_matmul %[[X]][%[[IND]]] * %[[W]] : (tensor<16x8xf32>, tensor<2x4xi32>, tensor<2x8x32xf32>) -> tensor<2x4x32xf32>
+// CHECK-NEXT:    return %[[Y]]
+func.func @einsum_weight_first(%x: tensor<16x8xf32>, %ind: tensor<2x4xi32>,
+                               %w: tensor<2x8x32xf32>) -> tensor<2x4x32xf32> {
+  %g = egs.gather %x[%ind] axis = 0 : (tensor<16x8xf32>, tensor<2x4xi32>) -> tensor<2x4x8xf32>
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<2x4x32xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e : tensor<2x4x32xf32>) -> tensor<2x4x32xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(e, k, j, i) -> (e, i, j)>,
+                                        affine_map<(e, k, j, i) -> (e, k, i)>,
+                                        affine_map<(e, k, j, i) -> (e, k, j)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%w, %g : tensor<2x8x32xf32>, tensor<2x4x8xf32>) outs(%f : tensor<2x4x32xf32>) {
+  ^bb0(%b: f32, %a: f32, %acc: f32):
+    %m = arith.mulf %b, %a : f32
+    %s = arith.addf %m, %acc : f32
+    linalg.yield %s : f32
+  } -> tensor<2x4x32xf32>
+  return %y : tensor<2x4x32xf32>
+}
+
+// -----
+
 // torch-mlir gather with a broadcast index (x[b, ind[b, r], i], as from
 // torch.gather of an expanded index) + linalg.contract with one weight: the
 // batched single-expert form.
@@ -171,6 +198,47 @@ func.func @torch_batched_gather_contract(%x: tensor<2x16x8xf32>, %ind: tensor<2x
       ins(%g, %w : tensor<2x4x8xf32>, tensor<8x32xf32>)
       outs(%f : tensor<2x4x32xf32>) -> tensor<2x4x32xf32>
   return %y : tensor<2x4x32xf32>
+}
+
+// -----
+
+// torch-mlir embedding ([B,S] token ids) + a linear layer as an einsum: one
+// weight matrix; the [B,S] rows are flattened into the single expert's R.
+// CHECK-LABEL: func.func @torch_embedding_linear(
+// CHECK-SAME:    %[[X:.*]]: tensor<16x8xf32>, %[[IND:.*]]: tensor<2x3xi64>, %[[W:.*]]: tensor<8x32xf32>)
+// CHECK:         %[[FLAT:.*]] = tensor.collapse_shape %[[IND]] {{\[\[}}0, 1]] : tensor<2x3xi64> into tensor<6xi64>
+// CHECK:         %[[IND1:.*]] = tensor.expand_shape %[[FLAT]] {{\[\[}}0, 1]] output_shape [1, 6] : tensor<6xi64> into tensor<1x6xi64>
+// CHECK:         %[[Y:.*]] = egs.gather_matmul %[[X]][%[[IND1]]] * %{{.*}} : (tensor<16x8xf32>, tensor<1x6xi64>, tensor<1x8x32xf32>) -> tensor<1x6x32xf32>
+// CHECK:         %[[Y2:.*]] = tensor.collapse_shape %[[Y]] {{\[\[}}0, 1], [2]] : tensor<1x6x32xf32> into tensor<6x32xf32>
+// CHECK:         %[[R:.*]] = tensor.expand_shape %[[Y2]] {{\[\[}}0, 1], [2]] output_shape [2, 3, 32] : tensor<6x32xf32> into tensor<2x3x32xf32>
+// CHECK:         return %[[R]]
+func.func @torch_embedding_linear(%x: tensor<16x8xf32>, %ind: tensor<2x3xi64>,
+                                  %w: tensor<8x32xf32>) -> tensor<2x3x32xf32> {
+  %e = tensor.empty() : tensor<2x3x8xf32>
+  %g = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1)>,
+                                        affine_map<(d0, d1, d2) -> (d0, d1, d2)>],
+                       iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%ind : tensor<2x3xi64>) outs(%e : tensor<2x3x8xf32>) {
+  ^bb0(%i: i64, %o: f32):
+    %c = arith.index_cast %i : i64 to index
+    %j = linalg.index 2 : index
+    %v = tensor.extract %x[%c, %j] : tensor<16x8xf32>
+    linalg.yield %v : f32
+  } -> tensor<2x3x8xf32>
+  %zero = arith.constant 0.0 : f32
+  %e2 = tensor.empty() : tensor<2x3x32xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e2 : tensor<2x3x32xf32>) -> tensor<2x3x32xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(b, s, j, i) -> (b, s, i)>,
+                                        affine_map<(b, s, j, i) -> (i, j)>,
+                                        affine_map<(b, s, j, i) -> (b, s, j)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%g, %w : tensor<2x3x8xf32>, tensor<8x32xf32>) outs(%f : tensor<2x3x32xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %m = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %m : f32
+    linalg.yield %s : f32
+  } -> tensor<2x3x32xf32>
+  return %y : tensor<2x3x32xf32>
 }
 
 // -----
@@ -444,6 +512,63 @@ func.func @column_gather(%x: tensor<4x16xf32>, %ind: tensor<8xi32>,
   %e = tensor.empty() : tensor<4x32xf32>
   %f = linalg.fill ins(%zero : f32) outs(%e : tensor<4x32xf32>) -> tensor<4x32xf32>
   %y = linalg.matmul ins(%g, %w : tensor<4x8xf32>, tensor<8x32xf32>)
+                     outs(%f : tensor<4x32xf32>) -> tensor<4x32xf32>
+  return %y : tensor<4x32xf32>
+}
+
+// -----
+
+// A dynamic feature dim whose size is not provably x's: the generic may
+// read only part of each row, which egs.gather_matmul cannot express.
+// CHECK-LABEL: func.func @dynamic_size_not_provable(
+// CHECK:         linalg.generic
+// CHECK:         linalg.matmul
+// CHECK-NOT:     egs.gather_matmul
+func.func @dynamic_size_not_provable(%x: tensor<16x?xf32>, %ind: tensor<4xi64>,
+                                     %w: tensor<?x32xf32>, %n: index) -> tensor<4x32xf32> {
+  %e = tensor.empty(%n) : tensor<4x?xf32>
+  %g = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0)>,
+                                        affine_map<(d0, d1) -> (d0, d1)>],
+                       iterator_types = ["parallel", "parallel"]}
+      ins(%ind : tensor<4xi64>) outs(%e : tensor<4x?xf32>) {
+  ^bb0(%i: i64, %o: f32):
+    %c = arith.index_cast %i : i64 to index
+    %j = linalg.index 1 : index
+    %v = tensor.extract %x[%c, %j] : tensor<16x?xf32>
+    linalg.yield %v : f32
+  } -> tensor<4x?xf32>
+  %zero = arith.constant 0.0 : f32
+  %e2 = tensor.empty() : tensor<4x32xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e2 : tensor<4x32xf32>) -> tensor<4x32xf32>
+  %y = linalg.matmul ins(%g, %w : tensor<4x?xf32>, tensor<?x32xf32>)
+                     outs(%f : tensor<4x32xf32>) -> tensor<4x32xf32>
+  return %y : tensor<4x32xf32>
+}
+
+// -----
+
+// The same with the size stated as tensor.dim of x fuses.
+// CHECK-LABEL: func.func @dynamic_size_from_x(
+// CHECK:         egs.gather_matmul %{{.*}}[%{{.*}}] * %{{.*}} : (tensor<16x?xf32>, tensor<1x4xi64>, tensor<1x?x32xf32>) -> tensor<1x4x32xf32>
+func.func @dynamic_size_from_x(%x: tensor<16x?xf32>, %ind: tensor<4xi64>,
+                               %w: tensor<?x32xf32>) -> tensor<4x32xf32> {
+  %c1 = arith.constant 1 : index
+  %n = tensor.dim %x, %c1 : tensor<16x?xf32>
+  %e = tensor.empty(%n) : tensor<4x?xf32>
+  %g = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0)>,
+                                        affine_map<(d0, d1) -> (d0, d1)>],
+                       iterator_types = ["parallel", "parallel"]}
+      ins(%ind : tensor<4xi64>) outs(%e : tensor<4x?xf32>) {
+  ^bb0(%i: i64, %o: f32):
+    %c = arith.index_cast %i : i64 to index
+    %j = linalg.index 1 : index
+    %v = tensor.extract %x[%c, %j] : tensor<16x?xf32>
+    linalg.yield %v : f32
+  } -> tensor<4x?xf32>
+  %zero = arith.constant 0.0 : f32
+  %e2 = tensor.empty() : tensor<4x32xf32>
+  %f = linalg.fill ins(%zero : f32) outs(%e2 : tensor<4x32xf32>) -> tensor<4x32xf32>
+  %y = linalg.matmul ins(%g, %w : tensor<4x?xf32>, tensor<?x32xf32>)
                      outs(%f : tensor<4x32xf32>) -> tensor<4x32xf32>
   return %y : tensor<4x32xf32>
 }

@@ -95,6 +95,37 @@ func.func @grouped_moe_layer(%x: tensor<4x8xf32>, %ids: tensor<4x2xi32>, %w1: te
 }
 
 // -----
+
+// Dynamic token count: the scale and the zero init take their sizes with
+// tensor.dim.
+// CHECK-LABEL: func.func @dynamic_tokens_unpermute(
+// CHECK:         %[[R:.*]]:3 = egs.route %{{.*}} experts = 3 : (tensor<?x2xi32>) -> (tensor<?xi32>, tensor<4xi32>, tensor<?xi32>)
+// CHECK:         linalg.transpose ins(%{{.*}} : tensor<?x2xf32>) outs(%{{.*}} : tensor<2x?xf32>)
+// CHECK:         egs.scatter_add %{{.*}} into %{{.*}}[%[[R]]#2] axis = 0 : (tensor<?xf32>, tensor<?xi32>, tensor<?xf32>) -> tensor<?xf32>
+// CHECK:         egs.matmul_scatter %{{.*}} * %{{.*}} offsets %[[R]]#1 into %{{.*}}[%[[R]]#0] scale %{{.*}} : (tensor<?x16xf32>, tensor<?xi32>, tensor<3x16x8xf32>, tensor<4xi32>, tensor<?x8xf32>, tensor<?xf32>) -> tensor<?x8xf32>
+func.func @dynamic_tokens_unpermute(%h: tensor<?x16xf32>, %ids: tensor<?x2xi32>,
+                                    %w2: tensor<3x16x8xf32>, %probs: tensor<?x2xf32>)
+    -> tensor<?x8xf32> {
+  %rows, %off, %map = egs.route %ids experts = 3
+      : (tensor<?x2xi32>) -> (tensor<?xi32>, tensor<4xi32>, tensor<?xi32>)
+  %c0 = arith.constant 0 : index
+  %n = tensor.dim %h, %c0 : tensor<?x16xf32>
+  %e = tensor.empty(%n) : tensor<?xi32>
+  %iota = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>],
+                          iterator_types = ["parallel"]} outs(%e : tensor<?xi32>) {
+  ^bb0(%o: i32):
+    %i = linalg.index 0 : index
+    %c = arith.index_cast %i : index to i32
+    linalg.yield %c : i32
+  } -> tensor<?xi32>
+  %z = egs.gather_matmul %h[%iota] * %w2 offsets %off
+      : (tensor<?x16xf32>, tensor<?xi32>, tensor<3x16x8xf32>, tensor<4xi32>) -> tensor<?x8xf32>
+  %out = egs.unpermute %z[%map] * %probs
+      : (tensor<?x8xf32>, tensor<?xi32>, tensor<?x2xf32>) -> tensor<?x8xf32>
+  return %out : tensor<?x8xf32>
+}
+
+// -----
 // Negative cases.
 
 // x_sorted has another user: the permuted copy stays, nothing to gain.

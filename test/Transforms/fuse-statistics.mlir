@@ -9,7 +9,7 @@
 
 // CHECK:      EGSFuse
 // CHECK-NEXT:   (S) 1 contraction-scatter - contraction + scatter-add fused into egs.matmul_scatter
-// CHECK-NEXT:   (S) 2 epilogue - bias adds and row scales folded into fused matmul ops
+// CHECK-NEXT:   (S) 2 epilogue - bias adds, roundings and row scales folded into fused matmul ops
 // CHECK-NEXT:   (S) 2 gather-contraction - gather + contraction fused into egs.gather_matmul
 // CHECK-NEXT:   (S) 1 gather-transpose - gather + transpose (+ concat) fused into egs.gather / egs.gather_concat
 // CHECK-NEXT:   (S) 2 routing - permute/unpermute fused into ragged matmul ops

@@ -92,3 +92,39 @@ def test_cuda_target_reports_availability():
     if not ok:
         with pytest.raises(RuntimeError, match="CUDA"):
             egs.compile(MODULE, target="cuda")
+
+
+PRINTING = """
+func.func private @printMemrefF32(memref<*xf32>)
+func.func @show(%m: memref<2xf32>) {
+  %u = memref.cast %m : memref<2xf32> to memref<*xf32>
+  call @printMemrefF32(%u) : (memref<*xf32>) -> ()
+  return
+}
+"""
+
+
+def test_undefined_external_function_is_a_compile_error():
+    with pytest.raises(egs.CompileError, match="not defined: printMemrefF32"):
+        egs.compile(PRINTING)
+
+
+def test_runner_utils_are_loaded_privately():
+    import subprocess, sys
+    # In a child process, so the output can be read; the libraries (which
+    # pull in libLLVM.so and libMLIR.so) must not become global symbols.
+    code = (
+        "import ctypes, numpy as np, egs\n"
+        f"egs.compile({PRINTING!r}, runner_utils=True).show(np.array([1.5, 2.5], np.float32))\n"
+        "import sys; sys.stdout.flush()\n"
+        "try:\n"
+        "    ctypes.CDLL(None).printMemrefF32\n"
+        "    print('GLOBAL')\n"
+        "except AttributeError:\n"
+        "    print('LOCAL')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=dict(__import__("os").environ,
+                                  PYTHONPATH=__import__("os").pathsep.join(sys.path)))
+    assert out.returncode == 0, out.stderr
+    assert "[1.5,  2.5]" in out.stdout and "LOCAL" in out.stdout

@@ -177,3 +177,16 @@ def test_token_choice_layer_matches_dense_reference():
             e = ids[t, j]
             dense[t] += probs[t, j] * (x[t].astype(np.float64) @ w1[e] @ w2[e])
     assert rel_err(out, dense) < 1e-5
+
+
+def test_empty_sizes():
+    y = egs.gather_matmul(rand(2, 5, 4), np.zeros((2, 3, 0), np.int32), rand(3, 4, 6))
+    assert y.shape == (2, 3, 0, 6)
+    out = egs.matmul_scatter(y, np.zeros((2, 3, 0), np.int32), rand(3, 6, 4), num_tokens=5)
+    assert out.shape == (2, 5, 4) and not out.any()
+    xs, row_id_map, offsets = egs.permute(rand(0, 4), np.zeros((0, 2), np.int32), 3)
+    assert xs.shape == (0, 4) and row_id_map.shape == (0,)
+    np.testing.assert_array_equal(offsets, [0, 0, 0, 0])
+    rows, offsets, _ = egs.route(np.zeros((3, 1), np.int64), 1)  # E = 1
+    np.testing.assert_array_equal(rows, [0, 1, 2])
+    np.testing.assert_array_equal(offsets, [0, 3])

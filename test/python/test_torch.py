@@ -209,3 +209,12 @@ def test_torch_compile_without_graph_breaks():
     assert x.grad is not None and m.w_up.grad is not None
     explanation = torch._dynamo.explain(m)(torch.randn(6, 8))
     assert explanation.graph_break_count == 0
+
+
+def test_readme_example():
+    import torch, egs.nn
+    moe = egs.nn.MoE(hidden=64, ffn=128, num_experts=8, top_k=2)
+    x = torch.randn(16, 64, requires_grad=True)
+    moe(x).sum().backward()
+    print(x.grad.shape, moe.w_up.grad.shape)
+    assert x.grad.shape == (16, 64) and moe.w_up.grad.shape == (8, 64, 256)

@@ -69,6 +69,9 @@ def ConvertEGSToGPU : Pass<"convert-egs-to-gpu", "::mlir::ModuleOp"> {
     ListOption<"tile", "tile", "int64_t",
                "Tile strategy bm,bn,bk,stages,warps for ops without a tile "
                "attribute (default: heuristic)">,
+    Option<"vectorAtomics", "vector-atomics", "bool", /*default=*/"false",
+           "Use 16-byte vector atomics (red.global.add.v4.f32: sm_90+, PTX "
+           "ISA 8.1+) in matmul_scatter's epilogue">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::scf::SCFDialect",
                            "::mlir::memref::MemRefDialect", "::mlir::vector::VectorDialect",

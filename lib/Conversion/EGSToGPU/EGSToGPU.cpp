@@ -45,6 +45,7 @@ struct ConvertEGSToGPUPass
       return signalPassFailure();
     }
     options.hostSync = hostSync;
+    options.vectorAtomics = vectorAtomics;
     if (!tile.empty()) {
       if (tile.size() != 5) {
         module.emitError() << "convert-egs-to-gpu: tile needs 5 values "

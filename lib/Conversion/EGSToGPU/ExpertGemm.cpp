@@ -606,6 +606,8 @@ void ExpertGemmEmitter::writeChunk(Value row, Value outRow, Value col, Value v,
     Value off = kb.add(outRow, col);
     if (!atomic)
       return out.storeVectorF32(kb, v, off, 4 * elementBytes(out.elementType));
+    if (spec.vectorAtomics && out.elementType.isF32())
+      return out.atomicAddF32x4(kb, v, off);
     for (int64_t i = 0; i < 4; ++i)
       out.atomicAddF32(kb, kb.extract(v, i), kb.add(off, kb.idx(i)));
   };
@@ -702,6 +704,8 @@ static std::string gemmKernelName(const ExpertGemmSpec &spec, TypeRange types) {
   name += "_" + spec.config.tag();
   if (spec.activation != Activation::none)
     name += "_" + stringifyActivation(spec.activation).str();
+  if (spec.vectorAtomics && spec.output == GemmOutput::AtomicAddTokens)
+    name += "_red4";
   for (Type t : types)
     name += "_" + typeTag(cast<MemRefType>(t).getElementType());
   return name;

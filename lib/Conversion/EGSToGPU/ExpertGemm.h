@@ -39,6 +39,8 @@ struct ExpertGemmSpec {
   Activation activation = Activation::none;
   bool hasBias = false;
   bool hasScale = false;
+  /// AtomicAddTokens: one 16-byte vector atomic per 4 columns (sm_90+).
+  bool vectorAtomics = false;
 
   /// swiglu: a tile holds matching columns of both halves of w.
   bool paired() const { return activation == Activation::swiglu; }

@@ -187,6 +187,20 @@ Value HostLauncher::vectorAccessible(Value memref, int64_t bytes) {
   return ok;
 }
 
+Value HostLauncher::isContiguous(Value memref) {
+  auto meta = memref::ExtractStridedMetadataOp::create(rewriter, loc, memref);
+  Value ok = kb.boolean(true), expected = kb.idx(1);
+  for (int64_t d = cast<MemRefType>(memref.getType()).getRank() - 1; d >= 0; --d) {
+    Value size = meta.getSizes()[d];
+    // A dimension of size 1 may have any stride.
+    Value fits = kb.orB(kb.eq(meta.getStrides()[d], expected),
+                        kb.eq(size, kb.idx(1)));
+    ok = kb.andB(ok, fits);
+    expected = kb.mul(expected, size);
+  }
+  return ok;
+}
+
 Value HostLauncher::fitsInt32(Value memref) {
   Value ok = kb.boolean(true);
   for (int64_t d = 0, n = cast<MemRefType>(memref.getType()).getRank(); d < n; ++d)

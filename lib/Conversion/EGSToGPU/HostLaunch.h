@@ -64,6 +64,8 @@ public:
   /// i1: `memref` may be read and written with `bytes`-wide vector accesses
   /// along its last dimension (unit stride, aligned rows and base).
   Value vectorAccessible(Value memref, int64_t bytes);
+  /// i1: `memref` is contiguous in row-major order (any offset).
+  Value isContiguous(Value memref);
   /// i1: every size of `memref` fits in 31 bits.
   Value fitsInt32(Value memref);
 

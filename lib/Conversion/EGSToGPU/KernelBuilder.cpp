@@ -1,6 +1,7 @@
 //===- KernelBuilder.cpp - shared pieces of the egs GPU kernels -----------===//
 #include "KernelBuilder.h"
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/IR/BuiltinTypes.h"
 
@@ -295,6 +296,9 @@ DeviceTensor DeviceTensor::get(KernelBuilder &kb, Value memref,
   DeviceTensor t;
   t.elementType = type.getElementType();
   t.sizes.assign(meta.getSizes().begin(), meta.getSizes().end());
+  t.baseOffset = meta.getOffset();
+  t.alignedPointer =
+      memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
   t.strides.assign(meta.getStrides().begin(), meta.getStrides().end());
   if (unitInnerStride && type.getRank() > 0)
     t.strides.back() = kb.idx(1);
@@ -349,6 +353,26 @@ void DeviceTensor::storeVectorF32(KernelBuilder &kb, Value value, Value offset,
                                     kb.fromF32(value, elementType), flat,
                                     ValueRange{offset});
   st.setAlignment(align);
+}
+
+void DeviceTensor::atomicAddF32x4(KernelBuilder &kb, Value value,
+                                  Value offset) const {
+  OpBuilder &b = kb.builder();
+  Location loc = kb.getLoc();
+  Value element = kb.add(baseOffset, offset);
+  Value address = kb.add(alignedPointer, kb.mul(element, kb.idx(4)));
+  Value address64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), address);
+  Value ptr = LLVM::IntToPtrOp::create(
+      b, loc, LLVM::LLVMPointerType::get(b.getContext()), address64);
+  SmallVector<Value> operands{ptr};
+  for (int64_t i = 0; i < 4; ++i)
+    operands.push_back(kb.extract(value, i));
+  LLVM::InlineAsmOp::create(
+      b, loc, TypeRange{}, operands,
+      b.getStringAttr("{ .reg .u64 a; cvta.to.global.u64 a, $0; "
+                      "red.global.add.v4.f32 [a], {$1, $2, $3, $4}; }"),
+      b.getStringAttr("l,f,f,f,f"), b.getUnitAttr(), UnitAttr(),
+      LLVM::TailCallKindAttr(), LLVM::AsmDialectAttr(), ArrayAttr());
 }
 
 void DeviceTensor::atomicAddF32(KernelBuilder &kb, Value value,

@@ -150,6 +150,7 @@ struct DeviceTensor {
   Value flat;
   SmallVector<Value> sizes, strides;
   Type elementType;
+  Value alignedPointer, baseOffset; ///< of the argument's descriptor
 
   /// `unitInnerStride`: the host checked that the last dimension is
   /// contiguous (fast kernels), so the stride is the constant 1.
@@ -176,6 +177,9 @@ struct DeviceTensor {
                       int64_t align) const;
   /// Atomic `+=` of an f32 value (converted to the element type).
   void atomicAddF32(KernelBuilder &kb, Value value, Value offset) const;
+  /// One 16-byte atomic `+=` of a vector<4xf32> (f32 elements, 16-byte
+  /// aligned address): `red.global.add.v4.f32`, sm_90 and PTX ISA 8.1.
+  void atomicAddF32x4(KernelBuilder &kb, Value value, Value offset) const;
 };
 
 } // namespace egs

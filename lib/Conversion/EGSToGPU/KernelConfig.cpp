@@ -86,6 +86,26 @@ static bool pickThreadTile(GemmConfig &c) {
   return c.threadM >= 1 && c.threadM <= 16;
 }
 
+bool GemmVariant::mayApply(const GemmShape &s) const {
+  auto below = [](int64_t v, int64_t bound) {
+    return bound && !ShapedType::isDynamic(v) && v < bound;
+  };
+  auto above = [](int64_t v, int64_t bound) {
+    return bound && !ShapedType::isDynamic(v) && v > bound;
+  };
+  return !below(s.rowsPerExpert, minRows) && !below(s.reduce, minReduce) &&
+         !above(s.reduce, maxReduce) && !below(s.cols, minCols);
+}
+
+bool GemmVariant::mustApply(const GemmShape &s) const {
+  auto known = [](int64_t v, int64_t bound) {
+    return !bound || !ShapedType::isDynamic(v);
+  };
+  return mayApply(s) && known(s.rowsPerExpert, minRows) &&
+         known(s.reduce, minReduce) && known(s.reduce, maxReduce) &&
+         known(s.cols, minCols);
+}
+
 static GemmConfig heuristic(const GemmShape &s, GemmPath path) {
   auto known = [](int64_t v) { return !ShapedType::isDynamic(v); };
   if (path == GemmPath::TensorCore) {
@@ -158,4 +178,48 @@ egs::chooseGemmConfig(const GemmShape &shape, GemmPath path,
                 Twine(maxSharedMemory));
   }
   return c;
+}
+
+FailureOr<SmallVector<GemmVariant>>
+egs::chooseGemmVariants(const GemmShape &shape, GemmPath path,
+                        std::optional<TileOverride> override,
+                        int64_t maxSharedMemory,
+                        function_ref<InFlightDiagnostic()> emitError) {
+  SmallVector<GemmVariant> candidates;
+  if (path == GemmPath::TensorCore && !override) {
+    // Large GEMMs (token-choice rows): wider tiles reuse each operand more.
+    GemmVariant big{{path, 128, 128, 32, 4, 8}};
+    big.minReduce = 1024;
+    big.minCols = 1024;
+    candidates.push_back(big);
+    // Many rows per expert, short reduction (the expert-choice seed shapes):
+    // more rows per block amortise the prologue and the epilogue.
+    GemmVariant tall{{path, 256, 64, 32, 3, 8}};
+    tall.minRows = 256;
+    tall.maxReduce = 512;
+    candidates.push_back(tall);
+  }
+  FailureOr<GemmConfig> fallback =
+      chooseGemmConfig(shape, path, override, maxSharedMemory, emitError);
+  if (failed(fallback))
+    return failure();
+  SmallVector<GemmVariant> variants;
+  for (GemmVariant &v : candidates) {
+    if (!v.mayApply(shape))
+      continue;
+    // The built-in candidates are valid by construction; this completes the
+    // warp or thread tile of each.
+    const GemmConfig &c = v.config;
+    FailureOr<GemmConfig> full = chooseGemmConfig(
+        shape, path, TileOverride{c.bm, c.bn, c.bk, c.stages, c.warps},
+        maxSharedMemory, emitError);
+    if (failed(full))
+      return failure();
+    v.config = *full;
+    variants.push_back(v);
+    if (v.mustApply(shape))
+      return variants;
+  }
+  variants.push_back(GemmVariant{*fallback});
+  return variants;
 }

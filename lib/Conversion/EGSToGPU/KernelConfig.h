@@ -61,6 +61,30 @@ chooseGemmConfig(const GemmShape &shape, GemmPath path,
                  std::optional<TileOverride> override, int64_t maxSharedMemory,
                  llvm::function_ref<mlir::InFlightDiagnostic()> emitError);
 
+/// A fast strategy and the sizes it is meant for, checked at run time when
+/// the shapes are dynamic (0: no bound).
+struct GemmVariant {
+  GemmConfig config;
+  int64_t minRows = 0;   ///< rows per expert, at least
+  int64_t minReduce = 0; ///< reduction size, at least
+  int64_t maxReduce = 0; ///< reduction size, at most
+  int64_t minCols = 0;   ///< output columns, at least
+
+  /// The bounds may hold (false only when a static size violates one).
+  bool mayApply(const GemmShape &shape) const;
+  /// The bounds hold for certain (every bounded size is static and fits).
+  bool mustApply(const GemmShape &shape) const;
+};
+
+/// The fast strategies to choose from at run time, most specific first; the
+/// last one applies to every size. One strategy when `override` is given or
+/// the static shapes decide.
+mlir::FailureOr<llvm::SmallVector<GemmVariant>>
+chooseGemmVariants(const GemmShape &shape, GemmPath path,
+                   std::optional<TileOverride> override,
+                   int64_t maxSharedMemory,
+                   llvm::function_ref<mlir::InFlightDiagnostic()> emitError);
+
 /// Byte offsets into the GEMM kernel's dynamic shared memory. The staging
 /// buffers of A and B and, after the main loop, the f32 output tile share one
 /// region; the per-row table follows it.

@@ -15,9 +15,16 @@ using namespace mlir;
 using namespace egs;
 
 namespace {
-/// The fast and the general strategy of one op.
+/// The fast strategies of one op (chosen among at run time) and the general
+/// one.
 struct GemmStrategies {
-  GemmConfig fast, general;
+  SmallVector<GemmVariant> fast;
+  GemmConfig general;
+};
+
+/// The sizes the variants are chosen by, on the host.
+struct GemmSizes {
+  Value rowsPerExpert, reduce, cols;
 };
 } // namespace
 
@@ -41,7 +48,7 @@ chooseStrategies(Operation *op, TileConfigAttr tile, const GemmShape &shape,
   GemmPath fastPath = shape.dataType.isF32() ? GemmPath::CudaCoreAsync
                                              : GemmPath::TensorCore;
   auto emitError = [&] { return op->emitOpError(); };
-  FailureOr<GemmConfig> fast = chooseGemmConfig(
+  FailureOr<SmallVector<GemmVariant>> fast = chooseGemmVariants(
       shape, fastPath, override, options.maxSharedMemory, emitError);
   FailureOr<GemmConfig> general =
       chooseGemmConfig(shape, GemmPath::CudaCoreGeneral, std::nullopt,
@@ -51,15 +58,48 @@ chooseStrategies(Operation *op, TileConfigAttr tile, const GemmShape &shape,
   return GemmStrategies{*fast, *general};
 }
 
-/// Launches `spec` with the fast strategy where `fastOk`, else the general.
-static void launchBoth(HostLauncher &host, ExpertGemmSpec spec,
-                       const GemmStrategies &s, const ExpertGemmOperands &ops,
-                       Value fastOk) {
+/// Launches `spec` with the first fast strategy whose size bounds hold where
+/// `fastOk`, else with the general one.
+static void launchStrategies(HostLauncher &host, ExpertGemmSpec spec,
+                             const GemmStrategies &s,
+                             const ExpertGemmOperands &ops, Value fastOk,
+                             const GemmSizes &sizes) {
   KernelBuilder &kb = host.host();
-  spec.config = s.fast;
-  launchExpertGemm(host, spec, ops, fastOk);
+  Value taken = kb.boolean(false);
+  for (const GemmVariant &v : s.fast) {
+    Value fits = kb.boolean(true);
+    auto atLeast = [&](Value size, int64_t bound) {
+      if (bound)
+        fits = kb.andB(fits, kb.le(kb.idx(bound), size));
+    };
+    atLeast(sizes.rowsPerExpert, v.minRows);
+    atLeast(sizes.reduce, v.minReduce);
+    atLeast(sizes.cols, v.minCols);
+    if (v.maxReduce)
+      fits = kb.andB(fits, kb.le(sizes.reduce, kb.idx(v.maxReduce)));
+    spec.config = v.config;
+    Value use = kb.andB(fastOk, kb.andB(fits, kb.eq(taken, kb.boolean(false))));
+    launchExpertGemm(host, spec, ops, use);
+    taken = kb.orB(taken, fits);
+  }
   spec.config = s.general;
   launchExpertGemm(host, spec, ops, kb.eq(fastOk, kb.boolean(false)));
+}
+
+/// Rows per expert, reduction and columns of an op's GEMM at run time.
+static GemmSizes gemmSizes(KernelBuilder &kb, bool ragged, bool batched,
+                           Value ind, Value w) {
+  OpBuilder &b = kb.builder();
+  Location loc = kb.getLoc();
+  auto dim = [&](Value v, int64_t d) {
+    return memref::DimOp::create(b, loc, v, d).getResult();
+  };
+  Value rows;
+  if (ragged)
+    rows = kb.ceilDiv(dim(ind, 0), kb.maxS(dim(w, 0), kb.idx(1)));
+  else
+    rows = batched ? kb.mul(dim(ind, 0), dim(ind, 2)) : dim(ind, 1);
+  return {rows, dim(w, 1), dim(w, 2)};
 }
 
 /// Ragged gather_matmul: rows of y outside [offsets[0], offsets[E]) are
@@ -145,7 +185,8 @@ struct GatherMatmulToGPU : OpRewritePattern<GatherMatmulOp> {
     if (ops.bias)
       fastOk = kb.andB(fastOk, host.vectorAccessible(ops.bias, 16));
     fastOk = kb.andB(fastOk, host.fitsInt32(ops.ind));
-    launchBoth(host, spec, *strategies, ops, fastOk);
+    launchStrategies(host, spec, *strategies, ops, fastOk,
+                     gemmSizes(kb, spec.ragged, spec.batched, ops.ind, ops.w));
     if (spec.ragged)
       zeroUncoveredRows(host, ops.offsets, ops.out);
     host.finish();
@@ -194,6 +235,8 @@ struct MatmulScatterToGPU : OpRewritePattern<MatmulScatterOp> {
     spec.batched = op.isBatched();
     spec.rows = RowSource::Slots;
     spec.hasScale = static_cast<bool>(ops.scale);
+    spec.vectorAtomics = options.vectorAtomics;
+    GemmSizes sizes = gemmSizes(kb, spec.ragged, spec.batched, ops.ind, ops.w);
     Value fastOk = kb.andB(host.vectorAccessible(ops.a, 16),
                            host.vectorAccessible(ops.w, 16));
     fastOk = kb.andB(fastOk, host.fitsInt32(ops.ind));
@@ -215,8 +258,8 @@ struct MatmulScatterToGPU : OpRewritePattern<MatmulScatterOp> {
       Value rows = host.scratch(f32Type(slotShape.size()), slotShape);
       ops.out = host.kernelArg(rows);
       spec.output = GemmOutput::StoreSlots;
-      launchBoth(host, spec, *strategies, ops,
-                 kb.andB(fastOk, host.vectorAccessible(ops.out, 16)));
+      launchStrategies(host, spec, *strategies, ops,
+                       kb.andB(fastOk, host.vectorAccessible(ops.out, 16)), sizes);
       SmallVector<ReassociationIndices> collapse(2);
       for (int64_t d = 0; d + 1 < static_cast<int64_t>(slotShape.size()); ++d)
         collapse[0].push_back(d);
@@ -227,8 +270,8 @@ struct MatmulScatterToGPU : OpRewritePattern<MatmulScatterOp> {
     } else if (initType.getElementType().isF32()) {
       spec.output = GemmOutput::AtomicAddTokens;
       ops.out = init;
-      launchBoth(host, spec, *strategies, ops,
-                 kb.andB(fastOk, host.vectorAccessible(init, 16)));
+      launchStrategies(host, spec, *strategies, ops,
+                       kb.andB(fastOk, host.vectorAccessible(init, 16)), sizes);
     } else {
       // f32 atomics into a widened copy of init, narrowed back once.
       Value acc = host.scratch(f32Type(initType.getRank()), dims(init));
@@ -236,7 +279,8 @@ struct MatmulScatterToGPU : OpRewritePattern<MatmulScatterOp> {
       launchConvertingCopy(host, init, accArg);
       spec.output = GemmOutput::AtomicAddTokens;
       ops.out = accArg;
-      launchBoth(host, spec, *strategies, ops, fastOk);
+      launchStrategies(host, spec, *strategies, ops,
+                       kb.andB(fastOk, host.vectorAccessible(accArg, 16)), sizes);
       launchConvertingCopy(host, accArg, init);
     }
     host.finish();

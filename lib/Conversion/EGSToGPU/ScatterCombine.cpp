@@ -21,29 +21,59 @@ void egs::launchConvertingCopy(HostLauncher &host, Value src, Value dst) {
   KernelBuilder &kb = host.host();
   auto srcType = cast<MemRefType>(src.getType());
   auto dstType = cast<MemRefType>(dst.getType());
-  std::string name = "egs_convert_r" + std::to_string(srcType.getRank()) +
-                     "_" + typeTag(srcType.getElementType()) + "_" +
-                     typeTag(dstType.getElementType());
+  std::string types = typeTag(srcType.getElementType()) + "_" +
+                      typeTag(dstType.getElementType());
   SmallVector<Value> args{src, dst};
-  auto kernel = host.kernels().getOrCreate(
-      name, ValueRange(args).getTypes(), kBandwidthThreads,
-      [&](KernelBuilder &k, ValueRange a) {
-        DeviceTensor s = DeviceTensor::get(k, a[0], false);
-        DeviceTensor d = DeviceTensor::get(k, a[1], false);
-        Value total = k.idx(1);
-        for (Value size : s.sizes)
-          total = k.mul(total, size);
-        k.gridStrideLoop(total, kBandwidthThreads, [&](Value i) {
-          SmallVector<Value> ivs = k.delinearize(i, s.sizes);
-          d.storeF32(k, s.loadF32(k, s.offset(k, ivs)), d.offset(k, ivs));
-        });
-      });
   Value total = kb.idx(1);
   for (int64_t d = 0; d < srcType.getRank(); ++d)
     total = kb.mul(total, memref::DimOp::create(kb.builder(), kb.getLoc(), src, d));
   Value one = kb.idx(1);
+  // Contiguous and aligned: 4 elements per thread, one vector access each.
+  Value flat = kb.andB(kb.andB(host.isContiguous(src), host.isContiguous(dst)),
+                       kb.andB(host.vectorAccessible(src, 16),
+                               host.vectorAccessible(dst, 16)));
+  auto flatKernel = host.kernels().getOrCreate(
+      "egs_convert_flat_r" + std::to_string(srcType.getRank()) + "_" + types,
+      ValueRange(args).getTypes(), kBandwidthThreads,
+      [&](KernelBuilder &k, ValueRange a) {
+        DeviceTensor s = DeviceTensor::get(k, a[0], true);
+        DeviceTensor d = DeviceTensor::get(k, a[1], true);
+        Value n = k.idx(1);
+        for (Value size : s.sizes)
+          n = k.mul(n, size);
+        k.gridStrideLoop(k.ceilDiv(n, k.idx(4)), kBandwidthThreads, [&](Value i) {
+          Value first = k.mul(i, k.idx(4));
+          auto full = scf::IfOp::create(k.builder(), k.getLoc(),
+                                        k.le(k.add(first, k.idx(4)), n), true);
+          OpBuilder::InsertionGuard g(k.builder());
+          k.builder().setInsertionPoint(full.thenBlock()->getTerminator());
+          d.storeVectorF32(k, s.loadVectorF32(k, first, 4, 4 * elementBytes(s.elementType)),
+                           first, 4 * elementBytes(d.elementType));
+          k.builder().setInsertionPoint(full.elseBlock()->getTerminator());
+          k.forLoop(first, n, k.idx(1), [&](Value e) {
+            d.storeF32(k, s.loadF32(k, e), e);
+          });
+        });
+      });
+  host.launch(flatKernel,
+              {host.blocksFor(kb.ceilDiv(total, kb.idx(4)), kBandwidthThreads), one, one},
+              kBandwidthThreads, 0, args, flat);
+  auto kernel = host.kernels().getOrCreate(
+      "egs_convert_r" + std::to_string(srcType.getRank()) + "_" + types,
+      ValueRange(args).getTypes(), kBandwidthThreads,
+      [&](KernelBuilder &k, ValueRange a) {
+        DeviceTensor s = DeviceTensor::get(k, a[0], false);
+        DeviceTensor d = DeviceTensor::get(k, a[1], false);
+        Value n = k.idx(1);
+        for (Value size : s.sizes)
+          n = k.mul(n, size);
+        k.gridStrideLoop(n, kBandwidthThreads, [&](Value i) {
+          SmallVector<Value> ivs = k.delinearize(i, s.sizes);
+          d.storeF32(k, s.loadF32(k, s.offset(k, ivs)), d.offset(k, ivs));
+        });
+      });
   host.launch(kernel, {host.blocksFor(total, kBandwidthThreads), one, one},
-              kBandwidthThreads, 0, args);
+              kBandwidthThreads, 0, args, kb.eq(flat, kb.boolean(false)));
 }
 
 //===----------------------------------------------------------------------===//

@@ -47,6 +47,9 @@ struct GPULoweringOptions {
   /// Shared memory one block may use (bytes); bounds the heuristic and
   /// rejects `tile` overrides that need more.
   int64_t maxSharedMemory = 227 * 1024;
+  /// Emit `red.global.add.v4.f32` (sm_90+, PTX ISA 8.1+) for the atomic
+  /// epilogue of matmul_scatter instead of four scalar atomics.
+  bool vectorAtomics = false;
 };
 
 /// The CUDA toolkit directory holding bin/`tool`, searched as the NVVM

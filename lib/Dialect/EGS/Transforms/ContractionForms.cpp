@@ -55,16 +55,39 @@ static FailureOr<SmallVector<int64_t>> dimPositions(AffineMap map) {
   return dims;
 }
 
-FailureOr<ContractionForm> egs::fusion::matchContraction(Operation *raw,
-                                                         const MatchContext &ctx) {
+/// With `l` the rows and `r` the weight: out [p.., n] = l [p.., red] *
+/// r [(e,) red, n]. Returns the position of e in l (-1 for a single weight
+/// matrix), or nullopt when the maps have another shape.
+static std::optional<int64_t> expertDimOf(ArrayRef<int64_t> l,
+                                          ArrayRef<int64_t> r,
+                                          ArrayRef<int64_t> o, int64_t red,
+                                          int64_t loops) {
+  if (l.empty() || l.back() != red || o.size() != l.size() ||
+      !llvm::equal(o.drop_back(), l.drop_back()) ||
+      llvm::is_contained(l, o.back()) ||
+      loops != static_cast<int64_t>(l.size()) + 1)
+    return std::nullopt;
+  int64_t n = o.back();
+  if (r.size() == 2 && r[0] == red && r[1] == n)
+    return -1;
+  if (r.size() == 3 && r[1] == red && r[2] == n) {
+    const int64_t *it = llvm::find(l.drop_back(), r[0]);
+    if (it != l.end() - 1)
+      return it - l.begin();
+  }
+  return std::nullopt;
+}
+
+FailureOr<ContractionForm>
+egs::fusion::matchContraction(Operation *raw, const MatchContext &ctx) {
   auto op = dyn_cast_if_present<linalg::LinalgOp>(raw);
   if (!op || !op.hasPureTensorSemantics() || op.getNumDpsInputs() != 2 ||
       op.getNumDpsInits() != 1 || op->getNumResults() != 1)
     return ctx.fail("not a two-operand linalg contraction on tensors");
   if (!isMultiplyAccumulate(*op.getBlock()))
     return ctx.fail("the body is not a multiply-accumulate");
-  Value lhs = op.getDpsInputOperand(0)->get(), rhs = op.getDpsInputOperand(1)->get();
-  Type lhsElt = getElementTypeOrSelf(lhs), rhsElt = getElementTypeOrSelf(rhs);
+  Type lhsElt = getElementTypeOrSelf(op.getDpsInputOperand(0)->get());
+  Type rhsElt = getElementTypeOrSelf(op.getDpsInputOperand(1)->get());
   Type accElt = getElementTypeOrSelf(op->getResult(0));
   if (lhsElt != rhsElt || !isDataType(lhsElt))
     return ctx.fail("operands must share one element type among f32, f16 "
@@ -78,41 +101,44 @@ FailureOr<ContractionForm> egs::fusion::matchContraction(Operation *raw,
     return ctx.fail("the contraction accumulates into a non-zero init");
 
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  FailureOr<SmallVector<int64_t>> l = dimPositions(maps[0]),
-                                  r = dimPositions(maps[1]),
+  FailureOr<SmallVector<int64_t>> a = dimPositions(maps[0]),
+                                  b = dimPositions(maps[1]),
                                   o = dimPositions(maps[2]);
-  if (failed(l) || failed(r) || failed(o))
+  if (failed(a) || failed(b) || failed(o))
     return ctx.fail("indexing maps are not projections of the loops");
-  SmallVector<utils::IteratorType> iters = op.getIteratorTypesArray();
   SmallVector<int64_t> reductions;
-  for (auto [i, it] : llvm::enumerate(iters))
+  for (auto [i, it] : llvm::enumerate(op.getIteratorTypesArray()))
     if (it == utils::IteratorType::reduction)
       reductions.push_back(i);
   if (reductions.size() != 1)
     return ctx.fail("the contraction has " + Twine(reductions.size()) +
                     " reduction dims (need exactly one)");
-  int64_t red = reductions[0];
-  // lhs [p.., r], out [p.., n]: the reduction is lhs's innermost dim and
-  // out repeats lhs's other dims in order.
-  if (l->empty() || l->back() != red || o->size() != l->size() ||
-      !llvm::equal(ArrayRef(*o).drop_back(), ArrayRef(*l).drop_back()) ||
-      llvm::is_contained(*l, o->back()) ||
-      static_cast<int64_t>(iters.size()) != static_cast<int64_t>(l->size()) + 1)
-    return ctx.fail("lhs/out maps are not [p.., r] -> [p.., n] (the gathered "
-                    "rows must be the lhs with the reduction innermost)");
-  int64_t n = o->back();
-  ContractionForm c{op, lhs, rhs, -1};
-  if (r->size() == 2 && (*r)[0] == red && (*r)[1] == n)
-    return c;
-  if (r->size() == 3 && (*r)[1] == red && (*r)[2] == n) {
-    auto it = llvm::find(ArrayRef(*l).drop_back(), (*r)[0]);
-    if (it != l->end() - 1) {
-      c.expertDim = it - l->begin();
-      return c;
-    }
+  // Either input may be the rows (einsum operands come in any order).
+  int64_t loops = op.getNumLoops();
+  if (std::optional<int64_t> e = expertDimOf(*a, *b, *o, reductions[0], loops))
+    return ContractionForm{op, op.getDpsInputOperand(0)->get(),
+                           op.getDpsInputOperand(1)->get(), *e};
+  if (std::optional<int64_t> e = expertDimOf(*b, *a, *o, reductions[0], loops))
+    return ContractionForm{op, op.getDpsInputOperand(1)->get(),
+                           op.getDpsInputOperand(0)->get(), *e};
+  return ctx.fail("the maps are not rows [p.., r] times a weight [r, n] or "
+                  "[e, r, n] (e a dim of the rows) into [p.., n] (a "
+                  "transposed or differently indexed operand)");
+}
+
+FailureOr<ExpertLayout> egs::fusion::classifyLayout(const ContractionForm &c,
+                                                    int64_t lead,
+                                                    const MatchContext &ctx) {
+  int64_t rank = cast<ShapedType>(c.lhs.getType()).getRank();
+  ExpertLayout layout{lead, rank - 1 - lead, false};
+  if (c.expertDim == lead && layout.rowDims == 2) {
+    layout.expertChoice = true;
+    return layout;
   }
-  return ctx.fail("the rhs map is not [r, n] or [e, r, n] with e a dim of the "
-                  "lhs (a transposed or differently indexed weight)");
+  if (c.expertDim < 0 && layout.rowDims >= 1)
+    return layout;
+  return ctx.fail("the weight stack is indexed by a dim other than the E of "
+                  "a [B?,E,K] index");
 }
 
 //===----------------------------------------------------------------------===//
@@ -126,8 +152,7 @@ egs::fusion::matchBroadcastEpilogue(Value v, ElementwiseKind kind,
     return ctx.fail("the contraction result has other users");
   auto gen = dyn_cast<linalg::GenericOp>(*v.getUsers().begin());
   if (!gen || !gen.hasPureTensorSemantics() || gen->getNumResults() != 1 ||
-      gen.getNumDpsInits() != 1 ||
-      !allParallel(gen))
+      gen.getNumDpsInits() != 1 || !allParallel(gen))
     return ctx.fail("the user is not an elementwise linalg.generic");
   // The two operands of the binary op: v and the broadcast one, as block
   // arguments; v may be an input or the init (outs(%v) form).
@@ -150,11 +175,13 @@ egs::fusion::matchBroadcastEpilogue(Value v, ElementwiseKind kind,
   Block *body = gen.getBody();
   auto yield = cast<linalg::YieldOp>(body->getTerminator());
   Operation *binary = yield.getValues()[0].getDefiningOp();
-  bool kindOk = kind == ElementwiseKind::Add ? isa_and_present<arith::AddFOp>(binary)
-                                             : isa_and_present<arith::MulFOp>(binary);
+  bool kindOk = kind == ElementwiseKind::Add
+                    ? isa_and_present<arith::AddFOp>(binary)
+                    : isa_and_present<arith::MulFOp>(binary);
   if (!kindOk || binary->getBlock() != body || &body->front() != binary)
-    return ctx.fail(kind == ElementwiseKind::Add ? "the epilogue is not one addf"
-                                                 : "the epilogue is not one mulf");
+    return ctx.fail(kind == ElementwiseKind::Add
+                        ? "the epilogue is not one addf"
+                        : "the epilogue is not one mulf");
   Value a = gen.getMatchingBlockArgument(vOperand),
         b = gen.getMatchingBlockArgument(other);
   if (!((binary->getOperand(0) == a && binary->getOperand(1) == b) ||
@@ -163,7 +190,8 @@ egs::fusion::matchBroadcastEpilogue(Value v, ElementwiseKind kind,
                     "other operand");
   BroadcastEpilogue e{gen, other->get(), {}, {}};
   auto otherType = cast<ShapedType>(e.operand.getType());
-  for (auto [d, expr] : llvm::enumerate(gen.getMatchingIndexingMap(other).getResults())) {
+  for (auto [d, expr] :
+       llvm::enumerate(gen.getMatchingIndexingMap(other).getResults())) {
     if (auto dim = dyn_cast<AffineDimExpr>(expr)) {
       if (!e.vDims.empty() && dim.getPosition() <= e.vDims.back())
         return ctx.fail("the broadcast operand's dims are not in order");
@@ -177,4 +205,26 @@ egs::fusion::matchBroadcastEpilogue(Value v, ElementwiseKind kind,
     e.unitDims.push_back(d);
   }
   return e;
+}
+
+FailureOr<linalg::GenericOp>
+egs::fusion::matchTruncation(Value v, Type to, const MatchContext &ctx) {
+  if (!v.hasOneUse())
+    return ctx.fail("the result has other users");
+  auto gen = dyn_cast<linalg::GenericOp>(*v.getUsers().begin());
+  if (!gen || !gen.hasPureTensorSemantics() || gen.getNumDpsInputs() != 1 ||
+      gen.getNumDpsInits() != 1 || gen->getNumResults() != 1 ||
+      !allParallel(gen))
+    return ctx.fail("the user is not an elementwise unary linalg.generic");
+  OpOperand *in = gen.getDpsInputOperand(0), *init = gen.getDpsInitOperand(0);
+  if (in->get() != v || !gen.getMatchingIndexingMap(in).isIdentity() ||
+      !gen.getMatchingIndexingMap(init).isIdentity() ||
+      !gen.getMatchingBlockArgument(init).use_empty())
+    return ctx.fail("the user is not elementwise over the result");
+  auto yield = cast<linalg::YieldOp>(gen.getBody()->getTerminator());
+  auto trunc = yield.getValues()[0].getDefiningOp<arith::TruncFOp>();
+  if (!trunc || trunc.getIn() != gen.getMatchingBlockArgument(in) ||
+      trunc.getType() != to || &gen.getBody()->front() != trunc)
+    return ctx.fail("the user does not only round to the data type");
+  return gen;
 }

@@ -97,13 +97,11 @@ static LogicalResult fuseIntoScatter(Operation *scatter, const ScatterForm &s,
   if (failed(matched))
     return failure();
   auto &[c, scale] = *matched;
-  int64_t lead = idx.xRank() == 3 ? 1 : 0;
+  FailureOr<ExpertLayout> layout =
+      classifyLayout(c, idx.xRank() == 3 ? 1 : 0, ctx);
+  if (failed(layout))
+    return failure();
   int64_t cRank = cast<ShapedType>(c.lhs.getType()).getRank();
-  bool expertChoice = c.expertDim == lead && cRank == lead + 3;
-  bool singleExpert = c.expertDim < 0 && cRank == lead + 2;
-  if (!expertChoice && !singleExpert)
-    return ctx.fail("the weight is indexed neither by the E dim of a [B?,E,K] "
-                    "index nor by nothing (single expert with a [B?,R] index)");
   if (scale && !llvm::equal(scale->vDims, llvm::seq<int64_t>(0, cRank - 1)))
     return ctx.fail("the scale between contraction and scatter is not one "
                     "value per row");
@@ -115,21 +113,23 @@ static LogicalResult fuseIntoScatter(Operation *scatter, const ScatterForm &s,
   Value ind = buildGatherIndex(rewriter, loc, idx);
   Value y = c.lhs, w = c.rhs;
   Value scaleValue =
-      scale ? dropUnitDims(rewriter, loc, scale->operand, scale->unitDims) : Value();
-  if (singleExpert) {
-    y = insertUnitDim(rewriter, loc, y, lead);
-    ind = insertUnitDim(rewriter, loc, ind, lead);
+      scale ? dropUnitDims(rewriter, loc, scale->operand, scale->unitDims)
+            : Value();
+  if (!layout->expertChoice) {
+    y = layout->asSingleExpert(rewriter, loc, y);
+    ind = layout->asSingleExpert(rewriter, loc, ind);
     w = insertUnitDim(rewriter, loc, w, 0);
     if (scaleValue)
-      scaleValue = insertUnitDim(rewriter, loc, scaleValue, lead);
+      scaleValue = layout->asSingleExpert(rewriter, loc, scaleValue);
   }
-  auto fused = MatmulScatterOp::create(rewriter, loc, idx.x.getType(), y, ind, w,
-                                       /*expert_offsets=*/Value(), idx.x,
-                                       scaleValue, /*deterministic=*/false,
-                                       /*tile=*/nullptr);
+  auto fused = MatmulScatterOp::create(
+      rewriter, loc, idx.x.getType(), y, ind, w,
+      /*expert_offsets=*/Value(), idx.x, scaleValue, /*deterministic=*/false,
+      /*tile=*/nullptr);
   Value out = fused.getOut();
   if (out.getType() != scatter->getResult(0).getType())
-    out = tensor::CastOp::create(rewriter, loc, scatter->getResult(0).getType(), out);
+    out = tensor::CastOp::create(rewriter, loc, scatter->getResult(0).getType(),
+                                 out);
   rewriter.replaceOp(scatter, out);
   if (scale)
     rewriter.eraseOp(scale->op);
@@ -137,8 +137,7 @@ static LogicalResult fuseIntoScatter(Operation *scatter, const ScatterForm &s,
 
   reportFusion(options, FusionFamily::ContractionScatter, fused,
                "fused " + contractionName + " + " + idx.form +
-                   " into egs.matmul_scatter (" +
-                   (expertChoice ? "expert-choice" : "single expert") + ")");
+                   " into egs.matmul_scatter (" + layout->name() + ")");
   if (scale)
     reportFusion(options, FusionFamily::Epilogue, fused,
                  "folded per-row scale into egs.matmul_scatter");

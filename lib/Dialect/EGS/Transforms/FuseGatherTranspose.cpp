@@ -31,19 +31,21 @@ static FailureOr<TransposeForm> matchTranspose(Operation *op,
   if (auto t = dyn_cast<linalg::TransposeOp>(op)) {
     if (!t.hasPureTensorSemantics())
       return ctx.fail("linalg.transpose on buffers");
-    return TransposeForm{op, t.getInput(), SmallVector<int64_t>(t.getPermutation())};
+    return TransposeForm{op, t.getInput(),
+                         SmallVector<int64_t>(t.getPermutation())};
   }
   auto gen = dyn_cast<linalg::GenericOp>(op);
   if (!gen || !gen.hasPureTensorSemantics() || gen.getNumDpsInputs() != 1 ||
-      gen.getNumDpsInits() != 1 ||
-      !allParallel(gen))
+      gen.getNumDpsInits() != 1 || !allParallel(gen))
     return ctx.fail("not a transpose");
   OpOperand *in = gen.getDpsInputOperand(0), *init = gen.getDpsInitOperand(0);
   AffineMap inMap = gen.getMatchingIndexingMap(in);
   auto yield = cast<linalg::YieldOp>(gen.getBody()->getTerminator());
-  if (!inMap.isPermutation() || !gen.getMatchingIndexingMap(init).isIdentity() ||
+  if (!inMap.isPermutation() ||
+      !gen.getMatchingIndexingMap(init).isIdentity() ||
       yield.getValues()[0] != gen.getMatchingBlockArgument(in) ||
-      getElementTypeOrSelf(in->get()) != getElementTypeOrSelf(gen->getResult(0)))
+      getElementTypeOrSelf(in->get()) !=
+          getElementTypeOrSelf(gen->getResult(0)))
     return ctx.fail("the generic is not a transpose (permuted input map, "
                     "identity output map, yielding the input)");
   // Input dim k is read at loop (= result) dim inMap(k).
@@ -141,9 +143,10 @@ struct FuseGathersIntoConcat : OpRewritePattern<tensor::ConcatOp> {
       if (!pieces.empty() && g->axis != pieces.front().gather.axis)
         return ctx.fail("the pieces gather along different axes");
       SmallVector<int64_t> transposed =
-          piece.transpose ? piece.permutation
-                          : llvm::to_vector(llvm::seq<int64_t>(
-                                0, cast<ShapedType>(input.getType()).getRank()));
+          piece.transpose
+              ? piece.permutation
+              : llvm::to_vector(llvm::seq<int64_t>(
+                    0, cast<ShapedType>(input.getType()).getRank()));
       piece.permutation = compose(g->permutation, transposed);
       piece.gather = *g;
       pieces.push_back(piece);

@@ -8,8 +8,8 @@
 // - grouped matmul (matmul_scatter into zeros, or gather_matmul) +
 //   unpermute -> ragged matmul_scatter into the tokens, scaled per row by
 //   the routing probability of that (token, choice).
-// Routing with dropped rows (num_out_tokens < T*k) is declined: egs.route
-// has no dropping.
+// Routing with dropped or padding rows (num_out_tokens other than T*k) is
+// declined: egs.route has neither.
 //
 //===----------------------------------------------------------------------===//
 #include "FusionForms.h"
@@ -40,11 +40,12 @@ static FailureOr<Routing> matchRouting(Value expertOffsets,
     std::optional<int64_t> kept = permute.getNumOutTokens();
     if (kept && (!ids.hasStaticShape() ||
                  *kept != ids.getDimSize(0) * ids.getDimSize(1)))
-      return ctx.fail("egs.permute drops rows (num_out_tokens < T*k)");
+      return ctx.fail("egs.permute with num_out_tokens other than T*k "
+                      "(dropped or padding rows; egs.route has neither)");
     if (permute.getResults()[2] != expertOffsets)
       return ctx.fail("expert_offsets is not the permute's");
-    r = {permute, permute.getTopkIds(), permute.getResults()[1],
-         expertOffsets, permute.getNumExpertsAttr().getInt()};
+    r = {permute, permute.getTopkIds(), permute.getResults()[1], expertOffsets,
+         permute.getNumExpertsAttr().getInt()};
     return r;
   }
   if (auto route = expertOffsets.getDefiningOp<RouteOp>()) {
@@ -67,6 +68,9 @@ static RouteOp routeOf(OpBuilder &b, const Routing &r, Type rowsType) {
     auto route = dyn_cast<RouteOp>(user);
     if (route && !route.hasBufferSemantics() &&
         route.getNumExpertsAttr().getInt() == r.numExperts &&
+        route->getResultTypes() == TypeRange{rowsType,
+                                             r.expertOffsets.getType(),
+                                             r.rowIdMap.getType()} &&
         route->getBlock() == r.op->getBlock() && route->isBeforeInBlock(r.op))
       return route;
   }
@@ -183,31 +187,38 @@ struct CombineIntoTokens : OpRewritePattern<UnpermuteOp> {
 
     rewriter.setInsertionPoint(op);
     Location loc = op.getLoc();
-    Value rows = routeOf(rewriter, *routing, rowsTypeFor(sorted)).getResults()[0];
+    Value rows =
+        routeOf(rewriter, *routing, rowsTypeFor(sorted)).getResults()[0];
     // scale[row_id_map[j*T+t]] = probs[t,j]: probs transposed to [k,T],
     // flattened, scattered into the slots (each slot is hit exactly once).
     Value probs = op.getProbs();
     SmallVector<OpFoldResult> ps = tensor::getMixedSizes(rewriter, loc, probs);
-    Value probsT = linalg::TransposeOp::create(
-                       rewriter, loc, probs,
-                       tensor::EmptyOp::create(rewriter, loc, {ps[1], ps[0]}, outElt),
-                       ArrayRef<int64_t>{1, 0})
-                       ->getResult(0);
+    Value probsT =
+        linalg::TransposeOp::create(
+            rewriter, loc, probs,
+            tensor::EmptyOp::create(rewriter, loc, {ps[1], ps[0]}, outElt),
+            ArrayRef<int64_t>{1, 0})
+            ->getResult(0);
     Value flat = tensor::CollapseShapeOp::create(
         rewriter, loc, probsT, ArrayRef<ReassociationIndices>{{0, 1}});
-    Value slotZeros = zeros(rewriter, loc,
-                            {tensor::getMixedSize(rewriter, loc, sorted, 0)}, outElt);
+    // Sizes come from operands that stay: the grouped op and the unpermute
+    // are erased below.
+    Value slotZeros = zeros(
+        rewriter, loc, {tensor::getMixedSize(rewriter, loc, y, 0)}, outElt);
     Value scale = ScatterAddOp::create(rewriter, loc, slotZeros.getType(), flat,
                                        op.getRowIdMap(), slotZeros,
                                        rewriter.getI64IntegerAttr(0), nullptr)
                       .getResult();
-    Value init = zerosLike(rewriter, loc, op.getResult(), outElt);
+    Value init =
+        zeros(rewriter, loc, {ps[0], tensor::getMixedSize(rewriter, loc, w, 2)},
+              outElt);
     auto fused = MatmulScatterOp::create(
         rewriter, loc, init.getType(), y, rows, w, offsets, init, scale,
         /*deterministic=*/false, /*tile=*/nullptr);
     Value out = fused.getOut();
     if (out.getType() != op.getResult().getType())
-      out = tensor::CastOp::create(rewriter, loc, op.getResult().getType(), out);
+      out =
+          tensor::CastOp::create(rewriter, loc, op.getResult().getType(), out);
     Operation *producer = sorted.getDefiningOp();
     StringRef producerName = producer->getName().getStringRef();
     rewriter.replaceOp(op, out);

@@ -3,6 +3,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/Matchers.h"
 
 using namespace mlir;
@@ -80,6 +81,50 @@ Value egs::fusion::insertUnitDim(OpBuilder &b, Location loc, Value v,
                                        sizes);
 }
 
+Value egs::fusion::collapseDims(OpBuilder &b, Location loc, Value v,
+                                int64_t first, int64_t count) {
+  if (count == 1)
+    return v;
+  int64_t rank = cast<ShapedType>(v.getType()).getRank();
+  SmallVector<ReassociationIndices> groups;
+  for (int64_t d = 0; d < rank; ++d) {
+    if (d > first && d < first + count)
+      groups.back().push_back(d);
+    else
+      groups.push_back({d});
+  }
+  return tensor::CollapseShapeOp::create(b, loc, v, groups);
+}
+
+Value egs::fusion::expandDim(OpBuilder &b, Location loc, Value v, int64_t dim,
+                             ArrayRef<OpFoldResult> sizes) {
+  if (sizes.size() == 1)
+    return v;
+  auto type = cast<RankedTensorType>(v.getType());
+  int64_t n = sizes.size();
+  SmallVector<ReassociationIndices> groups;
+  for (int64_t d = 0; d < type.getRank(); ++d) {
+    if (d < dim)
+      groups.push_back({d});
+    else if (d == dim)
+      groups.push_back(llvm::to_vector(llvm::seq<int64_t>(dim, dim + n)));
+    else
+      groups.push_back({d + n - 1});
+  }
+  SmallVector<OpFoldResult> outSizes = tensor::getMixedSizes(b, loc, v);
+  outSizes.erase(outSizes.begin() + dim);
+  outSizes.insert(outSizes.begin() + dim, sizes.begin(), sizes.end());
+  SmallVector<int64_t> shape;
+  for (OpFoldResult s : outSizes)
+    shape.push_back(getConstantIntValue(s).value_or(ShapedType::kDynamic));
+  return tensor::ExpandShapeOp::create(b, loc, type.clone(shape), v, groups,
+                                       outSizes);
+}
+
+Value ExpertLayout::asSingleExpert(OpBuilder &b, Location loc, Value v) const {
+  return insertUnitDim(b, loc, collapseDims(b, loc, v, lead, rowDims), lead);
+}
+
 Value egs::fusion::dropUnitDims(OpBuilder &b, Location loc, Value v,
                                 ArrayRef<int64_t> dims) {
   if (dims.empty())
@@ -106,11 +151,6 @@ Value egs::fusion::zeros(OpBuilder &b, Location loc,
   Value empty = tensor::EmptyOp::create(b, loc, sizes, elementType);
   Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(elementType));
   return linalg::FillOp::create(b, loc, zero, empty).getResult(0);
-}
-
-Value egs::fusion::zerosLike(OpBuilder &b, Location loc, Value like,
-                             Type elementType) {
-  return zeros(b, loc, tensor::getMixedSizes(b, loc, like), elementType);
 }
 
 void egs::fusion::reportFusion(const FusionOptions &options,

@@ -15,8 +15,6 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/PatternMatch.h"
 
-#include <string>
-
 namespace egs::fusion {
 
 /// Where a pattern reports a declined match: the pattern's root op.
@@ -43,9 +41,9 @@ struct GatherForm {
   mlir::Value x, ind;
   int64_t axis = 0, batchDims = 0;
   llvm::SmallVector<int64_t> permutation; ///< empty: the plain layout
-  bool dropCoordDim = false; ///< ind has a trailing size-1 coordinate dim
+  bool dropCoordDim = false;  ///< ind has a trailing size-1 coordinate dim
   bool fromIndexType = false; ///< ind has `index` elements (cast to i64)
-  bool clamp = false; ///< indices are clamped into [0, dim(x, axis) - 1]
+  bool clamp = false;   ///< indices are clamped into [0, dim(x, axis) - 1]
   llvm::StringRef form; ///< the frontend form, for remarks
 
   bool isRowGather() const {
@@ -93,6 +91,27 @@ struct ContractionForm {
 mlir::FailureOr<ContractionForm> matchContraction(mlir::Operation *op,
                                                   const MatchContext &ctx);
 
+/// How a contraction over rows [B?, q.., r] (`lead` = 1 with the batch dim
+/// B) maps onto the expert-indexed ops: expert-choice when q = [E, K] and the
+/// weight stack is indexed by E; otherwise, with one weight matrix, the
+/// single-expert form, whose `rowDims` dims q are flattened into the rows R
+/// of one expert (E = 1).
+struct ExpertLayout {
+  int64_t lead = 0;
+  int64_t rowDims = 0;
+  bool expertChoice = false;
+
+  llvm::StringRef name() const {
+    return expertChoice ? "expert-choice" : "single expert";
+  }
+  /// `v` [B?, q.., rest..] as the single expert's [B?, 1, R, rest..].
+  mlir::Value asSingleExpert(mlir::OpBuilder &b, mlir::Location loc,
+                             mlir::Value v) const;
+};
+
+mlir::FailureOr<ExpertLayout>
+classifyLayout(const ContractionForm &c, int64_t lead, const MatchContext &ctx);
+
 enum class ElementwiseKind { Add, Mul };
 
 /// `v + operand` or `v * operand` as an elementwise linalg.generic whose
@@ -112,8 +131,14 @@ matchBroadcastEpilogue(mlir::Value v, ElementwiseKind kind,
 
 /// True when every loop of `op` is parallel.
 inline bool allParallel(mlir::linalg::LinalgOp op) {
-  return op.getNumReductionLoops() == 0 && op.getNumLoops() == op.getNumParallelLoops();
+  return op.getNumReductionLoops() == 0 &&
+         op.getNumLoops() == op.getNumParallelLoops();
 }
+
+/// The only user of `v` as an elementwise linalg.generic that rounds it
+/// (arith.truncf) to `to`.
+mlir::FailureOr<mlir::linalg::GenericOp>
+matchTruncation(mlir::Value v, mlir::Type to, const MatchContext &ctx);
 
 /// True for a tensor of positive zeros (linalg.fill, fill-like generic or
 /// splat constant).
@@ -128,20 +153,25 @@ bool isIdentityRows(mlir::Value v);
 //===----------------------------------------------------------------------===//
 
 /// tensor.expand_shape inserting a size-1 dim at `pos`.
-mlir::Value insertUnitDim(mlir::OpBuilder &b, mlir::Location loc,
-                          mlir::Value v, int64_t pos);
+mlir::Value insertUnitDim(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v,
+                          int64_t pos);
+
+/// tensor.collapse_shape merging dims [first, first + count) into one; `v`
+/// itself when count is 1.
+mlir::Value collapseDims(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v,
+                         int64_t first, int64_t count);
+
+/// tensor.expand_shape splitting dim `dim` into `sizes`; `v` itself when
+/// there is one size.
+mlir::Value expandDim(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v,
+                      int64_t dim, llvm::ArrayRef<mlir::OpFoldResult> sizes);
 
 /// tensor.collapse_shape removing the size-1 dims `dims` (sorted); `v`
 /// itself when `dims` is empty.
 mlir::Value dropUnitDims(mlir::OpBuilder &b, mlir::Location loc, mlir::Value v,
                          llvm::ArrayRef<int64_t> dims);
 
-/// A zero-filled tensor shaped like `like` (dims taken with tensor.dim),
-/// with element type `elementType`.
-mlir::Value zerosLike(mlir::OpBuilder &b, mlir::Location loc, mlir::Value like,
-                      mlir::Type elementType);
-
-/// A zero-filled tensor of `type` with the given dynamic sizes.
+/// A zero-filled tensor of the given sizes and element type.
 mlir::Value zeros(mlir::OpBuilder &b, mlir::Location loc,
                   llvm::ArrayRef<mlir::OpFoldResult> sizes,
                   mlir::Type elementType);

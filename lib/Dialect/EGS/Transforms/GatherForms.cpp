@@ -41,7 +41,8 @@ static OpFoldResult statedSize(Value t, int64_t d) {
 static bool isDimOf(OpFoldResult size, Value t, int64_t d) {
   auto v = dyn_cast_if_present<Value>(size);
   auto dim = v ? v.getDefiningOp<tensor::DimOp>() : tensor::DimOp();
-  return dim && dim.getSource() == t && getConstantIntValue(dim.getIndex()) == d;
+  return dim && dim.getSource() == t &&
+         getConstantIntValue(dim.getIndex()) == d;
 }
 
 /// True when dim `da` of `a` provably equals dim `db` of `b`: both static
@@ -131,7 +132,8 @@ static bool stripClamp(Value &v, Value x, int64_t axis) {
   Value mid = other(outer, minOuter ? function_ref<bool(Value)>(isHi)
                                     : function_ref<bool(Value)>(isZero));
   Operation *inner = mid ? mid.getDefiningOp() : nullptr;
-  if (!inner || (minOuter ? !isa<arith::MaxSIOp>(inner) : !isa<arith::MinSIOp>(inner)))
+  if (!inner ||
+      (minOuter ? !isa<arith::MaxSIOp>(inner) : !isa<arith::MinSIOp>(inner)))
     return false;
   Value base = other(inner, minOuter ? function_ref<bool(Value)>(isZero)
                                      : function_ref<bool(Value)>(isHi));
@@ -196,7 +198,8 @@ static FailureOr<IndexSource> traceIndex(Value pos, linalg::GenericOp gen,
     return src;
   }
   auto extract = v.getDefiningOp<tensor::ExtractOp>();
-  if (!extract || gen.getRegion().isAncestor(extract.getTensor().getParentRegion()))
+  if (!extract ||
+      gen.getRegion().isAncestor(extract.getTensor().getParentRegion()))
     return ctx.fail("the gathered index is not read from an index tensor");
   src.tensor = extract.getTensor();
   src.readInBody = true;
@@ -251,7 +254,8 @@ static FailureOr<GatherForm> matchGenericGather(linalg::GenericOp gen,
                     "through a non-identity map");
   auto yield = cast<linalg::YieldOp>(gen.getBody()->getTerminator());
   auto extract = yield.getValues()[0].getDefiningOp<tensor::ExtractOp>();
-  if (!extract || gen.getRegion().isAncestor(extract.getTensor().getParentRegion()))
+  if (!extract ||
+      gen.getRegion().isAncestor(extract.getTensor().getParentRegion()))
     return ctx.fail("the generic does not yield an element of a tensor "
                     "defined outside it");
   GatherForm g;
@@ -324,12 +328,15 @@ static FailureOr<GatherForm> matchTensorGather(tensor::GatherOp op,
   // tensor.gather puts the index dims first: a permuted egs.gather.
   if (g.axis > 0)
     for (int64_t d = 0, n = op.getResultType().getRank(); d < n; ++d)
-      g.permutation.push_back(d < nq ? g.axis + d : d < nq + g.axis ? d - nq : d);
+      g.permutation.push_back(d < nq            ? g.axis + d
+                              : d < nq + g.axis ? d - nq
+                                                : d);
   g.form = "tensor.gather";
   return g;
 }
 
-static FailureOr<GatherForm> matchEGSGather(GatherOp op, const MatchContext &ctx) {
+static FailureOr<GatherForm> matchEGSGather(GatherOp op,
+                                            const MatchContext &ctx) {
   if (op.hasBufferSemantics())
     return ctx.fail("egs.gather in memref form");
   GatherForm g;
@@ -345,7 +352,8 @@ static FailureOr<GatherForm> matchEGSGather(GatherOp op, const MatchContext &ctx
   return g;
 }
 
-FailureOr<GatherForm> egs::fusion::matchGather(Value v, const MatchContext &ctx) {
+FailureOr<GatherForm> egs::fusion::matchGather(Value v,
+                                               const MatchContext &ctx) {
   Operation *def = v.getDefiningOp();
   if (!def)
     return ctx.fail("operand is a block argument, not a gather");
@@ -380,8 +388,8 @@ Value egs::fusion::buildGatherIndex(OpBuilder &b, Location loc,
     hi = arith::SubIOp::create(b, loc, rows,
                                arith::ConstantIndexOp::create(b, loc, 1));
   }
-  Value init = tensor::EmptyOp::create(b, loc, tensor::getMixedSizes(b, loc, ind),
-                                       outElt);
+  Value init = tensor::EmptyOp::create(
+      b, loc, tensor::getMixedSizes(b, loc, ind), outElt);
   SmallVector<AffineMap> maps(2, b.getMultiDimIdentityMap(type.getRank()));
   SmallVector<utils::IteratorType> iters(type.getRank(),
                                          utils::IteratorType::parallel);

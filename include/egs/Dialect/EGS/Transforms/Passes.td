@@ -10,46 +10,56 @@ def EGSFuse : Pass<"egs-fuse"> {
     Rewrites upstream tensor/linalg IR, as frontends emit it, into the fused
     egs ops. Pattern families (each can be switched off by its option):
 
-    - `gather-contraction`: a gather feeding a contraction becomes
-      `egs.gather_matmul`. Gathers: `linalg.generic` yielding
+    - `gather-contraction`: a row gather feeding a contraction becomes
+      `egs.gather_matmul`. Gathers: a `linalg.generic` yielding
       `tensor.extract %x[...]` with one `arith.index_cast` index and
-      `linalg.index` for the rest (torch-mlir index_select / embedding /
-      gather with a broadcast index), the outs-only StableHLO form that
-      extracts the index inside the body and clamps it (the clamp is kept as
-      an explicit clamp of the index tensor), `tensor.gather` and
-      `egs.gather`. Contractions: `linalg.matmul`, `linalg.batch_matmul`,
-      `linalg.contract` and contraction-shaped `linalg.generic` (einsum
-      `beki,eij->bekj`), with f32 operands or f16/bf16 operands extended
-      to an f32 accumulator, accumulating into zeros. The expert-choice form
-      is used when the weight is indexed by a dimension of the index
-      (`[B,E,K]` / `[E,K]`); a single weight matrix gives the expert-choice
-      form with one expert (`E = 1`, reshapes only).
+      `linalg.index` for the rest (torch-mlir index_select, embedding,
+      gather with a broadcast index); the outs-only StableHLO form that
+      extracts the index in the body and clamps it into `[0, T-1]` (the
+      clamp becomes an explicit clamp of the index tensor); `tensor.gather`
+      with one gather dim (rank-reduced form); `egs.gather`. Contractions:
+      `linalg.matmul`, `linalg.batch_matmul`, `linalg.contract` and
+      contraction-shaped `linalg.generic` (einsum `beki,eij->bekj`, operands
+      in either order), f32, or f16/bf16 extended to an f32 accumulator,
+      accumulating into zeros. A weight stack `[E,I,J]` indexed by the E of
+      an `[E,K]` (`[B,E,K]`) index gives the expert-choice form; a single
+      weight matrix gives the expert-choice form with one expert, the index
+      dims flattened into its rows (reshapes only).
     - `contraction-scatter`: a contraction whose rows are scatter-added into
       tokens (`egs.scatter_add`, or `tensor.scatter ... unique` into zeros)
-      becomes `egs.matmul_scatter`; a per-row scale multiplied in between
-      becomes its `scale`.
-    - `routing`: `egs.permute` feeding a grouped (identity-rows, ragged)
+      becomes `egs.matmul_scatter`, with the same layouts.
+    - `routing`: `egs.permute` feeding a grouped (identity rows, ragged)
       `egs.gather_matmul` becomes a ragged `egs.gather_matmul` that reads
-      tokens in place (rows from `egs.route`); a grouped `egs.matmul_scatter`
-      or `egs.gather_matmul` feeding `egs.unpermute` becomes a ragged
-      `egs.matmul_scatter` into the tokens with the routing probabilities as
-      `scale`.
+      tokens in place through `egs.route`'s rows; a grouped
+      `egs.matmul_scatter` (into zeros) or `egs.gather_matmul` feeding
+      `egs.unpermute` becomes a ragged `egs.matmul_scatter` into the tokens
+      with the routing probabilities as `scale` (for top-k > 2 the combine
+      sums a token's k products in expert order, not in choice order).
     - `gather-transpose`: a gather followed by a transpose
       (`linalg.transpose` or a transposing `linalg.generic`) becomes
       `egs.gather {permutation}`; gathers (each optionally transposed)
       feeding one `tensor.concat` become `egs.gather_concat`.
-    - `epilogue`: a bias add after the contraction is folded into
-      `egs.gather_matmul` (also into an existing one), and the per-row scale
-      of `contraction-scatter`.
+    - `epilogue`: a broadcast bias add (`[E,J]`, or one `[J]` row for all
+      experts) on the f32 accumulator and a following rounding
+      (`arith.truncf`) to the data type fold into `egs.gather_matmul`, also
+      after an existing one whose y is f32 (ragged only where the offsets
+      come from `egs.route`/`egs.permute` and so cover every row); a per-row
+      scale between contraction and scatter becomes `egs.matmul_scatter`'s
+      `scale`.
 
     A pattern never fires where an intermediate value has other users, where
-    element or index types would change the result (e.g. a bf16
-    accumulator, mixed x/w element types, i8/i16 or unsigned indices), or
-    where the indexing maps are not the ones above. Dynamic dimensions are
-    supported throughout (sizes are taken with `tensor.dim`).
+    element or index types would change the result (a bf16 accumulator, a
+    bias added after rounding, mixed x/w element types, i8/i16 or unsigned
+    indices, tensor.scatter over non-zeros), or where the indexing maps are
+    not the ones above (transposed weights, an index per element,
+    per-column scales). Dynamic dimensions are supported; a gather whose
+    loop sizes are not provably x's (static, or stated as `tensor.dim` of
+    x) is declined.
 
     With `remarks=true` every fusion is reported as a remark at the fused
-    op's location; `-mlir-pass-statistics` shows one counter per family.
+    op's location. The pass keeps one statistic per family
+    (`-mlir-pass-statistics`; an LLVM built without statistics, such as a
+    release build without assertions, prints none).
   }];
   let dependentDialects = ["::egs::EGSDialect", "::mlir::arith::ArithDialect",
                            "::mlir::linalg::LinalgDialect",
@@ -64,7 +74,7 @@ def EGSFuse : Pass<"egs-fuse"> {
     Option<"gatherTranspose", "gather-transpose", "bool", /*default=*/"true",
            "Fuse gather + transpose (+ concat) into egs.gather / egs.gather_concat">,
     Option<"epilogue", "epilogue", "bool", /*default=*/"true",
-           "Fold bias adds and per-row scales into the fused matmul ops">,
+           "Fold bias adds, roundings and per-row scales into the fused matmul ops">,
     Option<"remarks", "remarks", "bool", /*default=*/"false",
            "Emit a remark at each fused op">,
   ];
@@ -78,7 +88,7 @@ def EGSFuse : Pass<"egs-fuse"> {
     Statistic<"numGatherTranspose", "gather-transpose",
               "gather + transpose (+ concat) fused into egs.gather / egs.gather_concat">,
     Statistic<"numEpilogue", "epilogue",
-              "bias adds and row scales folded into fused matmul ops">,
+              "bias adds, roundings and row scales folded into fused matmul ops">,
   ];
 }
 

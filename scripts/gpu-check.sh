@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# Build here, run on the GPU machine, check here: the GPU verification of egs.
+#
+#   scripts/gpu-check.sh build          # here: .carry/gpu-check (git-ignored)
+#   scripts/gpu-check.sh device         # on the GPU machine (run tool, carry
+#                                       #   [".carry/gpu-check"]); writes $OUT
+#   scripts/gpu-check.sh verify DIR     # here: FileCheck the programs' output
+#                                       #   that came back in DIR
+#
+# build: every integration program (test/Integration/CPU and GPU) is lowered
+# with --egs-lower-to-nvvm (host-buffers=copy, as egs-runner --target=cuda
+# does) and linked ahead of time into an executable, so the GPU machine needs
+# no LLVM/MLIR: only libegs_cuda_runtime.so and libegs_test_utils.so (the
+# printMemref* utilities), both with a static libstdc++. gen_check_kernels.py's entry
+# points become libegs_check.so (host-buffers=device host-sync=false), which
+# gpu_check.py calls on torch tensors: correctness first (random data,
+# outputs poisoned, float64 reference), then a table of timings.
+#
+# env: BUILD (default build-gpu), CUDA_HOME (default /usr/local/cuda),
+#      CHIP (default sm_90a), OUT (device mode, default /tmp/egs-gpu-check).
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+CARRY="$ROOT/.carry/gpu-check"
+HERE="$ROOT/scripts/gpu-check"
+MODE="${1:-build}"
+
+# Integration programs that only make sense on the CPU (index errors are
+# reported by the host lowering; GPU kernels clamp instead).
+is_program() {
+  local f=$1
+  grep -q "^// RUN: egs-runner" "$f" && ! grep -q "^// RUN: not " "$f"
+}
+
+build() {
+  local build="${BUILD:-$ROOT/build-gpu}" llvm=/usr/lib/llvm-22/bin
+  export CUDA_HOME="${CUDA_HOME:-/usr/local/cuda}"
+  local chip="${CHIP:-sm_90a}"
+  rm -rf "$CARRY"
+  mkdir -p "$CARRY/lib" "$CARRY/tests" "$CARRY/obj"
+  local obj="$CARRY/obj"
+  echo "== runtime"
+  g++ -O2 -std=c++17 -shared -fPIC -fvisibility=hidden -static-libstdc++ -static-libgcc \
+    -I "$ROOT/runtime/include" \
+    "$ROOT"/runtime/lib/{CudaDriver,DeviceContext,Diagnostics,GpuRuntimeAbi,KernelCache,TensorMap}.cpp \
+    -Wl,--version-script="$ROOT/runtime/lib/exports.map" -ldl -lpthread \
+    -o "$CARRY/lib/libegs_cuda_runtime.so"
+  g++ -O2 -std=c++17 -shared -fPIC -static-libstdc++ -static-libgcc -I /usr/lib/llvm-22/include \
+    "$HERE/runner_utils.cpp" -o "$CARRY/lib/libegs_test_utils.so"
+  gcc -O2 -c "$HERE/test_main.c" -o "$obj/test_main.o"
+
+  echo "== integration programs"
+  local f name
+  for f in "$ROOT"/test/Integration/CPU/*.mlir "$ROOT"/test/Integration/GPU/*.mlir; do
+    [ -f "$f" ] && is_program "$f" || continue
+    name="$(basename "$(dirname "$f")")_$(basename "$f" .mlir)"
+    if ! "$build/bin/egs-opt" "$f" --egs-lower-to-nvvm="chip=$chip" -o "$obj/$name.llvm.mlir" 2> "$obj/$name.log"; then
+      echo "FAIL to compile: $f"; head -5 "$obj/$name.log"; continue
+    fi
+    if "$llvm/mlir-translate" --mlir-to-llvmir "$obj/$name.llvm.mlir" -o "$obj/$name.ll" &&
+       sed -i 's/@main(/@egs_test_main(/g' "$obj/$name.ll" &&
+       "$llvm/llc" -O2 -relocation-model=pic -filetype=obj "$obj/$name.ll" -o "$obj/$name.o" &&
+       gcc "$obj/$name.o" "$obj/test_main.o" -L "$CARRY/lib" -legs_test_utils -legs_cuda_runtime -lm \
+         -Wl,-rpath,'$ORIGIN/../lib' -o "$CARRY/tests/$name"; then
+      echo "$name" >> "$CARRY/programs.txt"
+    else
+      echo "FAIL to build: $f"
+    fi
+  done
+
+  echo "== check library"
+  python3 "$HERE/gen_check_kernels.py" > "$obj/check.mlir"
+  "$build/bin/egs-opt" "$obj/check.mlir" \
+    --egs-lower-to-nvvm="bufferize=false host-buffers=device host-sync=false chip=$chip" -o "$obj/check.llvm.mlir"
+  "$llvm/mlir-translate" --mlir-to-llvmir "$obj/check.llvm.mlir" -o "$obj/check.ll"
+  "$llvm/llc" -O3 -relocation-model=pic -filetype=obj "$obj/check.ll" -o "$obj/check.o"
+  g++ -shared "$obj/check.o" -L "$CARRY/lib" -legs_cuda_runtime -Wl,-rpath,'$ORIGIN' \
+    -static-libstdc++ -static-libgcc -o "$CARRY/lib/libegs_check.so"
+  cp "$HERE/gpu_check.py" "$CARRY/"
+  rm -rf "$obj"
+  du -sh "$CARRY"
+}
+
+device() {
+  local out="${OUT:-/tmp/egs-gpu-check}"
+  mkdir -p "$out/tests"
+  cd "$CARRY"
+  nvidia-smi -L || true
+  echo "== integration programs (output checked by 'verify' on the build machine)"
+  local name rc t0 fails=0
+  while read -r name; do
+    t0=$(date +%s%N)
+    rc=0
+    timeout 120 "./tests/$name" > "$out/tests/$name.out" 2> "$out/tests/$name.err" || rc=$?
+    printf "%-58s rc=%d %6d ms\n" "$name" "$rc" "$(( ($(date +%s%N) - t0) / 1000000 ))"
+    [ "$rc" = 0 ] || { fails=$((fails + 1)); head -3 "$out/tests/$name.err"; }
+  done < programs.txt
+  if [ -x tests/CPU_matmul_scatter_deterministic ]; then
+    ./tests/CPU_matmul_scatter_deterministic > "$out/det2.out" 2>&1 || true
+    if diff <(grep -v 'base@' "$out/tests/CPU_matmul_scatter_deterministic.out") \
+            <(grep -v 'base@' "$out/det2.out") > /dev/null; then
+      echo "deterministic matmul_scatter: two runs identical"
+    else
+      echo "FAIL: deterministic matmul_scatter differs between runs"; fails=$((fails + 1))
+    fi
+  fi
+  if command -v compute-sanitizer > /dev/null 2>&1; then
+    echo "== compute-sanitizer memcheck"
+    for name in CPU_gather_matmul_ragged CPU_matmul_scatter_ragged CPU_permute CPU_unpermute; do
+      [ -x "tests/$name" ] || continue
+      compute-sanitizer --tool memcheck "./tests/$name" 2>&1 | grep -E "ERROR SUMMARY|Invalid" | head -3
+    done
+  fi
+  echo "== gpu_check.py"
+  timeout 420 python3 gpu_check.py "$CARRY" 2>&1 | tee "$out/gpu_check.log" || fails=$((fails + 1))
+  # The run tool fetches a limited number of files: one archive of them all.
+  tar -C "$out" -czf "$out/outputs.tgz" tests && rm -rf "$out/tests"
+  echo "program failures (exit codes): $fails"
+}
+
+verify() {
+  local dir="$1" llvm=/usr/lib/llvm-22/bin name src pass=0 fail=0
+  if [ -f "$dir/outputs.tgz" ]; then
+    local unpacked; unpacked="$(mktemp -d)"
+    tar -C "$unpacked" -xzf "$dir/outputs.tgz"
+    dir="$unpacked"
+  fi
+  while read -r name; do
+    case "$name" in
+      CPU_*) src="$ROOT/test/Integration/CPU/${name#CPU_}.mlir" ;;
+      GPU_*) src="$ROOT/test/Integration/GPU/${name#GPU_}.mlir" ;;
+    esac
+    if "$llvm/FileCheck" "$src" --enable-var-scope --input-file "$dir/tests/$name.out" > "/tmp/fc_$name.log" 2>&1; then
+      pass=$((pass + 1))
+    else
+      fail=$((fail + 1)); echo "FAIL $name"; head -8 "/tmp/fc_$name.log"
+    fi
+  done < "$CARRY/programs.txt"
+  echo "FileCheck: $pass passed, $fail failed"
+}
+
+case "$MODE" in
+  build) build ;;
+  device) device ;;
+  verify) verify "${2:?verify needs the directory of the device outputs}" ;;
+  *) echo "usage: $0 build | device | verify DIR" >&2; exit 2 ;;
+esac

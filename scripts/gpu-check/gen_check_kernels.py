@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""Writes the memref-form entry points that gpu_check.py calls (one per op,
+form and dtype it checks) as MLIR, to stdout. Every operand is a fully
+dynamic strided memref, so the harness may pass any torch view; the module is
+compiled with --egs-lower-to-nvvm="bufferize=false host-buffers=device
+host-sync=false" (kernels on the caller's current stream, no waits)."""
+
+
+def memref(rank, elt, fixed=None):
+    dims = "x".join(["?"] * rank if fixed is None else fixed)
+    strides = ", ".join(["?"] * rank)
+    return f"memref<{dims}x{elt}, strided<[{strides}], offset: ?>>"
+
+
+FUNCS = []
+
+TILES = {
+    "t64x64x32w4": "#egs.tile<bm = 64, bn = 64, bk = 32, stages = 3, warps = 4>",
+    "t128x64x64w8": "#egs.tile<bm = 128, bn = 64, bk = 64, stages = 3, warps = 8>",
+    "t128x64x128w8s2": "#egs.tile<bm = 128, bn = 64, bk = 128, stages = 2, warps = 8>",
+    "t256x64x32w8": "#egs.tile<bm = 256, bn = 64, bk = 32, stages = 3, warps = 8>",
+    "t128x128x32w8s4": "#egs.tile<bm = 128, bn = 128, bk = 32, stages = 4, warps = 8>",
+    "t128x128x64w8s3": "#egs.tile<bm = 128, bn = 128, bk = 64, stages = 3, warps = 8>",
+}
+
+
+def func(name, args, op):
+    sig = ", ".join(f"%{n}: {t}" for n, t in args)
+    types = ", ".join(t for _, t in args)
+    FUNCS.append(f"func.func @{name}({sig}) attributes {{llvm.emit_c_interface}} {{\n"
+                 f"  {op} : ({types}) -> ()\n  return\n}}")
+
+
+def main():
+    M = memref
+    for dt, out in [("bf16", "bf16"), ("bf16", "f32"), ("f16", "f16"), ("f32", "f32")]:
+        func(f"gm_b_{dt}_{out}", [("x", M(3, dt)), ("ind", M(3, "i32")), ("w", M(3, dt)), ("y", M(4, out))],
+             "egs.gather_matmul %x[%ind] * %w outs(%y)")
+    func("gm_u_bf16_bf16", [("x", M(2, "bf16")), ("ind", M(2, "i64")), ("w", M(3, "bf16")), ("y", M(3, "bf16"))],
+         "egs.gather_matmul %x[%ind] * %w outs(%y)")
+    for act in ["silu", "gelu", "swiglu"]:
+        func(f"gm_b_bf16_bias_{act}",
+             [("x", M(3, "bf16")), ("ind", M(3, "i32")), ("w", M(3, "bf16")), ("bias", M(2, "bf16")),
+              ("y", M(4, "bf16"))],
+             f"egs.gather_matmul %x[%ind] * %w + %bias outs(%y) {{activation = #egs.activation<{act}>}}")
+    for dt in ["bf16", "f32"]:
+        func(f"gm_r_{dt}", [("x", M(2, dt)), ("rows", M(1, "i32")), ("w", M(3, dt)), ("off", M(1, "i32")),
+                            ("y", M(2, dt))],
+             "egs.gather_matmul %x[%rows] * %w offsets %off outs(%y)")
+    for dt, init, det, scale in [("bf16", "bf16", False, True), ("bf16", "bf16", False, False),
+                                 ("bf16", "f32", False, False),
+                                 ("bf16", "bf16", True, True), ("f32", "f32", False, True),
+                                 ("f32", "f32", True, False)]:
+        args = [("y", M(4, dt)), ("ind", M(3, "i32")), ("w", M(3, dt)), ("init", M(3, init))]
+        if scale:
+            args.append(("s", M(3, "f32")))
+        name = f"ms_b_{dt}_{init}" + ("_det" if det else "") + ("_s" if scale else "")
+        func(name, args, "egs.matmul_scatter %y * %w into %init[%ind]" + (" scale %s" if scale else "")
+             + (" {deterministic}" if det else ""))
+    for det in [False, True]:
+        func("ms_r_bf16" + ("_det" if det else ""),
+             [("y", M(2, "bf16")), ("rows", M(1, "i32")), ("w", M(3, "bf16")), ("off", M(1, "i32")),
+              ("init", M(2, "bf16")), ("s", M(1, "f32"))],
+             "egs.matmul_scatter %y * %w offsets %off into %init[%rows] scale %s" + (" {deterministic}" if det else ""))
+    func("route_e8", [("ids", M(2, "i32")), ("rows", M(1, "i32")), ("off", M(1, "i32")), ("map", M(1, "i32"))],
+         "egs.route %ids experts = 8 outs(%rows, %off, %map)")
+    func("permute_e8", [("x", M(2, "bf16")), ("ids", M(2, "i32")), ("xs", M(2, "bf16")), ("map", M(1, "i32")),
+                        ("off", M(1, "i32"))],
+         "egs.permute %x by %ids experts = 8 outs(%xs, %map, %off)")
+    func("unpermute_k4_bf16", [("xs", M(2, "bf16")), ("map", M(1, "i32")), ("p", M(2, "f32", ["?", "4"])),
+                               ("out", M(2, "bf16"))],
+         "egs.unpermute %xs[%map] * %p outs(%out)")
+    func("unpermute_f32", [("xs", M(2, "f32")), ("map", M(1, "i32")), ("p", M(2, "f32")), ("out", M(2, "f32"))],
+         "egs.unpermute %xs[%map] * %p outs(%out)")
+    func("gather_rows_f32", [("x", M(2, "f32")), ("ind", M(1, "i64")), ("out", M(2, "f32"))],
+         "egs.gather %x[%ind] axis = 0 outs(%out)")
+    func("gather_rows_t_f32", [("x", M(2, "f32")), ("ind", M(1, "i64")), ("out", M(2, "f32"))],
+         "egs.gather %x[%ind] axis = 0 permutation = [1, 0] outs(%out)")
+    func("scatter_add_rows_f32", [("src", M(2, "f32")), ("ind", M(1, "i64")), ("init", M(2, "f32"))],
+         "egs.scatter_add %src into %init[%ind] axis = 0")
+    # Tile-strategy variants (the #egs.tile override) for the timing table.
+    for tag, tile in TILES.items():
+        func(f"gm_b_bf16_bf16_{tag}", [("x", M(3, "bf16")), ("ind", M(3, "i32")), ("w", M(3, "bf16")),
+                                        ("y", M(4, "bf16"))],
+             f"egs.gather_matmul %x[%ind] * %w outs(%y) {{tile = {tile}}}")
+        func(f"ms_b_bf16_f32_{tag}", [("y", M(4, "bf16")), ("ind", M(3, "i32")), ("w", M(3, "bf16")),
+                                       ("init", M(3, "f32"))],
+             f"egs.matmul_scatter %y * %w into %init[%ind] {{tile = {tile}}}")
+        func(f"gm_r_bf16_{tag}", [("x", M(2, "bf16")), ("rows", M(1, "i32")), ("w", M(3, "bf16")),
+                                   ("off", M(1, "i32")), ("y", M(2, "bf16"))],
+             f"egs.gather_matmul %x[%rows] * %w offsets %off outs(%y) {{tile = {tile}}}")
+    print("// Generated by scripts/gpu-check/gen_check_kernels.py.\n")
+    print("\n\n".join(FUNCS))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,515 @@
+#!/usr/bin/env python3
+"""Device side of scripts/gpu-check.sh: correctness, then timings.
+
+Calls the entry points of libegs_check.so (gen_check_kernels.py, compiled with
+host-buffers=device host-sync=false) on torch CUDA tensors through the MLIR C
+interface (memref descriptors by pointer). Every case draws random data,
+poisons the outputs with NaN, and compares with a float64 reference:
+||out - ref|| / ||ref|| < 1e-5 (f32) or 1e-2 (f16/bf16); routing is exact.
+Then it times the seed shapes (B=64 T=256 E=32 K=32 I=128 J=64) and a few
+others against PyTorch eager, GPU time per call from CUDA-graph replay.
+
+usage: gpu_check.py DIR   (DIR holds lib/libegs_check.so and the runtime)
+"""
+import ctypes
+import math
+import os
+import sys
+import traceback
+
+import torch
+
+DIR = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
+DEV = torch.device("cuda")
+torch.manual_seed(0)
+torch.cuda.init()
+RT = ctypes.CDLL(os.path.join(DIR, "lib", "libegs_cuda_runtime.so"), mode=ctypes.RTLD_GLOBAL)
+LIB = ctypes.CDLL(os.path.join(DIR, "lib", "libegs_check.so"), mode=ctypes.RTLD_GLOBAL)
+
+ERRORS = []
+HANDLER_T = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p)
+
+
+@HANDLER_T
+def _on_error(code, msg, _):
+    ERRORS.append(f"[{code}] {msg.decode(errors='replace')}")
+
+
+RT.egsSetErrorHandler(_on_error, None)
+RT.egsSetCurrentStream.argtypes = [ctypes.c_void_p]
+
+DTYPES = {"bf16": torch.bfloat16, "f16": torch.float16, "f32": torch.float32}
+TOL = {"bf16": 1e-2, "f16": 1e-2, "f32": 1e-5}
+
+
+def descriptor(t):
+    n = t.dim()
+
+    class Desc(ctypes.Structure):
+        _fields_ = [("allocated", ctypes.c_void_p), ("aligned", ctypes.c_void_p),
+                    ("offset", ctypes.c_int64), ("sizes", ctypes.c_int64 * n),
+                    ("strides", ctypes.c_int64 * n)]
+    return Desc(t.data_ptr(), t.data_ptr(), 0, (ctypes.c_int64 * n)(*t.shape),
+                (ctypes.c_int64 * n)(*t.stride()))
+
+
+def call(name, *tensors):
+    """Enqueues egs function `name` on the current torch stream."""
+    f = getattr(LIB, "_mlir_ciface_" + name)
+    f.restype = None
+    descs = [descriptor(t) for t in tensors]
+    # torch's default stream is handle 0, which egsSetCurrentStream reads as
+    # "no current stream"; name the legacy default stream (CU_STREAM_LEGACY).
+    RT.egsSetCurrentStream(torch.cuda.current_stream().cuda_stream or 1)
+    f(*[ctypes.byref(d) for d in descs])
+
+
+def rel_err(out, ref):
+    out, ref = out.double(), ref.double()
+    if not torch.isfinite(out).all():
+        return float("inf")
+    den = ref.norm().item()
+    return (out - ref).norm().item() / (den if den > 0 else 1.0)
+
+
+RESULTS = []
+
+
+def mismatch(out, ref):
+    """A short description of where `out` and `ref` differ (for failures)."""
+    d = (out.double() - ref.double()).abs()
+    bad = (d > 1e-2 * (1 + ref.double().abs())) | ~torch.isfinite(out.double())
+    idx = bad.nonzero()
+    if idx.numel() == 0:
+        return ""
+    first = tuple(idx[0].tolist())
+    return (f" [{idx.shape[0]} of {out.numel()} differ; first at {first}: got {out[first].item():.4g}"
+            f" want {ref[first].item():.4g}]")
+
+
+def check(name, err, tol, detail=""):
+    ok = err < tol and not ERRORS
+    if not ok and detail:
+        name += detail
+    RESULTS.append((name, ok))
+    print(f"{'PASS' if ok else 'FAIL'}  {name:58s} rel_err={err:.3e}" + (f"  runtime errors: {ERRORS}" if ERRORS else ""),
+          flush=True)
+    ERRORS.clear()
+
+
+def check_exact(name, ok):
+    ok = bool(ok) and not ERRORS
+    RESULTS.append((name, ok))
+    print(f"{'PASS' if ok else 'FAIL'}  {name:58s} exact" + (f"  runtime errors: {ERRORS}" if ERRORS else ""), flush=True)
+    ERRORS.clear()
+
+
+def rand(shape, dt, scale=1.0):
+    return (torch.randn(shape, device=DEV, dtype=torch.float32) * scale).to(DTYPES[dt])
+
+
+def poisoned(shape, dt):
+    return torch.full(shape, float("nan"), device=DEV, dtype=DTYPES[dt])
+
+
+def misaligned(t):
+    """The same values in a view whose base is one element off alignment."""
+    big = torch.empty(t.shape[:-1] + (t.shape[-1] + 1,), device=DEV, dtype=t.dtype)
+    v = big[..., 1:]
+    v.copy_(t)
+    return v
+
+
+# ---------------------------------------------------------------------------
+# References (float64)
+# ---------------------------------------------------------------------------
+
+def ref_gather_matmul(x, ind, w, bias=None, act=None):
+    B = x.shape[0]
+    xg = x.double()[torch.arange(B, device=DEV)[:, None, None], ind.long()]
+    h = torch.einsum("beki,eij->bekj", xg, w.double())
+    if bias is not None:
+        h = h + bias.double()[None, :, None, :]
+    if act == "silu":
+        return h * torch.sigmoid(h)
+    if act == "gelu":
+        return torch.nn.functional.gelu(h, approximate="tanh")
+    if act == "swiglu":
+        j = h.shape[-1] // 2
+        g = h[..., :j]
+        return g * torch.sigmoid(g) * h[..., j:]
+    return h
+
+
+def ref_matmul_scatter(y, ind, w, init, s=None):
+    B, E, K, _ = y.shape
+    T, I = init.shape[1], init.shape[2]
+    t = torch.einsum("bekj,eji->beki", y.double(), w.double())
+    if s is not None:
+        t = t * s.double()[..., None]
+    out = init.double().clone().reshape(B * T, I)
+    flat = (ind.long() + torch.arange(B, device=DEV)[:, None, None] * T).reshape(-1)
+    out.index_add_(0, flat, t.reshape(-1, I))
+    return out.reshape(B, T, I)
+
+
+def expert_of_rows(off, R):
+    e = torch.full((R,), -1, dtype=torch.long, device=DEV)
+    for i in range(off.numel() - 1):
+        e[off[i]:off[i + 1]] = i
+    return e
+
+
+def route_ref(ids, E, R=None):
+    T, k = ids.shape
+    flat = ids.reshape(-1).long()
+    order = torch.sort(flat, stable=True).indices  # (t, j) order within an expert
+    R = T * k if R is None else R
+    counts = torch.bincount(flat, minlength=E)
+    off = torch.zeros(E + 1, dtype=torch.int32, device=DEV)
+    off[1:] = torch.cumsum(counts, 0).clamp(max=R).to(torch.int32)
+    rows = (order // k).to(torch.int32)[:R]
+    rid = torch.full((T * k,), -1, dtype=torch.int32, device=DEV)
+    slot = torch.arange(T * k, device=DEV)
+    keep = slot < R
+    p = order[keep]
+    rid[(p % k) * T + p // k] = slot[keep].to(torch.int32)
+    return rows, off, rid
+
+
+# ---------------------------------------------------------------------------
+# Correctness
+# ---------------------------------------------------------------------------
+
+SHAPES = [  # B, T, E, K, I, J
+    (2, 19, 3, 7, 40, 24), (3, 37, 5, 45, 72, 56), (2, 64, 4, 130, 264, 136),
+    (1, 8, 2, 64, 128, 64), (1, 5, 1, 1, 16, 8), (64, 256, 32, 32, 128, 64),
+    (2, 19, 3, 7, 37, 21),  # rows not 16-byte multiples: the general kernel
+]
+
+
+def check_gather_matmul():
+    for dt, out in [("bf16", "bf16"), ("bf16", "f32"), ("f16", "f16"), ("f32", "f32")]:
+        for (B, T, E, K, I, J) in SHAPES:
+            x, w = rand((B, T, I), dt), rand((E, I, J), dt, 1 / math.sqrt(I))
+            ind = torch.randint(0, T, (B, E, K), device=DEV, dtype=torch.int32)
+            y = poisoned((B, E, K, J), out)
+            call(f"gm_b_{dt}_{out}", x, ind, w, y)
+            torch.cuda.synchronize()
+            check(f"gather_matmul {dt}->{out} B{B} T{T} E{E} K{K} I{I} J{J}",
+                  rel_err(y, ref_gather_matmul(x, ind, w)), TOL[out])
+        B, T, E, K, I, J = 2, 30, 3, 9, 64, 40
+        x, w = misaligned(rand((B, T, I), dt)), rand((E, I, J), dt, 1 / 8)
+        ind = torch.randint(0, T, (B, E, K), device=DEV, dtype=torch.int32)
+        y = poisoned((B, E, K, J), out)
+        call(f"gm_b_{dt}_{out}", x, ind, w, y)
+        torch.cuda.synchronize()
+        check(f"gather_matmul {dt}->{out} misaligned x (general kernel)",
+              rel_err(y, ref_gather_matmul(x, ind, w)), TOL[out])
+    T, E, K, I, J = 50, 4, 33, 96, 72
+    x, w = rand((T, I), "bf16"), rand((E, I, J), "bf16", 0.1)
+    ind = torch.randint(0, T, (E, K), device=DEV, dtype=torch.int64)
+    y = poisoned((E, K, J), "bf16")
+    call("gm_u_bf16_bf16", x, ind, w, y)
+    torch.cuda.synchronize()
+    check("gather_matmul unbatched bf16 i64", rel_err(y, ref_gather_matmul(x[None], ind[None], w)[0]), 1e-2)
+    for act in ["silu", "gelu", "swiglu"]:
+        for (B, T, E, K, I, J) in [(2, 19, 3, 7, 40, 48), (2, 64, 4, 130, 264, 272), (1, 9, 2, 5, 24, 18)]:
+            x, w = rand((B, T, I), "bf16"), rand((E, I, J), "bf16", 1 / math.sqrt(I))
+            bias = rand((E, J), "bf16")
+            ind = torch.randint(0, T, (B, E, K), device=DEV, dtype=torch.int32)
+            y = poisoned((B, E, K, J // 2 if act == "swiglu" else J), "bf16")
+            call(f"gm_b_bf16_bias_{act}", x, ind, w, bias, y)
+            torch.cuda.synchronize()
+            check(f"gather_matmul bf16 + bias, {act} B{B} K{K} I{I} J{J}",
+                  rel_err(y, ref_gather_matmul(x, ind, w, bias, act)), 1e-2)
+
+
+def ragged_case(T, E, R, I, J, dt, covered=True):
+    x, w = rand((T, I), dt), rand((E, I, J), dt, 1 / math.sqrt(I))
+    rows = torch.randint(0, T, (R,), device=DEV, dtype=torch.int32)
+    cuts = torch.sort(torch.randint(0, R + 1, (E - 1,), device=DEV)).values
+    lo, hi = (0, R) if covered else (min(3, R), max(R - 5, min(3, R)))
+    cuts = cuts.clamp(lo, hi)
+    off = torch.cat([torch.tensor([lo], device=DEV), cuts, torch.tensor([hi], device=DEV)]).to(torch.int32)
+    if E > 2:  # an empty expert
+        off[2] = off[1]
+    return x, rows, w, off
+
+
+def check_ragged():
+    for dt in ["bf16", "f32"]:
+        for (T, E, R, I, J, cov) in [(40, 5, 80, 64, 48, True), (100, 8, 333, 136, 72, False),
+                                     (7, 1, 3, 16, 8, True), (512, 16, 1024, 256, 128, True)]:
+            x, rows, w, off = ragged_case(T, E, R, I, J, dt, cov)
+            y = poisoned((R, J), dt)
+            call(f"gm_r_{dt}", x, rows, w, off, y)
+            torch.cuda.synchronize()
+            e = expert_of_rows(off, R)
+            ref = torch.zeros(R, J, dtype=torch.float64, device=DEV)
+            m = e >= 0
+            ref[m] = torch.einsum("ri,rij->rj", x.double()[rows.long()[m]], w.double()[e[m]])
+            check(f"gather_matmul ragged {dt} T{T} E{E} R{R} I{I} J{J}" + ("" if cov else " uncovered rows"),
+                  rel_err(y, ref), TOL[dt])
+
+
+def check_matmul_scatter():
+    for name, dt, init_t, det, sc in [("ms_b_bf16_bf16_s", "bf16", "bf16", False, True),
+                                       ("ms_b_bf16_bf16", "bf16", "bf16", False, False),
+                                       ("ms_b_bf16_f32", "bf16", "f32", False, False),
+                                       ("ms_b_bf16_bf16_det_s", "bf16", "bf16", True, True),
+                                       ("ms_b_f32_f32_s", "f32", "f32", False, True),
+                                       ("ms_b_f32_f32_det", "f32", "f32", True, False)]:
+        for (B, T, E, K, J, I) in SHAPES:
+            y, w = rand((B, E, K, J), dt), rand((E, J, I), dt, 1 / math.sqrt(J))
+            ind = torch.randint(0, T, (B, E, K), device=DEV, dtype=torch.int32)
+            init = rand((B, T, I), init_t)
+            s = torch.rand((B, E, K), device=DEV) if sc else None
+            ref = ref_matmul_scatter(y, ind, w, init, s)
+            args = [y, ind, w, init] + ([s] if sc else [])
+            call(name, *args)
+            torch.cuda.synchronize()
+            check(f"matmul_scatter {name[5:]} B{B} T{T} E{E} K{K} J{J} I{I}", rel_err(init, ref), TOL[init_t],
+                  mismatch(init, ref))
+            if det:
+                start = rand((B, T, I), init_t)
+                a, b = start.clone(), start.clone()
+                call(name, y, ind, w, a, *([s] if sc else []))
+                call(name, y, ind, w, b, *([s] if sc else []))
+                torch.cuda.synchronize()
+                bits = torch.int16 if a.element_size() == 2 else torch.int32
+                check_exact(f"matmul_scatter {name[5:]} B{B} K{K} bitwise reproducible",
+                            torch.equal(a.view(bits), b.view(bits)))
+    for det in [False, True]:
+        for (T, E, R, J, I, cov) in [(40, 5, 80, 64, 48, True), (100, 8, 333, 136, 72, False), (512, 16, 1024, 256, 128, True)]:
+            y_, rows, w_, off = ragged_case(T, E, R, J, I, "bf16", cov)
+            y = rand((R, J), "bf16")
+            w = rand((E, J, I), "bf16", 1 / math.sqrt(J))
+            init = rand((T, I), "bf16")
+            s = torch.rand((R,), device=DEV)
+            e = expert_of_rows(off, R)
+            m = e >= 0
+            ref = init.double().clone()
+            contrib = torch.einsum("rj,rji->ri", y.double()[m], w.double()[e[m]]) * s.double()[m][:, None]
+            ref.index_add_(0, rows.long()[m], contrib)
+            call("ms_r_bf16" + ("_det" if det else ""), y, rows, w, off, init, s)
+            torch.cuda.synchronize()
+            check(f"matmul_scatter ragged bf16{' det' if det else ''} T{T} E{E} R{R}" + ("" if cov else " uncovered"),
+                  rel_err(init, ref), 1e-2)
+
+
+def check_routing():
+    for (T, k) in [(16, 2), (1000, 4), (4096, 8), (1, 1)]:
+        ids = torch.randint(0, 8, (T, k), device=DEV, dtype=torch.int32)
+        rows_r, off_r, rid_r = route_ref(ids, 8)
+        rows = torch.full((T * k,), -7, device=DEV, dtype=torch.int32)
+        off = torch.full((9,), -7, device=DEV, dtype=torch.int32)
+        rid = torch.full((T * k,), -7, device=DEV, dtype=torch.int32)
+        call("route_e8", ids, rows, off, rid)
+        torch.cuda.synchronize()
+        check_exact(f"route T{T} k{k} E8", torch.equal(rows, rows_r) and torch.equal(off, off_r) and torch.equal(rid, rid_r))
+        for R in [T * k, max(1, T * k // 2), T * k + 3]:
+            x = rand((T, 72), "bf16")
+            xs = poisoned((R, 72), "bf16")
+            off = torch.full((9,), -7, device=DEV, dtype=torch.int32)
+            rid = torch.full((T * k,), -7, device=DEV, dtype=torch.int32)
+            call("permute_e8", x, ids, xs, rid, off)
+            torch.cuda.synchronize()
+            rows_r, off_r, rid_r = route_ref(ids, 8, min(R, T * k))
+            xs_r = torch.zeros((R, 72), device=DEV, dtype=torch.bfloat16)
+            xs_r[:rows_r.numel()] = x[rows_r.long()]
+            off_r = off_r.clamp(max=R)
+            parts = {"x_sorted": torch.equal(xs, xs_r), "offsets": torch.equal(off, off_r),
+                     "row_id_map": torch.equal(rid, rid_r)}
+            bad = [k_ for k_, v in parts.items() if not v]
+            check_exact(f"permute T{T} k{k} R{R}" + (f" wrong: {bad} off={off.tolist()} want={off_r.tolist()}" if bad else ""),
+                        not bad)
+    for (T, H, R, dt) in [(37, 264, 100, "bf16"), (1000, 1032, 3000, "bf16"), (50, 70, 120, "f32"), (9, 13, 30, "f32")]:
+        k = 4 if dt == "bf16" else 3
+        xs = rand((R, H), dt)
+        rid = torch.randint(-1, R, (k * T,), device=DEV, dtype=torch.int32)
+        p = torch.rand((T, k), device=DEV)
+        out = poisoned((T, H), dt)
+        call("unpermute_k4_bf16" if dt == "bf16" else "unpermute_f32", xs, rid, p, out)
+        torch.cuda.synchronize()
+        r = rid.view(k, T).t().long()
+        ref = torch.zeros((T, H), dtype=torch.float64, device=DEV)
+        for j in range(k):
+            m = r[:, j] >= 0
+            ref[m] += p.double()[m, j][:, None] * xs.double()[r[m, j]]
+        check(f"unpermute {dt} T{T} H{H} k{k}", rel_err(out, ref), TOL[dt])
+
+
+def check_data_movement():
+    x = rand((50, 33), "f32")
+    ind = torch.randint(0, 50, (70,), device=DEV, dtype=torch.int64)
+    out = poisoned((70, 33), "f32")
+    call("gather_rows_f32", x, ind, out)
+    outt = poisoned((33, 70), "f32")
+    call("gather_rows_t_f32", x, ind, outt)
+    src = rand((70, 33), "f32")
+    init = rand((50, 33), "f32")
+    ref = init.double().index_add(0, ind, src.double())
+    call("scatter_add_rows_f32", src, ind, init)
+    torch.cuda.synchronize()
+    check_exact("gather rows f32", torch.equal(out, x[ind]))
+    check_exact("gather rows f32, permuted layout", torch.equal(outt, x[ind].t()))
+    check("scatter_add rows f32", rel_err(init, ref), 1e-5)
+
+
+# ---------------------------------------------------------------------------
+# Timings
+# ---------------------------------------------------------------------------
+
+def gpu_time_us(fn, iters=20, reps=15):
+    """Median GPU time per call: CUDA-graph replay of `iters` calls, else
+    back-to-back calls between events."""
+    fn()
+    torch.cuda.synchronize()
+    how = "graph"
+    try:
+        g = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(g):
+            for _ in range(iters):
+                fn()
+        if ERRORS:
+            raise RuntimeError("; ".join(ERRORS))
+        run = g.replay
+    except Exception as e:  # noqa: BLE001
+        ERRORS.clear()
+        how = f"events ({str(e)[:60]})"
+        torch.cuda.synchronize()
+
+        def run():
+            for _ in range(iters):
+                fn()
+    run()
+    torch.cuda.synchronize()
+    ts = []
+    for _ in range(reps):
+        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        a.record()
+        run()
+        b.record()
+        b.synchronize()
+        ts.append(a.elapsed_time(b) * 1000 / iters)
+    ts.sort()
+    return ts[len(ts) // 2], how
+
+
+def peak_mib(fn):
+    torch.cuda.synchronize()
+    base = torch.cuda.memory_allocated()
+    torch.cuda.reset_peak_memory_stats()
+    fn()
+    torch.cuda.synchronize()
+    return (torch.cuda.max_memory_allocated() - base) / 2 ** 20
+
+
+ROWS = []
+TILE_TAGS = ["t64x64x32w4", "t128x64x64w8", "t128x64x128w8s2", "t256x64x32w8", "t128x128x32w8s4"]
+
+
+def timing(case, egs_fn, torch_fn, flops=None, bytes_=None, out_mib=None):
+    e, how = gpu_time_us(egs_fn)
+    t, _ = gpu_time_us(torch_fn) if torch_fn else (float("nan"), "")
+    pk = peak_mib(torch_fn) if torch_fn else float("nan")
+    ROWS.append((case, e, t, flops, bytes_, how, pk, out_mib))
+
+
+def run_timings():
+    B, T, E, K, I, J = 64, 256, 32, 32, 128, 64
+    bidx = torch.arange(B, device=DEV)[:, None, None]
+    for dt in ["bf16", "f32"]:
+        x, w = rand((B, T, I), dt), rand((E, I, J), dt, 0.1)
+        ind = torch.randint(0, T, (B, E, K), device=DEV, dtype=torch.int32)
+        y = torch.empty((B, E, K, J), device=DEV, dtype=DTYPES[dt])
+        indl = ind.long()
+        timing(f"gather_matmul {dt} seed", lambda: call(f"gm_b_{dt}_{dt}", x, ind, w, y),
+               lambda: torch.einsum("beki,eij->bekj", x[bidx, indl], w),
+               2 * B * E * K * I * J, (B * E * K * (I + J)) * x.element_size() + ind.numel() * 4,
+               y.numel() * y.element_size() / 2 ** 20)
+        if dt == "bf16":
+            for tag in TILE_TAGS:
+                timing(f"gather_matmul bf16 seed, tile {tag}", lambda tag=tag: call(f"gm_b_bf16_bf16_{tag}", x, ind, w, y),
+                       None, 2 * B * E * K * I * J, (B * E * K * (I + J)) * 2 + ind.numel() * 4)
+    yv, w2 = rand((B, E, K, J), "bf16"), rand((E, J, I), "bf16", 0.1)
+    ind = torch.randint(0, T, (B, E, K), device=DEV, dtype=torch.int32)
+    init = rand((B, T, I), "bf16")
+    flat = (ind.long() + bidx * T).reshape(-1)
+
+    def torch_ms():
+        out = init.clone()
+        t = torch.einsum("bekj,eji->beki", yv, w2)
+        out.view(B * T, I).index_add_(0, flat, t.reshape(-1, I))
+        return out
+    timing("matmul_scatter bf16 seed", lambda: call("ms_b_bf16_bf16", yv, ind, w2, init), torch_ms,
+           2 * B * E * K * I * J, (B * E * K * J + 2 * B * T * I) * 2 + ind.numel() * 4, init.numel() * 2 / 2 ** 20)
+    init32 = rand((B, T, I), "f32")
+    for tag in [""] + TILE_TAGS:
+        fn = "ms_b_bf16_f32" + (f"_{tag}" if tag else "")
+        timing(f"matmul_scatter bf16, f32 init seed{', tile ' + tag if tag else ''}",
+               lambda fn=fn: call(fn, yv, ind, w2, init32), None, 2 * B * E * K * I * J, None)
+    s = torch.rand((B, E, K), device=DEV)
+    timing("matmul_scatter bf16 seed, deterministic", lambda: call("ms_b_bf16_bf16_det_s", yv, ind, w2, init, s), None,
+           2 * B * E * K * I * J, None)
+    # unpermute (PERFORMANCE.md C): T=16384, k=4, H=2048
+    Tu, k, H = 16384, 4, 2048
+    xs = rand((Tu * k, H), "bf16")
+    rid = torch.randperm(Tu * k, device=DEV).to(torch.int32)
+    p = torch.rand((Tu, k), device=DEV)
+    out = torch.empty((Tu, H), device=DEV, dtype=torch.bfloat16)
+    ridl = rid.view(k, Tu).t().long()
+
+    def torch_unpermute():
+        return (xs[ridl].float() * p[..., None]).sum(1).to(torch.bfloat16)
+    timing("unpermute bf16 T16384 k4 H2048", lambda: call("unpermute_k4_bf16", xs, rid, p, out), torch_unpermute,
+           None, (Tu * k * H + Tu * H) * 2)
+    # Token-choice grouped GEMM rows (PERFORMANCE.md B), tokens read in place.
+    for name, (E2, k2, H2, N2) in [("Qwen3-30B-A3B up", (128, 8, 2048, 1536)), ("Mixtral up", (8, 2, 4096, 28672))]:
+        T2 = 4096
+        ids = torch.stack([torch.randperm(E2, device=DEV)[:k2] for _ in range(T2)]).to(torch.int32)
+        rows, off, _ = route_ref(ids, E2)
+        x2, w3 = rand((T2, H2), "bf16"), rand((E2, H2, N2), "bf16", 0.02)
+        y2 = torch.empty((T2 * k2, N2), device=DEV, dtype=torch.bfloat16)
+        offs_end = off[1:].contiguous()
+        rowsl = rows.long()
+        tf = None
+        if hasattr(torch, "_grouped_mm"):
+            def tf():
+                return torch._grouped_mm(x2[rowsl], w3, offs=offs_end)
+        timing(f"ragged gather_matmul bf16 {name} T4096", lambda: call("gm_r_bf16", x2, rows, w3, off, y2), tf,
+               2 * T2 * k2 * H2 * N2, None)
+        for tag in ["t128x128x32w8s4", "t128x128x64w8s3"]:
+            timing(f"ragged gather_matmul bf16 {name} T4096, tile {tag}",
+                   lambda tag=tag: call(f"gm_r_bf16_{tag}", x2, rows, w3, off, y2), None, 2 * T2 * k2 * H2 * N2, None)
+        del w3
+
+
+def main():
+    print(f"device: {torch.cuda.get_device_name()}  torch {torch.__version__}", flush=True)
+    for part in [check_gather_matmul, check_ragged, check_matmul_scatter, check_routing, check_data_movement]:
+        try:
+            part()
+        except Exception:  # noqa: BLE001
+            traceback.print_exc()
+            RESULTS.append((part.__name__, False))
+    failed = [n for n, ok in RESULTS if not ok]
+    print(f"\ncorrectness: {len(RESULTS) - len(failed)} of {len(RESULTS)} passed", flush=True)
+    try:
+        run_timings()
+    except Exception:  # noqa: BLE001
+        traceback.print_exc()
+    print("\n| case | egs GPU us | torch eager GPU us | speedup | egs TFLOP/s | egs GB/s | torch peak MiB | out MiB | timing |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for case, e, t, flops, bytes_, how, pk, out_mib in ROWS:
+        tf = f"{flops / e / 1e6:.1f}" if flops else "-"
+        gb = f"{bytes_ / e / 1e3:.0f}" if bytes_ else "-"
+        sp = f"{t / e:.2f}x" if t == t else "-"
+        om = f"{out_mib:.1f}" if out_mib else "-"
+        print(f"| {case} | {e:.1f} | {t:.1f} | {sp} | {tf} | {gb} | {pk:.1f} | {om} | {how} |")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
