@@ -61,6 +61,55 @@ def main():
         return
     measure("torch seed shape", x, ind, w, 30, torch.from_numpy)
     measure("torch tiny (B=1,T=8,K=1)", *tiny, 3000, wrap=torch.from_numpy)
+    if torch.cuda.is_available() and egs.target_available("cuda")[0]:
+        cuda(torch, x, ind, w)
+
+
+def cuda(torch, x, ind, w):
+    """Host time per call (enqueue only, averaged over a burst, one sync at
+    the end) and GPU time per call (CUDA events), against torch's eager
+    gather + einsum."""
+    xs, inds, ws = (torch.from_numpy(a).cuda() for a in (x, ind, w))
+
+    def per_call(f, n=200):
+        f()
+        torch.cuda.synchronize()
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        t = time.perf_counter()
+        start.record()
+        for _ in range(n):
+            f()
+        end.record()
+        host = (time.perf_counter() - t) / n * 1e6
+        torch.cuda.synchronize()
+        return host, start.elapsed_time(end) / n * 1e3
+
+    _kernels.clear_cache()
+    t = time.perf_counter()
+    egs.gather_matmul(xs, inds, ws)
+    torch.cuda.synchronize()
+    first = (time.perf_counter() - t) * 1e3
+    exe, fn = next(iter(_kernels._kernels.values()))
+    y = torch.empty(tuple(ind.shape) + (w.shape[2],), device="cuda")
+    stream = torch.cuda.current_stream().cuda_stream
+
+    def kernel_only():
+        egs._egs.set_cuda_stream(stream)
+        exe.run(fn, (xs, inds, ws, y))
+
+    b = torch.arange(xs.shape[0], device="cuda")[:, None, None]
+    ref = lambda: torch.einsum("beki,eij->bekj", xs[b, inds.long()], ws)  # noqa: E731
+    err = (egs.gather_matmul(xs, inds, ws) - ref()).abs().max().item()
+    for name, f in (("egs.gather_matmul", lambda: egs.gather_matmul(xs, inds, ws)),
+                    ("  extension call only", kernel_only),
+                    ("torch gather+einsum", ref)):
+        host, gpu = per_call(f)
+        print(f"cuda {name:24s} host {host:7.1f} us/call   gpu {gpu:8.1f} us/call")
+    print(f"cuda first call (compile + run) {first:.0f} ms; max |egs - torch| = {err:.2e}")
+    xb, ib = xs.repeat(8, 1, 1), inds.repeat(8, 1, 1)
+    host, gpu = per_call(lambda: egs.gather_matmul(xb, ib, ws), 50)
+    print(f"cuda B={xb.shape[0]}: host {host:.1f} us/call, gpu {gpu:.1f} us/call "
+          "(host below gpu: calls return before the kernels finish)")
 
 
 if __name__ == "__main__":

@@ -170,8 +170,8 @@ EGS_CAPI_EXPORTED void egsFreeBuffer(void *allocated);
 EGS_CAPI_EXPORTED int egsTargetAvailable(const char *target, char **why);
 
 /// Makes later invocations on this thread enqueue CUDA work on `stream` (a
-/// CUstream; null: the default stream). No effect when no CUDA runtime is
-/// loaded.
+/// CUstream; null: the legacy default stream, CU_STREAM_LEGACY). No effect
+/// before a CUDA program has loaded the egs CUDA runtime.
 EGS_CAPI_EXPORTED void egsSetCudaStream(void *stream);
 
 /// Counters since the process started: full compilations (MLIR pipeline +

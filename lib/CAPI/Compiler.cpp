@@ -243,6 +243,53 @@ static bool generateCode(ModuleOp module, const EgsCompileOptions &options,
   return true;
 }
 
+/// Opens the libraries privately (the first is the CUDA runtime for `cuda`)
+/// and collects what they export.
+static bool loadSharedLibraries(ArrayRef<std::string> libs, bool cuda,
+                                ExternalSymbols &symbols, std::string &error) {
+  for (const std::string &lib : libs) {
+    void *handle = openLocalLibrary(lib, error);
+    if (!handle || !addLibrarySymbols(lib, handle, symbols, error))
+      return false;
+    if (cuda && &lib == &libs.front())
+      cudaRuntime.store(handle);
+  }
+  return true;
+}
+
+/// Loads the object of the lowered `module` from the disk cache when it is
+/// there; otherwise sets `cachePath` to where the new object goes ("" for
+/// none: no cache directory, or a CUDA program).
+static bool loadFromDiskCache(ModuleOp module, const EgsCompileOptions &options,
+                              ArrayRef<std::string> libs,
+                              const ExternalSymbols &symbols, Executable &exe,
+                              std::string &cachePath) {
+  cachePath.clear();
+  if (!options.cacheDir || !*options.cacheDir || exe.target != "cpu")
+    return false;
+  std::string ir;
+  llvm::raw_string_ostream os(ir);
+  module->print(os, OpPrintingFlags().enableDebugInfo(false));
+  for (const std::string &l : libs)
+    ir += "\n;lib " + l;
+  std::string path = diskCachePath(options.cacheDir,
+                                   hashKey(ir, exe.target, options.optLevel));
+  if (llvm::sys::fs::exists(path)) {
+    std::string loadError;
+    if (loadCachedObject(path, symbols, exe, loadError)) {
+      exe.fromDiskCache = true;
+      statistics().diskCacheLoads++;
+      return true;
+    }
+    // A corrupt or foreign entry: drop it and compile afresh.
+    llvm::sys::fs::remove(path);
+    exe.objectJit.reset();
+  }
+  if (!llvm::sys::fs::create_directories(options.cacheDir))
+    cachePath = path;
+  return false;
+}
+
 extern "C" EgsCompileOptions egsCompileOptionsDefault(void) {
   EgsCompileOptions o;
   o.target = "cpu";
@@ -335,43 +382,15 @@ extern "C" int egsCompile(EgsCompiler compiler, const char *source,
       !runPipeline(*module, target, options.pipelineOptions ? options.pipelineOptions : "",
                    message))
     return fail(error, message);
-  std::vector<void *> libraries;
-  for (const std::string &lib : sharedLibs) {
-    void *handle = openLocalLibrary(lib, message);
-    if (!handle)
-      return fail(error, message);
-    libraries.push_back(handle);
-    if (target == "cuda" && lib == sharedLibs.front())
-      cudaRuntime.store(handle);
-  }
   ExternalSymbols symbols;
-  if (!resolveExternals(*module, libraries, symbols, message))
+  if (!loadSharedLibraries(sharedLibs, target == "cuda", symbols, message) ||
+      !checkExternals(*module, symbols, message))
     return fail(error, message);
 
   std::string cachePath;
-  if (options.cacheDir && *options.cacheDir && target == "cpu") {
-    std::string ir;
-    llvm::raw_string_ostream os(ir);
-    module->print(os, OpPrintingFlags().enableDebugInfo(false));
-    std::string libs;
-    for (const std::string &l : sharedLibs)
-      libs += l + ";";
-    cachePath = diskCachePath(options.cacheDir,
-                              hashKey(ir + libs, target, options.optLevel));
-    if (llvm::sys::fs::exists(cachePath)) {
-      std::string loadError;
-      if (loadCachedObject(cachePath, symbols, *exe, loadError)) {
-        exe->fromDiskCache = true;
-        statistics().diskCacheLoads++;
-        *result = exe.release();
-        return 0;
-      }
-      // A corrupt or foreign entry: drop it and compile afresh.
-      llvm::sys::fs::remove(cachePath);
-      exe->objectJit.reset();
-    }
-    if (llvm::sys::fs::create_directories(options.cacheDir))
-      cachePath.clear();
+  if (loadFromDiskCache(*module, options, sharedLibs, symbols, *exe, cachePath)) {
+    *result = exe.release();
+    return 0;
   }
   if (!generateCode(*module, options, symbols, cachePath, *exe, message))
     return fail(error, message);

@@ -70,10 +70,15 @@ using ExternalSymbols = std::vector<std::pair<std::string, void *>>;
 /// dlopen(RTLD_LOCAL), once per path for the life of the process.
 void *openLocalLibrary(const std::string &path, std::string &error);
 
-/// Resolves the external functions of `lowered` in `libraries` (handles from
-/// openLocalLibrary); fails naming those found nowhere, the process included.
-bool resolveExternals(mlir::ModuleOp lowered, llvm::ArrayRef<void *> libraries,
-                      ExternalSymbols &symbols, std::string &error);
+/// Adds every function and variable the library at `path` (opened as
+/// `handle`) exports.
+bool addLibrarySymbols(const std::string &path, void *handle,
+                       ExternalSymbols &symbols, std::string &error);
+
+/// Fails naming the external functions of `lowered` found neither in
+/// `symbols` nor in the process.
+bool checkExternals(mlir::ModuleOp lowered, const ExternalSymbols &symbols,
+                    std::string &error);
 
 /// The host runtime plus `symbols`, for the JIT.
 llvm::orc::SymbolMap symbolMap(const ExternalSymbols &symbols,

@@ -357,6 +357,11 @@ extern "C" void egsFreeBuffer(void *allocated) { std::free(allocated); }
 
 extern "C" void egsSetCudaStream(void *stream) {
   using SetStream = void (*)(void *);
+  // Null is the default stream (torch's, unless it runs per-thread default
+  // streams): name it CU_STREAM_LEGACY, since a null current stream would
+  // make generated code create streams of its own, unordered with the
+  // caller's work.
+  void *const legacyDefaultStream = reinterpret_cast<void *>(0x1);
   if (auto set = cudaRuntimeFunction<SetStream>("egsSetCurrentStream"))
-    set(stream);
+    set(stream ? stream : legacyDefaultStream);
 }

@@ -13,6 +13,10 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/BuiltinOps.h"
 
+#include "llvm/Object/ELFObjectFile.h"
+
+#include "llvm/ADT/StringSet.h"
+
 #include <dlfcn.h>
 #include <map>
 #include <mutex>
@@ -36,23 +40,49 @@ void *openLocalLibrary(const std::string &path, std::string &error) {
   return handle;
 }
 
-bool resolveExternals(mlir::ModuleOp lowered, llvm::ArrayRef<void *> libraries,
-                      ExternalSymbols &symbols, std::string &error) {
-  std::string missing;
-  for (auto fn : lowered.getOps<mlir::LLVM::LLVMFuncOp>()) {
-    if (!fn.isExternal())
-      continue;
-    std::string name = fn.getName().str();
-    if (name == "egsReportIndexError")
-      continue; // the host runtime, registered by address
-    void *address = nullptr;
-    for (void *lib : libraries)
-      if ((address = ::dlsym(lib, name.c_str())))
-        break;
-    if (address) {
-      symbols.emplace_back(name, address);
+bool addLibrarySymbols(const std::string &path, void *handle,
+                       ExternalSymbols &symbols, std::string &error) {
+  // Every function the library exports: calls to the runtime ABI are also
+  // made by code that the LLVM IR translation emits (gpu.binary loading,
+  // kernel launches), which the MLIR module does not declare.
+  auto binary = llvm::object::createBinary(path);
+  if (!binary) {
+    error = "cannot read " + path + ": " + llvm::toString(binary.takeError());
+    return false;
+  }
+  auto *elf = llvm::dyn_cast<llvm::object::ELFObjectFileBase>(binary->getBinary());
+  if (!elf) {
+    error = path + " is not an ELF shared library";
+    return false;
+  }
+  for (const llvm::object::ELFSymbolRef &sym : elf->getDynamicSymbolIterators()) {
+    auto flags = sym.getFlags();
+    auto name = sym.getName();
+    if (!flags || !name) {
+      if (!flags)
+        llvm::consumeError(flags.takeError());
+      if (!name)
+        llvm::consumeError(name.takeError());
       continue;
     }
+    if ((*flags & llvm::object::SymbolRef::SF_Undefined) || name->empty())
+      continue;
+    if (void *address = ::dlsym(handle, name->str().c_str()))
+      symbols.emplace_back(name->str(), address);
+  }
+  return true;
+}
+
+bool checkExternals(mlir::ModuleOp lowered, const ExternalSymbols &symbols,
+                    std::string &error) {
+  llvm::StringSet<> known;
+  for (const auto &entry : symbols)
+    known.insert(entry.first);
+  std::string missing;
+  for (auto fn : lowered.getOps<mlir::LLVM::LLVMFuncOp>()) {
+    std::string name = fn.getName().str();
+    if (!fn.isExternal() || name == "egsReportIndexError" || known.contains(name))
+      continue;
     if (!::dlsym(RTLD_DEFAULT, name.c_str()))
       missing += (missing.empty() ? "" : ", ") + name;
   }

@@ -84,18 +84,37 @@ void buildLowerToCPUPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
 }
 
-/// The PTX ISA a chip needs at least (LLVM's default may be older).
+/// The PTX ISA the kernels ask for on a chip (LLVM's default may be older):
+/// 8.0 at least for sm_90a, 8.1 for the vector atomics of sm_90.
 static std::string defaultFeatures(StringRef chip) {
   if (chip.starts_with("sm_1"))
     return "+ptx88";
+  if (chip.starts_with("sm_9"))
+    return "+ptx81";
   return "+ptx80";
+}
+
+/// sm_90 and later with PTX ISA 8.1 or later have red.global.add.v4.f32.
+static bool hasVectorAtomics(StringRef chip, StringRef features) {
+  unsigned sm = 0, ptx = 0;
+  if (!chip.consume_front("sm_") || chip.take_while(llvm::isDigit).getAsInteger(10, sm))
+    return false;
+  size_t at = features.find("+ptx");
+  if (at == StringRef::npos ||
+      features.drop_front(at + 4).take_while(llvm::isDigit).getAsInteger(10, ptx))
+    return false;
+  return sm >= 90 && ptx >= 81;
 }
 
 void buildLowerToNVVMPipeline(OpPassManager &pm,
                               const LowerToNVVMOptions &options) {
   if (options.bufferize)
     buildEGSBufferizePipeline(pm);
+  std::string features = options.features.empty()
+                             ? defaultFeatures(options.chip)
+                             : std::string(options.features);
   egs::ConvertEGSToGPUOptions gpu;
+  gpu.vectorAtomics = hasVectorAtomics(options.chip, features);
   gpu.hostBuffers = options.hostBuffers;
   gpu.hostSync = options.hostSync;
   gpu.tile.assign(options.tile.begin(), options.tile.end());
@@ -123,8 +142,7 @@ void buildLowerToNVVMPipeline(OpPassManager &pm,
   pm.addPass(memref::createExpandStridedMetadataPass());
   GpuNVVMAttachTargetOptions target;
   target.chip = options.chip;
-  target.features = options.features.empty() ? defaultFeatures(options.chip)
-                                             : std::string(options.features);
+  target.features = features;
   target.optLevel = options.optLevel;
   pm.addPass(createGpuNVVMAttachTarget(target));
   pm.addPass(createLowerAffinePass());

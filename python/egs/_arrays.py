@@ -153,9 +153,14 @@ class TorchFramework(Framework):
         return a
 
     def stream(self):
-        if self.device.type != "cuda":
+        if self._target != "cuda":
             return 0
-        return _torch().cuda.current_stream(self.device).cuda_stream
+        torch = _torch()
+        raw = getattr(torch._C, "_cuda_getCurrentRawStream", None)
+        if raw is not None:  # the fast path torch's own compiled code uses
+            index = self.device.index
+            return raw(torch.cuda.current_device() if index is None else index)
+        return torch.cuda.current_stream(self.device).cuda_stream
 
 
 def framework_of(a, name="x"):

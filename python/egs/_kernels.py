@@ -60,6 +60,11 @@ def compile_source(source, target="cpu", pipeline_options="", opt_level=3, share
                               cache_dir(), list(shared_libs))
 
 
+# Kernels on CUDA take device buffers in place and leave their work queued on
+# the caller's stream (egs._egs.set_cuda_stream), like any torch op.
+_KERNEL_PIPELINE_OPTIONS = {"cpu": "", "cuda": "host-buffers=device host-sync=false"}
+
+
 def kernel(key, build_source, target):
     """The (executable, entry index) for `key`, compiling build_source() once."""
     global _memory_hits
@@ -70,7 +75,7 @@ def kernel(key, build_source, target):
     with _lock:
         entry = _kernels.get((key, target))
         if entry is None:
-            exe = compile_source(build_source(), target)
+            exe = compile_source(build_source(), target, _KERNEL_PIPELINE_OPTIONS[target])
             entry = (exe, exe.lookup("kernel"))
             _kernels[(key, target)] = entry
     return entry

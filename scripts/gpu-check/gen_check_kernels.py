@@ -21,6 +21,9 @@ TILES = {
     "t256x64x32w8": "#egs.tile<bm = 256, bn = 64, bk = 32, stages = 3, warps = 8>",
     "t128x128x32w8s4": "#egs.tile<bm = 128, bn = 128, bk = 32, stages = 4, warps = 8>",
     "t128x128x64w8s3": "#egs.tile<bm = 128, bn = 128, bk = 64, stages = 3, warps = 8>",
+    "t256x128x32w8s3": "#egs.tile<bm = 256, bn = 128, bk = 32, stages = 3, warps = 8>",
+    "t128x256x32w8s3": "#egs.tile<bm = 128, bn = 256, bk = 32, stages = 3, warps = 8>",
+    "t256x128x32w16s3": "#egs.tile<bm = 256, bn = 128, bk = 32, stages = 3, warps = 16>",
 }
 
 
@@ -64,6 +67,8 @@ def main():
              "egs.matmul_scatter %y * %w offsets %off into %init[%rows] scale %s" + (" {deterministic}" if det else ""))
     func("route_e8", [("ids", M(2, "i32")), ("rows", M(1, "i32")), ("off", M(1, "i32")), ("map", M(1, "i32"))],
          "egs.route %ids experts = 8 outs(%rows, %off, %map)")
+    func("route_e5000", [("ids", M(2, "i32")), ("rows", M(1, "i32")), ("off", M(1, "i32")), ("map", M(1, "i32"))],
+         "egs.route %ids experts = 5000 outs(%rows, %off, %map)")
     func("permute_e8", [("x", M(2, "bf16")), ("ids", M(2, "i32")), ("xs", M(2, "bf16")), ("map", M(1, "i32")),
                         ("off", M(1, "i32"))],
          "egs.permute %x by %ids experts = 8 outs(%xs, %map, %off)")

@@ -225,6 +225,49 @@ def check_gather_matmul():
                   rel_err(y, ref_gather_matmul(x, ind, w, bias, act)), 1e-2)
 
 
+def check_strategies():
+    """Large GEMMs take the wide-tile strategy at run time; every tile
+    variant of the timing table is checked here first."""
+    for (B, T, E, K, I, J) in [(1, 64, 2, 100, 1040, 1032), (2, 30, 3, 300, 1024, 1024)]:
+        x, w = rand((B, T, I), "bf16"), rand((E, I, J), "bf16", 1 / math.sqrt(I))
+        ind = torch.randint(0, T, (B, E, K), device=DEV, dtype=torch.int32)
+        y = poisoned((B, E, K, J), "bf16")
+        call("gm_b_bf16_bf16", x, ind, w, y)
+        torch.cuda.synchronize()
+        check(f"gather_matmul bf16 wide tiles B{B} K{K} I{I} J{J}", rel_err(y, ref_gather_matmul(x, ind, w)), 1e-2)
+    x, rows, w, off = ragged_case(300, 4, 700, 1056, 1040, "bf16", False)
+    y = poisoned((700, 1040), "bf16")
+    call("gm_r_bf16", x, rows, w, off, y)
+    torch.cuda.synchronize()
+    check("gather_matmul ragged bf16 wide tiles I1056 J1040", rel_err(y, ragged_ref(x, rows, w, off)), 1e-2)
+    for tag in TILE_ALL:
+        B, T, E, K, I, J = 2, 37, 3, 150, 264, 200
+        x, w = rand((B, T, I), "bf16"), rand((E, I, J), "bf16", 1 / math.sqrt(I))
+        ind = torch.randint(0, T, (B, E, K), device=DEV, dtype=torch.int32)
+        y = poisoned((B, E, K, J), "bf16")
+        call(f"gm_b_bf16_bf16_{tag}", x, ind, w, y)
+        yv, w2 = rand((B, E, K, J), "bf16"), rand((E, J, I), "bf16", 1 / math.sqrt(J))
+        init = rand((B, T, I), "f32")
+        ref = ref_matmul_scatter(yv, ind, w2, init)
+        call(f"ms_b_bf16_f32_{tag}", yv, ind, w2, init)
+        xr, rows, wr, off = ragged_case(100, 5, 333, 264, 200, "bf16", False)
+        yr = poisoned((333, 200), "bf16")
+        call(f"gm_r_bf16_{tag}", xr, rows, wr, off, yr)
+        torch.cuda.synchronize()
+        check(f"gather_matmul bf16 tile {tag}", rel_err(y, ref_gather_matmul(x, ind, w)), 1e-2)
+        check(f"matmul_scatter bf16->f32 tile {tag}", rel_err(init, ref), 1e-5)
+        check(f"gather_matmul ragged bf16 tile {tag}", rel_err(yr, ragged_ref(xr, rows, wr, off)), 1e-2)
+
+
+def ragged_ref(x, rows, w, off):
+    R, J = rows.numel(), w.shape[2]
+    e = expert_of_rows(off, R)
+    ref = torch.zeros(R, J, dtype=torch.float64, device=DEV)
+    m = e >= 0
+    ref[m] = torch.einsum("ri,rij->rj", x.double()[rows.long()[m]], w.double()[e[m]])
+    return ref
+
+
 def ragged_case(T, E, R, I, J, dt, covered=True):
     x, w = rand((T, I), dt), rand((E, I, J), dt, 1 / math.sqrt(I))
     rows = torch.randint(0, T, (R,), device=DEV, dtype=torch.int32)
@@ -324,6 +367,16 @@ def check_routing():
             bad = [k_ for k_, v in parts.items() if not v]
             check_exact(f"permute T{T} k{k} R{R}" + (f" wrong: {bad} off={off.tolist()} want={off_r.tolist()}" if bad else ""),
                         not bad)
+    T, k = 1000, 4
+    ids = torch.randint(0, 5000, (T, k), device=DEV, dtype=torch.int32)
+    rows_r, off_r, rid_r = route_ref(ids, 5000)
+    rows = torch.full((T * k,), -7, device=DEV, dtype=torch.int32)
+    off = torch.full((5001,), -7, device=DEV, dtype=torch.int32)
+    rid = torch.full((T * k,), -7, device=DEV, dtype=torch.int32)
+    call("route_e5000", ids, rows, off, rid)
+    torch.cuda.synchronize()
+    check_exact("route T1000 k4 E5000 (one block per expert)",
+                torch.equal(rows, rows_r) and torch.equal(off, off_r) and torch.equal(rid, rid_r))
     for (T, H, R, dt) in [(37, 264, 100, "bf16"), (1000, 1032, 3000, "bf16"), (50, 70, 120, "f32"), (9, 13, 30, "f32")]:
         k = 4 if dt == "bf16" else 3
         xs = rand((R, H), dt)
@@ -407,6 +460,8 @@ def peak_mib(fn):
 
 
 ROWS = []
+TILE_ALL = ["t64x64x32w4", "t128x64x64w8", "t128x64x128w8s2", "t256x64x32w8", "t128x128x32w8s4",
+            "t128x128x64w8s3", "t256x128x32w8s3", "t128x256x32w8s3", "t256x128x32w16s3"]
 TILE_TAGS = ["t64x64x32w4", "t128x64x64w8", "t128x64x128w8s2", "t256x64x32w8", "t128x128x32w8s4"]
 
 
@@ -465,6 +520,20 @@ def run_timings():
         return (xs[ridl].float() * p[..., None]).sum(1).to(torch.bfloat16)
     timing("unpermute bf16 T16384 k4 H2048", lambda: call("unpermute_k4_bf16", xs, rid, p, out), torch_unpermute,
            None, (Tu * k * H + Tu * H) * 2)
+    # permute / route (E = 8): argsort + index in PyTorch.
+    xp = rand((Tu, H), "bf16")
+    ids = torch.randint(0, 8, (Tu, k), device=DEV, dtype=torch.int32)
+    xsp = torch.empty((Tu * k, H), device=DEV, dtype=torch.bfloat16)
+    ridp = torch.empty((Tu * k,), device=DEV, dtype=torch.int32)
+    offp = torch.empty((9,), device=DEV, dtype=torch.int32)
+    rows_ = torch.empty((Tu * k,), device=DEV, dtype=torch.int32)
+
+    def torch_permute():
+        order = torch.sort(ids.reshape(-1), stable=True).indices
+        return xp[order // k]
+    timing("permute bf16 T16384 k4 H2048 E8", lambda: call("permute_e8", xp, ids, xsp, ridp, offp), torch_permute,
+           None, (2 * Tu * k * H) * 2)
+    timing("route T16384 k4 E8", lambda: call("route_e8", ids, rows_, offp, ridp), None, None, None)
     # Token-choice grouped GEMM rows (PERFORMANCE.md B), tokens read in place.
     for name, (E2, k2, H2, N2) in [("Qwen3-30B-A3B up", (128, 8, 2048, 1536)), ("Mixtral up", (8, 2, 4096, 28672))]:
         T2 = 4096
@@ -480,7 +549,7 @@ def run_timings():
                 return torch._grouped_mm(x2[rowsl], w3, offs=offs_end)
         timing(f"ragged gather_matmul bf16 {name} T4096", lambda: call("gm_r_bf16", x2, rows, w3, off, y2), tf,
                2 * T2 * k2 * H2 * N2, None)
-        for tag in ["t128x128x32w8s4", "t128x128x64w8s3"]:
+        for tag in ["t128x128x32w8s4", "t256x128x32w8s3", "t128x256x32w8s3", "t256x128x32w16s3"]:
             timing(f"ragged gather_matmul bf16 {name} T4096, tile {tag}",
                    lambda tag=tag: call(f"gm_r_bf16_{tag}", x2, rows, w3, off, y2), None, 2 * T2 * k2 * H2 * N2, None)
         del w3
@@ -488,7 +557,8 @@ def run_timings():
 
 def main():
     print(f"device: {torch.cuda.get_device_name()}  torch {torch.__version__}", flush=True)
-    for part in [check_gather_matmul, check_ragged, check_matmul_scatter, check_routing, check_data_movement]:
+    for part in [check_gather_matmul, check_ragged, check_matmul_scatter, check_routing, check_data_movement,
+                 check_strategies]:
         try:
             part()
         except Exception:  # noqa: BLE001

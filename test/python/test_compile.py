@@ -111,6 +111,9 @@ def test_undefined_external_function_is_a_compile_error():
 
 def test_runner_utils_are_loaded_privately():
     import subprocess, sys
+    from egs._compile import _runner_utils
+    if len(_runner_utils()) < 2:
+        pytest.skip("the MLIR runner utility libraries are not installed")
     # In a child process, so the output can be read; the libraries (which
     # pull in libLLVM.so and libMLIR.so) must not become global symbols.
     code = (

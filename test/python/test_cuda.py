@@ -85,3 +85,15 @@ def test_moe_forward_backward_on_gpu():
     outc.sum().backward()
     assert rel(out.cpu(), outc.detach()) < 1e-4
     assert rel(x.grad.cpu(), xc.grad) < 1e-4
+
+
+@needs_target
+def test_default_stream_work_is_ordered():
+    # A long producer on torch's default stream, consumed by egs at once.
+    a = torch.randn(4096, 4096, device="cuda")
+    x = (a @ a)[:256, :64].contiguous() * 1e-3
+    ind = torch.randint(0, 256, (8, 32), device="cuda", dtype=torch.int32)
+    w = torch.randn(8, 64, 32, device="cuda")
+    y = egs.gather_matmul(x, ind, w)
+    ref = torch.einsum("eki,eij->ekj", x[ind.long()], w)
+    assert rel(y, ref) < 1e-5

@@ -45,8 +45,9 @@ struct LowerToNVVMOptions
                            llvm::cl::init("sm_90a")};
   Option<std::string> features{
       *this, "features",
-      llvm::cl::desc("PTX features (default: the PTX ISA the chip needs, "
-                     "+ptx80 for sm_90a)"),
+      llvm::cl::desc("PTX features (default: +ptx81 for sm_9x, enabling the "
+                     "vector atomics of matmul_scatter; +ptx88 for sm_1xx; "
+                     "+ptx80 otherwise)"),
       llvm::cl::init("")};
   Option<std::string> format{
       *this, "format",

@@ -66,14 +66,14 @@ struct ConvertEGSToGPUPass
     RewritePatternSet patterns(&getContext());
     populateEGSToGPUPatterns(patterns, options);
     walkAndApplyPatterns(module, std::move(patterns));
+    // Ops in memref form are left only where the strategy was rejected,
+    // which the pattern has reported already.
     WalkResult left = module.walk([](Operation *op) {
       if (!isa<EGSDialect>(op->getDialect()))
         return WalkResult::advance();
-      op->emitError() << "could not lower to GPU kernels"
-                      << (llvm::any_of(op->getOperandTypes(),
-                                       llvm::IsaPred<RankedTensorType>)
-                              ? ": egs ops must be bufferized (memref form) first"
-                              : "");
+      if (llvm::any_of(op->getOperandTypes(), llvm::IsaPred<RankedTensorType>))
+        op->emitError() << "could not lower to GPU kernels: egs ops must be "
+                           "bufferized (memref form) first";
       return WalkResult::interrupt();
     });
     if (left.wasInterrupted())

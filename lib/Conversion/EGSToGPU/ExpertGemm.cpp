@@ -12,94 +12,13 @@
 //     scale in registers; one vector store or 4 atomics).
 //
 //===----------------------------------------------------------------------===//
-#include "ExpertGemm.h"
+#include "ExpertGemmEmitter.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
-#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 
 using namespace mlir;
 using namespace egs;
-
-Value egs::applyActivation(KernelBuilder &kb, Value v, Activation act) {
-  OpBuilder &b = kb.builder();
-  Location loc = kb.getLoc();
-  auto splat = [&](double c) -> Value {
-    if (auto vt = dyn_cast<VectorType>(v.getType()))
-      return arith::ConstantOp::create(
-          b, loc, vt, DenseElementsAttr::get(vt, static_cast<float>(c)));
-    return kb.f32(c);
-  };
-  auto sigmoid = [&](Value z) -> Value {
-    Value e = math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, z));
-    return arith::DivFOp::create(b, loc, splat(1.0),
-                                 arith::AddFOp::create(b, loc, splat(1.0), e));
-  };
-  switch (act) {
-  case Activation::none:
-    return v;
-  case Activation::silu:
-  case Activation::swiglu:
-    return kb.mulF(v, sigmoid(v));
-  case Activation::gelu: {
-    // tanh approximation, as on the host: tanh(z) = 2 * sigmoid(2z) - 1.
-    Value v3 = kb.mulF(v, kb.mulF(v, v));
-    Value z = kb.mulF(splat(0.7978845608028654),
-                      kb.addF(v, kb.mulF(splat(0.044715), v3)));
-    Value th = arith::SubFOp::create(
-        b, loc, kb.mulF(splat(2.0), sigmoid(kb.mulF(splat(2.0), z))),
-        splat(1.0));
-    return kb.mulF(kb.mulF(splat(0.5), v), kb.addF(splat(1.0), th));
-  }
-  }
-  llvm_unreachable("unknown activation");
-}
-
-namespace {
-/// Where one row of the tile reads and writes.
-struct RowInfo {
-  Value aOffset;   ///< index; -1 when the row reads nothing
-  Value outOffset; ///< index; -1 when the row writes nothing
-  Value scale;     ///< f32
-};
-
-class ExpertGemmEmitter {
-public:
-  ExpertGemmEmitter(KernelBuilder &kb, const ExpertGemmSpec &spec,
-                    Type dataType)
-      : kb(kb), spec(spec), c(spec.config), layout(gemmSharedLayout(c)),
-        dataType(dataType), fast(c.path != GemmPath::CudaCoreGeneral) {}
-
-  void emit(ValueRange args);
-
-private:
-  void emitTile(Value e, Value start, Value end);
-  RowInfo decodeRow(Value e, Value m, Value end);
-  void buildRowTable(Value e, Value start, Value end);
-  /// Tile column q -> (source column of w, bound of that column's half).
-  std::pair<Value, Value> sourceColumn(Value q);
-  SmallVector<Value> mainLoopAsync(Value e);
-  SmallVector<Value> mainLoopGeneral(Value e);
-  SmallVector<Value> computeTensorCore(Value stage, ValueRange acc);
-  SmallVector<Value> computeCudaCore(Value stage, ValueRange acc);
-  void storeAccumulators(ValueRange acc);
-  void writeOutputTile(Value e);
-  Value loadBias(Value e, Value col, Value vecOk);
-  void writeChunk(Value row, Value outRow, Value col, Value v, Value vecOk);
-  Value numThreads() { return kb.idx(c.numThreads()); }
-
-  KernelBuilder &kb;
-  const ExpertGemmSpec &spec;
-  const GemmConfig &c;
-  GemmSharedLayout layout;
-  Type dataType;
-  bool fast;
-
-  DeviceTensor a, ind, w, offsets, tileMap, bias, scale, out;
-  Value tid, reduce, cols, outCols, tileN;
-  Value aStage, bStage, cTile, aRows, outRows, scales;
-};
-} // namespace
 
 void ExpertGemmEmitter::emit(ValueRange args) {
   unsigned i = 0;
@@ -133,8 +52,26 @@ void ExpertGemmEmitter::emit(ValueRange args) {
   reduce = w.size(1);
   cols = w.size(2);
   outCols = spec.paired() ? kb.divU(cols, kb.idx(2)) : cols;
-  tileN = kb.blockId(gpu::Dimension::z);
-  Value bx = kb.blockId(gpu::Dimension::x);
+  // Row tiles (bx) and column tiles (tileN) come from one linear block id,
+  // in groups of kRowTileGroup row tiles that sweep all column tiles before
+  // the next group starts: the group's A rows stay in L2 while the weights'
+  // column tiles stream past (a plain x/z order re-reads all A per column).
+  Value perExpertRows =
+      spec.ragged ? Value()
+                  : (spec.batched ? kb.mul(ind.size(0), ind.size(2)) : ind.size(1));
+  Value rowTiles =
+      spec.ragged
+          ? kb.add(kb.ceilDiv(ind.size(0), kb.idx(c.bm)), w.size(0))
+          : kb.mul(w.size(0), kb.ceilDiv(perExpertRows, kb.idx(c.bm)));
+  int64_t tileCols = spec.paired() ? c.bn / 2 : c.bn;
+  Value colTiles = kb.ceilDiv(outCols, kb.idx(tileCols));
+  Value bid = kb.blockId(gpu::Dimension::x);
+  Value perGroup = kb.mul(kb.idx(kRowTileGroup), colTiles);
+  Value firstRow = kb.mul(kb.divU32(bid, perGroup), kb.idx(kRowTileGroup));
+  Value groupRows = kb.minS(kb.idx(kRowTileGroup), kb.sub(rowTiles, firstRow));
+  Value inGroup = kb.remU32(bid, perGroup);
+  Value bx = kb.add(firstRow, kb.remU32(inGroup, groupRows));
+  tileN = kb.divU32(inGroup, groupRows);
 
   if (spec.ragged) {
     // Tiles past the device-built count have no work.
@@ -153,7 +90,7 @@ void ExpertGemmEmitter::emit(ValueRange args) {
     });
     return;
   }
-  Value perExpert = spec.batched ? kb.mul(ind.size(0), ind.size(2)) : ind.size(1);
+  Value perExpert = perExpertRows;
   Value mTiles = kb.ceilDiv(perExpert, kb.idx(c.bm));
   Value e = kb.divU32(bx, mTiles);
   Value start = kb.mul(kb.remU32(bx, mTiles), kb.idx(c.bm));
@@ -514,252 +451,4 @@ SmallVector<Value> ExpertGemmEmitter::mainLoopGeneral(Value e) {
                       kb.barrier();
                       return computeCudaCore(kb.idx(0), acc);
                     });
-}
-
-//===----------------------------------------------------------------------===//
-// Epilogue
-//===----------------------------------------------------------------------===//
-
-void ExpertGemmEmitter::storeAccumulators(ValueRange acc) {
-  OpBuilder &b = kb.builder();
-  Location loc = kb.getLoc();
-  if (c.path != GemmPath::TensorCore) {
-    Value threadsN = kb.idx(c.bn / c.threadN);
-    Value ty = kb.divU(tid, threadsN), tx = kb.remU(tid, threadsN);
-    Value col = kb.mul(tx, kb.idx(c.threadN));
-    for (int64_t tm = 0; tm < c.threadM; ++tm) {
-      Value row = kb.add(kb.mul(ty, kb.idx(c.threadM)), kb.idx(tm));
-      vector::StoreOp::create(b, loc, acc[tm], cTile, ValueRange{row, col},
-                              false, llvm::MaybeAlign(16));
-    }
-    return;
-  }
-  // mma.sync accumulator layout: c0,c1 at (lane / 4, 2 * (lane % 4) + {0,1}),
-  // c2,c3 eight rows below.
-  int64_t nTiles = c.warpN / 8;
-  Value lane = kb.laneId(), warp = kb.warpId();
-  Value warpsN = kb.idx(c.bn / c.warpN);
-  Value warpRow = kb.mul(kb.divU(warp, warpsN), kb.idx(c.warpM));
-  Value warpCol = kb.mul(kb.remU(warp, warpsN), kb.idx(c.warpN));
-  Value laneRow = kb.add(warpRow, kb.divU(lane, kb.idx(4)));
-  Value laneCol = kb.add(warpCol, kb.mul(kb.remU(lane, kb.idx(4)), kb.idx(2)));
-  auto v2 = VectorType::get({2}, b.getF32Type());
-  for (int64_t mi = 0; mi < c.warpM / 16; ++mi)
-    for (int64_t ni = 0; ni < nTiles; ++ni) {
-      Value accum = acc[mi * nTiles + ni];
-      Value col = kb.add(laneCol, kb.idx(ni * 8));
-      for (int64_t h = 0; h < 2; ++h) {
-        Value row = kb.add(laneRow, kb.idx(mi * 16 + h * 8));
-        Value pair = vector::FromElementsOp::create(
-            b, loc, v2,
-            ValueRange{kb.extract(accum, 2 * h), kb.extract(accum, 2 * h + 1)});
-        vector::StoreOp::create(b, loc, pair, cTile, ValueRange{row, col},
-                                false, llvm::MaybeAlign(8));
-      }
-    }
-}
-
-Value ExpertGemmEmitter::loadBias(Value e, Value col, Value vecOk) {
-  OpBuilder &b = kb.builder();
-  auto v4 = VectorType::get({4}, b.getF32Type());
-  Value rowOff = kb.mul(e, bias.stride(0));
-  auto scalars = [&] {
-    SmallVector<Value> vals;
-    for (int64_t i = 0; i < 4; ++i) {
-      Value ci = kb.add(col, kb.idx(i));
-      vals.push_back(kb.ifElse(
-          kb.lt(ci, cols), b.getF32Type(),
-          [&] { return SmallVector<Value>{bias.loadF32(
-                    kb, kb.add(rowOff, kb.mul(ci, bias.stride(1))))}; },
-          [&] { return SmallVector<Value>{kb.f32(0.0)}; })[0]);
-    }
-    return SmallVector<Value>{
-        vector::FromElementsOp::create(b, kb.getLoc(), v4, vals)};
-  };
-  if (!fast)
-    return scalars()[0];
-  int64_t align = 4 * elementBytes(bias.elementType);
-  return kb.ifElse(vecOk, v4, [&] {
-    return SmallVector<Value>{bias.loadVectorF32(kb, kb.add(rowOff, col), 4, align)};
-  }, scalars)[0];
-}
-
-void ExpertGemmEmitter::writeChunk(Value row, Value outRow, Value col, Value v,
-                                   Value vecOk) {
-  bool atomic = spec.output == GemmOutput::AtomicAddTokens;
-  Value colStride = out.stride(out.rank() - 1);
-  auto scalars = [&] {
-    for (int64_t i = 0; i < 4; ++i) {
-      Value ci = kb.add(col, kb.idx(i));
-      kb.ifThen(kb.lt(ci, outCols), [&] {
-        Value off = kb.add(outRow, kb.mul(ci, colStride));
-        if (atomic)
-          out.atomicAddF32(kb, kb.extract(v, i), off);
-        else
-          out.storeF32(kb, kb.extract(v, i), off);
-      });
-    }
-  };
-  if (!fast)
-    return scalars();
-  auto vectorPath = [&] {
-    Value off = kb.add(outRow, col);
-    if (!atomic)
-      return out.storeVectorF32(kb, v, off, 4 * elementBytes(out.elementType));
-    if (spec.vectorAtomics && out.elementType.isF32())
-      return out.atomicAddF32x4(kb, v, off);
-    for (int64_t i = 0; i < 4; ++i)
-      out.atomicAddF32(kb, kb.extract(v, i), kb.add(off, kb.idx(i)));
-  };
-  auto ifOp = scf::IfOp::create(kb.builder(), kb.getLoc(), vecOk, true);
-  OpBuilder::InsertionGuard g(kb.builder());
-  kb.builder().setInsertionPoint(ifOp.thenBlock()->getTerminator());
-  vectorPath();
-  kb.builder().setInsertionPoint(ifOp.elseBlock()->getTerminator());
-  scalars();
-}
-
-void ExpertGemmEmitter::writeOutputTile(Value e) {
-  OpBuilder &b = kb.builder();
-  Location loc = kb.getLoc();
-  int64_t tileCols = spec.paired() ? c.bn / 2 : c.bn;
-  int64_t perRow = tileCols / 4, total = c.bm * perRow, nt = c.numThreads();
-  auto v4 = VectorType::get({4}, b.getF32Type());
-  for (int64_t q = 0; q * nt < total; ++q) {
-    Value ch = kb.add(tid, kb.idx(q * nt));
-    Value inTile = (q + 1) * nt <= total ? kb.boolean(true)
-                                         : kb.lt(ch, kb.idx(total));
-    kb.ifThen(inTile, [&] {
-      Value row = kb.divU(ch, kb.idx(perRow));
-      Value c0 = kb.mul(kb.remU(ch, kb.idx(perRow)), kb.idx(4));
-      Value outRow = kb.toIndex(memref::LoadOp::create(b, loc, outRows, row));
-      kb.ifThen(kb.ge(outRow, kb.idx(0)), [&] {
-        Value col = kb.add(kb.mul(tileN, kb.idx(tileCols)), c0);
-        Value vecOk = kb.le(kb.add(col, kb.idx(4)), outCols);
-        Value v = vector::LoadOp::create(b, loc, v4, cTile, ValueRange{row, c0},
-                                         false, llvm::MaybeAlign(16));
-        Value up;
-        if (spec.paired())
-          up = vector::LoadOp::create(
-              b, loc, v4, cTile, ValueRange{row, kb.add(c0, kb.idx(c.bn / 2))},
-              false, llvm::MaybeAlign(16));
-        if (spec.hasBias) {
-          v = kb.addF(v, loadBias(e, col, vecOk));
-          if (up)
-            up = kb.addF(up, loadBias(e, kb.add(col, outCols), vecOk));
-        }
-        v = applyActivation(kb, v, spec.activation);
-        if (up)
-          v = kb.mulF(v, up);
-        if (spec.hasScale) {
-          Value s = memref::LoadOp::create(b, loc, scales, row);
-          v = kb.mulF(v, kb.splat(s, 4));
-        }
-        writeChunk(row, outRow, col, v, vecOk);
-      });
-    });
-  }
-}
-
-//===----------------------------------------------------------------------===//
-// Ragged tile map and host side
-//===----------------------------------------------------------------------===//
-
-/// One block turns expert_offsets into tileMap = [count, (e, t)...]: tile i
-/// is tile t (rows t*BM.. of the expert) of expert e. Experts are scanned in
-/// chunks of the block size with a running total.
-static void emitTileMapKernel(KernelBuilder &kb, ValueRange args, int64_t bm) {
-  OpBuilder &b = kb.builder();
-  DeviceTensor offsets = DeviceTensor::get(kb, args[0], false);
-  DeviceTensor map = DeviceTensor::get(kb, args[1], false);
-  Value numRows = args[2];
-  Value numExperts = kb.sub(offsets.size(0), kb.idx(1));
-  Value scratch = kb.sharedView(0, {kScanThreads / 32}, b.getI32Type());
-  auto tilesOf = [&](Value e) {
-    Value lo = kb.clamp(offsets.loadIndex(kb, offsets.offset(kb, e)),
-                        kb.idx(0), numRows);
-    Value hiAt = offsets.offset(kb, kb.add(e, kb.idx(1)));
-    Value hi = kb.clamp(offsets.loadIndex(kb, hiAt), lo, numRows);
-    return kb.toI32(kb.ceilDiv(kb.sub(hi, lo), kb.idx(bm)));
-  };
-  Value total = kb.blockExclusiveScan(
-      numExperts, scratch, kScanThreads, tilesOf,
-      [&](Value e, Value first, Value count) {
-        kb.forLoop(kb.idx(0), kb.toIndex(count), kb.idx(1), [&](Value t) {
-          Value at = kb.add(kb.idx(1),
-                            kb.mul(kb.add(kb.toIndex(first), t), kb.idx(2)));
-          map.store(kb, kb.toI32(e), at);
-          map.store(kb, kb.toI32(t), kb.add(at, kb.idx(1)));
-        });
-      });
-  kb.ifThen(kb.eq(kb.threadId(), kb.idx(0)),
-            [&] { map.store(kb, total, kb.idx(0)); });
-}
-
-static std::string gemmKernelName(const ExpertGemmSpec &spec, TypeRange types) {
-  std::string name = "egs_gemm_";
-  name += spec.ragged ? "ragged" : spec.batched ? "ec_batched" : "ec";
-  name += spec.rows == RowSource::GatheredTokens ? "_gather" : "_slots";
-  name += spec.output == GemmOutput::StoreSlots ? "_store" : "_atomic";
-  name += "_" + spec.config.tag();
-  if (spec.activation != Activation::none)
-    name += "_" + stringifyActivation(spec.activation).str();
-  if (spec.vectorAtomics && spec.output == GemmOutput::AtomicAddTokens)
-    name += "_red4";
-  for (Type t : types)
-    name += "_" + typeTag(cast<MemRefType>(t).getElementType());
-  return name;
-}
-
-void egs::launchExpertGemm(HostLauncher &host, const ExpertGemmSpec &spec,
-                           const ExpertGemmOperands &ops, Value cond) {
-  KernelBuilder &kb = host.host();
-  OpBuilder &b = kb.builder();
-  const GemmConfig &c = spec.config;
-  Type dataType = cast<MemRefType>(ops.a.getType()).getElementType();
-  auto dim = [&](Value v, int64_t d) {
-    return memref::DimOp::create(b, kb.getLoc(), v, d).getResult();
-  };
-  SmallVector<Value> args{ops.a, ops.ind, ops.w};
-  Value numExperts = dim(ops.w, 0);
-  Value gridX;
-  if (spec.ragged) {
-    Value numRows = dim(ops.ind, 0);
-    Value maxTiles = kb.add(kb.ceilDiv(numRows, kb.idx(c.bm)), numExperts);
-    auto mapType = MemRefType::get({ShapedType::kDynamic}, b.getI32Type());
-    Value map = host.kernelArg(host.scratch(
-        mapType, ValueRange{kb.add(kb.idx(1), kb.mul(maxTiles, kb.idx(2)))}));
-    SmallVector<Value> mapArgs{ops.offsets, map, numRows};
-    std::string mapName = "egs_ragged_tile_map_bm" + std::to_string(c.bm) + "_" +
-                          typeTag(cast<MemRefType>(ops.offsets.getType()).getElementType());
-    auto mapKernel = host.kernels().getOrCreate(
-        mapName, ValueRange(mapArgs).getTypes(), kScanThreads,
-        [&](KernelBuilder &k, ValueRange a) { emitTileMapKernel(k, a, c.bm); });
-    Value one = kb.idx(1);
-    host.launch(mapKernel, {one, one, one}, kScanThreads, kScanThreads / 32 * 4,
-                mapArgs, cond);
-    args.append({ops.offsets, map});
-    gridX = maxTiles;
-  } else {
-    Value perExpert = spec.batched ? kb.mul(dim(ops.ind, 0), dim(ops.ind, 2))
-                                   : dim(ops.ind, 1);
-    gridX = kb.mul(numExperts, kb.ceilDiv(perExpert, kb.idx(c.bm)));
-  }
-  if (spec.hasBias)
-    args.push_back(ops.bias);
-  if (spec.hasScale)
-    args.push_back(ops.scale);
-  args.push_back(ops.out);
-  Value cols = dim(ops.w, 2);
-  Value outCols = spec.paired() ? kb.divU(cols, kb.idx(2)) : cols;
-  int64_t tileCols = spec.paired() ? c.bn / 2 : c.bn;
-  Value gridZ = kb.ceilDiv(outCols, kb.idx(tileCols));
-  TypeRange types = ValueRange(args).getTypes();
-  auto kernel = host.kernels().getOrCreate(
-      gemmKernelName(spec, types), types, c.numThreads(),
-      [&](KernelBuilder &k, ValueRange a) {
-        ExpertGemmEmitter(k, spec, dataType).emit(a);
-      });
-  host.launch(kernel, {gridX, kb.idx(1), gridZ}, c.numThreads(),
-              gemmSharedLayout(c).totalBytes, args, cond);
 }

@@ -216,15 +216,16 @@ void KernelBuilder::gridStrideLoop(Value total, int64_t numThreads,
 }
 
 SmallVector<Value> KernelBuilder::delinearize(Value linear,
-                                              ArrayRef<Value> sizes) {
+                                              ArrayRef<Value> sizes,
+                                              bool narrow) {
   SmallVector<Value> ivs(sizes.size());
   for (int64_t d = static_cast<int64_t>(sizes.size()) - 1; d >= 0; --d) {
     if (d == 0) {
       ivs[d] = linear;
       break;
     }
-    ivs[d] = remU(linear, sizes[d]);
-    linear = divU(linear, sizes[d]);
+    ivs[d] = narrow ? remU32(linear, sizes[d]) : remU(linear, sizes[d]);
+    linear = narrow ? divU32(linear, sizes[d]) : divU(linear, sizes[d]);
   }
   return ivs;
 }

@@ -115,8 +115,10 @@ public:
   /// the grid's x dimension (grid-stride loop, `numThreads` per block).
   void gridStrideLoop(Value total, int64_t numThreads,
                       function_ref<void(Value)> body);
-  /// Row-major multi-index of `linear` over `sizes`.
-  SmallVector<Value> delinearize(Value linear, ArrayRef<Value> sizes);
+  /// Row-major multi-index of `linear` over `sizes`; `narrow`: every value
+  /// fits in 31 bits, so the divisions are 32-bit (much cheaper on the GPU).
+  SmallVector<Value> delinearize(Value linear, ArrayRef<Value> sizes,
+                                 bool narrow = false);
 
   /// A statically shaped view of dynamic shared memory at `byteOffset`.
   Value sharedView(int64_t byteOffset, ArrayRef<int64_t> shape, Type elt);

@@ -1,13 +1,14 @@
 //===- RoutingOps.cpp - GPU lowering of route / permute / unpermute -------===//
 //
-// route: block e of the routing kernel counts the (token, choice) pairs sent
-// to experts below e (its base offset) and then ranks its own pairs in
-// (token, choice) order with a block-wide scan, which is exactly the stable
-// counting sort of the host lowering; no host synchronisation. permute is
-// route into a scratch `rows` plus a row copy; unpermute is a weighted sum of
-// up to k rows per token, 16 bytes per thread where aligned.
+// route is the stable counting sort of the host lowering, on the device
+// without host synchronisation: chunked (count, scan, place) up to 4096
+// experts; beyond, one block per expert counts the pairs of lower experts and
+// ranks its own with block-wide scans. permute is route into a scratch `rows`
+// plus a row copy; unpermute is a weighted sum of up to k rows per token, 16
+// bytes per thread where aligned.
 //
 //===----------------------------------------------------------------------===//
+#include "DeviceScan.h"
 #include "HostLaunch.h"
 #include "KernelConfig.h"
 #include "egs/Dialect/EGS/IR/EGSOps.h"
@@ -79,8 +80,8 @@ static void emitRouteKernel(KernelBuilder &kb, ValueRange args) {
       });
 }
 
-static void launchRoute(HostLauncher &host, Value ids, Value map, Value offsets,
-                        Value rows) {
+static void launchRouteByExpert(HostLauncher &host, Value ids, Value map,
+                                Value offsets, Value rows) {
   SmallVector<Value> args{ids, map, offsets, rows};
   std::string name = "egs_route_" + typeTag(cast<MemRefType>(ids.getType()).getElementType());
   auto kernel = host.kernels().getOrCreate(name, ValueRange(args).getTypes(),
@@ -91,6 +92,137 @@ static void launchRoute(HostLauncher &host, Value ids, Value map, Value offsets,
   Value one = kb.idx(1);
   host.launch(kernel, {numExperts, one, one}, kScanThreads,
               kScanThreads / 32 * 4, args);
+}
+
+/// Pairs per chunk of the chunked route.
+static constexpr int64_t kRouteChunk = 256;
+/// Experts up to which the chunked route keeps per-expert counters in
+/// shared memory (beyond, one block per expert sorts).
+static constexpr int64_t kRouteSharedExperts = 4096;
+
+/// The stable counting sort of the (token, choice) pairs by expert, in chunks
+/// of kRouteChunk pairs: count each chunk's pairs per expert, scan the counts
+/// expert-major (base[e*S + s] = the slot of chunk s's first pair of expert
+/// e), then walk each chunk in order handing out slots. O(pairs) work spread
+/// over all SMs; no host synchronisation.
+static void launchRoute(HostLauncher &host, Value ids, Value map, Value offsets,
+                        Value rows, int64_t numExperts) {
+  if (numExperts > kRouteSharedExperts)
+    return launchRouteByExpert(host, ids, map, offsets, rows);
+  KernelBuilder &kb = host.host();
+  OpBuilder &b = kb.builder();
+  Location loc = kb.getLoc();
+  auto dim = [&](Value v, int64_t d) {
+    return memref::DimOp::create(b, loc, v, d).getResult();
+  };
+  Value pairs = kb.mul(dim(ids, 0), dim(ids, 1));
+  Value chunks = kb.ceilDiv(pairs, kb.idx(kRouteChunk));
+  Value cells = kb.mul(kb.idx(numExperts), chunks);
+  auto i32Vec = MemRefType::get({ShapedType::kDynamic}, b.getI32Type());
+  Value hist = host.kernelArg(host.scratch(i32Vec, ValueRange{kb.maxS(cells, kb.idx(1))}));
+  Value base = host.kernelArg(host.scratch(i32Vec, ValueRange{kb.add(cells, kb.idx(1))}));
+  // The expert count sizes the kernels' shared memory: it is in their names.
+  std::string tag = "e" + std::to_string(numExperts) + "_" +
+                    typeTag(cast<MemRefType>(ids.getType()).getElementType());
+  Value one = kb.idx(1);
+  int64_t countersBytes = llvm::alignTo(numExperts * 4, 16);
+
+  // 1. hist[e*S + s] = pairs of chunk s routed to e (shared-memory atomics).
+  SmallVector<Value> countArgs{ids, offsets, hist};
+  auto count = host.kernels().getOrCreate(
+      "egs_route_count_" + tag, ValueRange(countArgs).getTypes(), 32,
+      [&](KernelBuilder &k, ValueRange a) {
+        DeviceTensor id = DeviceTensor::get(k, a[0], false);
+        DeviceTensor off = DeviceTensor::get(k, a[1], false);
+        DeviceTensor h = DeviceTensor::get(k, a[2], false);
+        Value experts = k.sub(off.size(0), k.idx(1));
+        Value n = k.mul(id.size(0), id.size(1));
+        Value s = k.blockId(gpu::Dimension::x);
+        Value numChunks = k.ceilDiv(n, k.idx(kRouteChunk));
+        Value counters = k.sharedView(0, {numExperts}, k.builder().getI32Type());
+        Value lane = k.threadId();
+        k.forLoop(lane, experts, k.idx(32), [&](Value e) {
+          memref::StoreOp::create(k.builder(), k.getLoc(), k.i32(0), counters, e);
+        });
+        k.barrier();
+        Value first = k.mul(s, k.idx(kRouteChunk));
+        Value last = k.minS(n, k.add(first, k.idx(kRouteChunk)));
+        k.forLoop(k.add(first, lane), last, k.idx(32), [&](Value p) {
+          Value e = expertOf(k, id, p, experts);
+          memref::AtomicRMWOp::create(k.builder(), k.getLoc(),
+                                      arith::AtomicRMWKind::addi, k.i32(1),
+                                      counters, ValueRange{e});
+        });
+        k.barrier();
+        k.forLoop(lane, experts, k.idx(32), [&](Value e) {
+          Value c = memref::LoadOp::create(k.builder(), k.getLoc(), counters, e);
+          h.store(k, c, k.add(k.mul(e, numChunks), s));
+        });
+      });
+  host.launch(count, {chunks, one, one}, 32, countersBytes, countArgs);
+
+  // 2. Expert-major exclusive scan of the counts.
+  launchExclusiveScan(host, hist, base, cells);
+
+  // 3. Slots in (token, choice) order within each chunk; block 0 also writes
+  //    expert_offsets.
+  SmallVector<Value> placeArgs{ids, base, map, offsets, rows};
+  auto place = host.kernels().getOrCreate(
+      "egs_route_place_" + tag, ValueRange(placeArgs).getTypes(), 32,
+      [&](KernelBuilder &k, ValueRange a) {
+        OpBuilder &kbld = k.builder();
+        Location kl = k.getLoc();
+        DeviceTensor id = DeviceTensor::get(k, a[0], false);
+        DeviceTensor bs = DeviceTensor::get(k, a[1], false);
+        DeviceTensor mp = DeviceTensor::get(k, a[2], false);
+        DeviceTensor off = DeviceTensor::get(k, a[3], false);
+        DeviceTensor rw = DeviceTensor::get(k, a[4], false);
+        Type i32 = kbld.getI32Type();
+        Value experts = k.sub(off.size(0), k.idx(1));
+        Value tokens = id.size(0), topK = id.size(1);
+        Value n = k.mul(tokens, topK);
+        Value kept = k.toI32(rw.size(0));
+        Value s = k.blockId(gpu::Dimension::x);
+        Value numChunks = k.ceilDiv(n, k.idx(kRouteChunk));
+        Value next = k.sharedView(0, {numExperts}, i32);
+        Value chunkExperts = k.sharedView(countersBytes, {kRouteChunk}, i32);
+        Value lane = k.threadId();
+        k.forLoop(lane, experts, k.idx(32), [&](Value e) {
+          Value at = k.add(k.mul(e, numChunks), s);
+          memref::StoreOp::create(kbld, kl, bs.load(k, at), next, e);
+        });
+        Value first = k.mul(s, k.idx(kRouteChunk));
+        Value count = k.minS(k.idx(kRouteChunk), k.sub(n, first));
+        k.forLoop(lane, count, k.idx(32), [&](Value j) {
+          Value e = expertOf(k, id, k.add(first, j), experts);
+          memref::StoreOp::create(kbld, kl, k.toI32(e), chunkExperts, j);
+        });
+        k.barrier();
+        k.ifThen(k.eq(lane, k.idx(0)), [&] {
+          k.forLoop(k.idx(0), count, k.idx(1), [&](Value j) {
+            Value e = k.toIndex(memref::LoadOp::create(kbld, kl, chunkExperts, j));
+            Value slot = memref::LoadOp::create(kbld, kl, next, e);
+            memref::StoreOp::create(kbld, kl, k.add(slot, k.i32(1)), next, e);
+            Value p = k.add(first, j);
+            Value t = k.divU32(p, topK), choice = k.remU32(p, topK);
+            Value isKept = k.lt(slot, kept);
+            mp.store(k, k.select(isKept, slot, k.i32(-1)),
+                     mp.offset(k, k.add(k.mul(choice, tokens), t)));
+            k.ifThen(isKept, [&] {
+              rw.store(k, k.toI32(t), rw.offset(k, k.toIndex(slot)));
+            });
+          });
+        });
+        k.ifThen(k.eq(s, k.idx(0)), [&] {
+          k.forLoop(lane, k.add(experts, k.idx(1)), k.idx(32), [&](Value e) {
+            Value at = k.select(k.lt(e, experts), k.mul(e, numChunks),
+                                k.mul(experts, numChunks));
+            off.store(k, k.minS(bs.load(k, at), kept), off.offset(k, e));
+          });
+        });
+      });
+  host.launch(place, {kb.maxS(chunks, one), one, one}, 32,
+              countersBytes + kRouteChunk * 4, placeArgs);
 }
 
 /// dst[r, :] = src[rows[r], :] (zero where rows[r] is out of range), one
@@ -252,7 +384,8 @@ struct RouteToGPU : OpRewritePattern<RouteOp> {
       return rewriter.notifyMatchFailure(op, "bufferize the tensor form first");
     HostLauncher host(rewriter, op, options);
     launchRoute(host, host.device(op.getTopkIds()), host.device(op.getOuts()[2]),
-                host.device(op.getOuts()[1]), host.device(op.getOuts()[0]));
+                host.device(op.getOuts()[1]), host.device(op.getOuts()[0]),
+                op.getNumExpertsAttr().getInt());
     host.finish();
     return success();
   }
@@ -276,7 +409,7 @@ struct PermuteToGPU : OpRewritePattern<PermuteOp> {
     host.fill(rows, kb.i32(-1));
     Value rowsArg = host.kernelArg(rows);
     launchRoute(host, host.device(op.getTopkIds()), host.device(op.getOuts()[1]),
-                host.device(op.getOuts()[2]), rowsArg);
+                host.device(op.getOuts()[2]), rowsArg, op.getNumExpertsAttr().getInt());
     Value x = host.device(op.getX());
     Value vecOk = kb.andB(host.vectorAccessible(x, 16),
                           host.vectorAccessible(sorted, 16));

@@ -8,6 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "ScatterCombine.h"
+#include "DeviceScan.h"
 #include "KernelConfig.h"
 
 using namespace mlir;
@@ -96,7 +97,8 @@ struct SlotKeys {
 
   /// The key of slot `s`, or -1 when it routes nowhere.
   Value keyOf(KernelBuilder &kb, Value s) const {
-    SmallVector<Value> ivs = kb.delinearize(s, ind.sizes);
+    // Slot counts fit in 31 bits (the per-slot rows are in memory).
+    SmallVector<Value> ivs = kb.delinearize(s, ind.sizes, /*narrow=*/true);
     Value token = ind.loadIndex(kb, ind.offset(kb, ivs));
     Value ok = kb.inRange(token, numTokens);
     if (ragged) {
@@ -202,23 +204,8 @@ void egs::launchOrderedCombine(HostLauncher &host, const ScatterSlots &slots,
   host.launch(count, {slotBlocks, one, one}, kBandwidthThreads, 0,
               routingArgs(ValueRange{arg(counts)}));
 
-  // 2. starts = exclusive prefix sums of the counts (one block).
-  SmallVector<Value> scanArgs{arg(counts), arg(starts)};
-  auto scan = host.kernels().getOrCreate(
-      "egs_combine_scan", ValueRange(scanArgs).getTypes(), kScanThreads,
-      [&](KernelBuilder &k, ValueRange a) {
-        DeviceTensor c = DeviceTensor::get(k, a[0], false);
-        DeviceTensor st = DeviceTensor::get(k, a[1], false);
-        Value scratch = k.sharedView(0, {kScanThreads / 32}, k.builder().getI32Type());
-        Value total = k.blockExclusiveScan(
-            c.size(0), scratch, kScanThreads,
-            [&](Value i) { return c.load(k, i); },
-            [&](Value i, Value exclusive, Value) { st.store(k, exclusive, i); });
-        k.ifThen(k.eq(k.threadId(), k.idx(0)),
-                 [&] { st.store(k, total, c.size(0)); });
-      });
-  host.launch(scan, {one, one, one}, kScanThreads, kScanThreads / 32 * 4,
-              scanArgs);
+  // 2. starts = exclusive prefix sums of the counts.
+  launchExclusiveScan(host, arg(counts), arg(starts), numKeys);
 
   // 3. Place each slot in its key's range (arbitrary order within the key).
   auto place = routingKernel(

@@ -1,0 +1,64 @@
+//===- ExpertGemmEmitter.h - writes the per-expert GEMM kernel -*- C++ -*-===//
+//
+// The kernel body behind launchExpertGemm (ExpertGemm.h), split by concern:
+// row decoding and the main loops (ExpertGemm.cpp), the epilogue
+// (ExpertGemmEpilogue.cpp), the host side (ExpertGemmLaunch.cpp).
+//
+//===----------------------------------------------------------------------===//
+#ifndef EGS_LIB_CONVERSION_EGSTOGPU_EXPERTGEMMEMITTER_H
+#define EGS_LIB_CONVERSION_EGSTOGPU_EXPERTGEMMEMITTER_H
+
+#include "ExpertGemm.h"
+
+namespace egs {
+
+/// Row tiles per raster group (see ExpertGemmEmitter::emit).
+constexpr int64_t kRowTileGroup = 8;
+
+/// Where one row of the tile reads and writes.
+struct RowInfo {
+  Value aOffset;   ///< index; -1 when the row reads nothing
+  Value outOffset; ///< index; -1 when the row writes nothing
+  Value scale;     ///< f32
+};
+
+class ExpertGemmEmitter {
+public:
+  ExpertGemmEmitter(KernelBuilder &kb, const ExpertGemmSpec &spec,
+                    Type dataType)
+      : kb(kb), spec(spec), c(spec.config), layout(gemmSharedLayout(c)),
+        dataType(dataType), fast(c.path != GemmPath::CudaCoreGeneral) {}
+
+  void emit(ValueRange args);
+
+private:
+  void emitTile(Value e, Value start, Value end);
+  RowInfo decodeRow(Value e, Value m, Value end);
+  void buildRowTable(Value e, Value start, Value end);
+  /// Tile column q -> (source column of w, bound of that column's half).
+  std::pair<Value, Value> sourceColumn(Value q);
+  SmallVector<Value> mainLoopAsync(Value e);
+  SmallVector<Value> mainLoopGeneral(Value e);
+  SmallVector<Value> computeTensorCore(Value stage, ValueRange acc);
+  SmallVector<Value> computeCudaCore(Value stage, ValueRange acc);
+  void storeAccumulators(ValueRange acc);
+  void writeOutputTile(Value e);
+  Value loadBias(Value e, Value col, Value vecOk);
+  void writeChunk(Value row, Value outRow, Value col, Value v, Value vecOk);
+  Value numThreads() { return kb.idx(c.numThreads()); }
+
+  KernelBuilder &kb;
+  const ExpertGemmSpec &spec;
+  const GemmConfig &c;
+  GemmSharedLayout layout;
+  Type dataType;
+  bool fast;
+
+  DeviceTensor a, ind, w, offsets, tileMap, bias, scale, out;
+  Value tid, reduce, cols, outCols, tileN;
+  Value aStage, bStage, cTile, aRows, outRows, scales;
+};
+
+} // namespace egs
+
+#endif

@@ -1,0 +1,192 @@
+//===- ExpertGemmEpilogue.cpp - the per-expert GEMM's epilogue ------------===//
+//
+// Accumulators go to an f32 tile in shared memory; then each thread writes 4
+// consecutive columns of a row: bias, activation and scale in registers, one
+// vector store (or 16-byte atomic) where the row is aligned and complete.
+//
+//===----------------------------------------------------------------------===//
+#include "ExpertGemmEmitter.h"
+
+#include "mlir/Dialect/Math/IR/Math.h"
+
+using namespace mlir;
+using namespace egs;
+
+Value egs::applyActivation(KernelBuilder &kb, Value v, Activation act) {
+  OpBuilder &b = kb.builder();
+  Location loc = kb.getLoc();
+  auto splat = [&](double c) -> Value {
+    if (auto vt = dyn_cast<VectorType>(v.getType()))
+      return arith::ConstantOp::create(
+          b, loc, vt, DenseElementsAttr::get(vt, static_cast<float>(c)));
+    return kb.f32(c);
+  };
+  auto sigmoid = [&](Value z) -> Value {
+    Value e = math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, z));
+    return arith::DivFOp::create(b, loc, splat(1.0),
+                                 arith::AddFOp::create(b, loc, splat(1.0), e));
+  };
+  switch (act) {
+  case Activation::none:
+    return v;
+  case Activation::silu:
+  case Activation::swiglu:
+    return kb.mulF(v, sigmoid(v));
+  case Activation::gelu: {
+    // tanh approximation, as on the host: tanh(z) = 2 * sigmoid(2z) - 1.
+    Value v3 = kb.mulF(v, kb.mulF(v, v));
+    Value z = kb.mulF(splat(0.7978845608028654),
+                      kb.addF(v, kb.mulF(splat(0.044715), v3)));
+    Value th = arith::SubFOp::create(
+        b, loc, kb.mulF(splat(2.0), sigmoid(kb.mulF(splat(2.0), z))),
+        splat(1.0));
+    return kb.mulF(kb.mulF(splat(0.5), v), kb.addF(splat(1.0), th));
+  }
+  }
+  llvm_unreachable("unknown activation");
+}
+
+//===----------------------------------------------------------------------===//
+// Epilogue
+//===----------------------------------------------------------------------===//
+
+void ExpertGemmEmitter::storeAccumulators(ValueRange acc) {
+  OpBuilder &b = kb.builder();
+  Location loc = kb.getLoc();
+  if (c.path != GemmPath::TensorCore) {
+    Value threadsN = kb.idx(c.bn / c.threadN);
+    Value ty = kb.divU(tid, threadsN), tx = kb.remU(tid, threadsN);
+    Value col = kb.mul(tx, kb.idx(c.threadN));
+    for (int64_t tm = 0; tm < c.threadM; ++tm) {
+      Value row = kb.add(kb.mul(ty, kb.idx(c.threadM)), kb.idx(tm));
+      vector::StoreOp::create(b, loc, acc[tm], cTile, ValueRange{row, col},
+                              false, llvm::MaybeAlign(16));
+    }
+    return;
+  }
+  // mma.sync accumulator layout: c0,c1 at (lane / 4, 2 * (lane % 4) + {0,1}),
+  // c2,c3 eight rows below.
+  int64_t nTiles = c.warpN / 8;
+  Value lane = kb.laneId(), warp = kb.warpId();
+  Value warpsN = kb.idx(c.bn / c.warpN);
+  Value warpRow = kb.mul(kb.divU(warp, warpsN), kb.idx(c.warpM));
+  Value warpCol = kb.mul(kb.remU(warp, warpsN), kb.idx(c.warpN));
+  Value laneRow = kb.add(warpRow, kb.divU(lane, kb.idx(4)));
+  Value laneCol = kb.add(warpCol, kb.mul(kb.remU(lane, kb.idx(4)), kb.idx(2)));
+  auto v2 = VectorType::get({2}, b.getF32Type());
+  for (int64_t mi = 0; mi < c.warpM / 16; ++mi)
+    for (int64_t ni = 0; ni < nTiles; ++ni) {
+      Value accum = acc[mi * nTiles + ni];
+      Value col = kb.add(laneCol, kb.idx(ni * 8));
+      for (int64_t h = 0; h < 2; ++h) {
+        Value row = kb.add(laneRow, kb.idx(mi * 16 + h * 8));
+        Value pair = vector::FromElementsOp::create(
+            b, loc, v2,
+            ValueRange{kb.extract(accum, 2 * h), kb.extract(accum, 2 * h + 1)});
+        vector::StoreOp::create(b, loc, pair, cTile, ValueRange{row, col},
+                                false, llvm::MaybeAlign(8));
+      }
+    }
+}
+
+Value ExpertGemmEmitter::loadBias(Value e, Value col, Value vecOk) {
+  OpBuilder &b = kb.builder();
+  auto v4 = VectorType::get({4}, b.getF32Type());
+  Value rowOff = kb.mul(e, bias.stride(0));
+  auto scalars = [&] {
+    SmallVector<Value> vals;
+    for (int64_t i = 0; i < 4; ++i) {
+      Value ci = kb.add(col, kb.idx(i));
+      vals.push_back(kb.ifElse(
+          kb.lt(ci, cols), b.getF32Type(),
+          [&] { return SmallVector<Value>{bias.loadF32(
+                    kb, kb.add(rowOff, kb.mul(ci, bias.stride(1))))}; },
+          [&] { return SmallVector<Value>{kb.f32(0.0)}; })[0]);
+    }
+    return SmallVector<Value>{
+        vector::FromElementsOp::create(b, kb.getLoc(), v4, vals)};
+  };
+  if (!fast)
+    return scalars()[0];
+  int64_t align = 4 * elementBytes(bias.elementType);
+  return kb.ifElse(vecOk, v4, [&] {
+    return SmallVector<Value>{bias.loadVectorF32(kb, kb.add(rowOff, col), 4, align)};
+  }, scalars)[0];
+}
+
+void ExpertGemmEmitter::writeChunk(Value row, Value outRow, Value col, Value v,
+                                   Value vecOk) {
+  bool atomic = spec.output == GemmOutput::AtomicAddTokens;
+  Value colStride = out.stride(out.rank() - 1);
+  auto scalars = [&] {
+    for (int64_t i = 0; i < 4; ++i) {
+      Value ci = kb.add(col, kb.idx(i));
+      kb.ifThen(kb.lt(ci, outCols), [&] {
+        Value off = kb.add(outRow, kb.mul(ci, colStride));
+        if (atomic)
+          out.atomicAddF32(kb, kb.extract(v, i), off);
+        else
+          out.storeF32(kb, kb.extract(v, i), off);
+      });
+    }
+  };
+  if (!fast)
+    return scalars();
+  auto vectorPath = [&] {
+    Value off = kb.add(outRow, col);
+    if (!atomic)
+      return out.storeVectorF32(kb, v, off, 4 * elementBytes(out.elementType));
+    if (spec.vectorAtomics && out.elementType.isF32())
+      return out.atomicAddF32x4(kb, v, off);
+    for (int64_t i = 0; i < 4; ++i)
+      out.atomicAddF32(kb, kb.extract(v, i), kb.add(off, kb.idx(i)));
+  };
+  auto ifOp = scf::IfOp::create(kb.builder(), kb.getLoc(), vecOk, true);
+  OpBuilder::InsertionGuard g(kb.builder());
+  kb.builder().setInsertionPoint(ifOp.thenBlock()->getTerminator());
+  vectorPath();
+  kb.builder().setInsertionPoint(ifOp.elseBlock()->getTerminator());
+  scalars();
+}
+
+void ExpertGemmEmitter::writeOutputTile(Value e) {
+  OpBuilder &b = kb.builder();
+  Location loc = kb.getLoc();
+  int64_t tileCols = spec.paired() ? c.bn / 2 : c.bn;
+  int64_t perRow = tileCols / 4, total = c.bm * perRow, nt = c.numThreads();
+  auto v4 = VectorType::get({4}, b.getF32Type());
+  for (int64_t q = 0; q * nt < total; ++q) {
+    Value ch = kb.add(tid, kb.idx(q * nt));
+    Value inTile = (q + 1) * nt <= total ? kb.boolean(true)
+                                         : kb.lt(ch, kb.idx(total));
+    kb.ifThen(inTile, [&] {
+      Value row = kb.divU(ch, kb.idx(perRow));
+      Value c0 = kb.mul(kb.remU(ch, kb.idx(perRow)), kb.idx(4));
+      Value outRow = kb.toIndex(memref::LoadOp::create(b, loc, outRows, row));
+      kb.ifThen(kb.ge(outRow, kb.idx(0)), [&] {
+        Value col = kb.add(kb.mul(tileN, kb.idx(tileCols)), c0);
+        Value vecOk = kb.le(kb.add(col, kb.idx(4)), outCols);
+        Value v = vector::LoadOp::create(b, loc, v4, cTile, ValueRange{row, c0},
+                                         false, llvm::MaybeAlign(16));
+        Value up;
+        if (spec.paired())
+          up = vector::LoadOp::create(
+              b, loc, v4, cTile, ValueRange{row, kb.add(c0, kb.idx(c.bn / 2))},
+              false, llvm::MaybeAlign(16));
+        if (spec.hasBias) {
+          v = kb.addF(v, loadBias(e, col, vecOk));
+          if (up)
+            up = kb.addF(up, loadBias(e, kb.add(col, outCols), vecOk));
+        }
+        v = applyActivation(kb, v, spec.activation);
+        if (up)
+          v = kb.mulF(v, up);
+        if (spec.hasScale) {
+          Value s = memref::LoadOp::create(b, loc, scales, row);
+          v = kb.mulF(v, kb.splat(s, 4));
+        }
+        writeChunk(row, outRow, col, v, vecOk);
+      });
+    });
+  }
+}
