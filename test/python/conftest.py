@@ -1,8 +1,8 @@
 """Imports the egs package from the build tree (no pip install needed).
 
 scripts/test.sh passes EGS_BUILD=<build dir>; the package is laid out in
-<build>/python_packages/egs by the default build. An installed egs (pip
-install .) is used when no build tree has one.
+<build>/python_packages/egs by the default build. Without EGS_BUILD, build/
+is used when it has the package, else an installed egs (pip install .).
 """
 import os
 import sys
@@ -11,10 +11,17 @@ import tempfile
 import pytest
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-_BUILD = os.environ.get("EGS_BUILD", os.path.join(_ROOT, "build"))
-_PKG = os.path.join(_BUILD, "python_packages")
-if os.path.isdir(os.path.join(_PKG, "egs")):
+if os.environ.get("EGS_BUILD"):
+    # scripts/test.sh: exactly the package of that build tree.
+    _PKG = os.path.join(os.environ["EGS_BUILD"], "python_packages")
+    if not os.path.isdir(os.path.join(_PKG, "egs")):
+        raise RuntimeError(
+            f"{_PKG}/egs was not built: the build needs pybind11 (pip install pybind11; "
+            "-DEGS_BUILD_PYTHON=ON makes its absence an error). Unset EGS_BUILD to "
+            "test an installed egs (pip install .).")
     sys.path.insert(0, _PKG)
+elif os.path.isdir(os.path.join(_ROOT, "build", "python_packages", "egs")):
+    sys.path.insert(0, os.path.join(_ROOT, "build", "python_packages"))
 
 # A fresh on-disk kernel cache for the session, so that the compile counts
 # the tests check do not depend on earlier runs.

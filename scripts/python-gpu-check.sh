@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The Python package's tests on the GPU machine (no LLVM/MLIR there):
+#
+#   scripts/python-gpu-check.sh build    # here: .carry/egs-py (git-ignored)
+#   scripts/python-gpu-check.sh device   # on the GPU machine (run tool, carry
+#                                        #   [".carry/egs-py"]): builds the small
+#                                        #   extension for its Python, runs
+#                                        #   test/python and the overhead benchmark
+#
+# libEGSCAPI.so is self-contained (MLIR and LLVM inside), so it travels as is,
+# compressed to fit the carry limit; the GPU machine compiles only the pybind11
+# extension against it. env: BUILD (default build), pytest arguments after the mode.
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+CARRY="$ROOT/.carry/egs-py"
+MODE="${1:-build}"
+shift || true
+case "$MODE" in
+build)
+  build="${BUILD:-$ROOT/build}"
+  ninja -C "$build" egs-python egs_cuda_runtime > /dev/null
+  rm -rf "$CARRY" && mkdir -p "$CARRY"
+  strip --strip-unneeded -o "$CARRY/libEGSCAPI.so" "$build/lib/libEGSCAPI.so"
+  xz -T0 -4 -f "$CARRY/libEGSCAPI.so"
+  cp "$build/lib/libegs_cuda_runtime.so" "$CARRY/"
+  du -sh "$CARRY"
+  ;;
+device)
+  cd "$ROOT"
+  pkg=/tmp/egs-pkg/egs
+  rm -rf /tmp/egs-pkg && mkdir -p "$pkg"
+  xz -dc "$CARRY/libEGSCAPI.so.xz" > "$pkg/libEGSCAPI.so"
+  cp "$CARRY/libegs_cuda_runtime.so" python/egs/*.py "$pkg/"
+  suffix=$(python3 -c "import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))")
+  g++ -O2 -shared -fPIC -std=c++17 -fvisibility=hidden -Iinclude \
+    $(python3 -m pybind11 --includes) python/src/EGSModule.cpp \
+    -o "$pkg/_egs$suffix" -L"$pkg" -lEGSCAPI -Wl,-rpath,'$ORIGIN'
+  export CUDA_HOME="${CUDA_HOME:-/usr/local/cuda}" PYTHONPATH=/tmp/egs-pkg
+  unset EGS_BUILD
+  python3 -m pytest -q -p no:cacheprovider test/python "$@" 2>&1 | tail -15
+  python3 benchmarks/python_call_overhead.py 2>&1 | tail -8
+  ;;
+*)
+  echo "usage: $0 build|device [pytest args]" >&2
+  exit 2
+  ;;
+esac
