@@ -23,7 +23,31 @@ if [ -d "$EGS_ROOT/test/python" ] && [ -n "$(ls "$EGS_ROOT"/test/python/test_*.p
   tail -n 15 "$EGS_BUILD/logs/pytest.log"
   pytest_counts=$(python3 "$EGS_ROOT/scripts/count_results.py" junit "$EGS_BUILD/logs/pytest.xml")
 fi
-python3 "$EGS_ROOT/scripts/count_results.py" lit "$results" $pytest_counts
-if [ "$lit_status" -ne 0 ] || { [ "$pytest_status" -ne 0 ] && [ "$pytest_status" -ne 5 ]; }; then
+# The package as users get it: `pip install .` into a fresh virtual
+# environment, then the same Python tests against the installed package.
+pip_status=0
+pip_counts="0 0 0"
+if [ "${EGS_TEST_PIP_INSTALL:-1}" = 1 ] && [ -f "$EGS_ROOT/pyproject.toml" ]; then
+  venv="$EGS_BUILD/pip-venv"
+  if run_quiet pip-install bash -c "rm -rf '$venv' && python3 -m venv '$venv' &&
+       '$venv/bin/pip' install -q '$EGS_ROOT[test]'"; then
+    set +e
+    (cd "$EGS_BUILD" && env -u EGS_BUILD EGS_TEST_INSTALLED=1 "$venv/bin/python" -m pytest -q -p no:cacheprovider \
+      "$EGS_ROOT/test/python" --junitxml="$EGS_BUILD/logs/pytest-pip.xml" \
+      > "$EGS_BUILD/logs/pytest-pip.log" 2>&1)
+    pip_status=$?
+    set -e
+    echo "installed package: $(tail -n 1 "$EGS_BUILD/logs/pytest-pip.log")"
+    pip_counts=$(python3 "$EGS_ROOT/scripts/count_results.py" junit "$EGS_BUILD/logs/pytest-pip.xml")
+  else
+    pip_status=1
+    pip_counts="0 1 0"
+  fi
+fi
+read -r p1 f1 s1 <<< "$pytest_counts"
+read -r p2 f2 s2 <<< "$pip_counts"
+python3 "$EGS_ROOT/scripts/count_results.py" lit "$results" $((p1 + p2)) $((f1 + f2)) $((s1 + s2))
+if [ "$lit_status" -ne 0 ] || { [ "$pytest_status" -ne 0 ] && [ "$pytest_status" -ne 5 ]; } ||
+   { [ "$pip_status" -ne 0 ] && [ "$pip_status" -ne 5 ]; }; then
   exit 1
 fi

@@ -3,6 +3,8 @@
 scripts/test.sh passes EGS_BUILD=<build dir>; the package is laid out in
 <build>/python_packages/egs by the default build. Without EGS_BUILD, build/
 is used when it has the package, else an installed egs (pip install .).
+EGS_TEST_INSTALLED=1 tests the installed package only (scripts/test.sh does
+so after `pip install .` into a fresh virtual environment).
 """
 import os
 import sys
@@ -20,6 +22,11 @@ if os.environ.get("EGS_BUILD"):
             "-DEGS_BUILD_PYTHON=ON makes its absence an error). Unset EGS_BUILD to "
             "test an installed egs (pip install .).")
     sys.path.insert(0, _PKG)
+elif os.environ.get("EGS_TEST_INSTALLED") == "1":
+    import egs as _installed  # noqa: E402
+
+    if "site-packages" not in _installed.__file__:
+        raise RuntimeError(f"EGS_TEST_INSTALLED=1 but egs comes from {_installed.__file__}")
 elif os.path.isdir(os.path.join(_ROOT, "build", "python_packages", "egs")):
     sys.path.insert(0, os.path.join(_ROOT, "build", "python_packages"))
 
