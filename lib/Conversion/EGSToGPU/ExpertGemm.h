@@ -60,8 +60,6 @@ struct ExpertGemmOperands {
 void launchExpertGemm(HostLauncher &host, const ExpertGemmSpec &spec,
                       const ExpertGemmOperands &ops, Value cond);
 
-/// The fused epilogue activation on f32 scalars or vectors.
-Value applyActivation(KernelBuilder &kb, Value v, Activation act);
 
 } // namespace egs
 

@@ -6,45 +6,11 @@
 //
 //===----------------------------------------------------------------------===//
 #include "ExpertGemmEmitter.h"
+#include "egs/Conversion/Utils/Activation.h"
 
-#include "mlir/Dialect/Math/IR/Math.h"
 
 using namespace mlir;
 using namespace egs;
-
-Value egs::applyActivation(KernelBuilder &kb, Value v, Activation act) {
-  OpBuilder &b = kb.builder();
-  Location loc = kb.getLoc();
-  auto splat = [&](double c) -> Value {
-    if (auto vt = dyn_cast<VectorType>(v.getType()))
-      return arith::ConstantOp::create(
-          b, loc, vt, DenseElementsAttr::get(vt, static_cast<float>(c)));
-    return kb.f32(c);
-  };
-  auto sigmoid = [&](Value z) -> Value {
-    Value e = math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, z));
-    return arith::DivFOp::create(b, loc, splat(1.0),
-                                 arith::AddFOp::create(b, loc, splat(1.0), e));
-  };
-  switch (act) {
-  case Activation::none:
-    return v;
-  case Activation::silu:
-  case Activation::swiglu:
-    return kb.mulF(v, sigmoid(v));
-  case Activation::gelu: {
-    // tanh approximation, as on the host: tanh(z) = 2 * sigmoid(2z) - 1.
-    Value v3 = kb.mulF(v, kb.mulF(v, v));
-    Value z = kb.mulF(splat(0.7978845608028654),
-                      kb.addF(v, kb.mulF(splat(0.044715), v3)));
-    Value th = arith::SubFOp::create(
-        b, loc, kb.mulF(splat(2.0), sigmoid(kb.mulF(splat(2.0), z))),
-        splat(1.0));
-    return kb.mulF(kb.mulF(splat(0.5), v), kb.addF(splat(1.0), th));
-  }
-  }
-  llvm_unreachable("unknown activation");
-}
 
 //===----------------------------------------------------------------------===//
 // Epilogue
@@ -178,7 +144,7 @@ void ExpertGemmEmitter::writeOutputTile(Value e) {
           if (up)
             up = kb.addF(up, loadBias(e, kb.add(col, outCols), vecOk));
         }
-        v = applyActivation(kb, v, spec.activation);
+        v = buildActivation(kb.builder(), kb.getLoc(), v, spec.activation);
         if (up)
           v = kb.mulF(v, up);
         if (spec.hasScale) {

@@ -9,9 +9,9 @@
 //===----------------------------------------------------------------------===//
 #include "LoopBuilder.h"
 #include "egs/Conversion/EGSToLoops/EGSToLoops.h"
+#include "egs/Conversion/Utils/Activation.h"
 #include "egs/Dialect/EGS/IR/EGSOps.h"
 
-#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/PatternMatch.h"
 
@@ -74,43 +74,6 @@ static void forEachRoutedRow(LoopBuilder &lb, Value ind, Value offsets,
       body(row);
     });
   });
-}
-
-/// Fused epilogue activation on f32 scalars or vectors.
-static Value applyActivation(LoopBuilder &lb, Value v, Activation act) {
-  OpBuilder &b = lb.builder();
-  Location loc = lb.getLoc();
-  auto splat = [&](double c) -> Value {
-    if (auto vt = dyn_cast<VectorType>(v.getType()))
-      return arith::ConstantOp::create(b, loc, vt, DenseElementsAttr::get(vt, static_cast<float>(c)));
-    return lb.f32(c);
-  };
-  auto sigmoid = [&](Value z) -> Value {
-    Value e = math::ExpOp::create(b, loc, arith::NegFOp::create(b, loc, z));
-    return arith::DivFOp::create(b, loc, splat(1.0),
-                                 arith::AddFOp::create(b, loc, splat(1.0), e));
-  };
-  switch (act) {
-  case Activation::none:
-    return v;
-  case Activation::silu:
-  case Activation::swiglu:
-    return arith::MulFOp::create(b, loc, v, sigmoid(v));
-  case Activation::gelu: {
-    // tanh approximation (torch's approximate="tanh"): tanh(z) = 2*sigmoid(2z) - 1.
-    Value v3 = arith::MulFOp::create(b, loc, v, arith::MulFOp::create(b, loc, v, v));
-    Value z = arith::MulFOp::create(
-        b, loc, splat(0.7978845608028654),
-        arith::AddFOp::create(b, loc, v, arith::MulFOp::create(b, loc, splat(0.044715), v3)));
-    Value th = arith::SubFOp::create(
-        b, loc, arith::MulFOp::create(b, loc, splat(2.0), sigmoid(arith::MulFOp::create(b, loc, splat(2.0), z))),
-        splat(1.0));
-    return arith::MulFOp::create(
-        b, loc, arith::MulFOp::create(b, loc, splat(0.5), v),
-        arith::AddFOp::create(b, loc, splat(1.0), th));
-  }
-  }
-  llvm_unreachable("unknown activation");
 }
 
 /// Copies every element of `from` into `to`, converting through f32.
@@ -188,7 +151,7 @@ struct LowerGatherMatmul : OpRewritePattern<GatherMatmulOp> {
         return;
       Value outCols = lb.dim(y, cast<MemRefType>(y.getType()).getRank() - 1);
       lb.forLoop(outCols, [&](Value c) {
-        Value v = applyActivation(lb, lb.loadF32(scratch, {c}), act);
+        Value v = buildActivation(rewriter, op.getLoc(), lb.loadF32(scratch, {c}), act);
         if (act == Activation::swiglu)
           v = arith::MulFOp::create(rewriter, op.getLoc(), v,
                                     lb.loadF32(scratch, {lb.add(c, outCols)}));
