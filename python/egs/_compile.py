@@ -75,8 +75,11 @@ class Program:
         if _is_torch(a):
             dt = framework_of(a).dtype(a)
             if a.device.type != "cpu":
-                raise ValueError(f"@{name} argument {i}: egs.compile programs take CPU "
-                                 "tensors in this build")
+                raise ValueError(
+                    f"@{name} argument {i}: egs.compile programs take host (CPU) arrays; "
+                    "with target='cuda' their egs ops run on the GPU and copy operands "
+                    "in and out (host-buffers=copy). For device-resident tensors use "
+                    "egs.gather_matmul and the other egs.* functions")
             if p["is_tensor"] and not a.is_contiguous():
                 a = a.contiguous()
             a = a.detach()
@@ -120,7 +123,10 @@ def compile(source, target="cpu", *, pipeline_options="", opt_level=3, shared_li
             runner_utils=False):
     """Compiles MLIR text (egs, linalg, tensor, arith, scf, ... on tensors or
     memrefs) for `target` ("cpu" or "cuda") and returns a Program whose
-    public functions are callable. `pipeline_options` go to the target's
+    public functions are callable. Arguments are host arrays; with "cuda"
+    every egs op runs on the GPU, its operands copied to the device and
+    back (the --egs-lower-to-nvvm default host-buffers=copy, as
+    egs-runner --target=cuda does). `pipeline_options` go to the target's
     pipeline (e.g. "check-indices=false"). External functions the program
     calls are looked up in `shared_libs` (opened privately, RTLD_LOCAL) and
     then in the process; `runner_utils=True` adds MLIR's runner utility

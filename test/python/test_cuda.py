@@ -99,3 +99,30 @@ def test_default_stream_work_is_ordered():
     y = egs.gather_matmul(x, ind, w)
     ref = torch.einsum("eki,eij->ekj", x[ind.long()], w)
     assert rel(y, ref) < 1e-5
+
+
+def test_compile_cuda_program_runs_egs_ops_on_the_gpu():
+    """egs.compile(target="cuda"): host arrays in and out, the egs op on the GPU."""
+    import numpy as np
+
+    ok, why = egs.target_available("cuda")
+    if not ok:
+        pytest.skip(why)
+    src = """
+    func.func @layer(%x: tensor<?x8xf32>, %ind: tensor<2x3xi32>, %w: tensor<2x8x4xf32>)
+        -> tensor<2x3x4xf32> {
+      %y = egs.gather_matmul %x[%ind] * %w
+          : (tensor<?x8xf32>, tensor<2x3xi32>, tensor<2x8x4xf32>) -> tensor<2x3x4xf32>
+      return %y : tensor<2x3x4xf32>
+    }
+    """
+    prog = egs.compile(src, target="cuda")
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((5, 8)).astype(np.float32)
+    ind = rng.integers(0, 5, (2, 3)).astype(np.int32)
+    w = rng.standard_normal((2, 8, 4)).astype(np.float32)
+    y = prog.layer(x, ind, w)
+    ref = np.einsum("eki,eij->ekj", x[ind].astype(np.float64), w.astype(np.float64))
+    assert np.linalg.norm(y - ref) / np.linalg.norm(ref) < 1e-5
+    with pytest.raises(ValueError, match="host"):
+        prog.layer(torch.from_numpy(x).cuda(), ind, w)
