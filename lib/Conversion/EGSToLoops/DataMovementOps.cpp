@@ -70,15 +70,11 @@ static SmallVector<Value> permuteSizes(ArrayRef<Value> sizes,
 }
 
 namespace {
-struct LowerGather : OpRewritePattern<GatherOp> {
-  LowerGather(MLIRContext *ctx, const LoopLoweringOptions &options)
-      : OpRewritePattern(ctx), options(options) {}
+struct LowerGather : LoopLoweringPattern<GatherOp> {
+  using LoopLoweringPattern::LoopLoweringPattern;
 
-  LogicalResult matchAndRewrite(GatherOp op,
-                                PatternRewriter &rewriter) const override {
-    if (!op.hasBufferSemantics())
-      return rewriter.notifyMatchFailure(op, "bufferize the tensor form first");
-    LoopBuilder lb(rewriter, op.getLoc(), op, options);
+  void lower(GatherOp op, LoopBuilder &lb,
+             PatternRewriter &rewriter) const override {
     TakeIndexing take{op.getInd(), op.getAxisAttr().getInt(),
                       op.getBatchDimsAttr().getInt(),
                       "gather index (operand 'ind')"};
@@ -89,21 +85,14 @@ struct LowerGather : OpRewritePattern<GatherOp> {
       Value v = memref::LoadOp::create(rewriter, op.getLoc(), x, src);
       memref::StoreOp::create(rewriter, op.getLoc(), v, out, r);
     });
-    rewriter.eraseOp(op);
-    return success();
   }
-  LoopLoweringOptions options;
 };
 
-struct LowerScatterAdd : OpRewritePattern<ScatterAddOp> {
-  LowerScatterAdd(MLIRContext *ctx, const LoopLoweringOptions &options)
-      : OpRewritePattern(ctx), options(options) {}
+struct LowerScatterAdd : LoopLoweringPattern<ScatterAddOp> {
+  using LoopLoweringPattern::LoopLoweringPattern;
 
-  LogicalResult matchAndRewrite(ScatterAddOp op,
-                                PatternRewriter &rewriter) const override {
-    if (!op.hasBufferSemantics())
-      return rewriter.notifyMatchFailure(op, "bufferize the tensor form first");
-    LoopBuilder lb(rewriter, op.getLoc(), op, options);
+  void lower(ScatterAddOp op, LoopBuilder &lb,
+             PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     TakeIndexing take{op.getInd(), op.getAxisAttr().getInt(),
                       op.getBatchDimsAttr().getInt(),
@@ -118,21 +107,14 @@ struct LowerScatterAdd : OpRewritePattern<ScatterAddOp> {
                           : arith::AddIOp::create(rewriter, loc, a, v).getResult();
       memref::StoreOp::create(rewriter, loc, sum, out, dst);
     });
-    rewriter.eraseOp(op);
-    return success();
   }
-  LoopLoweringOptions options;
 };
 
-struct LowerGatherConcat : OpRewritePattern<GatherConcatOp> {
-  LowerGatherConcat(MLIRContext *ctx, const LoopLoweringOptions &options)
-      : OpRewritePattern(ctx), options(options) {}
+struct LowerGatherConcat : LoopLoweringPattern<GatherConcatOp> {
+  using LoopLoweringPattern::LoopLoweringPattern;
 
-  LogicalResult matchAndRewrite(GatherConcatOp op,
-                                PatternRewriter &rewriter) const override {
-    if (!op.hasBufferSemantics())
-      return rewriter.notifyMatchFailure(op, "bufferize the tensor form first");
-    LoopBuilder lb(rewriter, op.getLoc(), op, options);
+  void lower(GatherConcatOp op, LoopBuilder &lb,
+             PatternRewriter &rewriter) const override {
     int64_t dim = op.getDimAttr().getInt();
     Value out = op.getOut();
     Value offset = lb.idx(0);
@@ -152,10 +134,7 @@ struct LowerGatherConcat : OpRewritePattern<GatherConcatOp> {
       });
       offset = lb.add(offset, sizes[dim]);
     }
-    rewriter.eraseOp(op);
-    return success();
   }
-  LoopLoweringOptions options;
 };
 } // namespace
 

@@ -14,6 +14,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/PatternMatch.h"
 
 namespace egs {
 using namespace mlir;
@@ -85,6 +86,29 @@ private:
   Location loc;
   Operation *op;
   const LoopLoweringOptions &options;
+};
+
+/// Base of the host lowering patterns: matches the memref form only, hands
+/// the op and a LoopBuilder to `lower`, then erases the op.
+template <typename OpTy>
+struct LoopLoweringPattern : public OpRewritePattern<OpTy> {
+  LoopLoweringPattern(MLIRContext *ctx, const LoopLoweringOptions &options)
+      : OpRewritePattern<OpTy>(ctx), options(options) {}
+
+  LogicalResult matchAndRewrite(OpTy op,
+                                PatternRewriter &rewriter) const final {
+    if (!op.hasBufferSemantics())
+      return rewriter.notifyMatchFailure(op, "bufferize the tensor form first");
+    LoopBuilder lb(rewriter, op.getLoc(), op, options);
+    lower(op, lb, rewriter);
+    rewriter.eraseOp(op);
+    return success();
+  }
+
+  virtual void lower(OpTy op, LoopBuilder &lb,
+                     PatternRewriter &rewriter) const = 0;
+
+  LoopLoweringOptions options;
 };
 
 /// True if the innermost dimension of `memref` is known contiguous.

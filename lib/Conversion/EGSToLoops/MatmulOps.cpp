@@ -102,15 +102,11 @@ static Value stageAsF32(LoopBuilder &lb, Value buffer) {
 }
 
 namespace {
-struct LowerGatherMatmul : OpRewritePattern<GatherMatmulOp> {
-  LowerGatherMatmul(MLIRContext *ctx, const LoopLoweringOptions &options)
-      : OpRewritePattern(ctx), options(options) {}
+struct LowerGatherMatmul : LoopLoweringPattern<GatherMatmulOp> {
+  using LoopLoweringPattern::LoopLoweringPattern;
 
-  LogicalResult matchAndRewrite(GatherMatmulOp op,
-                                PatternRewriter &rewriter) const override {
-    if (!op.hasBufferSemantics())
-      return rewriter.notifyMatchFailure(op, "bufferize the tensor form first");
-    LoopBuilder lb(rewriter, op.getLoc(), op, options);
+  void lower(GatherMatmulOp op, LoopBuilder &lb,
+             PatternRewriter &rewriter) const override {
     Value x = op.getX(), w = op.getW(), y = op.getOut(), bias = op.getBias();
     Activation act = op.getActivation().value_or(Activation::none);
     bool batched = op.isBatched();
@@ -164,22 +160,14 @@ struct LowerGatherMatmul : OpRewritePattern<GatherMatmulOp> {
                      [&](Value lo, Value hi) { lb.zeroRows(y, lo, hi); });
     if (scratch)
       memref::DeallocOp::create(rewriter, op.getLoc(), scratch);
-    rewriter.eraseOp(op);
-    return success();
   }
-
-  LoopLoweringOptions options;
 };
 
-struct LowerMatmulScatter : OpRewritePattern<MatmulScatterOp> {
-  LowerMatmulScatter(MLIRContext *ctx, const LoopLoweringOptions &options)
-      : OpRewritePattern(ctx), options(options) {}
+struct LowerMatmulScatter : LoopLoweringPattern<MatmulScatterOp> {
+  using LoopLoweringPattern::LoopLoweringPattern;
 
-  LogicalResult matchAndRewrite(MatmulScatterOp op,
-                                PatternRewriter &rewriter) const override {
-    if (!op.hasBufferSemantics())
-      return rewriter.notifyMatchFailure(op, "bufferize the tensor form first");
-    LoopBuilder lb(rewriter, op.getLoc(), op, options);
+  void lower(MatmulScatterOp op, LoopBuilder &lb,
+             PatternRewriter &rewriter) const override {
     Value y = op.getY(), w = op.getW(), init = op.getInit(), scale = op.getScale();
     bool batched = op.isBatched();
     // The sum is accumulated in f32 and rounded once: 16-bit outputs get an
@@ -218,11 +206,7 @@ struct LowerMatmulScatter : OpRewritePattern<MatmulScatterOp> {
       copyAll(lb, out, init);
       memref::DeallocOp::create(rewriter, op.getLoc(), out);
     }
-    rewriter.eraseOp(op);
-    return success();
   }
-
-  LoopLoweringOptions options;
 };
 } // namespace
 

@@ -71,15 +71,11 @@ static void sortByExpert(LoopBuilder &lb, Value ids, int64_t numExperts,
 }
 
 namespace {
-struct LowerPermute : OpRewritePattern<PermuteOp> {
-  LowerPermute(MLIRContext *ctx, const LoopLoweringOptions &options)
-      : OpRewritePattern(ctx), options(options) {}
+struct LowerPermute : LoopLoweringPattern<PermuteOp> {
+  using LoopLoweringPattern::LoopLoweringPattern;
 
-  LogicalResult matchAndRewrite(PermuteOp op,
-                                PatternRewriter &rewriter) const override {
-    if (!op.hasBufferSemantics())
-      return rewriter.notifyMatchFailure(op, "bufferize the tensor form first");
-    LoopBuilder lb(rewriter, op.getLoc(), op, options);
+  void lower(PermuteOp op, LoopBuilder &lb,
+             PatternRewriter &rewriter) const override {
     Value x = op.getX(), sorted = op.getOuts()[0];
     Value hidden = lb.dim(x, 1);
     // Rows past T*k (num_out_tokens larger than T*k) receive no token.
@@ -97,21 +93,14 @@ struct LowerPermute : OpRewritePattern<PermuteOp> {
                                              ValueRange{slot, h});
                    });
                  });
-    rewriter.eraseOp(op);
-    return success();
   }
-  LoopLoweringOptions options;
 };
 
-struct LowerRoute : OpRewritePattern<RouteOp> {
-  LowerRoute(MLIRContext *ctx, const LoopLoweringOptions &options)
-      : OpRewritePattern(ctx), options(options) {}
+struct LowerRoute : LoopLoweringPattern<RouteOp> {
+  using LoopLoweringPattern::LoopLoweringPattern;
 
-  LogicalResult matchAndRewrite(RouteOp op,
-                                PatternRewriter &rewriter) const override {
-    if (!op.hasBufferSemantics())
-      return rewriter.notifyMatchFailure(op, "bufferize the tensor form first");
-    LoopBuilder lb(rewriter, op.getLoc(), op, options);
+  void lower(RouteOp op, LoopBuilder &lb,
+             PatternRewriter &rewriter) const override {
     Value rows = op.getOuts()[0];
     sortByExpert(lb, op.getTopkIds(), op.getNumExpertsAttr().getInt(),
                  lb.dim(rows, 0), op.getOuts()[2], op.getOuts()[1],
@@ -121,21 +110,14 @@ struct LowerRoute : OpRewritePattern<RouteOp> {
                    memref::StoreOp::create(rewriter, op.getLoc(), t32, rows,
                                            ValueRange{slot});
                  });
-    rewriter.eraseOp(op);
-    return success();
   }
-  LoopLoweringOptions options;
 };
 
-struct LowerUnpermute : OpRewritePattern<UnpermuteOp> {
-  LowerUnpermute(MLIRContext *ctx, const LoopLoweringOptions &options)
-      : OpRewritePattern(ctx), options(options) {}
+struct LowerUnpermute : LoopLoweringPattern<UnpermuteOp> {
+  using LoopLoweringPattern::LoopLoweringPattern;
 
-  LogicalResult matchAndRewrite(UnpermuteOp op,
-                                PatternRewriter &rewriter) const override {
-    if (!op.hasBufferSemantics())
-      return rewriter.notifyMatchFailure(op, "bufferize the tensor form first");
-    LoopBuilder lb(rewriter, op.getLoc(), op, options);
+  void lower(UnpermuteOp op, LoopBuilder &lb,
+             PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     Value xs = op.getXSorted(), map = op.getRowIdMap(), probs = op.getProbs(),
           out = op.getOut();
@@ -169,10 +151,7 @@ struct LowerUnpermute : OpRewritePattern<UnpermuteOp> {
       }
       lb.storeF32(loop.getResult(0), out, {t, h});
     });
-    rewriter.eraseOp(op);
-    return success();
   }
-  LoopLoweringOptions options;
 };
 } // namespace
 
