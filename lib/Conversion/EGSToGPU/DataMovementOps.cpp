@@ -118,34 +118,25 @@ static void launchGather(HostLauncher &host, Value x, Value ind, Value out,
 }
 
 namespace {
-struct GatherToGPU : OpRewritePattern<GatherOp> {
-  GatherToGPU(MLIRContext *ctx, const GPULoweringOptions &options)
-      : OpRewritePattern(ctx), options(options) {}
-  LogicalResult matchAndRewrite(GatherOp op,
-                                PatternRewriter &rewriter) const override {
-    if (!op.hasBufferSemantics())
-      return rewriter.notifyMatchFailure(op, "bufferize the tensor form first");
-    HostLauncher host(rewriter, op, options);
+struct GatherToGPU : GPULoweringPattern<GatherOp> {
+  using GPULoweringPattern::GPULoweringPattern;
+
+  void lower(GatherOp op, HostLauncher &host,
+             PatternRewriter &rewriter) const override {
     ArrayRef<int64_t> perm;
     if (auto p = op.getPermutation())
       perm = *p;
     launchGather(host, host.device(op.getX()), host.device(op.getInd()),
                  host.device(op.getOut()), host.host().idx(0),
                  op.getAxisAttr().getInt(), op.getBatchDimsAttr().getInt(), perm, 0);
-    host.finish();
-    return success();
   }
-  GPULoweringOptions options;
 };
 
-struct GatherConcatToGPU : OpRewritePattern<GatherConcatOp> {
-  GatherConcatToGPU(MLIRContext *ctx, const GPULoweringOptions &options)
-      : OpRewritePattern(ctx), options(options) {}
-  LogicalResult matchAndRewrite(GatherConcatOp op,
-                                PatternRewriter &rewriter) const override {
-    if (!op.hasBufferSemantics())
-      return rewriter.notifyMatchFailure(op, "bufferize the tensor form first");
-    HostLauncher host(rewriter, op, options);
+struct GatherConcatToGPU : GPULoweringPattern<GatherConcatOp> {
+  using GPULoweringPattern::GPULoweringPattern;
+
+  void lower(GatherConcatOp op, HostLauncher &host,
+             PatternRewriter &rewriter) const override {
     KernelBuilder &kb = host.host();
     int64_t dim = op.getDimAttr().getInt(), axis = op.getAxisAttr().getInt();
     Value offset = kb.idx(0);
@@ -168,20 +159,14 @@ struct GatherConcatToGPU : OpRewritePattern<GatherConcatOp> {
         extent = memref::DimOp::create(rewriter, op.getLoc(), x, g - indRank + 1);
       offset = kb.add(offset, extent);
     }
-    host.finish();
-    return success();
   }
-  GPULoweringOptions options;
 };
 
-struct ScatterAddToGPU : OpRewritePattern<ScatterAddOp> {
-  ScatterAddToGPU(MLIRContext *ctx, const GPULoweringOptions &options)
-      : OpRewritePattern(ctx), options(options) {}
-  LogicalResult matchAndRewrite(ScatterAddOp op,
-                                PatternRewriter &rewriter) const override {
-    if (!op.hasBufferSemantics())
-      return rewriter.notifyMatchFailure(op, "bufferize the tensor form first");
-    HostLauncher host(rewriter, op, options);
+struct ScatterAddToGPU : GPULoweringPattern<ScatterAddOp> {
+  using GPULoweringPattern::GPULoweringPattern;
+
+  void lower(ScatterAddOp op, HostLauncher &host,
+             PatternRewriter &rewriter) const override {
     KernelBuilder &kb = host.host();
     SmallVector<Value> args{host.device(op.getSrc()), host.device(op.getInd()),
                             host.device(op.getInit())};
@@ -223,10 +208,7 @@ struct ScatterAddToGPU : OpRewritePattern<ScatterAddOp> {
     Value one = kb.idx(1);
     host.launch(kernel, {host.blocksFor(total, kBandwidthThreads), one, one},
                 kBandwidthThreads, 0, args);
-    host.finish();
-    return success();
   }
-  GPULoweringOptions options;
 };
 } // namespace
 

@@ -106,6 +106,30 @@ private:
   SmallVector<Value> scratchBuffers;
 };
 
+/// Base of the GPU lowering patterns with one host launch sequence: matches
+/// the memref form only, hands the op and its HostLauncher to `lower`, then
+/// finishes the launcher (copies back, frees, erases the op).
+template <typename OpTy>
+struct GPULoweringPattern : public OpRewritePattern<OpTy> {
+  GPULoweringPattern(MLIRContext *ctx, const GPULoweringOptions &options)
+      : OpRewritePattern<OpTy>(ctx), options(options) {}
+
+  LogicalResult matchAndRewrite(OpTy op,
+                                PatternRewriter &rewriter) const final {
+    if (!op.hasBufferSemantics())
+      return rewriter.notifyMatchFailure(op, "bufferize the tensor form first");
+    HostLauncher host(rewriter, op, options);
+    lower(op, host, rewriter);
+    host.finish();
+    return success();
+  }
+
+  virtual void lower(OpTy op, HostLauncher &host,
+                     PatternRewriter &rewriter) const = 0;
+
+  GPULoweringOptions options;
+};
+
 } // namespace egs
 
 #endif

@@ -375,31 +375,22 @@ static void emitUnpermuteKernel(KernelBuilder &kb, ValueRange args, bool fast,
 }
 
 namespace {
-struct RouteToGPU : OpRewritePattern<RouteOp> {
-  RouteToGPU(MLIRContext *ctx, const GPULoweringOptions &options)
-      : OpRewritePattern(ctx), options(options) {}
-  LogicalResult matchAndRewrite(RouteOp op,
-                                PatternRewriter &rewriter) const override {
-    if (!op.hasBufferSemantics())
-      return rewriter.notifyMatchFailure(op, "bufferize the tensor form first");
-    HostLauncher host(rewriter, op, options);
+struct RouteToGPU : GPULoweringPattern<RouteOp> {
+  using GPULoweringPattern::GPULoweringPattern;
+
+  void lower(RouteOp op, HostLauncher &host,
+             PatternRewriter &rewriter) const override {
     launchRoute(host, host.device(op.getTopkIds()), host.device(op.getOuts()[2]),
                 host.device(op.getOuts()[1]), host.device(op.getOuts()[0]),
                 op.getNumExpertsAttr().getInt());
-    host.finish();
-    return success();
   }
-  GPULoweringOptions options;
 };
 
-struct PermuteToGPU : OpRewritePattern<PermuteOp> {
-  PermuteToGPU(MLIRContext *ctx, const GPULoweringOptions &options)
-      : OpRewritePattern(ctx), options(options) {}
-  LogicalResult matchAndRewrite(PermuteOp op,
-                                PatternRewriter &rewriter) const override {
-    if (!op.hasBufferSemantics())
-      return rewriter.notifyMatchFailure(op, "bufferize the tensor form first");
-    HostLauncher host(rewriter, op, options);
+struct PermuteToGPU : GPULoweringPattern<PermuteOp> {
+  using GPULoweringPattern::GPULoweringPattern;
+
+  void lower(PermuteOp op, HostLauncher &host,
+             PatternRewriter &rewriter) const override {
     KernelBuilder &kb = host.host();
     Value sorted = host.device(op.getOuts()[0]);
     Value numRows = memref::DimOp::create(rewriter, op.getLoc(), sorted, 0);
@@ -414,20 +405,14 @@ struct PermuteToGPU : OpRewritePattern<PermuteOp> {
     Value vecOk = kb.andB(host.vectorAccessible(x, 16),
                           host.vectorAccessible(sorted, 16));
     launchRowGather(host, x, rowsArg, sorted, vecOk);
-    host.finish();
-    return success();
   }
-  GPULoweringOptions options;
 };
 
-struct UnpermuteToGPU : OpRewritePattern<UnpermuteOp> {
-  UnpermuteToGPU(MLIRContext *ctx, const GPULoweringOptions &options)
-      : OpRewritePattern(ctx), options(options) {}
-  LogicalResult matchAndRewrite(UnpermuteOp op,
-                                PatternRewriter &rewriter) const override {
-    if (!op.hasBufferSemantics())
-      return rewriter.notifyMatchFailure(op, "bufferize the tensor form first");
-    HostLauncher host(rewriter, op, options);
+struct UnpermuteToGPU : GPULoweringPattern<UnpermuteOp> {
+  using GPULoweringPattern::GPULoweringPattern;
+
+  void lower(UnpermuteOp op, HostLauncher &host,
+             PatternRewriter &rewriter) const override {
     KernelBuilder &kb = host.host();
     SmallVector<Value> args{host.device(op.getXSorted()),
                             host.device(op.getRowIdMap()),
@@ -454,10 +439,7 @@ struct UnpermuteToGPU : OpRewritePattern<UnpermuteOp> {
       host.launch(kernel, {numTokens, colBlocks, kb.idx(1)}, kBandwidthThreads, 0,
                   args, fast ? vecOk : kb.eq(vecOk, kb.boolean(false)));
     }
-    host.finish();
-    return success();
   }
-  GPULoweringOptions options;
 };
 } // namespace
 
