@@ -36,76 +36,9 @@ MemRefType egs::fullyDynamicMemRefType(MemRefType type) {
 }
 
 //===----------------------------------------------------------------------===//
-// KernelBuilder: arithmetic
+// KernelBuilder: 32-bit index arithmetic (a 64-bit division is a library call)
 //===----------------------------------------------------------------------===//
 
-Value KernelBuilder::idx(int64_t v) {
-  return arith::ConstantIndexOp::create(b, loc, v);
-}
-Value KernelBuilder::i32(int64_t v) {
-  return arith::ConstantIntOp::create(b, loc, v, 32);
-}
-Value KernelBuilder::f32(double v) {
-  return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
-}
-Value KernelBuilder::boolean(bool v) {
-  return arith::ConstantIntOp::create(b, loc, v, 1);
-}
-Value KernelBuilder::zero(Type t) {
-  return arith::ConstantOp::create(b, loc, b.getZeroAttr(t));
-}
-
-Value KernelBuilder::add(Value x, Value y) {
-  return arith::AddIOp::create(b, loc, x, y);
-}
-Value KernelBuilder::sub(Value x, Value y) {
-  return arith::SubIOp::create(b, loc, x, y);
-}
-Value KernelBuilder::mul(Value x, Value y) {
-  return arith::MulIOp::create(b, loc, x, y);
-}
-Value KernelBuilder::divU(Value x, Value y) {
-  return arith::DivUIOp::create(b, loc, x, y);
-}
-Value KernelBuilder::remU(Value x, Value y) {
-  return arith::RemUIOp::create(b, loc, x, y);
-}
-Value KernelBuilder::ceilDiv(Value x, Value y) {
-  return arith::CeilDivUIOp::create(b, loc, x, y);
-}
-Value KernelBuilder::minS(Value x, Value y) {
-  return arith::MinSIOp::create(b, loc, x, y);
-}
-Value KernelBuilder::maxS(Value x, Value y) {
-  return arith::MaxSIOp::create(b, loc, x, y);
-}
-Value KernelBuilder::cmp(arith::CmpIPredicate p, Value x, Value y) {
-  return arith::CmpIOp::create(b, loc, p, x, y);
-}
-Value KernelBuilder::andB(Value x, Value y) {
-  return arith::AndIOp::create(b, loc, x, y);
-}
-Value KernelBuilder::orB(Value x, Value y) {
-  return arith::OrIOp::create(b, loc, x, y);
-}
-Value KernelBuilder::select(Value c, Value x, Value y) {
-  return arith::SelectOp::create(b, loc, c, x, y);
-}
-Value KernelBuilder::inRange(Value v, Value bound) {
-  return andB(ge(v, zero(v.getType())), lt(v, bound));
-}
-Value KernelBuilder::toIndex(Value v) {
-  if (v.getType().isIndex())
-    return v;
-  return arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
-}
-Value KernelBuilder::toI32(Value v) {
-  if (v.getType().isInteger(32))
-    return v;
-  if (v.getType().isIndex())
-    return arith::IndexCastOp::create(b, loc, b.getI32Type(), v);
-  return arith::TruncIOp::create(b, loc, b.getI32Type(), v);
-}
 Value KernelBuilder::divU32(Value x, Value y) {
   return toIndex(divU(toI32(x), toI32(y)));
 }
@@ -113,44 +46,8 @@ Value KernelBuilder::remU32(Value x, Value y) {
   return toIndex(remU(toI32(x), toI32(y)));
 }
 
-Value KernelBuilder::toF32(Value v) {
-  Type elt = getElementTypeOrSelf(v.getType());
-  if (elt.isF32())
-    return v;
-  Type to = b.getF32Type();
-  if (auto vt = dyn_cast<VectorType>(v.getType()))
-    to = VectorType::get(vt.getShape(), to);
-  return arith::ExtFOp::create(b, loc, to, v);
-}
-Value KernelBuilder::fromF32(Value v, Type elementType) {
-  if (elementType.isF32())
-    return v;
-  Type to = elementType;
-  if (auto vt = dyn_cast<VectorType>(v.getType()))
-    to = VectorType::get(vt.getShape(), elementType);
-  return arith::TruncFOp::create(b, loc, to, v);
-}
-Value KernelBuilder::addF(Value x, Value y) {
-  return arith::AddFOp::create(b, loc, x, y);
-}
-Value KernelBuilder::mulF(Value x, Value y) {
-  return arith::MulFOp::create(b, loc, x, y);
-}
-Value KernelBuilder::fma(Value a, Value x, Value y) {
-  if (isa<VectorType>(a.getType()))
-    return vector::FMAOp::create(b, loc, a, x, y);
-  return math::FmaOp::create(b, loc, a, x, y);
-}
-Value KernelBuilder::splat(Value scalar, int64_t n) {
-  return vector::BroadcastOp::create(
-      b, loc, VectorType::get({n}, scalar.getType()), scalar);
-}
-Value KernelBuilder::extract(Value vec, int64_t i) {
-  return vector::ExtractOp::create(b, loc, vec, ArrayRef<int64_t>{i});
-}
-
 //===----------------------------------------------------------------------===//
-// KernelBuilder: GPU and control flow
+// KernelBuilder: GPU
 //===----------------------------------------------------------------------===//
 
 Value KernelBuilder::threadId() {
@@ -163,49 +60,6 @@ Value KernelBuilder::laneId() { return remU(threadId(), idx(32)); }
 Value KernelBuilder::warpId() { return divU(threadId(), idx(32)); }
 void KernelBuilder::barrier() { gpu::BarrierOp::create(b, loc); }
 
-void KernelBuilder::ifThen(Value cond, function_ref<void()> body) {
-  auto ifOp = scf::IfOp::create(b, loc, cond, /*withElseRegion=*/false);
-  OpBuilder::InsertionGuard g(b);
-  b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
-  body();
-}
-
-SmallVector<Value>
-KernelBuilder::ifElse(Value cond, TypeRange types,
-                      function_ref<SmallVector<Value>()> thenBody,
-                      function_ref<SmallVector<Value>()> elseBody) {
-  auto ifOp = scf::IfOp::create(b, loc, types, cond, /*withElseRegion=*/true);
-  {
-    OpBuilder::InsertionGuard g(b);
-    b.setInsertionPointToStart(ifOp.thenBlock());
-    scf::YieldOp::create(b, loc, thenBody());
-    b.setInsertionPointToStart(ifOp.elseBlock());
-    scf::YieldOp::create(b, loc, elseBody());
-  }
-  return SmallVector<Value>(ifOp.getResults());
-}
-
-void KernelBuilder::forLoop(Value lb, Value ub, Value step,
-                            function_ref<void(Value)> body) {
-  auto loop = scf::ForOp::create(b, loc, lb, ub, step);
-  OpBuilder::InsertionGuard g(b);
-  b.setInsertionPoint(loop.getBody()->getTerminator());
-  body(loop.getInductionVar());
-}
-
-SmallVector<Value> KernelBuilder::forLoop(
-    Value lb, Value ub, Value step, ValueRange init,
-    function_ref<SmallVector<Value>(Value, ValueRange)> body) {
-  auto loop = scf::ForOp::create(b, loc, lb, ub, step, init);
-  {
-    OpBuilder::InsertionGuard g(b);
-    b.setInsertionPointToStart(loop.getBody());
-    SmallVector<Value> next =
-        body(loop.getInductionVar(), loop.getRegionIterArgs());
-    scf::YieldOp::create(b, loc, next);
-  }
-  return SmallVector<Value>(loop.getResults());
-}
 
 void KernelBuilder::gridStrideLoop(Value total, int64_t numThreads,
                                   function_ref<void(Value)> body) {

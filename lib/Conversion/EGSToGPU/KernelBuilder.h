@@ -1,7 +1,7 @@
 //===- KernelBuilder.h - shared pieces of the egs GPU kernels ---*- C++ -*-===//
 //
-// Every generated kernel is written with these: arithmetic and control flow
-// helpers, the flattened view of a strided memref argument, dynamic shared
+// Every generated kernel is written with these: the LoweringBuilder helpers
+// extended for kernels, the flattened view of a strided memref argument, dynamic shared
 // memory carving, the element-type table and the block-wide scan. Kernel
 // arguments are memrefs with fully dynamic strided layouts, so one kernel
 // serves every shape and layout; kernels address them through DeviceTensor.
@@ -10,6 +10,7 @@
 #ifndef EGS_LIB_CONVERSION_EGSTOGPU_KERNELBUILDER_H
 #define EGS_LIB_CONVERSION_EGSTOGPU_KERNELBUILDER_H
 
+#include "egs/Conversion/Utils/LoweringBuilder.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
@@ -41,58 +42,16 @@ MemRefType fullyDynamicMemRefType(MemRefType type);
 // KernelBuilder
 //===----------------------------------------------------------------------===//
 
-class KernelBuilder {
+/// The lowering builder plus what only kernels need: 32-bit index math, thread
+/// ids, grid-stride loops, shared memory views and block-wide scans.
+class KernelBuilder : public LoweringBuilder {
 public:
-  KernelBuilder(OpBuilder &b, Location loc) : b(b), loc(loc) {}
+  using LoweringBuilder::LoweringBuilder;
 
-  OpBuilder &builder() { return b; }
-  Location getLoc() const { return loc; }
-  MLIRContext *getContext() { return b.getContext(); }
-
-  // Constants.
-  Value idx(int64_t v);
-  Value i32(int64_t v);
-  Value f32(double v);
-  Value boolean(bool v);
-  Value zero(Type t);
-
-  // Integer arithmetic on index or iN (both operands of one type).
-  Value add(Value x, Value y);
-  Value sub(Value x, Value y);
-  Value mul(Value x, Value y);
-  Value divU(Value x, Value y);
-  Value remU(Value x, Value y);
-  Value ceilDiv(Value x, Value y);
-  Value minS(Value x, Value y);
-  Value maxS(Value x, Value y);
-  Value clamp(Value v, Value lo, Value hi) { return minS(maxS(v, lo), hi); }
-  Value cmp(arith::CmpIPredicate p, Value x, Value y);
-  Value lt(Value x, Value y) { return cmp(arith::CmpIPredicate::slt, x, y); }
-  Value le(Value x, Value y) { return cmp(arith::CmpIPredicate::sle, x, y); }
-  Value ge(Value x, Value y) { return cmp(arith::CmpIPredicate::sge, x, y); }
-  Value eq(Value x, Value y) { return cmp(arith::CmpIPredicate::eq, x, y); }
-  Value ne(Value x, Value y) { return cmp(arith::CmpIPredicate::ne, x, y); }
-  Value andB(Value x, Value y);
-  Value orB(Value x, Value y);
-  Value select(Value c, Value x, Value y);
-  /// 0 <= v < bound.
-  Value inRange(Value v, Value bound);
-  /// Casts between index and integer types (signed).
-  Value toIndex(Value v);
-  Value toI32(Value v);
   /// x / y and x % y on index values known to fit in 31 bits, computed in
   /// 32 bits (a 64-bit division is a slow library call on the GPU).
   Value divU32(Value x, Value y);
   Value remU32(Value x, Value y);
-
-  // Floating point.
-  Value toF32(Value v);
-  Value fromF32(Value v, Type elementType);
-  Value addF(Value x, Value y);
-  Value mulF(Value x, Value y);
-  Value fma(Value a, Value x, Value y);
-  Value splat(Value scalar, int64_t n);
-  Value extract(Value vec, int64_t i);
 
   // GPU.
   Value threadId();
@@ -100,16 +59,6 @@ public:
   Value laneId();
   Value warpId();
   void barrier();
-
-  // Control flow.
-  void ifThen(Value cond, function_ref<void()> body);
-  SmallVector<Value> ifElse(Value cond, TypeRange types,
-                            function_ref<SmallVector<Value>()> thenBody,
-                            function_ref<SmallVector<Value>()> elseBody);
-  void forLoop(Value lb, Value ub, Value step, function_ref<void(Value)> body);
-  SmallVector<Value>
-  forLoop(Value lb, Value ub, Value step, ValueRange init,
-          function_ref<SmallVector<Value>(Value, ValueRange)> body);
 
   /// Calls `body(i)` for every i in [0, total), spread over all threads of
   /// the grid's x dimension (grid-stride loop, `numThreads` per block).
@@ -137,9 +86,6 @@ public:
                            function_ref<Value(Value)> term,
                            function_ref<void(Value, Value, Value)> consume);
 
-private:
-  OpBuilder &b;
-  Location loc;
 };
 
 //===----------------------------------------------------------------------===//

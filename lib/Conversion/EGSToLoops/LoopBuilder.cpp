@@ -13,29 +13,8 @@ using namespace egs;
 /// the egs host runtime (egs-runner, the C API).
 static constexpr StringLiteral kReportFn = "egsReportIndexError";
 
-Value LoopBuilder::idx(int64_t v) {
-  return arith::ConstantIndexOp::create(b, loc, v);
-}
-Value LoopBuilder::f32(double v) {
-  return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
-}
-Value LoopBuilder::i32(int64_t v) {
-  return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v));
-}
 Value LoopBuilder::dim(Value memref, int64_t d) {
   return memref::DimOp::create(b, loc, memref, d);
-}
-Value LoopBuilder::add(Value x, Value y) {
-  return arith::AddIOp::create(b, loc, x, y);
-}
-Value LoopBuilder::sub(Value x, Value y) {
-  return arith::SubIOp::create(b, loc, x, y);
-}
-Value LoopBuilder::mul(Value x, Value y) {
-  return arith::MulIOp::create(b, loc, x, y);
-}
-Value LoopBuilder::minIdx(Value x, Value y) {
-  return arith::MinSIOp::create(b, loc, x, y);
 }
 
 Value LoopBuilder::loadIndex(Value memref, ValueRange ivs) {
@@ -43,22 +22,7 @@ Value LoopBuilder::loadIndex(Value memref, ValueRange ivs) {
   return arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
 }
 
-Value LoopBuilder::toF32(Value v) {
-  if (v.getType().isF32())
-    return v;
-  return arith::ExtFOp::create(b, loc, b.getF32Type(), v);
-}
 
-Value LoopBuilder::fromF32(Value v, Type to) {
-  Type from = getElementTypeOrSelf(v.getType());
-  Type toElt = getElementTypeOrSelf(to);
-  if (from == toElt)
-    return v;
-  Type target = to;
-  if (auto vt = dyn_cast<VectorType>(v.getType()))
-    target = VectorType::get(vt.getShape(), toElt);
-  return arith::TruncFOp::create(b, loc, target, v);
-}
 
 Value LoopBuilder::loadF32(Value memref, ValueRange ivs) {
   return toF32(memref::LoadOp::create(b, loc, memref, ivs));
@@ -88,10 +52,7 @@ void LoopBuilder::storeLikeF32(Value v, Value memref, ValueRange ivs) {
 
 void LoopBuilder::forLoop(Value lb, Value ub, int64_t step,
                           function_ref<void(Value)> body) {
-  auto loop = scf::ForOp::create(b, loc, lb, ub, idx(step));
-  OpBuilder::InsertionGuard g(b);
-  b.setInsertionPointToStart(loop.getBody());
-  body(loop.getInductionVar());
+  LoweringBuilder::forLoop(lb, ub, idx(step), body);
 }
 
 void LoopBuilder::forNest(ArrayRef<Value> sizes,
@@ -109,12 +70,6 @@ void LoopBuilder::forNest(ArrayRef<Value> sizes,
   level(0);
 }
 
-void LoopBuilder::ifThen(Value cond, function_ref<void()> body) {
-  auto ifOp = scf::IfOp::create(b, loc, cond, /*withElseRegion=*/false);
-  OpBuilder::InsertionGuard g(b);
-  b.setInsertionPointToStart(ifOp.thenBlock());
-  body();
-}
 
 /// Declares `egsReportIndexError(msg : memref<?xi8>, value, lo, hi : i64)`
 /// and a constant global holding `text`; returns the global's name.
@@ -163,21 +118,15 @@ void LoopBuilder::reportIndexError(Value value, Value lo, Value hi,
 void LoopBuilder::checkInRange(Value value, Value bound, StringRef what) {
   if (!options.checkIndices)
     return;
-  Value zero = idx(0);
-  Value bad = arith::OrIOp::create(
-      b, loc,
-      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, value, zero),
-      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sge, value, bound));
-  ifThen(bad, [&] { reportIndexError(value, zero, bound, what); });
+  Value bad = arith::XOrIOp::create(b, loc, inRange(value, bound), boolean(true));
+  ifThen(bad, [&] { reportIndexError(value, idx(0), bound, what); });
 }
 
 void LoopBuilder::checkBetween(Value value, Value lo, Value hi,
                                StringRef what) {
   if (!options.checkIndices)
     return;
-  Value bad = arith::OrIOp::create(
-      b, loc, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, value, lo),
-      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, value, hi));
+  Value bad = orB(lt(value, lo), gt(value, hi));
   ifThen(bad, [&] { reportIndexError(value, lo, add(hi, idx(1)), what); });
 }
 

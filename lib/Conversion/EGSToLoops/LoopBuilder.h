@@ -10,6 +10,7 @@
 #define EGS_LIB_CONVERSION_EGSTOLOOPS_LOOPBUILDER_H
 
 #include "egs/Conversion/EGSToLoops/EGSToLoops.h"
+#include "egs/Conversion/Utils/LoweringBuilder.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -19,24 +20,17 @@
 namespace egs {
 using namespace mlir;
 
-class LoopBuilder {
+/// The lowering builder plus the memref loads/stores, loop nests, index
+/// checks and matmul loop of the host lowering of one op.
+class LoopBuilder : public LoweringBuilder {
 public:
   LoopBuilder(OpBuilder &b, Location loc, Operation *op,
               const LoopLoweringOptions &options)
-      : b(b), loc(loc), op(op), options(options) {}
+      : LoweringBuilder(b, loc), op(op), options(options) {}
 
-  OpBuilder &builder() { return b; }
-  Location getLoc() const { return loc; }
   const LoopLoweringOptions &getOptions() const { return options; }
 
-  Value idx(int64_t v);
-  Value f32(double v);
-  Value i32(int64_t v);
   Value dim(Value memref, int64_t d);
-  Value add(Value x, Value y);
-  Value sub(Value x, Value y);
-  Value mul(Value x, Value y);
-  Value minIdx(Value x, Value y);
 
   /// Loads an index element (i32/i64) as `index`.
   Value loadIndex(Value memref, ValueRange ivs);
@@ -44,14 +38,13 @@ public:
   Value loadF32(Value memref, ValueRange ivs);
   /// Stores an f32 value narrowed to the memref's element type.
   void storeF32(Value v, Value memref, ValueRange ivs);
-  Value toF32(Value v);
-  Value fromF32(Value v, Type to);
   /// Loads `like`'s shape (f32 scalar or vector<N x f32>) starting at `ivs`,
   /// widening the memref's element type to f32.
   Value loadLikeF32(Value like, Value memref, ValueRange ivs);
   /// Stores an f32 scalar or vector at `ivs`, narrowing to the element type.
   void storeLikeF32(Value v, Value memref, ValueRange ivs);
 
+  using LoweringBuilder::forLoop;
   /// scf.for over [lb, ub) with `step`; the body gets the induction variable.
   void forLoop(Value lb, Value ub, int64_t step,
                function_ref<void(Value)> body);
@@ -60,7 +53,6 @@ public:
   }
   /// A loop nest over every dim of `sizes`.
   void forNest(ArrayRef<Value> sizes, function_ref<void(ValueRange)> body);
-  void ifThen(Value cond, function_ref<void()> body);
 
   /// When index checking is on: fails with a message naming the op, `what`
   /// and the offending value unless 0 <= value < bound.
@@ -82,8 +74,6 @@ public:
 
 private:
   void reportIndexError(Value value, Value lo, Value hi, StringRef what);
-  OpBuilder &b;
-  Location loc;
   Operation *op;
   const LoopLoweringOptions &options;
 };

@@ -59,7 +59,7 @@ static void forEachRoutedRow(LoopBuilder &lb, Value ind, Value offsets,
   lb.checkBetween(last, first, numRows, "expert_offsets[E]");
   // Clamping keeps even unchecked, malformed offsets inside the buffers.
   auto clamp = [&](Value v) {
-    return lb.minIdx(arith::MaxSIOp::create(lb.builder(), lb.getLoc(), v, zero),
+    return lb.minS(arith::MaxSIOp::create(lb.builder(), lb.getLoc(), v, zero),
                      numRows);
   };
   uncovered(zero, clamp(first));

@@ -55,7 +55,7 @@ static void sortByExpert(LoopBuilder &lb, Value ids, int64_t numExperts,
     Value e = lb.loadIndex(ids, tj);
     // Unchecked out-of-range ids are clamped so that nothing is written
     // outside the scratch buffer.
-    e = lb.minIdx(arith::MaxSIOp::create(b, loc, e, lb.idx(0)), lb.idx(numExperts - 1));
+    e = lb.minS(arith::MaxSIOp::create(b, loc, e, lb.idx(0)), lb.idx(numExperts - 1));
     Value s32 = memref::LoadOp::create(b, loc, next, ValueRange{e});
     memref::StoreOp::create(b, loc, arith::AddIOp::create(b, loc, s32, lb.i32(1)),
                             next, ValueRange{e});
@@ -80,7 +80,7 @@ struct LowerPermute : LoopLoweringPattern<PermuteOp> {
     Value hidden = lb.dim(x, 1);
     // Rows past T*k (num_out_tokens larger than T*k) receive no token.
     Value numRows = lb.dim(sorted, 0);
-    Value filled = lb.minIdx(lb.mul(lb.dim(op.getTopkIds(), 0),
+    Value filled = lb.minS(lb.mul(lb.dim(op.getTopkIds(), 0),
                                     lb.dim(op.getTopkIds(), 1)), numRows);
     lb.zeroRows(sorted, filled, numRows);
     sortByExpert(lb, op.getTopkIds(), op.getNumExpertsAttr().getInt(),
@@ -141,7 +141,7 @@ struct LowerUnpermute : LoopLoweringPattern<UnpermuteOp> {
         scf::YieldOp::create(rewriter, loc, acc);
         rewriter.setInsertionPointToStart(ifOp.elseBlock());
         lb.checkInRange(row, numRows, "row of x_sorted (operand 'row_id_map')");
-        Value safeRow = lb.minIdx(row, lb.sub(numRows, lb.idx(1)));
+        Value safeRow = lb.minS(row, lb.sub(numRows, lb.idx(1)));
         Value term = arith::MulFOp::create(rewriter, loc, lb.loadF32(probs, {t, j}),
                                            lb.loadF32(xs, {safeRow, h}));
         scf::YieldOp::create(rewriter, loc,
