@@ -44,16 +44,6 @@ struct TakeIndexing {
 };
 } // namespace
 
-static SmallVector<Value> permuteSizes(ArrayRef<Value> sizes,
-                                       ArrayRef<int64_t> perm) {
-  if (perm.empty())
-    return SmallVector<Value>(sizes);
-  SmallVector<Value> out;
-  for (int64_t p : perm)
-    out.push_back(sizes[p]);
-  return out;
-}
-
 static std::string permTag(ArrayRef<int64_t> perm) {
   std::string s;
   for (int64_t p : perm)
@@ -84,7 +74,7 @@ static void launchGather(HostLauncher &host, Value x, Value ind, Value out,
         DeviceTensor xs = DeviceTensor::get(k, a[0], false);
         DeviceTensor is = DeviceTensor::get(k, a[1], false);
         DeviceTensor os = DeviceTensor::get(k, a[2], false);
-        SmallVector<Value> sizes = permuteSizes(take.gatheredSizes(xs, is), permCopy);
+        SmallVector<Value> sizes = permuteGathered<Value>(take.gatheredSizes(xs, is), ArrayRef<int64_t>(permCopy));
         Value total = k.idx(1);
         for (Value s : sizes)
           total = k.mul(total, s);

@@ -59,16 +59,6 @@ static SmallVector<Value> unpermute(ValueRange r,
   return g;
 }
 
-static SmallVector<Value> permuteSizes(ArrayRef<Value> sizes,
-                                       std::optional<ArrayRef<int64_t>> perm) {
-  if (!perm)
-    return SmallVector<Value>(sizes);
-  SmallVector<Value> out;
-  for (int64_t p : *perm)
-    out.push_back(sizes[p]);
-  return out;
-}
-
 namespace {
 struct LowerGather : LoopLoweringPattern<GatherOp> {
   using LoopLoweringPattern::LoopLoweringPattern;
@@ -80,7 +70,7 @@ struct LowerGather : LoopLoweringPattern<GatherOp> {
                       "gather index (operand 'ind')"};
     auto perm = op.getPermutation();
     Value x = op.getX(), out = op.getOut();
-    lb.forNest(permuteSizes(take.gatheredSizes(lb, x), perm), [&](ValueRange r) {
+    lb.forNest(permuteGathered<Value>(take.gatheredSizes(lb, x), perm), [&](ValueRange r) {
       SmallVector<Value> src = take.sourceIndex(lb, x, unpermute(r, perm));
       Value v = memref::LoadOp::create(rewriter, op.getLoc(), x, src);
       memref::StoreOp::create(rewriter, op.getLoc(), v, out, r);
@@ -124,7 +114,7 @@ struct LowerGatherConcat : LoopLoweringPattern<GatherConcatOp> {
       std::optional<ArrayRef<int64_t>> perm;
       if (ArrayAttr perms = op.getPermutationsAttr())
         perm = cast<DenseI64ArrayAttr>(perms[s]).asArrayRef();
-      SmallVector<Value> sizes = permuteSizes(take.gatheredSizes(lb, x), perm);
+      SmallVector<Value> sizes = permuteGathered<Value>(take.gatheredSizes(lb, x), perm);
       lb.forNest(sizes, [&](ValueRange r) {
         SmallVector<Value> src = take.sourceIndex(lb, x, unpermute(r, perm));
         Value v = memref::LoadOp::create(rewriter, op.getLoc(), x, src);

@@ -197,12 +197,7 @@ gatheredSizes(DimBuilder &d, Value x, Value ind, int64_t axis,
   SmallVector<OpFoldResult> g(xs.begin(), xs.begin() + axis);
   g.append(is.begin() + batchDims, is.end());
   g.append(xs.begin() + axis + 1, xs.end());
-  if (!perm)
-    return g;
-  SmallVector<OpFoldResult> p;
-  for (int64_t i : *perm)
-    p.push_back(g[i]);
-  return p;
+  return permuteGathered<OpFoldResult>(g, perm);
 }
 
 LogicalResult GatherOp::reifyResultShapes(OpBuilder &b,

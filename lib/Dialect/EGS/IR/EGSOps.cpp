@@ -408,16 +408,6 @@ static LogicalResult checkPermutation(Operation *op, ArrayRef<int64_t> perm,
   return success();
 }
 
-static SmallVector<int64_t> applyPermutation(ArrayRef<int64_t> shape,
-                                             std::optional<ArrayRef<int64_t>> perm) {
-  if (!perm)
-    return SmallVector<int64_t>(shape);
-  SmallVector<int64_t> out;
-  for (int64_t p : *perm)
-    out.push_back(shape[p]);
-  return out;
-}
-
 /// Static dims must agree; dynamic dims match anything.
 static LogicalResult checkShapeMatches(Operation *op, Type actual,
                                        ArrayRef<int64_t> expected,
@@ -462,7 +452,7 @@ LogicalResult GatherOp::verify() {
                          << elementType(out) << " must match operand 'x' ("
                          << elementType(getX())
                          << ")";
-  return checkShapeMatches(op, out, applyPermutation(*g, getPermutation()),
+  return checkShapeMatches(op, out, permuteGathered<int64_t>(*g, getPermutation()),
                            outputName(op, ""));
 }
 
@@ -533,7 +523,7 @@ LogicalResult GatherConcatOp::verify() {
                                   "permutation #" + std::to_string(s))))
         return failure();
     }
-    SmallVector<int64_t> piece = applyPermutation(*g, perm);
+    SmallVector<int64_t> piece = permuteGathered<int64_t>(*g, perm);
     if (s == 0) {
       concat = piece;
       if (getDimAttr().getInt() < 0 || getDimAttr().getInt() >= static_cast<int64_t>(piece.size()))

@@ -44,16 +44,6 @@ static bool isMultiplyAccumulate(Block &body) {
   return (l == a && r == b) || (l == b && r == a);
 }
 
-static FailureOr<SmallVector<int64_t>> dimPositions(AffineMap map) {
-  SmallVector<int64_t> dims;
-  for (AffineExpr e : map.getResults()) {
-    auto d = dyn_cast<AffineDimExpr>(e);
-    if (!d)
-      return failure();
-    dims.push_back(d.getPosition());
-  }
-  return dims;
-}
 
 /// With `l` the rows and `r` the weight: out [p.., n] = l [p.., red] *
 /// r [(e,) red, n]. Returns the position of e in l (-1 for a single weight
@@ -101,9 +91,9 @@ egs::fusion::matchContraction(Operation *raw, const MatchContext &ctx) {
     return ctx.fail("the contraction accumulates into a non-zero init");
 
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  FailureOr<SmallVector<int64_t>> a = dimPositions(maps[0]),
-                                  b = dimPositions(maps[1]),
-                                  o = dimPositions(maps[2]);
+  FailureOr<SmallVector<int64_t>> a = resultDims(maps[0]),
+                                  b = resultDims(maps[1]),
+                                  o = resultDims(maps[2]);
   if (failed(a) || failed(b) || failed(o))
     return ctx.fail("indexing maps are not projections of the loops");
   SmallVector<int64_t> reductions;

@@ -159,3 +159,14 @@ void egs::fusion::reportFusion(const FusionOptions &options,
   if (options.listener)
     options.listener(family, fused, what.str());
 }
+
+FailureOr<SmallVector<int64_t>> egs::fusion::resultDims(AffineMap map) {
+  SmallVector<int64_t> dims;
+  for (AffineExpr e : map.getResults()) {
+    auto d = dyn_cast<AffineDimExpr>(e);
+    if (!d)
+      return failure();
+    dims.push_back(d.getPosition());
+  }
+  return dims;
+}

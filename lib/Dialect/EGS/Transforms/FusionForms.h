@@ -130,6 +130,9 @@ matchBroadcastEpilogue(mlir::Value v, ElementwiseKind kind,
                        const MatchContext &ctx);
 
 /// True when every loop of `op` is parallel.
+/// The loop dim of each result of `map`, when every result is a plain dim.
+mlir::FailureOr<llvm::SmallVector<int64_t>> resultDims(mlir::AffineMap map);
+
 inline bool allParallel(mlir::linalg::LinalgOp op) {
   return op.getNumReductionLoops() == 0 &&
          op.getNumLoops() == op.getNumParallelLoops();

@@ -143,17 +143,6 @@ static bool stripClamp(Value &v, Value x, int64_t axis) {
   return true;
 }
 
-/// The loop dims that index `t` through `map`, when every result is a dim.
-static FailureOr<SmallVector<int64_t>> loopDimsOf(AffineMap map) {
-  SmallVector<int64_t> dims;
-  for (AffineExpr e : map.getResults()) {
-    auto d = dyn_cast<AffineDimExpr>(e);
-    if (!d)
-      return failure();
-    dims.push_back(d.getPosition());
-  }
-  return dims;
-}
 
 /// Traces the data-dependent index at x position `axis` back to the index
 /// tensor: [addi 0] <- [clamp] <- index_cast <- block arg | tensor.extract.
@@ -189,7 +178,7 @@ static FailureOr<IndexSource> traceIndex(Value pos, linalg::GenericOp gen,
       return ctx.fail("the gathered index is not read from an input");
     OpOperand *operand = gen.getDpsInputOperand(arg.getArgNumber());
     FailureOr<SmallVector<int64_t>> dims =
-        loopDimsOf(gen.getMatchingIndexingMap(operand));
+        resultDims(gen.getMatchingIndexingMap(operand));
     if (failed(dims))
       return ctx.fail("the index input's map is not a projection of the "
                       "loops");
