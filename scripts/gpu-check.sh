@@ -4,6 +4,8 @@
 #   scripts/gpu-check.sh build          # here: .carry/gpu-check (git-ignored)
 #   scripts/gpu-check.sh device         # on the GPU machine (run tool, carry
 #                                       #   [".carry/gpu-check"]); writes $OUT
+#   scripts/gpu-check.sh sweep          # on the GPU machine: tile-strategy
+#                                       #   checks + token-choice GEMM timings
 #   scripts/gpu-check.sh verify DIR     # here: FileCheck the programs' output
 #                                       #   that came back in DIR
 #
@@ -138,9 +140,17 @@ verify() {
   echo "FileCheck: $pass passed, $fail failed"
 }
 
+sweep() {
+  local out="${OUT:-/tmp/egs-gpu-check}"
+  mkdir -p "$out"
+  cd "$CARRY"
+  EGS_CHECK_SWEEP=1 timeout 540 python3 gpu_check.py "$CARRY" 2>&1 | tee "$out/gpu_check_sweep.log"
+}
+
 case "$MODE" in
   build) build ;;
   device) device ;;
+  sweep) sweep ;;
   verify) verify "${2:?verify needs the directory of the device outputs}" ;;
   *) echo "usage: $0 build | device | verify DIR" >&2; exit 2 ;;
 esac

@@ -24,6 +24,12 @@ TILES = {
     "t256x128x32w8s3": "#egs.tile<bm = 256, bn = 128, bk = 32, stages = 3, warps = 8>",
     "t128x256x32w8s3": "#egs.tile<bm = 128, bn = 256, bk = 32, stages = 3, warps = 8>",
     "t256x128x32w16s3": "#egs.tile<bm = 256, bn = 128, bk = 32, stages = 3, warps = 16>",
+    "t128x256x64w8s3": "#egs.tile<bm = 128, bn = 256, bk = 64, stages = 3, warps = 8>",
+    "t128x256x32w8s4": "#egs.tile<bm = 128, bn = 256, bk = 32, stages = 4, warps = 8>",
+    "t128x128x64w8s4": "#egs.tile<bm = 128, bn = 128, bk = 64, stages = 4, warps = 8>",
+    "t128x256x64w16s3": "#egs.tile<bm = 128, bn = 256, bk = 64, stages = 3, warps = 16>",
+    "t256x128x64w8s3": "#egs.tile<bm = 256, bn = 128, bk = 64, stages = 3, warps = 8>",
+    "t128x128x32w4s4": "#egs.tile<bm = 128, bn = 128, bk = 32, stages = 4, warps = 4>",
 }
 
 

@@ -24,7 +24,9 @@ DEV = torch.device("cuda")
 torch.manual_seed(0)
 torch.cuda.init()
 RT = ctypes.CDLL(os.path.join(DIR, "lib", "libegs_cuda_runtime.so"), mode=ctypes.RTLD_GLOBAL)
-LIB = ctypes.CDLL(os.path.join(DIR, "lib", "libegs_check.so"), mode=ctypes.RTLD_GLOBAL)
+# EGS_CHECK_LIB names another build of the check library (A/B timings).
+LIB = ctypes.CDLL(os.path.join(DIR, "lib", os.environ.get("EGS_CHECK_LIB", "libegs_check.so")),
+                  mode=ctypes.RTLD_GLOBAL)
 
 ERRORS = []
 HANDLER_T = ctypes.CFUNCTYPE(None, ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p)
@@ -461,7 +463,14 @@ def peak_mib(fn):
 
 ROWS = []
 TILE_ALL = ["t64x64x32w4", "t128x64x64w8", "t128x64x128w8s2", "t256x64x32w8", "t128x128x32w8s4",
-            "t128x128x64w8s3", "t256x128x32w8s3", "t128x256x32w8s3", "t256x128x32w16s3"]
+            "t128x128x64w8s3", "t256x128x32w8s3", "t128x256x32w8s3", "t256x128x32w16s3",
+            "t128x256x64w8s3", "t128x256x32w8s4", "t128x128x64w8s4", "t128x256x64w16s3", "t256x128x64w8s3",
+            "t128x128x32w4s4"]
+RAGGED_TILES = ["t128x128x32w8s4", "t128x128x64w8s3", "t128x256x32w8s3", "t128x256x64w8s3", "t128x256x32w8s4",
+                "t128x128x64w8s4", "t128x256x64w16s3", "t256x128x64w8s3", "t128x128x32w4s4"]
+# PERFORMANCE.md B rows: (E, k, H, N), T = 4096.
+MOE_ROWS = [("Mixtral up", (8, 2, 4096, 28672)), ("Mixtral down", (8, 2, 14336, 4096)),
+            ("Qwen3-30B-A3B up", (128, 8, 2048, 1536)), ("Qwen3-30B-A3B down", (128, 8, 768, 2048))]
 TILE_TAGS = ["t64x64x32w4", "t128x64x64w8", "t128x64x128w8s2", "t256x64x32w8", "t128x128x32w8s4"]
 
 
@@ -473,6 +482,8 @@ def timing(case, egs_fn, torch_fn, flops=None, bytes_=None, out_mib=None):
 
 
 def run_timings():
+    if os.environ.get("EGS_CHECK_SWEEP"):
+        return ragged_timings()
     B, T, E, K, I, J = 64, 256, 32, 32, 128, 64
     bidx = torch.arange(B, device=DEV)[:, None, None]
     for dt in ["bf16", "f32"]:
@@ -534,8 +545,12 @@ def run_timings():
     timing("permute bf16 T16384 k4 H2048 E8", lambda: call("permute_e8", xp, ids, xsp, ridp, offp), torch_permute,
            None, (2 * Tu * k * H) * 2)
     timing("route T16384 k4 E8", lambda: call("route_e8", ids, rows_, offp, ridp), None, None, None)
-    # Token-choice grouped GEMM rows (PERFORMANCE.md B), tokens read in place.
-    for name, (E2, k2, H2, N2) in [("Qwen3-30B-A3B up", (128, 8, 2048, 1536)), ("Mixtral up", (8, 2, 4096, 28672))]:
+    ragged_timings()
+
+
+def ragged_timings():
+    """Token-choice grouped GEMM rows (PERFORMANCE.md B), tokens read in place."""
+    for name, (E2, k2, H2, N2) in MOE_ROWS:
         T2 = 4096
         ids = torch.stack([torch.randperm(E2, device=DEV)[:k2] for _ in range(T2)]).to(torch.int32)
         rows, off, _ = route_ref(ids, E2)
@@ -549,16 +564,36 @@ def run_timings():
                 return torch._grouped_mm(x2[rowsl], w3, offs=offs_end)
         timing(f"ragged gather_matmul bf16 {name} T4096", lambda: call("gm_r_bf16", x2, rows, w3, off, y2), tf,
                2 * T2 * k2 * H2 * N2, None)
-        for tag in ["t128x128x32w8s4", "t256x128x32w8s3", "t128x256x32w8s3", "t256x128x32w16s3"]:
+        tiles = os.environ.get("EGS_CHECK_TILES")
+        for tag in RAGGED_TILES if tiles is None else [t for t in tiles.split(",") if t]:
             timing(f"ragged gather_matmul bf16 {name} T4096, tile {tag}",
                    lambda tag=tag: call(f"gm_r_bf16_{tag}", x2, rows, w3, off, y2), None, 2 * T2 * k2 * H2 * N2, None)
         del w3
 
 
+def profile_one():
+    """One call of one token-choice row (EGS_CHECK_PROFILE="NAME[:TILE]"), for ncu."""
+    name, _, tag = os.environ["EGS_CHECK_PROFILE"].partition(":")
+    E2, k2, H2, N2 = dict(MOE_ROWS)[name]
+    T2 = 4096
+    ids = torch.stack([torch.randperm(E2, device=DEV)[:k2] for _ in range(T2)]).to(torch.int32)
+    rows, off, _ = route_ref(ids, E2)
+    x2, w3 = rand((T2, H2), "bf16"), rand((E2, H2, N2), "bf16", 0.02)
+    y2 = torch.empty((T2 * k2, N2), device=DEV, dtype=torch.bfloat16)
+    call("gm_r_bf16" + (f"_{tag}" if tag else ""), x2, rows, w3, off, y2)
+    torch.cuda.synchronize()
+
+
 def main():
+    if os.environ.get("EGS_CHECK_PROFILE"):
+        return profile_one()
     print(f"device: {torch.cuda.get_device_name()}  torch {torch.__version__}", flush=True)
-    for part in [check_gather_matmul, check_ragged, check_matmul_scatter, check_routing, check_data_movement,
-                 check_strategies]:
+    parts = [check_gather_matmul, check_ragged, check_matmul_scatter, check_routing, check_data_movement,
+             check_strategies]
+    if os.environ.get("EGS_CHECK_SWEEP"):
+        # Tile sweep: the strategy checks, then the token-choice timing rows only.
+        parts = [check_ragged, check_strategies]
+    for part in parts:
         try:
             part()
         except Exception:  # noqa: BLE001

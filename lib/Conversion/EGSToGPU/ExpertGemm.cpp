@@ -198,11 +198,13 @@ std::pair<Value, Value> ExpertGemmEmitter::sourceColumn(Value q) {
 //===----------------------------------------------------------------------===//
 
 namespace {
-/// One 16-byte copy a thread issues per stage (loop-invariant parts).
+/// One 16-byte copy a thread issues per stage; everything here is invariant
+/// over the main loop, so the loop adds only the slice offset.
 struct CopyChunk {
   Value dstRow, dstCol; ///< in the staging tile (pad column when unused)
-  Value base;           ///< A: row offset (-1: none); B: source column
-  Value limit;          ///< B: valid elements at this column (0..vec)
+  Value src;   ///< A: row offset + column (-1: no row); B: w offset at k = 0
+  Value limit; ///< i32: valid elements of a full slice (0..vec)
+  Value first; ///< i32: reduction index of the chunk within the slice
 };
 } // namespace
 
@@ -210,6 +212,7 @@ SmallVector<Value> ExpertGemmEmitter::mainLoopAsync(Value e) {
   OpBuilder &b = kb.builder();
   Location loc = kb.getLoc();
   int64_t vec = c.copyElems(dataType), nt = c.numThreads();
+  Value wBase = kb.mul(e, w.stride(0));
   auto chunksOf = [&](int64_t rows, int64_t width, bool isA) {
     SmallVector<CopyChunk> chunks;
     int64_t total = rows * width / vec;
@@ -224,12 +227,16 @@ SmallVector<Value> ExpertGemmEmitter::mainLoopAsync(Value e) {
       chunk.dstCol = kb.select(ok, col, kb.idx(width));
       if (isA) {
         Value off = kb.toIndex(memref::LoadOp::create(b, loc, aRows, chunk.dstRow));
-        chunk.base = kb.select(ok, off, kb.idx(-1));
+        Value has = kb.andB(ok, kb.ge(off, kb.idx(0)));
+        chunk.src = kb.add(off, chunk.dstCol);
+        chunk.limit = kb.select(has, kb.i32(vec), kb.i32(0));
+        chunk.first = kb.toI32(chunk.dstCol);
       } else {
         auto [src, bound] = sourceColumn(col);
-        chunk.base = src;
+        chunk.src = kb.add(wBase, kb.add(kb.mul(chunk.dstRow, w.stride(1)), src));
         Value n = kb.clamp(kb.sub(bound, src), kb.idx(0), kb.idx(vec));
-        chunk.limit = kb.select(ok, n, kb.idx(0));
+        chunk.limit = kb.toI32(kb.select(ok, n, kb.idx(0)));
+        chunk.first = kb.toI32(chunk.dstRow);
       }
       chunks.push_back(chunk);
     }
@@ -237,32 +244,31 @@ SmallVector<Value> ExpertGemmEmitter::mainLoopAsync(Value e) {
   };
   SmallVector<CopyChunk> aChunks = chunksOf(c.bm, c.bk, true);
   SmallVector<CopyChunk> bChunks = chunksOf(c.bk, c.bn, false);
-  Value wBase = kb.mul(e, w.stride(0));
   auto tokenType = nvgpu::DeviceAsyncTokenType::get(kb.getContext());
   auto copy = [&](const DeviceTensor &src, Value srcOff, Value dst, Value stage,
                   const CopyChunk &ch, Value n) {
     // A zero-length copy still names an address: keep it in bounds.
-    Value safe = kb.select(kb.lt(kb.idx(0), n), srcOff, kb.idx(0));
+    Value safe = kb.select(kb.lt(kb.i32(0), n), srcOff, kb.idx(0));
     return nvgpu::DeviceAsyncCopyOp::create(
                b, loc, tokenType, dst, ValueRange{stage, ch.dstRow, ch.dstCol},
-               src.flat, ValueRange{safe}, b.getIndexAttr(vec), n,
+               src.flat, ValueRange{safe}, b.getIndexAttr(vec), kb.toIndex(n),
                b.getUnitAttr())
         .getAsyncToken();
   };
   auto issue = [&](Value kt, Value stage) {
     Value k0 = kb.mul(kt, kb.idx(c.bk));
+    // Elements of the reduction left from k0 (negative past the end), in
+    // 32 bits: the per-copy counts are cheap, only offsets need 64.
+    Value left = kb.toI32(kb.maxS(kb.sub(reduce, k0), kb.idx(-1)));
+    Value kOffset = kb.mul(k0, w.stride(1));
     SmallVector<Value> tokens;
     for (const CopyChunk &ch : aChunks) {
-      Value i = kb.add(k0, ch.dstCol);
-      Value n = kb.clamp(kb.sub(reduce, i), kb.idx(0), kb.idx(vec));
-      n = kb.select(kb.ge(ch.base, kb.idx(0)), n, kb.idx(0));
-      tokens.push_back(copy(a, kb.add(ch.base, i), aStage, stage, ch, n));
+      Value n = kb.minS(ch.limit, kb.maxS(kb.sub(left, ch.first), kb.i32(0)));
+      tokens.push_back(copy(a, kb.add(ch.src, k0), aStage, stage, ch, n));
     }
     for (const CopyChunk &ch : bChunks) {
-      Value i = kb.add(k0, ch.dstRow);
-      Value n = kb.select(kb.lt(i, reduce), ch.limit, kb.idx(0));
-      Value off = kb.add(wBase, kb.add(kb.mul(i, w.stride(1)), ch.base));
-      tokens.push_back(copy(w, off, bStage, stage, ch, n));
+      Value n = kb.select(kb.lt(ch.first, left), ch.limit, kb.i32(0));
+      tokens.push_back(copy(w, kb.add(ch.src, kOffset), bStage, stage, ch, n));
     }
     return nvgpu::DeviceAsyncCreateGroupOp::create(b, loc, tokenType, tokens)
         .getAsyncToken();
@@ -272,43 +278,91 @@ SmallVector<Value> ExpertGemmEmitter::mainLoopAsync(Value e) {
   Value group;
   for (int64_t s = 0; s + 1 < c.stages; ++s)
     group = issue(kb.idx(s), kb.idx(s));
-  int64_t numAcc = c.path == GemmPath::TensorCore
-                       ? (c.warpM / 16) * (c.warpN / 8)
-                       : c.threadM;
-  int64_t accWidth = c.path == GemmPath::TensorCore ? 4 : c.threadN;
+  bool tensorCore = c.path == GemmPath::TensorCore;
+  int64_t numAcc = tensorCore ? (c.warpM / 16) * (c.warpN / 8) : c.threadM;
+  int64_t accWidth = tensorCore ? 4 : c.threadN;
   auto accType = VectorType::get({accWidth}, b.getF32Type());
   Value zero = arith::ConstantOp::create(b, loc, accType,
                                          DenseElementsAttr::get(accType, 0.0f));
   SmallVector<Value> init(numAcc, zero);
+  // Stages of slice kt and of slice kt+STAGES-1 ride along (no modulo).
+  init.push_back(kb.idx(0));
+  init.push_back(kb.idx(c.stages - 1));
   init.push_back(group);
   Value slices = kb.ceilDiv(reduce, kb.idx(c.bk));
+  auto nextStage = [&](Value s) {
+    Value n = kb.add(s, kb.idx(1));
+    return kb.select(kb.eq(n, kb.idx(c.stages)), kb.idx(0), n);
+  };
+  auto waitAndSync = [&](Value token) {
+    nvgpu::DeviceAsyncWaitOp::create(b, loc, token,
+                                     b.getI32IntegerAttr(c.stages - 2));
+    kb.barrier();
+  };
+  int64_t kSteps = c.bk / 16;
+  if (tensorCore) {
+    // Tensor cores, with the fragments double-buffered in registers (the
+    // order of CUTLASS's multistage main loop): the fragments of k-step
+    // ks+1 load while the MMAs of ks run, across slice boundaries too, so
+    // the tensor cores never wait for ldmatrix. Before the last k-step of
+    // slice kt, one wait + barrier makes slice kt+1 visible and tells every
+    // warp that slice kt-1's stage is free for the copies issued next.
+    waitAndSync(group);
+    FragmentSet first = loadFragments(kb.idx(0), 0);
+    init.append(first.begin(), first.end());
+    SmallVector<Value> res = kb.forLoop(
+        kb.idx(0), slices, kb.idx(1), init,
+        [&](Value kt, ValueRange iter) -> SmallVector<Value> {
+          SmallVector<Value> acc(iter.take_front(numAcc));
+          Value stage = iter[numAcc], fillStage = iter[numAcc + 1];
+          Value token = iter[numAcc + 2];
+          FragmentSet frags(iter.drop_front(numAcc + 3));
+          for (int64_t ks = 0; ks < kSteps; ++ks) {
+            bool last = ks + 1 == kSteps;
+            if (last)
+              waitAndSync(token);
+            FragmentSet nextFrags =
+                last ? loadFragments(nextStage(stage), 0)
+                     : loadFragments(stage, ks + 1);
+            if (ks == 0)
+              token = issue(kb.add(kt, kb.idx(c.stages - 1)), fillStage);
+            acc = mmaStep(frags, acc);
+            frags = nextFrags;
+          }
+          acc.push_back(nextStage(stage));
+          acc.push_back(nextStage(fillStage));
+          acc.push_back(token);
+          acc.append(frags.begin(), frags.end());
+          return acc;
+        });
+    nvgpu::DeviceAsyncWaitOp::create(b, loc, res[numAcc + 2],
+                                     b.getI32IntegerAttr(0));
+    res.resize(numAcc);
+    return res;
+  }
   SmallVector<Value> res = kb.forLoop(
       kb.idx(0), slices, kb.idx(1), init,
       [&](Value kt, ValueRange iter) -> SmallVector<Value> {
-        nvgpu::DeviceAsyncWaitOp::create(b, loc, iter.back(),
-                                         b.getI32IntegerAttr(c.stages - 2));
-        kb.barrier();
-        Value next = kb.add(kt, kb.idx(c.stages - 1));
-        Value nextGroup = issue(next, kb.remU(next, kb.idx(c.stages)));
-        Value stage = kb.remU(kt, kb.idx(c.stages));
+        // After this barrier every warp is done with slice kt-1, whose stage
+        // the copies of slice kt+STAGES-1 overwrite.
+        waitAndSync(iter.back());
+        Value stage = iter[numAcc], fillStage = iter[numAcc + 1];
+        Value nextGroup = issue(kb.add(kt, kb.idx(c.stages - 1)), fillStage);
         SmallVector<Value> acc =
-            c.path == GemmPath::TensorCore
-                ? computeTensorCore(stage, iter.drop_back())
-                : computeCudaCore(stage, iter.drop_back());
+            computeCudaCore(stage, iter.take_front(numAcc));
+        acc.push_back(nextStage(stage));
+        acc.push_back(nextStage(fillStage));
         acc.push_back(nextGroup);
         return acc;
       });
   nvgpu::DeviceAsyncWaitOp::create(b, loc, res.back(), b.getI32IntegerAttr(0));
-  res.pop_back();
+  res.resize(numAcc);
   return res;
 }
 
-SmallVector<Value> ExpertGemmEmitter::computeTensorCore(Value stage,
-                                                        ValueRange acc) {
+FragmentSet ExpertGemmEmitter::loadFragments(Value stage, int64_t ks) {
   OpBuilder &b = kb.builder();
   Location loc = kb.getLoc();
-  MLIRContext *ctx = kb.getContext();
-  int64_t mTiles = c.warpM / 16, nTiles = c.warpN / 8;
   Value lane = kb.laneId(), warp = kb.warpId();
   Value warpsN = kb.idx(c.bn / c.warpN);
   Value warpRow = kb.mul(kb.divU(warp, warpsN), kb.idx(c.warpM));
@@ -316,8 +370,34 @@ SmallVector<Value> ExpertGemmEmitter::computeTensorCore(Value stage,
   // ldmatrix x4 lane addresses: rows lane % 16, column half lane / 16.
   Value laneRow = kb.remU(lane, kb.idx(16));
   Value laneCol = kb.mul(kb.divU(lane, kb.idx(16)), kb.idx(8));
-  bool isBF16 = dataType.isBF16();
   auto fragType = VectorType::get({4, 2}, dataType);
+  FragmentSet frags;
+  // A: one x4 (16x16) per 16 rows of the warp tile.
+  for (int64_t mi = 0; mi < c.warpM / 16; ++mi) {
+    Value row = kb.add(warpRow, kb.add(laneRow, kb.idx(mi * 16)));
+    Value col = kb.add(laneCol, kb.idx(ks * 16));
+    frags.push_back(nvgpu::LdMatrixOp::create(b, loc, fragType, aStage,
+                                              ValueRange{stage, row, col},
+                                              /*transpose=*/false, 4));
+  }
+  // B: one transposed x4 per 16 columns (two n8 tiles).
+  for (int64_t nj = 0; nj < c.warpN / 16; ++nj) {
+    Value row = kb.add(laneRow, kb.idx(ks * 16));
+    Value col = kb.add(warpCol, kb.add(laneCol, kb.idx(nj * 16)));
+    frags.push_back(nvgpu::LdMatrixOp::create(b, loc, fragType, bStage,
+                                              ValueRange{stage, row, col},
+                                              /*transpose=*/true, 4));
+  }
+  return frags;
+}
+
+SmallVector<Value> ExpertGemmEmitter::mmaStep(const FragmentSet &frags,
+                                              ValueRange acc) {
+  OpBuilder &b = kb.builder();
+  Location loc = kb.getLoc();
+  MLIRContext *ctx = kb.getContext();
+  int64_t mTiles = c.warpM / 16, nTiles = c.warpN / 8;
+  bool isBF16 = dataType.isBF16();
   auto mmaType = isBF16 ? NVVM::MMATypes::bf16 : NVVM::MMATypes::f16;
   auto resultType = LLVM::LLVMStructType::getLiteral(
       ctx, SmallVector<Type>(4, b.getF32Type()));
@@ -328,45 +408,33 @@ SmallVector<Value> ExpertGemmEmitter::computeTensorCore(Value stage,
       return pair;
     return LLVM::BitcastOp::create(b, loc, b.getI32Type(), pair);
   };
-  SmallVector<Value> cur(acc.begin(), acc.end());
-  for (int64_t ks = 0; ks < c.bk / 16; ++ks) {
-    SmallVector<SmallVector<Value, 4>> aFrag(mTiles), bFrag(nTiles);
-    for (int64_t mi = 0; mi < mTiles; ++mi) {
-      Value row = kb.add(warpRow, kb.add(laneRow, kb.idx(mi * 16)));
-      Value col = kb.add(laneCol, kb.idx(ks * 16));
-      Value f = nvgpu::LdMatrixOp::create(b, loc, fragType, aStage,
-                                          ValueRange{stage, row, col},
-                                          /*transpose=*/false, 4);
-      for (int64_t r = 0; r < 4; ++r)
-        aFrag[mi].push_back(reg(f, r));
-    }
-    for (int64_t nj = 0; nj < nTiles / 2; ++nj) {
-      Value row = kb.add(laneRow, kb.idx(ks * 16));
-      Value col = kb.add(warpCol, kb.add(laneCol, kb.idx(nj * 16)));
-      Value f = nvgpu::LdMatrixOp::create(b, loc, fragType, bStage,
-                                          ValueRange{stage, row, col},
-                                          /*transpose=*/true, 4);
-      bFrag[2 * nj] = {reg(f, 0), reg(f, 1)};
-      bFrag[2 * nj + 1] = {reg(f, 2), reg(f, 3)};
-    }
-    for (int64_t mi = 0; mi < mTiles; ++mi)
-      for (int64_t ni = 0; ni < nTiles; ++ni) {
-        Value &accum = cur[mi * nTiles + ni];
-        SmallVector<Value> cIn;
-        for (int64_t r = 0; r < 4; ++r)
-          cIn.push_back(kb.extract(accum, r));
-        Value d = NVVM::MmaOp::create(
-            b, loc, resultType, aFrag[mi], bFrag[ni], cIn, {16, 8, 16},
-            std::nullopt, std::nullopt,
-            std::array<NVVM::MMATypes, 2>{mmaType, mmaType},
-            std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
-                                           NVVM::MMALayout::col});
-        SmallVector<Value> parts;
-        for (int64_t r = 0; r < 4; ++r)
-          parts.push_back(LLVM::ExtractValueOp::create(b, loc, d, r));
-        accum = vector::FromElementsOp::create(b, loc, accum.getType(), parts);
-      }
+  SmallVector<SmallVector<Value, 4>> aFrag(mTiles), bFrag(nTiles);
+  for (int64_t mi = 0; mi < mTiles; ++mi)
+    for (int64_t r = 0; r < 4; ++r)
+      aFrag[mi].push_back(reg(frags[mi], r));
+  for (int64_t nj = 0; nj < nTiles / 2; ++nj) {
+    Value f = frags[mTiles + nj];
+    bFrag[2 * nj] = {reg(f, 0), reg(f, 1)};
+    bFrag[2 * nj + 1] = {reg(f, 2), reg(f, 3)};
   }
+  SmallVector<Value> cur(acc.begin(), acc.end());
+  for (int64_t mi = 0; mi < mTiles; ++mi)
+    for (int64_t ni = 0; ni < nTiles; ++ni) {
+      Value &accum = cur[mi * nTiles + ni];
+      SmallVector<Value> cIn;
+      for (int64_t r = 0; r < 4; ++r)
+        cIn.push_back(kb.extract(accum, r));
+      Value d = NVVM::MmaOp::create(
+          b, loc, resultType, aFrag[mi], bFrag[ni], cIn, {16, 8, 16},
+          std::nullopt, std::nullopt,
+          std::array<NVVM::MMATypes, 2>{mmaType, mmaType},
+          std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                         NVVM::MMALayout::col});
+      SmallVector<Value> parts;
+      for (int64_t r = 0; r < 4; ++r)
+        parts.push_back(LLVM::ExtractValueOp::create(b, loc, d, r));
+      accum = vector::FromElementsOp::create(b, loc, accum.getType(), parts);
+    }
   return cur;
 }
 

@@ -22,6 +22,8 @@ struct RowInfo {
   Value scale;     ///< f32
 };
 
+using FragmentSet = SmallVector<Value, 16>;
+
 class ExpertGemmEmitter {
 public:
   ExpertGemmEmitter(KernelBuilder &kb, const ExpertGemmSpec &spec,
@@ -39,7 +41,11 @@ private:
   std::pair<Value, Value> sourceColumn(Value q);
   SmallVector<Value> mainLoopAsync(Value e);
   SmallVector<Value> mainLoopGeneral(Value e);
-  SmallVector<Value> computeTensorCore(Value stage, ValueRange acc);
+  /// The ldmatrix results of k-step `ks` (16 deep) of a staged slice: the
+  /// warp tile's A fragments, then its B fragments (two n8 tiles each).
+  FragmentSet loadFragments(Value stage, int64_t ks);
+  /// One k-step of mma.sync m16n8k16 over the warp tile.
+  SmallVector<Value> mmaStep(const FragmentSet &frags, ValueRange acc);
   SmallVector<Value> computeCudaCore(Value stage, ValueRange acc);
   void storeAccumulators(ValueRange acc);
   void writeOutputTile(Value e);

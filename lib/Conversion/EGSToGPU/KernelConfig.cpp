@@ -3,7 +3,7 @@
 // Defaults come from measurements on the H100 (prototype/gpu/README.md and
 // scripts/gpu-check/RESULTS.md): 128x64x32 tiles, 3 stages, 8 warps of 32x32
 // by default; 256x64x32 for many rows per expert and a short reduction (the
-// expert-choice seed shapes); 128x256x32 for large GEMMs.
+// expert-choice seed shapes); 128x256x32 for large GEMMs (N >= 1024, K >= 512).
 //
 //===----------------------------------------------------------------------===//
 #include "KernelConfig.h"
@@ -110,7 +110,7 @@ bool GemmVariant::mustApply(const GemmShape &s) const {
 static GemmConfig heuristic(const GemmShape &s, GemmPath path) {
   auto known = [](int64_t v) { return !ShapedType::isDynamic(v); };
   if (path == GemmPath::TensorCore) {
-    if (known(s.cols) && known(s.reduce) && s.cols >= 1024 && s.reduce >= 1024)
+    if (known(s.cols) && known(s.reduce) && s.cols >= 1024 && s.reduce >= 512)
       return {path, 128, 256, 32, 3, 8};
     GemmConfig c{path, 128, 64, 32, 3, 8};
     if (known(s.rowsPerExpert) && s.rowsPerExpert <= 64)
@@ -189,9 +189,10 @@ egs::chooseGemmVariants(const GemmShape &shape, GemmPath path,
   SmallVector<GemmVariant> candidates;
   if (path == GemmPath::TensorCore && !override) {
     // Large GEMMs (token-choice rows): wider tiles reuse each operand more
-    // (128x256 measured best on the H100 for the Mixtral and Qwen3 rows).
+    // (128x256 measured best on the H100 for all four Mixtral and Qwen3
+    // rows, Qwen3 down with its 768-long reduction included).
     GemmVariant big{{path, 128, 256, 32, 3, 8}};
-    big.minReduce = 1024;
+    big.minReduce = 512;
     big.minCols = 1024;
     candidates.push_back(big);
     // Many rows per expert, short reduction (the expert-choice seed shapes):

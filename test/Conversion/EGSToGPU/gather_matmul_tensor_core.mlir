@@ -15,13 +15,25 @@
 // CHECK: memref.view {{.*}} to memref<3x32x72xbf16, #gpu.address_space<workgroup>>
 // CHECK: nvgpu.device_async_copy {{.*}}, 8, %{{.*}} {bypassL1} : memref<?xbf16, strided<[1], offset: ?>> to memref<3x128x40xbf16, #gpu.address_space<workgroup>>
 // CHECK: nvgpu.device_async_create_group
-// CHECK: scf.for {{.*}} iter_args({{.*}}) -> ({{.*}}!nvgpu.device.async.token)
+// Slice 0 is waited for and its first fragments loaded before the loop; the
+// loop carries the accumulators, the stages, the copy group and the next
+// fragments (double-buffered in registers).
 // CHECK: nvgpu.device_async_wait %{{.*}} {numGroups = 1 : i32}
 // CHECK: gpu.barrier
 // CHECK: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = false} : memref<3x128x40xbf16, #gpu.address_space<workgroup>> -> vector<4x2xbf16>
 // CHECK: nvgpu.ldmatrix {{.*}} {numTiles = 4 : i32, transpose = true} : memref<3x32x72xbf16, #gpu.address_space<workgroup>> -> vector<4x2xbf16>
+// CHECK: scf.for {{.*}} iter_args({{.*}}) -> ({{.*}}!nvgpu.device.async.token, vector<4x2xbf16>
+// k-step 0: the next k-step's fragments, the copies of a later slice, MMAs.
+// CHECK: nvgpu.ldmatrix
+// CHECK: nvgpu.device_async_copy
 // CHECK: llvm.bitcast {{.*}} : vector<2xbf16> to i32
 // CHECK: nvvm.mma.sync A[{{.*}}] B[{{.*}}] C[{{.*}}] {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>} : (i32, i32, f32) -> !llvm.struct<(f32, f32, f32, f32)>
+// Last k-step: wait for the next slice, then its first fragments, then MMAs.
+// CHECK: nvgpu.device_async_wait %{{.*}} {numGroups = 1 : i32}
+// CHECK: gpu.barrier
+// CHECK: nvgpu.ldmatrix
+// CHECK: nvvm.mma.sync
+// CHECK: scf.yield
 // CHECK: nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
 // The epilogue goes through an f32 tile in shared memory, 4 columns a thread.
 // CHECK: vector.store {{.*}} : memref<128x72xf32, #gpu.address_space<workgroup>>, vector<2xf32>
