@@ -94,18 +94,25 @@ def cuda(torch, x, ind, w):
     stream = torch.cuda.current_stream().cuda_stream
 
     def kernel_only():
-        egs._egs.set_cuda_stream(stream)
-        exe.run(fn, (xs, inds, ws, y))
+        exe.run(fn, (xs, inds, ws, y), stream)
+
+    shape = tuple(ind.shape) + (w.shape[2],)
 
     b = torch.arange(xs.shape[0], device="cuda")[:, None, None]
     ref = lambda: torch.einsum("beki,eij->bekj", xs[b, inds.long()], ws)  # noqa: E731
     err = (egs.gather_matmul(xs, inds, ws) - ref()).abs().max().item()
     for name, f in (("egs.gather_matmul", lambda: egs.gather_matmul(xs, inds, ws)),
                     ("  extension call only", kernel_only),
+                    ("  torch.empty of the output", lambda: torch.empty(shape, dtype=xs.dtype, device=xs.device)),
+                    ("torch y.zero_() (one launch)", lambda: y.zero_()),
                     ("torch gather+einsum", ref)):
         host, gpu = per_call(f)
         print(f"cuda {name:24s} host {host:7.1f} us/call   gpu {gpu:8.1f} us/call")
     print(f"cuda first call (compile + run) {first:.0f} ms; max |egs - torch| = {err:.2e}")
+    xh, wh = xs.bfloat16(), ws.bfloat16()
+    egs.gather_matmul(xh, inds, wh)
+    host, gpu = per_call(lambda: egs.gather_matmul(xh, inds, wh))
+    print(f"cuda egs.gather_matmul bf16   host {host:7.1f} us/call   gpu {gpu:8.1f} us/call")
     xb, ib = xs.repeat(8, 1, 1), inds.repeat(8, 1, 1)
     host, gpu = per_call(lambda: egs.gather_matmul(xb, ib, ws), 50)
     print(f"cuda B={xb.shape[0]}: host {host:.1f} us/call, gpu {gpu:.1f} us/call "

@@ -18,6 +18,7 @@
 
 #include "egs/ExecutionEngine/HostRuntime.h"
 
+#include <atomic>
 #include <csetjmp>
 #include <cstdlib>
 #include <cstring>
@@ -58,6 +59,17 @@ template <typename Fn>
 Fn cudaRuntimeFunction(const char *name) {
   void *handle = egs::capi::cudaRuntime.load();
   return handle ? reinterpret_cast<Fn>(::dlsym(handle, name)) : nullptr;
+}
+
+/// cudaRuntimeFunction, looked up once per call site (dlsym costs about a
+/// microsecond, on every kernel call otherwise). The runtime library is
+/// loaded once and never unloaded, so the address stays valid.
+template <typename Fn>
+Fn cachedRuntimeFunction(std::atomic<Fn> &slot, const char *name) {
+  Fn fn = slot.load(std::memory_order_acquire);
+  if (!fn && (fn = cudaRuntimeFunction<Fn>(name)))
+    slot.store(fn, std::memory_order_release);
+  return fn;
 }
 
 void installHandlers() {
@@ -189,7 +201,8 @@ int run(Executable &exe, const EntryPoint &entry, void **args, char **error) {
   using SetHandler = void (*)(ErrorHandler, void *);
   std::string cudaError;
   currentCudaError = &cudaError;
-  if (auto set = cudaRuntimeFunction<SetHandler>("egsSetErrorHandler"))
+  static std::atomic<SetHandler> setHandler{nullptr};
+  if (auto set = cachedRuntimeFunction(setHandler, "egsSetErrorHandler"))
     set(onCudaError, nullptr);
   bool ok = callTrapped(entry.packed, args, trap);
   currentCudaError = nullptr;
@@ -362,6 +375,7 @@ extern "C" void egsSetCudaStream(void *stream) {
   // make generated code create streams of its own, unordered with the
   // caller's work.
   void *const legacyDefaultStream = reinterpret_cast<void *>(0x1);
-  if (auto set = cudaRuntimeFunction<SetStream>("egsSetCurrentStream"))
+  static std::atomic<SetStream> setStream{nullptr};
+  if (auto set = cachedRuntimeFunction(setStream, "egsSetCurrentStream"))
     set(stream ? stream : legacyDefaultStream);
 }

@@ -119,6 +119,12 @@ class TorchFramework(Framework):
     def __init__(self, device, foreign=None):
         super().__init__(device, foreign)
         self._target = "cuda" if device.type == "cuda" else device.type
+        self._raw_stream = None
+        if self._target == "cuda":
+            torch = _torch()
+            # The fast path torch's own compiled code uses (no Stream object).
+            self._raw_stream = getattr(torch._C, "_cuda_getCurrentRawStream", None)
+            self._index = device.index if device.index is not None else torch.cuda.current_device()
 
     def accepts(self, a):
         return _is_torch(a)
@@ -155,12 +161,9 @@ class TorchFramework(Framework):
     def stream(self):
         if self._target != "cuda":
             return 0
-        torch = _torch()
-        raw = getattr(torch._C, "_cuda_getCurrentRawStream", None)
-        if raw is not None:  # the fast path torch's own compiled code uses
-            index = self.device.index
-            return raw(torch.cuda.current_device() if index is None else index)
-        return torch.cuda.current_stream(self.device).cuda_stream
+        if self._raw_stream is not None:
+            return self._raw_stream(self._index)
+        return _torch().cuda.current_stream(self.device).cuda_stream
 
 
 def framework_of(a, name="x"):
@@ -168,7 +171,12 @@ def framework_of(a, name="x"):
     if isinstance(a, np.ndarray):
         return _NUMPY
     if _is_torch(a):
-        return TorchFramework(a.device)
+        # One framework object per device, reused by every call.
+        device = a.device
+        fw = _TORCH_FRAMEWORKS.get(device)
+        if fw is None:
+            fw = _TORCH_FRAMEWORKS.setdefault(device, TorchFramework(device))
+        return fw
     if hasattr(a, "__dlpack__"):
         return _foreign_framework(a, name)
     raise TypeError(
@@ -207,6 +215,7 @@ class _ForeignThroughTorch(TorchFramework):
 
 
 _NUMPY = Framework()
+_TORCH_FRAMEWORKS = {}
 
 
 def as_native(fw, a, name):

@@ -6,7 +6,6 @@ or ValueError naming the argument; index values are checked by the compiled
 kernel, which raises IndexError (out-of-range token, bad expert_offsets)
 without writing outside any buffer.
 """
-from . import _egs
 from . import _kernels
 from ._arrays import DATA_DTYPES, INDEX_DTYPES, as_native, framework_of
 
@@ -21,7 +20,7 @@ class _Call:
     def __init__(self, op, first, first_name):
         self.op = op
         self.fw = framework_of(first, first_name)
-        self.device = self.fw.device_of(first) if self.fw.name == "torch" else "cpu"
+        self.device = self.fw.device
         self.dims = {}
         self.dtypes = {}
 
@@ -30,10 +29,14 @@ class _Call:
 
     def array(self, name, a, kinds, layout):
         """Checks argument `name` and binds the dims of `layout` ("B,T,I")."""
+        syms = _LAYOUTS.get(layout)
+        if syms is None:
+            syms = _LAYOUTS.setdefault(layout, tuple(layout.split(",")))
         if a is None:
             raise self.error(TypeError, f"argument '{name}' must be an array, got None")
         fw = self.fw
-        a = as_native(fw, a, name)
+        if not fw.accepts(a):
+            a = as_native(fw, a, name)
         dt = fw.dtype(a)
         if dt not in kinds:
             what = "an index dtype (int32 or int64)" if kinds is INDEX_DTYPES else \
@@ -42,13 +45,19 @@ class _Call:
         if fw.name == "torch" and a.device != self.device:
             raise self.error(ValueError, f"argument '{name}' is on {a.device} but the "
                                          f"other arguments are on {self.device}")
-        shape = tuple(a.shape)
-        syms = layout.split(",")
+        shape = a.shape
         if len(shape) != len(syms):
             raise self.error(ValueError, f"argument '{name}' must have rank {len(syms)} "
-                                         f"[{layout}], got shape {shape}")
-        for i, (s, d) in enumerate(zip(syms, shape)):
-            self.bind(s, d, name, i)
+                                         f"[{layout}], got shape {tuple(shape)}")
+        dims = self.dims
+        for i, s in enumerate(syms):
+            d = shape[i]
+            have = dims.get(s)
+            # The common case inline: a new dim, or one that agrees.
+            if have is None and s != "E+1":
+                dims[s] = (d, name)
+            elif have is None or have[0] != d:
+                self.bind(s, d, name, i)
         if not fw.contiguous(a):
             raise self.error(ValueError, f"argument '{name}' must be contiguous (row-major, "
                                          "dense); call .contiguous() / np.ascontiguousarray")
@@ -81,10 +90,12 @@ class _Call:
         fw = self.fw
         target = fw.target()
         exe, fn = _kernels.kernel(key, build, target)
-        if target == "cuda":
-            _egs.set_cuda_stream(fw.stream())
-        exe.run(fn, args)
+        # CUDA: queued on the caller's current stream, set in the same call.
+        exe.run(fn, args, fw.stream() if target == "cuda" else None)
 
+
+# "B,T,I" -> ("B", "T", "I"), split once per layout string.
+_LAYOUTS = {}
 
 _mr = _kernels.memref
 

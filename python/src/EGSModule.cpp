@@ -153,7 +153,8 @@ public:
   }
 
   /// The hot path: every argument a buffer, no results, checked by Python.
-  void run(int fn, const py::tuple &args) {
+  /// `stream` (CUDA kernels): the CUstream to queue on, set in the same call.
+  void run(int fn, const py::tuple &args, const py::object &stream) {
     int n = static_cast<int>(args.size());
     if (n > kMaxArgs)
       throw py::value_error("too many arguments");
@@ -163,6 +164,8 @@ public:
       readBuffer(args[i], buffers[i], i);
       memrefs[i] = toMemRef(buffers[i]);
     }
+    if (!stream.is_none())
+      egsSetCudaStream(reinterpret_cast<void *>(stream.cast<uintptr_t>()));
     char *error = nullptr;
     int rc;
     {
@@ -330,7 +333,8 @@ PYBIND11_MODULE(_egs, m) {
       .def("functions", &Executable::functions)
       .def("lookup", &Executable::lookup)
       .def("signature", &Executable::signature)
-      .def("run", &Executable::run)
+      .def("run", &Executable::run, py::arg("fn"), py::arg("args"),
+           py::arg("stream") = py::none())
       .def("invoke", &Executable::invoke)
       .def_property_readonly("from_disk_cache", &Executable::fromDiskCache);
 

@@ -97,6 +97,7 @@ using cuDeviceGetAttribute = CUresult(int *value, int attribute,
 using cuDevicePrimaryCtxRetain = CUresult(CUcontext *context, CUdevice device);
 using cuCtxPushCurrent_v2 = CUresult(CUcontext context);
 using cuCtxPopCurrent_v2 = CUresult(CUcontext *context);
+using cuCtxGetCurrent = CUresult(CUcontext *context);
 using cuModuleLoadDataEx = CUresult(CUmodule *module, const void *image,
                                     unsigned int numOptions, int *options,
                                     void **optionValues);
@@ -168,6 +169,7 @@ using cuTensorMapEncodeTiled = CUresult(
   X(cuDevicePrimaryCtxRetain, cuDevicePrimaryCtxRetain)                        \
   X(cuCtxPushCurrent, cuCtxPushCurrent_v2)                                     \
   X(cuCtxPopCurrent, cuCtxPopCurrent_v2)                                       \
+  X(cuCtxGetCurrent, cuCtxGetCurrent)                                          \
   X(cuModuleLoadDataEx, cuModuleLoadDataEx)                                    \
   X(cuModuleUnload, cuModuleUnload)                                            \
   X(cuModuleGetFunction, cuModuleGetFunction)                                  \

@@ -76,15 +76,24 @@ ScopedContext::ScopedContext() {
   if (!cu)
     return;
   PrimaryContext primary = primaryContext(*cu, defaultDevice);
-  if (!primary.context || !EGS_CU(*cu, cuCtxPushCurrent, primary.context))
+  if (!primary.context)
     return;
+  // Usually the caller (torch, or an earlier call) already made it current:
+  // then push and pop are two driver calls of pure overhead on every launch.
+  CUcontext current = nullptr;
+  if (cu->cuCtxGetCurrent(&current) != CUDA_SUCCESS ||
+      current != primary.context) {
+    if (!EGS_CU(*cu, cuCtxPushCurrent, primary.context))
+      return;
+    pushed = true;
+  }
   api = cu;
   ctx = primary.context;
   dev = primary.device;
 }
 
 ScopedContext::~ScopedContext() {
-  if (api)
+  if (api && pushed)
     EGS_CU(*api, cuCtxPopCurrent, nullptr);
 }
 

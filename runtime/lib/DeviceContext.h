@@ -32,6 +32,7 @@ private:
   const CudaDriver *api = nullptr;
   CUcontext ctx = nullptr;
   CUdevice dev = 0;
+  bool pushed = false; ///< popped again on destruction
 };
 
 /// `stream`, or the thread's current stream (egsSetCurrentStream) when
