@@ -87,9 +87,6 @@ class Framework:
     def contiguous(a):
         return a.flags.c_contiguous
 
-    def device_of(self, a):
-        return "cpu"
-
     def target(self):
         return "cpu"
 
@@ -135,9 +132,6 @@ class TorchFramework(Framework):
     @staticmethod
     def contiguous(a):
         return a.is_contiguous()
-
-    def device_of(self, a):
-        return a.device
 
     def target(self):
         return self._target

@@ -64,6 +64,22 @@ class _Call:
         self.dtypes[name] = dt
         return a
 
+    def routed(self, name, a, a_layout, ind, w, w_layout, expert_offsets, batched):
+        """The operands gather_matmul and matmul_scatter share: the data `a`,
+        the indices (ind [B,E,K]/[E,K], or rows [R] with expert_offsets
+        [E+1] for the ragged form) and the weights w, of a's dtype."""
+        ragged = expert_offsets is not None
+        a = self.array(name, a, DATA_DTYPES, a_layout)
+        if ragged:
+            ind = self.array("rows", ind, INDEX_DTYPES, "R")
+        else:
+            ind = self.array("ind", ind, INDEX_DTYPES, "B,E,K" if batched else "E,K")
+        w = self.array("w", w, DATA_DTYPES, w_layout)
+        self.same_dtype("w", name)
+        if ragged:
+            expert_offsets = self.array("expert_offsets", expert_offsets, INDEX_DTYPES, "E+1")
+        return a, ind, w, expert_offsets
+
     def bind(self, sym, d, name, dim):
         if sym == "E+1":
             e = self.dims.get("E")
@@ -111,16 +127,8 @@ def gather_matmul(x, ind, w, *, bias=None, expert_offsets=None):
     c = _Call("gather_matmul", x, "x")
     ragged = expert_offsets is not None
     batched = not ragged and getattr(x, "ndim", len(getattr(x, "shape", ()))) == 3
-    if ragged:
-        x = c.array("x", x, DATA_DTYPES, "T,I")
-        ind = c.array("rows", ind, INDEX_DTYPES, "R")
-    else:
-        x = c.array("x", x, DATA_DTYPES, "B,T,I" if batched else "T,I")
-        ind = c.array("ind", ind, INDEX_DTYPES, "B,E,K" if batched else "E,K")
-    w = c.array("w", w, DATA_DTYPES, "E,I,J")
-    c.same_dtype("w", "x")
-    if ragged:
-        expert_offsets = c.array("expert_offsets", expert_offsets, INDEX_DTYPES, "E+1")
+    x, ind, w, expert_offsets = c.routed(
+        "x", x, "B,T,I" if batched else "T,I", ind, w, "E,I,J", expert_offsets, batched)
     if bias is not None:
         bias = c.array("bias", bias, DATA_DTYPES, "E,J")
         c.same_dtype("bias", "x")
@@ -166,16 +174,8 @@ def matmul_scatter(y, ind, w, *, init=None, num_tokens=None, scale=None,
     c = _Call("matmul_scatter", y, "y")
     ragged = expert_offsets is not None
     batched = not ragged and len(y.shape) == 4
-    if ragged:
-        y = c.array("y", y, DATA_DTYPES, "R,J")
-        ind = c.array("rows", ind, INDEX_DTYPES, "R")
-    else:
-        y = c.array("y", y, DATA_DTYPES, "B,E,K,J" if batched else "E,K,J")
-        ind = c.array("ind", ind, INDEX_DTYPES, "B,E,K" if batched else "E,K")
-    w = c.array("w", w, DATA_DTYPES, "E,J,I")
-    c.same_dtype("w", "y")
-    if ragged:
-        expert_offsets = c.array("expert_offsets", expert_offsets, INDEX_DTYPES, "E+1")
+    y_layout = "R,J" if ragged else ("B,E,K,J" if batched else "E,K,J")
+    y, ind, w, expert_offsets = c.routed("y", y, y_layout, ind, w, "E,J,I", expert_offsets, batched)
     tl = "B,T,I" if batched else "T,I"
     if init is not None:
         if num_tokens is not None and num_tokens != init.shape[-2]:

@@ -548,14 +548,21 @@ def run_timings():
     ragged_timings()
 
 
+def moe_row_case(E, k, H, N, T):
+    """Random top-k routing of T tokens and the ragged gather_matmul operands
+    (x [T,H], rows, w [E,H,N], offsets, y [T*k,N]) of one token-choice row."""
+    ids = torch.stack([torch.randperm(E, device=DEV)[:k] for _ in range(T)]).to(torch.int32)
+    rows, off, _ = route_ref(ids, E)
+    x, w = rand((T, H), "bf16"), rand((E, H, N), "bf16", 0.02)
+    y = torch.empty((T * k, N), device=DEV, dtype=torch.bfloat16)
+    return x, rows, w, off, y
+
+
 def ragged_timings():
     """Token-choice grouped GEMM rows (PERFORMANCE.md B), tokens read in place."""
     for name, (E2, k2, H2, N2) in MOE_ROWS:
         T2 = 4096
-        ids = torch.stack([torch.randperm(E2, device=DEV)[:k2] for _ in range(T2)]).to(torch.int32)
-        rows, off, _ = route_ref(ids, E2)
-        x2, w3 = rand((T2, H2), "bf16"), rand((E2, H2, N2), "bf16", 0.02)
-        y2 = torch.empty((T2 * k2, N2), device=DEV, dtype=torch.bfloat16)
+        x2, rows, w3, off, y2 = moe_row_case(E2, k2, H2, N2, T2)
         offs_end = off[1:].contiguous()
         rowsl = rows.long()
         tf = None
@@ -574,12 +581,7 @@ def ragged_timings():
 def profile_one():
     """One call of one token-choice row (EGS_CHECK_PROFILE="NAME[:TILE]"), for ncu."""
     name, _, tag = os.environ["EGS_CHECK_PROFILE"].partition(":")
-    E2, k2, H2, N2 = dict(MOE_ROWS)[name]
-    T2 = 4096
-    ids = torch.stack([torch.randperm(E2, device=DEV)[:k2] for _ in range(T2)]).to(torch.int32)
-    rows, off, _ = route_ref(ids, E2)
-    x2, w3 = rand((T2, H2), "bf16"), rand((E2, H2, N2), "bf16", 0.02)
-    y2 = torch.empty((T2 * k2, N2), device=DEV, dtype=torch.bfloat16)
+    x2, rows, w3, off, y2 = moe_row_case(*dict(MOE_ROWS)[name], 4096)
     call("gm_r_bf16" + (f"_{tag}" if tag else ""), x2, rows, w3, off, y2)
     torch.cuda.synchronize()
 

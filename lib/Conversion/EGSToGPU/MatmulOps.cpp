@@ -139,6 +139,42 @@ static void zeroUncoveredRows(HostLauncher &host, Value offsets, Value y) {
 }
 
 namespace {
+/// The static shape class both matmul ops choose their tiles by: rows per
+/// expert (dynamic when ragged), reduction, columns, the element type of the
+/// row operand `rowsOperand` (x or y).
+template <typename OpT>
+GemmShape gemmShapeOf(OpT op, Value rowsOperand, bool pairedHalves) {
+  Value ind = op.getInd();
+  int64_t perExpert =
+      op.isRagged()    ? ShapedType::kDynamic
+      : op.isBatched() ? product(staticDim(ind, 0), staticDim(ind, 2))
+                       : staticDim(ind, 1);
+  return {perExpert, staticDim(op.getW(), 1), staticDim(op.getW(), 2),
+          cast<MemRefType>(rowsOperand.getType()).getElementType(),
+          pairedHalves};
+}
+
+/// The operands both matmul ops pass alike: the rows, indices, weights and
+/// (ragged) expert offsets, as kernel arguments.
+template <typename OpT>
+ExpertGemmOperands rowOperands(HostLauncher &host, OpT op, Value rows) {
+  ExpertGemmOperands ops;
+  ops.a = host.device(rows);
+  ops.ind = host.device(op.getInd());
+  ops.w = host.device(op.getW());
+  if (op.isRagged())
+    ops.offsets = host.device(op.getExpertOffsets());
+  return ops;
+}
+
+template <typename OpT>
+ExpertGemmSpec specOf(OpT op) {
+  ExpertGemmSpec spec;
+  spec.ragged = op.isRagged();
+  spec.batched = op.isBatched();
+  return spec;
+}
+
 struct GatherMatmulToGPU : OpRewritePattern<GatherMatmulOp> {
   GatherMatmulToGPU(MLIRContext *ctx, const GPULoweringOptions &options)
       : OpRewritePattern(ctx), options(options) {}
@@ -148,33 +184,20 @@ struct GatherMatmulToGPU : OpRewritePattern<GatherMatmulOp> {
     if (!op.hasBufferSemantics())
       return rewriter.notifyMatchFailure(op, "bufferize the tensor form first");
     Activation act = op.getActivation().value_or(Activation::none);
-    Type dataType = cast<MemRefType>(op.getX().getType()).getElementType();
-    int64_t perExpert =
-        op.isRagged() ? ShapedType::kDynamic
-        : op.isBatched() ? product(staticDim(op.getInd(), 0), staticDim(op.getInd(), 2))
-                         : staticDim(op.getInd(), 1);
-    GemmShape shape{perExpert, staticDim(op.getW(), 1), staticDim(op.getW(), 2),
-                    dataType, act == Activation::swiglu};
-    FailureOr<GemmStrategies> strategies =
-        chooseStrategies(op, op.getTileAttr(), shape, options);
+    FailureOr<GemmStrategies> strategies = chooseStrategies(
+        op, op.getTileAttr(),
+        gemmShapeOf(op, op.getX(), act == Activation::swiglu), options);
     if (failed(strategies))
       return failure();
 
     HostLauncher host(rewriter, op, options);
     KernelBuilder &kb = host.host();
-    ExpertGemmOperands ops;
-    ops.a = host.device(op.getX());
-    ops.ind = host.device(op.getInd());
-    ops.w = host.device(op.getW());
-    if (op.isRagged())
-      ops.offsets = host.device(op.getExpertOffsets());
+    ExpertGemmOperands ops = rowOperands(host, op, op.getX());
     if (op.getBias())
       ops.bias = host.device(op.getBias());
     ops.out = host.device(op.getOut());
 
-    ExpertGemmSpec spec;
-    spec.ragged = op.isRagged();
-    spec.batched = op.isBatched();
+    ExpertGemmSpec spec = specOf(op);
     spec.rows = RowSource::GatheredTokens;
     spec.output = GemmOutput::StoreSlots;
     spec.activation = act;
@@ -203,16 +226,9 @@ struct MatmulScatterToGPU : OpRewritePattern<MatmulScatterOp> {
                                 PatternRewriter &rewriter) const override {
     if (!op.hasBufferSemantics())
       return rewriter.notifyMatchFailure(op, "bufferize the tensor form first");
-    Type dataType = cast<MemRefType>(op.getY().getType()).getElementType();
     auto initType = cast<MemRefType>(op.getInit().getType());
-    int64_t perExpert =
-        op.isRagged() ? ShapedType::kDynamic
-        : op.isBatched() ? product(staticDim(op.getInd(), 0), staticDim(op.getInd(), 2))
-                         : staticDim(op.getInd(), 1);
-    GemmShape shape{perExpert, staticDim(op.getW(), 1), staticDim(op.getW(), 2),
-                    dataType, false};
-    FailureOr<GemmStrategies> strategies =
-        chooseStrategies(op, op.getTileAttr(), shape, options);
+    FailureOr<GemmStrategies> strategies = chooseStrategies(
+        op, op.getTileAttr(), gemmShapeOf(op, op.getY(), false), options);
     if (failed(strategies))
       return failure();
 
@@ -220,19 +236,12 @@ struct MatmulScatterToGPU : OpRewritePattern<MatmulScatterOp> {
     KernelBuilder &kb = host.host();
     OpBuilder &b = kb.builder();
     Location loc = op.getLoc();
-    ExpertGemmOperands ops;
-    ops.a = host.device(op.getY());
-    ops.ind = host.device(op.getInd());
-    ops.w = host.device(op.getW());
-    if (op.isRagged())
-      ops.offsets = host.device(op.getExpertOffsets());
+    ExpertGemmOperands ops = rowOperands(host, op, op.getY());
     if (op.getScale())
       ops.scale = host.device(op.getScale());
     Value init = host.device(op.getInit());
 
-    ExpertGemmSpec spec;
-    spec.ragged = op.isRagged();
-    spec.batched = op.isBatched();
+    ExpertGemmSpec spec = specOf(op);
     spec.rows = RowSource::Slots;
     spec.hasScale = static_cast<bool>(ops.scale);
     spec.vectorAtomics = options.vectorAtomics;
