@@ -38,6 +38,12 @@ def _torch():
     return sys.modules.get("torch")
 
 
+def torch_tensor_type():
+    """torch.Tensor, or None while torch is not imported."""
+    torch = _torch()
+    return None if torch is None else torch.Tensor
+
+
 def _is_torch(a):
     torch = _torch()
     return torch is not None and isinstance(a, torch.Tensor)
@@ -100,6 +106,11 @@ class Framework:
     def copy(self, a):
         return np.array(a, copy=True, order="C")
 
+    @property
+    def converts_results(self):
+        """Whether result() converts (results of a foreign DLPack framework)."""
+        return self.foreign is not None and hasattr(self.foreign, "from_dlpack")
+
     def result(self, a):
         """Converts a NumPy result back to the caller's framework."""
         if self.foreign is not None and hasattr(self.foreign, "from_dlpack"):
@@ -148,6 +159,10 @@ class TorchFramework(Framework):
 
     def copy(self, a):
         return a.detach().clone(memory_format=_torch().contiguous_format)
+
+    @property
+    def converts_results(self):
+        return False
 
     def result(self, a):
         return a
@@ -201,6 +216,8 @@ def _foreign_framework(a, name):
 class _ForeignThroughTorch(TorchFramework):
     def __init__(self, device, namespace):
         super().__init__(device, namespace)
+
+    converts_results = Framework.converts_results
 
     def result(self, a):
         if self.foreign is not None and hasattr(self.foreign, "from_dlpack"):

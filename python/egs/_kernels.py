@@ -12,7 +12,8 @@ count or batch size reuses the compiled kernel.
 
 Caches:
   * in memory: key -> executable, for the life of the process (a cached call
-    costs a dict lookup);
+    costs a dict lookup); ops.py keeps, beside it, a plan per argument
+    signature so that a repeated call skips the argument checks;
   * on disk: the C API stores the object code of every compilation under
     $EGS_CACHE_DIR (default ~/.cache/egs), keyed by a hash of the lowered
     LLVM IR, host CPU and options. A new process still parses and lowers the
@@ -29,6 +30,24 @@ from . import _egs
 _lock = threading.Lock()
 _kernels = {}
 _memory_hits = 0
+
+# Call plans of python/egs/ops.py: argument signature -> plan (a kernel of
+# _kernels plus how to allocate and order its arguments). Bounded: token
+# counts are part of a signature, so a long run with many distinct T would
+# otherwise grow it without end.
+plans = {}
+_MAX_PLANS = 4096
+
+
+def remember_plan(sig, plan):
+    if len(plans) >= _MAX_PLANS:
+        plans.clear()
+    plans[sig] = plan
+
+
+def count_memory_hit():
+    global _memory_hits
+    _memory_hits += 1
 
 
 def cache_dir():
@@ -99,6 +118,7 @@ def clear_cache():
     global _memory_hits
     with _lock:
         _kernels.clear()
+        plans.clear()
         _memory_hits = 0
 
 

@@ -5,9 +5,16 @@ dtype, rank, shape agreement, contiguity, index dtype) and raises TypeError
 or ValueError naming the argument; index values are checked by the compiled
 kernel, which raises IndexError (out-of-range token, bad expert_offsets)
 without writing outside any buffer.
+
+A checked call leaves a plan (kernel, output allocation, argument order)
+under the signature of its arguments: for torch tensors, each one's dtype,
+device, shape and contiguity, plus the scalar arguments. The next call with
+the same signature skips the checks, which could only pass again, and
+replays the plan: the cached path of a call is a signature, a dict lookup,
+the output allocation and the launch.
 """
 from . import _kernels
-from ._arrays import DATA_DTYPES, INDEX_DTYPES, as_native, framework_of
+from ._arrays import DATA_DTYPES, INDEX_DTYPES, as_native, framework_of, torch_tensor_type
 
 __all__ = ["gather_matmul", "matmul_scatter", "permute", "unpermute", "route"]
 
@@ -102,12 +109,71 @@ class _Call:
     def dim(self, sym):
         return self.dims[sym][0]
 
-    def run(self, key, build, args):
-        fw = self.fw
-        target = fw.target()
-        exe, fn = _kernels.kernel(key, build, target)
+    def plan(self, key, build, prepare, results=1):
+        """The plan of this call: kernel `key` (compiled from build() once)
+        run on prepare(*arrays) -> (kernel arguments, results)."""
+        exe, fn = _kernels.kernel(key, build, self.fw.target())
+        return _Plan(exe, fn, self.fw, prepare, results)
+
+
+class _Plan:
+    """What a checked call resolved to, replayed for every call whose
+    arguments have the same signature (see the module doc)."""
+
+    __slots__ = ("exe", "fn", "fw", "cuda", "prepare", "convert")
+
+    def __init__(self, exe, fn, fw, prepare, results):
+        self.exe, self.fn, self.fw, self.prepare = exe, fn, fw, prepare
+        self.cuda = fw.target() == "cuda"
+        # Results of foreign (DLPack) frameworks go back through it.
+        self.convert = None
+        if fw.converts_results:
+            self.convert = fw.result if results == 1 else \
+                (lambda rs: tuple(fw.result(r) for r in rs))
+
+    def launch(self, arrays):
+        args, results = self.prepare(*arrays)
         # CUDA: queued on the caller's current stream, set in the same call.
-        exe.run(fn, args, fw.stream() if target == "cuda" else None)
+        self.exe.run(self.fn, args, self.fw.stream() if self.cuda else None)
+        return results if self.convert is None else self.convert(results)
+
+
+def _call(op, check, arrays, scalars=()):
+    """Runs op on `arrays` (positional array arguments, None for absent ones):
+    the plan of an earlier call with the same signature, or check(*arrays,
+    *scalars) -> (plan, native arrays) and remember it."""
+    sig = _signature(op, arrays, scalars)
+    try:
+        plan = _kernels.plans.get(sig) if sig is not None else None
+    except TypeError:  # an unhashable scalar: the checks will name it
+        sig = plan = None
+    if plan is None:
+        plan, arrays = check(*arrays, *scalars)
+        if sig is not None:
+            _kernels.remember_plan(sig, plan)
+    else:
+        _kernels.count_memory_hit()
+    return plan.launch(arrays)
+
+
+def _signature(op, arrays, scalars):
+    """(op, (type, value) per scalar, (dtype, device, shape, contiguous) per
+    tensor), or None unless every array argument is a torch tensor. (Scalars
+    carry their type: True == 1 and 8.0 == 8, but only ints are accepted.)"""
+    tensor = torch_tensor_type()
+    if tensor is None:
+        return None
+    sig = [op]
+    for v in scalars:
+        sig.append((type(v), v))
+    for a in arrays:
+        if a is None:
+            sig.append(None)
+        elif isinstance(a, tensor):
+            sig.append((a.dtype, a.device, a.shape, a.is_contiguous()))
+        else:
+            return None
+    return tuple(sig)
 
 
 # "B,T,I" -> ("B", "T", "I"), split once per layout string.
@@ -124,6 +190,10 @@ def gather_matmul(x, ind, w, *, bias=None, expert_offsets=None):
     """y = x[ind] @ w[e] (+ bias[e]): expert-choice (ind [B,E,K] or [E,K]) or
     ragged (expert_offsets [E+1], ind = rows [R]). Returns y [B,E,K,J],
     [E,K,J] or [R,J] (rows past expert_offsets[E] are zero)."""
+    return _call("gather_matmul", _check_gather_matmul, (x, ind, w, bias, expert_offsets))
+
+
+def _check_gather_matmul(x, ind, w, bias, expert_offsets):
     c = _Call("gather_matmul", x, "x")
     ragged = expert_offsets is not None
     batched = not ragged and getattr(x, "ndim", len(getattr(x, "shape", ()))) == 3
@@ -152,14 +222,20 @@ def gather_matmul(x, ind, w, *, bias=None, expert_offsets=None):
                 + (" + %bias" if bias is not None else "") + " outs(%y) : ({types}) -> ()")
         return _kernels.kernel_source(ops, text)
 
+    fw = c.fw
     if ragged:
-        y = c.fw.zeros((c.dim("R"), J), dt)
+        alloc, y_shape = fw.zeros, (c.dim("R"), J)
     else:
-        y = c.fw.empty(tuple(ind.shape) + (J,), dt)
-    args = (x, ind, w) + ((expert_offsets,) if ragged else ()) + \
-        ((bias,) if bias is not None else ()) + (y,)
-    c.run(key, build, args)
-    return c.fw.result(y)
+        alloc, y_shape = fw.empty, tuple(ind.shape) + (J,)
+    has_bias = bias is not None
+
+    def prepare(x, ind, w, bias, off):
+        y = alloc(y_shape, dt)
+        if ragged:
+            return ((x, ind, w, off, bias, y) if has_bias else (x, ind, w, off, y)), y
+        return ((x, ind, w, bias, y) if has_bias else (x, ind, w, y)), y
+
+    return c.plan(key, build, prepare), (x, ind, w, bias, expert_offsets)
 
 
 def matmul_scatter(y, ind, w, *, init=None, num_tokens=None, scale=None,
@@ -171,6 +247,11 @@ def matmul_scatter(y, ind, w, *, init=None, num_tokens=None, scale=None,
     y [R,J], ind = rows [R], init [T,I], scale [R]. Without init the sum
     starts from zeros of num_tokens rows (T) in y's dtype; init's dtype (y's
     or float32) is the result's. Duplicate indices accumulate."""
+    return _call("matmul_scatter", _check_matmul_scatter, (y, ind, w, init, scale, expert_offsets),
+                 (num_tokens, bool(deterministic)))
+
+
+def _check_matmul_scatter(y, ind, w, init, scale, expert_offsets, num_tokens, deterministic):
     c = _Call("matmul_scatter", y, "y")
     ragged = expert_offsets is not None
     batched = not ragged and len(y.shape) == 4
@@ -187,7 +268,7 @@ def matmul_scatter(y, ind, w, *, init=None, num_tokens=None, scale=None,
                                      f"be float32 or match 'y' ({c.dtypes['y']})")
     elif num_tokens is None:
         raise c.error(TypeError, "pass 'init' or 'num_tokens' (the number of token rows T)")
-    elif not isinstance(num_tokens, int) or num_tokens < 0:
+    elif not isinstance(num_tokens, int) or isinstance(num_tokens, bool) or num_tokens < 0:
         raise c.error(ValueError, f"num_tokens must be a non-negative int, got {num_tokens!r}")
     if scale is not None:
         scale = c.array("scale", scale, DATA_DTYPES, "R" if ragged else
@@ -197,7 +278,7 @@ def matmul_scatter(y, ind, w, *, init=None, num_tokens=None, scale=None,
     sdt, odt = c.dtypes.get("scale"), c.dtypes.get("expert_offsets")
     E, J, I = c.dim("E"), c.dim("J"), c.dim("I")
     key = ("matmul_scatter", "ragged" if ragged else ("ec3" if batched else "ec2"),
-           dt, idt, odt, out_dt, sdt, bool(deterministic), E, J, I)
+           dt, idt, odt, out_dt, sdt, deterministic, E, J, I)
 
     def build():
         ops = [("y", _mr([None, J] if ragged else _b(batched, [E, None, J]), dt)),
@@ -213,15 +294,16 @@ def matmul_scatter(y, ind, w, *, init=None, num_tokens=None, scale=None,
                 + (" {{deterministic}}" if deterministic else "") + " : ({types}) -> ()")
         return _kernels.kernel_source(ops, text)
 
-    if init is not None:
-        out = c.fw.copy(init)
-    else:
-        shape = ((y.shape[0],) if batched else ()) + (num_tokens, I)
-        out = c.fw.zeros(shape, out_dt)
-    args = (y, ind, w) + ((expert_offsets,) if ragged else ()) + (out,) + \
-        ((scale,) if scale is not None else ())
-    c.run(key, build, args)
-    return c.fw.result(out)
+    fw = c.fw
+    out_shape = ((y.shape[0],) if batched else ()) + (num_tokens, I)
+    has_init = init is not None
+
+    def prepare(y, ind, w, init, scale, off):
+        out = fw.copy(init) if has_init else fw.zeros(out_shape, out_dt)
+        args = (y, ind, w, off, out) if ragged else (y, ind, w, out)
+        return (args if scale is None else args + (scale,)), out
+
+    return c.plan(key, build, prepare), (y, ind, w, init, scale, expert_offsets)
 
 
 def _num_experts(c, num_experts):
@@ -235,6 +317,10 @@ def permute(x, topk_ids, num_experts, *, num_out_tokens=None):
     (x_sorted [R,H], row_id_map [k*T] int32, expert_offsets [E+1] int32) with
     R = num_out_tokens or T*k (rows past num_out_tokens are dropped, -1 in
     row_id_map)."""
+    return _call("permute", _check_permute, (x, topk_ids), (num_experts, num_out_tokens))
+
+
+def _check_permute(x, topk_ids, num_experts, num_out_tokens):
     c = _Call("permute", x, "x")
     x = c.array("x", x, DATA_DTYPES, "T,H")
     topk_ids = c.array("topk_ids", topk_ids, INDEX_DTYPES, "T,k")
@@ -257,17 +343,23 @@ def permute(x, topk_ids, num_experts, *, num_out_tokens=None):
                 " : ({types}) -> ()")
         return _kernels.kernel_source(ops, text)
 
-    xs = c.fw.empty((R, H), dt)
-    row_id_map = c.fw.empty((k * T,), "i32")
-    offsets = c.fw.empty((E + 1,), "i32")
-    c.run(key, build, (x, topk_ids, xs, row_id_map, offsets))
-    return c.fw.result(xs), c.fw.result(row_id_map), c.fw.result(offsets)
+    empty = c.fw.empty
+
+    def prepare(x, topk_ids):
+        outs = (empty((R, H), dt), empty((k * T,), "i32"), empty((E + 1,), "i32"))
+        return (x, topk_ids) + outs, outs
+
+    return c.plan(key, build, prepare, results=3), (x, topk_ids)
 
 
 def unpermute(x_sorted, row_id_map, probs):
     """out[t,:] = sum_j probs[t,j] * x_sorted[row_id_map[j*T+t], :] (skipping
     -1): x_sorted [R,H], row_id_map [k*T], probs [T,k]; out [T,H] in
     x_sorted's dtype."""
+    return _call("unpermute", _check_unpermute, (x_sorted, row_id_map, probs))
+
+
+def _check_unpermute(x_sorted, row_id_map, probs):
     c = _Call("unpermute", x_sorted, "x_sorted")
     x_sorted = c.array("x_sorted", x_sorted, DATA_DTYPES, "R,H")
     probs = c.array("probs", probs, DATA_DTYPES, "T,k")
@@ -285,15 +377,23 @@ def unpermute(x_sorted, row_id_map, probs):
         return _kernels.kernel_source(
             ops, "egs.unpermute %xs[%map] * %probs outs(%out) : ({types}) -> ()")
 
-    out = c.fw.empty((T, H), dt)
-    c.run(key, build, (x_sorted, row_id_map, probs, out))
-    return c.fw.result(out)
+    empty = c.fw.empty
+
+    def prepare(x_sorted, row_id_map, probs):
+        out = empty((T, H), dt)
+        return (x_sorted, row_id_map, probs, out), out
+
+    return c.plan(key, build, prepare), (x_sorted, row_id_map, probs)
 
 
 def route(topk_ids, num_experts):
     """Routing metadata for the ragged forms: (rows [T*k], expert_offsets
     [E+1], row_id_map [k*T]), all int32, slots ordered as egs.permute orders
     x_sorted."""
+    return _call("route", _check_route, (topk_ids,), (num_experts,))
+
+
+def _check_route(topk_ids, num_experts):
     c = _Call("route", topk_ids, "topk_ids")
     topk_ids = c.array("topk_ids", topk_ids, INDEX_DTYPES, "T,k")
     E = _num_experts(c, num_experts)
@@ -307,8 +407,10 @@ def route(topk_ids, num_experts):
         return _kernels.kernel_source(
             ops, f"egs.route %ids experts = {E} outs(%rows, %off, %map) : ({{types}}) -> ()")
 
-    rows = c.fw.empty((T * k,), "i32")
-    offsets = c.fw.empty((E + 1,), "i32")
-    row_id_map = c.fw.empty((k * T,), "i32")
-    c.run(key, build, (topk_ids, rows, offsets, row_id_map))
-    return c.fw.result(rows), c.fw.result(offsets), c.fw.result(row_id_map)
+    empty = c.fw.empty
+
+    def prepare(topk_ids):
+        outs = (empty((T * k,), "i32"), empty((E + 1,), "i32"), empty((k * T,), "i32"))
+        return (topk_ids,) + outs, outs
+
+    return c.plan(key, build, prepare, results=3), (topk_ids,)
