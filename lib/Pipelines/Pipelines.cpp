@@ -106,6 +106,9 @@ static bool hasVectorAtomics(StringRef chip, StringRef features) {
   return sm >= 90 && ptx >= 81;
 }
 
+/// wgmma exists on sm_90a only (not sm_90, not later chips' sm_100a).
+static bool hasWarpgroupMma(StringRef chip) { return chip == "sm_90a"; }
+
 void buildLowerToNVVMPipeline(OpPassManager &pm,
                               const LowerToNVVMOptions &options) {
   if (options.bufferize)
@@ -115,6 +118,7 @@ void buildLowerToNVVMPipeline(OpPassManager &pm,
                              : std::string(options.features);
   egs::ConvertEGSToGPUOptions gpu;
   gpu.vectorAtomics = hasVectorAtomics(options.chip, features);
+  gpu.warpgroupMma = hasWarpgroupMma(options.chip);
   gpu.hostBuffers = options.hostBuffers;
   gpu.hostSync = options.hostSync;
   gpu.tile.assign(options.tile.begin(), options.tile.end());

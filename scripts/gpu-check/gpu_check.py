@@ -242,6 +242,39 @@ def check_strategies():
     call("gm_r_bf16", x, rows, w, off, y)
     torch.cuda.synchronize()
     check("gather_matmul ragged bf16 wide tiles I1056 J1040", rel_err(y, ragged_ref(x, rows, w, off)), 1e-2)
+    # On sm_90a the wide strategy is warpgroup MMA: its tails (K 1000 and
+    # N 1096 not multiples of 64 / 256), uncovered rows, the paired swiglu
+    # halves with bias, and the scatter epilogue (atomic and deterministic).
+    x, rows, w, off = ragged_case(257, 5, 900, 1000, 1096, "bf16", False)
+    y = poisoned((900, 1096), "bf16")
+    call("gm_r_bf16", x, rows, w, off, y)
+    torch.cuda.synchronize()
+    check("gather_matmul ragged bf16 wide tiles I1000 J1096 uncovered rows",
+          rel_err(y, ragged_ref(x, rows, w, off)), 1e-2)
+    B, T, E, K, I, J = 1, 80, 3, 140, 576, 2064
+    x, w = rand((B, T, I), "bf16"), rand((E, I, J), "bf16", 1 / math.sqrt(I))
+    bias = rand((E, J), "bf16")
+    ind = torch.randint(0, T, (B, E, K), device=DEV, dtype=torch.int32)
+    y = poisoned((B, E, K, J // 2), "bf16")
+    call("gm_b_bf16_bias_swiglu", x, ind, w, bias, y)
+    torch.cuda.synchronize()
+    check(f"gather_matmul bf16 + bias, swiglu wide tiles I{I} J{J}",
+          rel_err(y, ref_gather_matmul(x, ind, w, bias, "swiglu")), 1e-2)
+    for det in [False, True]:
+        T, E, R, J, I = 300, 4, 700, 1056, 1040
+        _, rows, _, off = ragged_case(T, E, R, J, I, "bf16", False)
+        y = rand((R, J), "bf16")
+        w = rand((E, J, I), "bf16", 1 / math.sqrt(J))
+        init = rand((T, I), "bf16")
+        sc = torch.rand((R,), device=DEV)
+        e = expert_of_rows(off, R)
+        m = e >= 0
+        ref = init.double().clone()
+        ref.index_add_(0, rows.long()[m],
+                       torch.einsum("rj,rji->ri", y.double()[m], w.double()[e[m]]) * sc.double()[m][:, None])
+        call("ms_r_bf16" + ("_det" if det else ""), y, rows, w, off, init, sc)
+        torch.cuda.synchronize()
+        check(f"matmul_scatter ragged bf16{' det' if det else ''} wide tiles J{J} I{I}", rel_err(init, ref), 1e-2)
     for tag in TILE_ALL:
         B, T, E, K, I, J = 2, 37, 3, 150, 264, 200
         x, w = rand((B, T, I), "bf16"), rand((E, I, J), "bf16", 1 / math.sqrt(I))

@@ -72,6 +72,9 @@ def ConvertEGSToGPU : Pass<"convert-egs-to-gpu", "::mlir::ModuleOp"> {
     Option<"vectorAtomics", "vector-atomics", "bool", /*default=*/"false",
            "Use 16-byte vector atomics (red.global.add.v4.f32: sm_90+, PTX "
            "ISA 8.1+) in matmul_scatter's epilogue">,
+    Option<"warpgroupMma", "warpgroup-mma", "bool", /*default=*/"false",
+           "Run large f16/bf16 GEMMs (N >= 1024, K >= 512) through warpgroup "
+           "MMA (wgmma, sm_90a only) instead of mma.sync">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::scf::SCFDialect",
                            "::mlir::memref::MemRefDialect", "::mlir::vector::VectorDialect",

@@ -46,6 +46,7 @@ struct ConvertEGSToGPUPass
     }
     options.hostSync = hostSync;
     options.vectorAtomics = vectorAtomics;
+    options.warpgroupMma = warpgroupMma;
     if (!tile.empty()) {
       if (tile.size() != 5) {
         module.emitError() << "convert-egs-to-gpu: tile needs 5 values "

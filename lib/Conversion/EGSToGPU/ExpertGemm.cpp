@@ -38,8 +38,12 @@ void ExpertGemmEmitter::emit(ValueRange args) {
   Type stagedType = fast ? dataType : kb.builder().getF32Type();
   aStage = kb.sharedView(layout.aOffset,
                          {c.stages, c.bm, c.bk + layout.pad}, stagedType);
-  bStage = kb.sharedView(layout.bOffset,
-                         {c.stages, c.bk, c.bn + layout.pad}, stagedType);
+  if (c.path == GemmPath::Warpgroup) // slabs of 64 columns: [bk][64] each
+    bStage = kb.sharedView(layout.bOffset, {c.stages, c.bn / 64, c.bk, 64},
+                           stagedType);
+  else
+    bStage = kb.sharedView(layout.bOffset,
+                           {c.stages, c.bk, c.bn + layout.pad}, stagedType);
   cTile = kb.sharedView(layout.cOffset, {c.bm, c.bn + layout.cPad},
                         kb.builder().getF32Type());
   Type i64 = kb.builder().getI64Type();
@@ -100,7 +104,9 @@ void ExpertGemmEmitter::emit(ValueRange args) {
 void ExpertGemmEmitter::emitTile(Value e, Value start, Value end) {
   buildRowTable(e, start, end);
   kb.barrier();
-  SmallVector<Value> acc = fast ? mainLoopAsync(e) : mainLoopGeneral(e);
+  SmallVector<Value> acc = c.path == GemmPath::Warpgroup ? mainLoopWarpgroup(e)
+                           : fast                        ? mainLoopAsync(e)
+                                                         : mainLoopGeneral(e);
   // Everyone is done with the staging buffers the output tile reuses.
   kb.barrier();
   storeAccumulators(acc);
@@ -201,18 +207,27 @@ namespace {
 /// One 16-byte copy a thread issues per stage; everything here is invariant
 /// over the main loop, so the loop adds only the slice offset.
 struct CopyChunk {
-  Value dstRow, dstCol; ///< in the staging tile (pad column when unused)
+  SmallVector<Value, 3> dst; ///< in the staging tile, after the stage index
   Value src;   ///< A: row offset + column (-1: no row); B: w offset at k = 0
   Value limit; ///< i32: valid elements of a full slice (0..vec)
   Value first; ///< i32: reduction index of the chunk within the slice
 };
 } // namespace
 
-SmallVector<Value> ExpertGemmEmitter::mainLoopAsync(Value e) {
+SliceCopier ExpertGemmEmitter::sliceCopier(Value e) {
   OpBuilder &b = kb.builder();
   Location loc = kb.getLoc();
   int64_t vec = c.copyElems(dataType), nt = c.numThreads();
   Value wBase = kb.mul(e, w.stride(0));
+  bool swizzled = c.path == GemmPath::Warpgroup;
+  // Warpgroup tiles have 128-byte rows whose 16-byte chunks are permuted by
+  // the row index mod 8 (wgmma's 128-byte swizzle): chunk q of row r sits at
+  // chunk q ^ (r % 8).
+  auto swizzle = [&](Value row, Value col) {
+    Value chunk = kb.divU(col, kb.idx(vec));
+    Value phase = kb.remU(row, kb.idx(8));
+    return kb.mul(arith::XOrIOp::create(b, loc, chunk, phase), kb.idx(vec));
+  };
   auto chunksOf = [&](int64_t rows, int64_t width, bool isA) {
     SmallVector<CopyChunk> chunks;
     int64_t total = rows * width / vec;
@@ -223,20 +238,28 @@ SmallVector<Value> ExpertGemmEmitter::mainLoopAsync(Value e) {
       Value row = kb.divU(ch, kb.idx(width / vec));
       Value col = kb.mul(kb.remU(ch, kb.idx(width / vec)), kb.idx(vec));
       CopyChunk chunk;
-      chunk.dstRow = kb.select(ok, row, kb.idx(0));
-      chunk.dstCol = kb.select(ok, col, kb.idx(width));
+      // (Swizzled tiles split evenly over the threads: `ok` always holds.)
+      Value tileRow = kb.select(ok, row, kb.idx(0));
+      Value tileCol = kb.select(ok, col, kb.idx(width));
+      if (!swizzled)
+        chunk.dst = {tileRow, tileCol};
+      else if (isA)
+        chunk.dst = {row, swizzle(row, col)};
+      else // row = k, col = n: slab n / 64, row k, swizzled column in it
+        chunk.dst = {kb.divU(col, kb.idx(64)), row,
+                     swizzle(row, kb.remU(col, kb.idx(64)))};
       if (isA) {
-        Value off = kb.toIndex(memref::LoadOp::create(b, loc, aRows, chunk.dstRow));
+        Value off = kb.toIndex(memref::LoadOp::create(b, loc, aRows, tileRow));
         Value has = kb.andB(ok, kb.ge(off, kb.idx(0)));
-        chunk.src = kb.add(off, chunk.dstCol);
+        chunk.src = kb.add(off, tileCol);
         chunk.limit = kb.select(has, kb.i32(vec), kb.i32(0));
-        chunk.first = kb.toI32(chunk.dstCol);
+        chunk.first = kb.toI32(tileCol);
       } else {
         auto [src, bound] = sourceColumn(col);
-        chunk.src = kb.add(wBase, kb.add(kb.mul(chunk.dstRow, w.stride(1)), src));
+        chunk.src = kb.add(wBase, kb.add(kb.mul(tileRow, w.stride(1)), src));
         Value n = kb.clamp(kb.sub(bound, src), kb.idx(0), kb.idx(vec));
         chunk.limit = kb.toI32(kb.select(ok, n, kb.idx(0)));
-        chunk.first = kb.toI32(chunk.dstRow);
+        chunk.first = kb.toI32(tileRow);
       }
       chunks.push_back(chunk);
     }
@@ -245,17 +268,21 @@ SmallVector<Value> ExpertGemmEmitter::mainLoopAsync(Value e) {
   SmallVector<CopyChunk> aChunks = chunksOf(c.bm, c.bk, true);
   SmallVector<CopyChunk> bChunks = chunksOf(c.bk, c.bn, false);
   auto tokenType = nvgpu::DeviceAsyncTokenType::get(kb.getContext());
-  auto copy = [&](const DeviceTensor &src, Value srcOff, Value dst, Value stage,
-                  const CopyChunk &ch, Value n) {
+  auto copy = [this, vec, tokenType](const DeviceTensor &src, Value srcOff,
+                                     Value dst, Value stage,
+                                     const CopyChunk &ch, Value n) {
+    OpBuilder &b = kb.builder();
     // A zero-length copy still names an address: keep it in bounds.
     Value safe = kb.select(kb.lt(kb.i32(0), n), srcOff, kb.idx(0));
+    SmallVector<Value, 4> at{stage};
+    at.append(ch.dst.begin(), ch.dst.end());
     return nvgpu::DeviceAsyncCopyOp::create(
-               b, loc, tokenType, dst, ValueRange{stage, ch.dstRow, ch.dstCol},
-               src.flat, ValueRange{safe}, b.getIndexAttr(vec), kb.toIndex(n),
-               b.getUnitAttr())
+               b, kb.getLoc(), tokenType, dst, at, src.flat, ValueRange{safe},
+               b.getIndexAttr(vec), kb.toIndex(n), b.getUnitAttr())
         .getAsyncToken();
   };
-  auto issue = [&](Value kt, Value stage) {
+  return [this, aChunks, bChunks, copy, tokenType](Value kt, Value stage) {
+    OpBuilder &b = kb.builder();
     Value k0 = kb.mul(kt, kb.idx(c.bk));
     // Elements of the reduction left from k0 (negative past the end), in
     // 32 bits: the per-copy counts are cheap, only offsets need 64.
@@ -270,10 +297,16 @@ SmallVector<Value> ExpertGemmEmitter::mainLoopAsync(Value e) {
       Value n = kb.select(kb.lt(ch.first, left), ch.limit, kb.i32(0));
       tokens.push_back(copy(w, kb.add(ch.src, kOffset), bStage, stage, ch, n));
     }
-    return nvgpu::DeviceAsyncCreateGroupOp::create(b, loc, tokenType, tokens)
+    return nvgpu::DeviceAsyncCreateGroupOp::create(b, kb.getLoc(), tokenType,
+                                                   tokens)
         .getAsyncToken();
   };
+}
 
+SmallVector<Value> ExpertGemmEmitter::mainLoopAsync(Value e) {
+  OpBuilder &b = kb.builder();
+  Location loc = kb.getLoc();
+  SliceCopier issue = sliceCopier(e);
   // Prologue: STAGES-1 slices in flight (slices past the end are zero-fill).
   Value group;
   for (int64_t s = 0; s + 1 < c.stages; ++s)
@@ -358,6 +391,115 @@ SmallVector<Value> ExpertGemmEmitter::mainLoopAsync(Value e) {
   nvgpu::DeviceAsyncWaitOp::create(b, loc, res.back(), b.getI32IntegerAttr(0));
   res.resize(numAcc);
   return res;
+}
+
+SmallVector<Value> ExpertGemmEmitter::mainLoopWarpgroup(Value e) {
+  OpBuilder &b = kb.builder();
+  Location loc = kb.getLoc();
+  MLIRContext *ctx = kb.getContext();
+  SliceCopier issue = sliceCopier(e);
+  Type i64 = b.getI64Type();
+  // Slice kt lives in stage kt % STAGES. Copies run STAGES-2 slices ahead:
+  // the wgmma of slice kt-1 may still read its stage while slice kt's run,
+  // so the stage refilled at iteration kt is that of slice kt-2.
+  Value group;
+  for (int64_t s = 0; s + 2 < c.stages; ++s)
+    group = issue(kb.idx(s), kb.idx(s));
+
+  // Shared-memory matrix descriptors (PTX ISA "Matrix Descriptor Format"):
+  // start address >> 4 in bits 0-13, leading byte offset >> 4 in 16-29,
+  // stride byte offset >> 4 in 32-45, 128-byte swizzle (1) in bits 62-63.
+  // A (K-major, rows of 64 elements): 8-row groups 1024 bytes apart; a
+  // k-step of 16 moves 32 bytes along the row. B (N-major, slabs of 64
+  // columns x bk rows): slabs bk * 128 bytes apart, 8-row groups 1024
+  // bytes apart; a k-step moves 16 rows (2048 bytes).
+  auto bits = [](int64_t lbo, int64_t sbo) {
+    return ((lbo >> 4) << 16) | ((sbo >> 4) << 32) | (int64_t(1) << 62);
+  };
+  int64_t aStageBytes = c.bm * c.bk * 2, bStageBytes = c.bk * c.bn * 2;
+  Value raw = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, aStage);
+  Value smem = arith::IndexCastOp::create(b, loc, i64, raw);
+  auto i64c = [&](int64_t v) {
+    return arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(v)).getResult();
+  };
+  auto descBase = [&](int64_t offset, int64_t layoutBits) {
+    Value addr = arith::AddIOp::create(b, loc, smem, i64c(offset));
+    Value field = arith::ShRUIOp::create(b, loc, addr, i64c(4));
+    return arith::OrIOp::create(b, loc, field, i64c(layoutBits)).getResult();
+  };
+  // (aStage's pointer is the A tile itself: offsets relative to it.)
+  Value aDesc0 = descBase(0, bits(16, 1024));
+  Value bDesc0 =
+      descBase(layout.bOffset - layout.aOffset, bits(c.bk * 128, 1024));
+
+  int64_t numAcc = c.bn / 2; // m64nNk16: 64 * N / 128 f32 per thread
+  auto accType = LLVM::LLVMStructType::getLiteral(
+      ctx, SmallVector<Type>(numAcc, b.getF32Type()));
+  auto wgType = dataType.isBF16() ? NVVM::WGMMATypes::bf16 : NVVM::WGMMATypes::f16;
+  auto shape = NVVM::MMAShapeAttr::get(ctx, 64, c.bn, 16);
+  // Each warpgroup computes its own 64 rows: A descriptors start there.
+  Value warpgroup = kb.divU(tid, kb.idx(128));
+  Value aRowBytes = arith::IndexCastOp::create(
+      b, loc, i64, kb.mul(warpgroup, kb.idx(64 * c.bk * 2 / 16)));
+  aDesc0 = arith::AddIOp::create(b, loc, aDesc0, aRowBytes);
+
+  SmallVector<Value> init{LLVM::ZeroOp::create(b, loc, accType), kb.idx(0),
+                          kb.idx(c.stages - 2), group};
+  Value slices = kb.ceilDiv(reduce, kb.idx(c.bk));
+  auto nextStage = [&](Value s) {
+    Value n = kb.add(s, kb.idx(1));
+    return kb.select(kb.eq(n, kb.idx(c.stages)), kb.idx(0), n);
+  };
+  SmallVector<Value> res = kb.forLoop(
+      kb.idx(0), slices, kb.idx(1), init,
+      [&](Value kt, ValueRange iter) -> SmallVector<Value> {
+        Value acc = iter[0], stage = iter[1], fillStage = iter[2];
+        // This thread's copies of slice kt have landed; the proxy fence
+        // makes them visible to wgmma, the barrier everyone's. After it,
+        // every warpgroup has also finished slice kt-2 (wait below).
+        nvgpu::DeviceAsyncWaitOp::create(b, loc, iter[3],
+                                         b.getI32IntegerAttr(c.stages - 3));
+        NVVM::FenceProxyOp::create(
+            b, loc,
+            NVVM::ProxyKindAttr::get(ctx, NVVM::ProxyKind::async_shared),
+            NVVM::SharedSpaceAttr::get(ctx, NVVM::SharedSpace::shared_cta));
+        kb.barrier();
+        Value token = issue(kb.add(kt, kb.idx(c.stages - 2)), fillStage);
+        Value stage64 = arith::IndexCastOp::create(b, loc, i64, stage);
+        auto stageDesc = [&](Value desc0, int64_t stageBytes) {
+          Value off = arith::MulIOp::create(b, loc, stage64, i64c(stageBytes >> 4));
+          return arith::AddIOp::create(b, loc, desc0, off).getResult();
+        };
+        Value aDesc = stageDesc(aDesc0, aStageBytes);
+        Value bDesc = stageDesc(bDesc0, bStageBytes);
+        NVVM::WgmmaFenceAlignedOp::create(b, loc);
+        for (int64_t ks = 0; ks < c.bk / 16; ++ks) {
+          Value da = arith::AddIOp::create(b, loc, aDesc, i64c(ks * 32 >> 4));
+          Value db = arith::AddIOp::create(b, loc, bDesc, i64c(ks * 2048 >> 4));
+          acc = NVVM::WgmmaMmaAsyncOp::create(
+              b, loc, accType, acc, da, db, shape, wgType, wgType,
+              NVVM::WGMMATypes::f32, NVVM::WGMMAScaleOut::one,
+              NVVM::WGMMAScaleIn::one, NVVM::WGMMAScaleIn::one,
+              NVVM::MMALayout::row, NVVM::MMALayout::row, nullptr);
+        }
+        NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
+        NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 1);
+        return {acc, nextStage(stage), nextStage(fillStage), token};
+      });
+  // Nothing may still read or fill the staging buffers the output tile
+  // reuses: the last wgmma group and the zero-fill copies past the end.
+  NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
+  nvgpu::DeviceAsyncWaitOp::create(b, loc, res[3], b.getI32IntegerAttr(0));
+  // Accumulator i: n8 tile i / 4, register i % 4 of the mma.sync layout.
+  auto v4 = VectorType::get({4}, b.getF32Type());
+  SmallVector<Value> acc;
+  for (int64_t t = 0; t < numAcc / 4; ++t) {
+    SmallVector<Value> parts;
+    for (int64_t r = 0; r < 4; ++r)
+      parts.push_back(LLVM::ExtractValueOp::create(b, loc, res[0], 4 * t + r));
+    acc.push_back(vector::FromElementsOp::create(b, loc, v4, parts));
+  }
+  return acc;
 }
 
 FragmentSet ExpertGemmEmitter::loadFragments(Value stage, int64_t ks) {

@@ -10,6 +10,8 @@
 
 #include "ExpertGemm.h"
 
+#include <functional>
+
 namespace egs {
 
 /// Row tiles per raster group (see ExpertGemmEmitter::emit).
@@ -23,6 +25,10 @@ struct RowInfo {
 };
 
 using FragmentSet = SmallVector<Value, 16>;
+
+/// Issues the 16-byte copies of reduction slice `kt` into staging `stage`
+/// (one cp.async group; its token).
+using SliceCopier = std::function<Value(Value kt, Value stage)>;
 
 class ExpertGemmEmitter {
 public:
@@ -39,7 +45,9 @@ private:
   void buildRowTable(Value e, Value start, Value end);
   /// Tile column q -> (source column of w, bound of that column's half).
   std::pair<Value, Value> sourceColumn(Value q);
+  SliceCopier sliceCopier(Value e);
   SmallVector<Value> mainLoopAsync(Value e);
+  SmallVector<Value> mainLoopWarpgroup(Value e);
   SmallVector<Value> mainLoopGeneral(Value e);
   /// The ldmatrix results of k-step `ks` (16 deep) of a staged slice: the
   /// warp tile's A fragments, then its B fragments (two n8 tiles each).

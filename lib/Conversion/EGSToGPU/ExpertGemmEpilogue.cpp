@@ -19,7 +19,7 @@ using namespace egs;
 void ExpertGemmEmitter::storeAccumulators(ValueRange acc) {
   OpBuilder &b = kb.builder();
   Location loc = kb.getLoc();
-  if (c.path != GemmPath::TensorCore) {
+  if (c.path != GemmPath::TensorCore && c.path != GemmPath::Warpgroup) {
     Value threadsN = kb.idx(c.bn / c.threadN);
     Value ty = kb.divU(tid, threadsN), tx = kb.remU(tid, threadsN);
     Value col = kb.mul(tx, kb.idx(c.threadN));
@@ -31,7 +31,8 @@ void ExpertGemmEmitter::storeAccumulators(ValueRange acc) {
     return;
   }
   // mma.sync accumulator layout: c0,c1 at (lane / 4, 2 * (lane % 4) + {0,1}),
-  // c2,c3 eight rows below.
+  // c2,c3 eight rows below. (wgmma's is the same per warp, with warp w of
+  // the block owning rows 16w..16w+15: a 16 x bn warp tile.)
   int64_t nTiles = c.warpN / 8;
   Value lane = kb.laneId(), warp = kb.warpId();
   Value warpsN = kb.idx(c.bn / c.warpN);

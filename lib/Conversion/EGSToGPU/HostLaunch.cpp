@@ -22,16 +22,18 @@ KernelModule KernelModule::get(ModuleOp module) {
                   b.getUnitAttr());
   b.setInsertionPointToStart(module.getBody());
   auto gpuModule = gpu::GPUModuleOp::create(b, loc, kKernelModuleName);
-  // Dynamic shared memory of every kernel: an external, 16-byte aligned
-  // workgroup array. (gpu.dynamic_shared_memory would become an internal
-  // zero-size global that NVPTX demotes to a one-byte static variable.)
+  // Dynamic shared memory of every kernel: an external workgroup array,
+  // 1024-byte aligned (wgmma's 128-byte swizzle repeats every 1024 bytes and
+  // the GEMM's swizzled tiles start on such boundaries). (gpu.dynamic_shared_memory
+  // would become an internal zero-size global that NVPTX demotes to a
+  // one-byte static variable.)
   b.setInsertionPointToStart(gpuModule.getBody());
   auto wg = gpu::AddressSpaceAttr::get(b.getContext(),
                                        gpu::AddressSpace::Workgroup);
   auto type = MemRefType::get({0}, b.getI8Type(), MemRefLayoutAttrInterface{}, wg);
   memref::GlobalOp::create(b, loc, kDynamicSharedMemory,
                            b.getStringAttr("public"), type, Attribute(),
-                           /*constant=*/false, b.getI64IntegerAttr(16));
+                           /*constant=*/false, b.getI64IntegerAttr(1024));
   return KernelModule(gpuModule);
 }
 

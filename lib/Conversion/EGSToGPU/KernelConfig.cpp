@@ -22,6 +22,7 @@ int64_t GemmConfig::copyElems(Type dataType) const {
 
 std::string GemmConfig::tag() const {
   const char *p = path == GemmPath::TensorCore      ? "tc"
+                  : path == GemmPath::Warpgroup     ? "wg"
                   : path == GemmPath::CudaCoreAsync ? "simt"
                                                     : "gen";
   return std::string(p) + "_" + std::to_string(bm) + "x" + std::to_string(bn) +
@@ -33,11 +34,14 @@ static int64_t alignTo16(int64_t v) { return llvm::alignTo(v, 16); }
 
 GemmSharedLayout egs::gemmSharedLayout(const GemmConfig &c) {
   GemmSharedLayout l;
-  l.elemBytes = c.path == GemmPath::TensorCore ? 2 : 4;
-  l.pad = 16 / l.elemBytes;
+  bool swizzled = c.path == GemmPath::Warpgroup;
+  l.elemBytes = c.path == GemmPath::TensorCore || swizzled ? 2 : 4;
+  // Padding keeps ldmatrix free of bank conflicts; wgmma's 128-byte
+  // swizzle does that itself and needs tiles on 1024-byte boundaries.
+  l.pad = swizzled ? 0 : 16 / l.elemBytes;
   l.aOffset = 0;
   int64_t aBytes = c.stages * c.bm * (c.bk + l.pad) * l.elemBytes;
-  l.bOffset = alignTo16(aBytes);
+  l.bOffset = swizzled ? llvm::alignTo(aBytes, 1024) : alignTo16(aBytes);
   int64_t staging = l.bOffset + c.stages * c.bk * (c.bn + l.pad) * l.elemBytes;
   l.cOffset = 0;
   l.cPad = 8;
@@ -155,7 +159,23 @@ egs::chooseGemmConfig(const GemmShape &shape, GemmPath path,
                 Twine(2 * std::max<int64_t>(vec, 4)));
   if (c.bn % 4)
     return fail("bn must be a multiple of 4");
-  if (path == GemmPath::TensorCore) {
+  if (path == GemmPath::Warpgroup) {
+    // One warpgroup (4 warps) per 64 rows, each the full bn wide; tiles of
+    // 128-byte rows (bk = 64 elements of A, 64 columns per B slab); every
+    // thread issues whole 16-byte copies (no partial last round).
+    if (c.bk != 64 || c.bm % 64 || c.bn % 64 || c.bn > 256)
+      return fail("warpgroup MMA needs bk = 64, bm a multiple of 64 and bn a "
+                  "multiple of 64 up to 256");
+    if (c.warps != 4 * (c.bm / 64))
+      return fail("warpgroup MMA needs 4 warps per 64 rows (" +
+                  Twine(4 * (c.bm / 64)) + " warps)");
+    if (c.stages < 3)
+      return fail("warpgroup MMA needs at least 3 stages");
+    if ((c.bm * c.bk / vec) % c.numThreads() || (c.bk * c.bn / vec) % c.numThreads())
+      return fail("the staged tiles must split evenly over the threads");
+    c.warpM = 16;
+    c.warpN = c.bn;
+  } else if (path == GemmPath::TensorCore) {
     if (c.bm % 16 || c.bn % 16 || c.bk % 16)
       return fail("bm, bn and bk must be multiples of 16 for mma.sync m16n8k16");
     if (!pickWarpTile(c))
@@ -184,14 +204,17 @@ egs::chooseGemmConfig(const GemmShape &shape, GemmPath path,
 FailureOr<SmallVector<GemmVariant>>
 egs::chooseGemmVariants(const GemmShape &shape, GemmPath path,
                         std::optional<TileOverride> override,
-                        int64_t maxSharedMemory,
+                        int64_t maxSharedMemory, bool warpgroupMma,
                         function_ref<InFlightDiagnostic()> emitError) {
   SmallVector<GemmVariant> candidates;
   if (path == GemmPath::TensorCore && !override) {
     // Large GEMMs (token-choice rows): wider tiles reuse each operand more
     // (128x256 measured best on the H100 for all four Mixtral and Qwen3
-    // rows, Qwen3 down with its 768-long reduction included).
-    GemmVariant big{{path, 128, 256, 32, 3, 8}};
+    // rows, Qwen3 down with its 768-long reduction included); on sm_90a
+    // through warpgroup MMA.
+    GemmVariant big{warpgroupMma
+                        ? GemmConfig{GemmPath::Warpgroup, 128, 256, 64, 4, 8}
+                        : GemmConfig{path, 128, 256, 32, 3, 8}};
     big.minReduce = 512;
     big.minCols = 1024;
     candidates.push_back(big);
@@ -214,7 +237,7 @@ egs::chooseGemmVariants(const GemmShape &shape, GemmPath path,
     // warp or thread tile of each.
     const GemmConfig &c = v.config;
     FailureOr<GemmConfig> full = chooseGemmConfig(
-        shape, path, TileOverride{c.bm, c.bn, c.bk, c.stages, c.warps},
+        shape, c.path, TileOverride{c.bm, c.bn, c.bk, c.stages, c.warps},
         maxSharedMemory, emitError);
     if (failed(full))
       return failure();

@@ -22,6 +22,10 @@ namespace egs {
 enum class GemmPath {
   /// f16/bf16: 16-byte cp.async staging, ldmatrix, mma.sync m16n8k16.
   TensorCore,
+  /// f16/bf16 on sm_90a: 16-byte cp.async staging into 128-byte swizzled
+  /// tiles, warpgroup MMA (wgmma m64nNk16) reading both operands from shared
+  /// memory; one warpgroup per 64 rows of the tile, bk = 64.
+  Warpgroup,
   /// f32: 16-byte cp.async staging, FMA on CUDA cores.
   CudaCoreAsync,
   /// Any type, any strides or alignment: element loads, FMA on CUDA cores.
@@ -31,7 +35,8 @@ enum class GemmPath {
 struct GemmConfig {
   GemmPath path;
   int64_t bm, bn, bk, stages, warps;
-  /// TensorCore: the warp tile (warpM x warpN, multiples of 16).
+  /// TensorCore: the warp tile (warpM x warpN, multiples of 16). Warpgroup:
+  /// 16 x bn, the accumulator rows of one warp of a warpgroup.
   int64_t warpM = 0, warpN = 0;
   /// CUDA cores: the thread tile (threadM rows x threadN columns).
   int64_t threadM = 0, threadN = 0;
@@ -82,7 +87,7 @@ struct GemmVariant {
 mlir::FailureOr<llvm::SmallVector<GemmVariant>>
 chooseGemmVariants(const GemmShape &shape, GemmPath path,
                    std::optional<TileOverride> override,
-                   int64_t maxSharedMemory,
+                   int64_t maxSharedMemory, bool warpgroupMma,
                    llvm::function_ref<mlir::InFlightDiagnostic()> emitError);
 
 /// Byte offsets into the GEMM kernel's dynamic shared memory. The staging
@@ -90,7 +95,8 @@ chooseGemmVariants(const GemmShape &shape, GemmPath path,
 /// region; the per-row table follows it.
 struct GemmSharedLayout {
   int64_t elemBytes;   ///< bytes of one staged element (2, or 4 for f32)
-  int64_t pad;         ///< elements of padding per staged row (16 bytes)
+  int64_t pad;         ///< elements of padding per staged row (16 bytes;
+                       ///< none for the swizzled Warpgroup tiles)
   int64_t aOffset, bOffset;
   int64_t cOffset, cPad; ///< output tile [bm][bn + cPad] f32
   int64_t rowsOffset;    ///< aRow [bm] i64, outRow [bm] i64, scale [bm] f32

@@ -49,7 +49,8 @@ chooseStrategies(Operation *op, TileConfigAttr tile, const GemmShape &shape,
                                              : GemmPath::TensorCore;
   auto emitError = [&] { return op->emitOpError(); };
   FailureOr<SmallVector<GemmVariant>> fast = chooseGemmVariants(
-      shape, fastPath, override, options.maxSharedMemory, emitError);
+      shape, fastPath, override, options.maxSharedMemory,
+      options.warpgroupMma, emitError);
   FailureOr<GemmConfig> general =
       chooseGemmConfig(shape, GemmPath::CudaCoreGeneral, std::nullopt,
                        options.maxSharedMemory, emitError);

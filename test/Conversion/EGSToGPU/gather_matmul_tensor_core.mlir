@@ -6,7 +6,7 @@
 
 // CHECK: module attributes {gpu.container_module}
 // CHECK: gpu.module @egs_kernels
-// CHECK: memref.global "public" @egs_dsmem : memref<0xi8, #gpu.address_space<workgroup>> {alignment = 16 : i64}
+// CHECK: memref.global "public" @egs_dsmem : memref<0xi8, #gpu.address_space<workgroup>> {alignment = 1024 : i64}
 // CHECK-LABEL: gpu.func @egs_gemm_ec_batched_gather_store_tc_128x64x32_s3_w8_bf16_i32_bf16_bf16(
 // CHECK-SAME: memref<?x?x?xbf16, strided<[?, ?, ?], offset: ?>>
 // CHECK-SAME: kernel attributes {known_block_size = array<i32: 256, 1, 1>}

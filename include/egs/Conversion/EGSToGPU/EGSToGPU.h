@@ -50,6 +50,8 @@ struct GPULoweringOptions {
   /// Emit `red.global.add.v4.f32` (sm_90+, PTX ISA 8.1+) for the atomic
   /// epilogue of matmul_scatter instead of four scalar atomics.
   bool vectorAtomics = false;
+  /// Run large f16/bf16 GEMMs through warpgroup MMA (wgmma: sm_90a only).
+  bool warpgroupMma = false;
 };
 
 /// The CUDA toolkit directory holding bin/`tool`, searched as the NVVM
