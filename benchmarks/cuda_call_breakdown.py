@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Where the host time of one cached CUDA egs call goes (H100 host):
 the extension call with torch tensors (Python attribute reads in C++) vs
-with (data_ptr, shape, strides) tuples read ahead, and torch's own launch.
+with (data_ptr, shape, strides) tuples read ahead vs bound to the shapes
+(data pointers only, what a repeated egs call does), and torch's own launch.
 
     PYTHONPATH=/tmp/egs-pkg python3 benchmarks/cuda_call_breakdown.py
 """
@@ -35,10 +36,12 @@ def main():
     stream = torch.cuda.current_stream().cuda_stream
     args = (x, ind, w, y)
     tuples = tuple((t.data_ptr(), tuple(t.shape), tuple(t.stride())) for t in args)
+    bound = exe.bind(fn, args)
     rows = [
         ("egs.gather_matmul (checks + empty + run)", lambda: egs.gather_matmul(x, ind, w)),
         ("Executable.run, torch tensors", lambda: exe.run(fn, args, stream)),
         ("Executable.run, tuples read ahead", lambda: exe.run(fn, tuples, stream)),
+        ("BoundCall.run, data pointers", lambda: bound.run(stream, *[t.data_ptr() for t in args])),
         ("torch y.zero_() (one launch)", lambda: y.zero_()),
         ("torch.empty", lambda: torch.empty(B, E, K, J, device="cuda", dtype=torch.bfloat16)),
     ]

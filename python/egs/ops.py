@@ -120,11 +120,14 @@ class _Plan:
     """What a checked call resolved to, replayed for every call whose
     arguments have the same signature (see the module doc)."""
 
-    __slots__ = ("exe", "fn", "fw", "cuda", "prepare", "convert")
+    __slots__ = ("exe", "fn", "fw", "cuda", "prepare", "convert", "bound")
 
     def __init__(self, exe, fn, fw, prepare, results):
         self.exe, self.fn, self.fw, self.prepare = exe, fn, fw, prepare
         self.cuda = fw.target() == "cuda"
+        # torch: the entry point bound to the shapes and strides of the first
+        # call's arguments, which every call with this plan shares.
+        self.bound = None
         # Results of foreign (DLPack) frameworks go back through it.
         self.convert = None
         if fw.converts_results:
@@ -134,7 +137,15 @@ class _Plan:
     def launch(self, arrays):
         args, results = self.prepare(*arrays)
         # CUDA: queued on the caller's current stream, set in the same call.
-        self.exe.run(self.fn, args, self.fw.stream() if self.cuda else None)
+        stream = self.fw.stream() if self.cuda else None
+        bound = self.bound
+        if bound is not None:
+            bound.run(stream, *[a.data_ptr() for a in args])
+        elif self.fw.name == "torch":
+            self.bound = self.exe.bind(self.fn, args)
+            self.bound.run(stream, *[a.data_ptr() for a in args])
+        else:
+            self.exe.run(self.fn, args, stream)
         return results if self.convert is None else self.convert(results)
 
 

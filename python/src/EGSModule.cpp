@@ -5,6 +5,8 @@
 // (python/egs/); this file only moves pointers:
 //   compile(source, ...) -> Executable
 //   Executable.run(fn, args)     destination-passing kernels, the hot path
+//   Executable.bind(fn, args)    the same with the arguments' shapes and
+//                                strides fixed: BoundCall.run(stream, *ptrs)
 //   Executable.invoke(fn, args)  any entry point; results as NumPy arrays
 //
 //===----------------------------------------------------------------------===//
@@ -155,15 +157,20 @@ public:
   /// The hot path: every argument a buffer, no results, checked by Python.
   /// `stream` (CUDA kernels): the CUstream to queue on, set in the same call.
   void run(int fn, const py::tuple &args, const py::object &stream) {
+    checkFunction(fn);
     int n = static_cast<int>(args.size());
     if (n > kMaxArgs)
       throw py::value_error("too many arguments");
     std::array<Buffer, kMaxArgs> buffers;
-    std::array<EgsMemRef, kMaxArgs> memrefs;
-    for (int i = 0; i < n; ++i) {
+    for (int i = 0; i < n; ++i)
       readBuffer(args[i], buffers[i], i);
+    invokeBuffers(fn, buffers.data(), n, stream);
+  }
+
+  void invokeBuffers(int fn, Buffer *buffers, int n, const py::handle &stream) {
+    std::array<EgsMemRef, kMaxArgs> memrefs;
+    for (int i = 0; i < n; ++i)
       memrefs[i] = toMemRef(buffers[i]);
-    }
     if (!stream.is_none())
       egsSetCudaStream(reinterpret_cast<void *>(stream.cast<uintptr_t>()));
     char *error = nullptr;
@@ -222,12 +229,12 @@ public:
 
   bool fromDiskCache() const { return egsExecutableFromDiskCache(exe); }
 
-private:
   void checkFunction(int fn) const {
     if (fn < 0 || fn >= egsExecutableGetNumFunctions(exe))
       throw py::index_error("no entry point #" + std::to_string(fn));
   }
 
+private:
   static py::object toPython(EgsOwnedMemRef &r, const EgsValueType &t) {
     if (t.kind != EGS_VALUE_MEMREF) {
       switch (t.dtype) {
@@ -277,6 +284,40 @@ private:
   }
 
   EgsExecutable exe;
+};
+
+/// One entry point with its arguments' dtypes, shapes and strides fixed
+/// (taken from sample arguments): a call passes only the data pointers.
+/// Python keeps one per argument signature (python/egs/ops.py), where shapes
+/// and strides cannot change between calls.
+class BoundCall {
+public:
+  BoundCall(py::object owner, int fn, const py::tuple &args)
+      : owner(std::move(owner)), exe(&this->owner.cast<Executable &>()),
+        fn(fn), n(static_cast<int>(args.size())) {
+    exe->checkFunction(fn);
+    if (n > kMaxArgs)
+      throw py::value_error("too many arguments");
+    for (int i = 0; i < n; ++i)
+      readBuffer(args[i], buffers[i], i);
+  }
+
+  void run(const py::object &stream, const py::args &pointers) {
+    if (static_cast<int>(pointers.size()) != n)
+      throw py::value_error("BoundCall.run: expected " + std::to_string(n) +
+                            " data pointers, got " +
+                            std::to_string(pointers.size()));
+    std::array<Buffer, kMaxArgs> call = buffers;
+    for (int i = 0; i < n; ++i)
+      call[i].data = reinterpret_cast<void *>(pointers[i].cast<uintptr_t>());
+    exe->invokeBuffers(fn, call.data(), n, stream);
+  }
+
+private:
+  py::object owner; ///< the Executable, kept alive
+  Executable *exe;  ///< owner's
+  int fn, n;
+  std::array<Buffer, kMaxArgs> buffers;
 };
 
 class Compiler {
@@ -336,7 +377,14 @@ PYBIND11_MODULE(_egs, m) {
       .def("run", &Executable::run, py::arg("fn"), py::arg("args"),
            py::arg("stream") = py::none())
       .def("invoke", &Executable::invoke)
+      .def("bind",
+           [](py::object self, int fn, const py::tuple &args) {
+             return BoundCall(std::move(self), fn, args);
+           },
+           py::arg("fn"), py::arg("args"))
       .def_property_readonly("from_disk_cache", &Executable::fromDiskCache);
+
+  py::class_<BoundCall>(m, "BoundCall").def("run", &BoundCall::run);
 
   py::class_<Compiler>(m, "Compiler")
       .def(py::init<>())

@@ -80,6 +80,48 @@ def test_mixed_frameworks_and_devices_rejected():
         egs.gather_matmul(x, torch.zeros(2, 2, dtype=torch.int32), torch.zeros(2, 3, 8).transpose(1, 2))
 
 
+def test_repeated_calls_replay_only_identical_signatures():
+    """A repeated call skips the checks (a plan per argument signature), so
+    every property the checks read must tell signatures apart: a new token
+    count, dtype, layout or scalar type is checked again, never replayed."""
+    x = torch.randn(12, 8, generator=gen())
+    ind = torch.randint(0, 12, (3, 4), generator=gen(), dtype=torch.int32)
+    w = torch.randn(3, 8, 6, generator=gen())
+    info = egs.cache_info()
+    for _ in range(3):
+        y = egs.gather_matmul(x, ind, w)
+        assert close(y, ref_gather_matmul(x, ind, w), 1e-5)
+    after = egs.cache_info()
+    assert after["memory_hits"] >= info["memory_hits"] + 2
+    # A new K (same kernel) gives a new plan with its own output shape.
+    ind2 = torch.randint(0, 12, (3, 9), generator=gen(), dtype=torch.int32)
+    assert egs.gather_matmul(x, ind2, w).shape == (3, 9, 6)
+    assert close(egs.gather_matmul(x, ind2, w), ref_gather_matmul(x, ind2, w), 1e-5)
+    # Same shapes, other dtype / layout / device-agnostic checks: still caught.
+    with pytest.raises(TypeError, match="'w' has dtype f64"):
+        egs.gather_matmul(x, ind, w.double())
+    with pytest.raises(ValueError, match="'w' must be contiguous"):
+        egs.gather_matmul(x, ind, w.transpose(1, 2).contiguous().transpose(1, 2))
+    with pytest.raises(TypeError, match="'ind'"):
+        egs.gather_matmul(x, ind.float(), w)
+    # Typed scalars: True == 1 but bools are rejected, after a valid call too.
+    ids = torch.randint(0, 2, (5, 1), generator=gen(), dtype=torch.int32)
+    rows, off, _ = egs.route(ids, 1 + 1)
+    assert off.tolist()[-1] == 5
+    with pytest.raises(ValueError, match="num_experts must be a positive int"):
+        egs.route(torch.zeros(5, 1, dtype=torch.int32), True)
+    egs.route(torch.zeros(5, 1, dtype=torch.int32), 1)
+    with pytest.raises(ValueError, match="num_experts must be a positive int"):
+        egs.route(torch.zeros(5, 1, dtype=torch.int32), True)
+    with pytest.raises(ValueError, match="num_experts must be a positive int"):
+        egs.route(torch.zeros(5, 1, dtype=torch.int32), 1.0)
+    with pytest.raises(ValueError, match="num_experts must be a positive int"):
+        egs.route(torch.zeros(5, 1, dtype=torch.int32), [1])
+    # Outputs are fresh tensors on every replay, never shared.
+    a, b = egs.gather_matmul(x, ind, w), egs.gather_matmul(x, ind, w)
+    assert a.data_ptr() != b.data_ptr()
+
+
 def test_requires_grad_tensors_are_accepted_by_functions():
     x = torch.randn(4, 8, requires_grad=True)
     y = egs.gather_matmul(x, torch.zeros(2, 2, dtype=torch.int32), torch.randn(2, 8, 3))
