@@ -5,6 +5,7 @@ DLPack array (CuPy, JAX, ...) through DLPack; results are allocated by the
 framework of the first array argument, on its device. Nothing here imports
 torch: it is looked up only when a torch tensor is seen.
 """
+import functools
 import sys
 
 import numpy as np
@@ -97,11 +98,10 @@ class Framework:
         return "cpu"
 
     # -- allocating --------------------------------------------------------
-    def empty(self, shape, dtype):
-        return np.empty(shape, _EGS_TO_NP[dtype])
+    def allocator(self, shape, dtype, zero=False):
+        """A callable allocating a fresh array of this shape and dtype."""
+        return functools.partial(np.zeros if zero else np.empty, shape, _EGS_TO_NP[dtype])
 
-    def zeros(self, shape, dtype):
-        return np.zeros(shape, _EGS_TO_NP[dtype])
 
     def copy(self, a):
         return np.array(a, copy=True, order="C")
@@ -151,11 +151,11 @@ class TorchFramework(Framework):
         _torch_dtypes()
         return _EGS_TO_TORCH[dtype]
 
-    def empty(self, shape, dtype):
-        return _torch().empty(shape, dtype=self._torch_dtype(dtype), device=self.device)
+    def allocator(self, shape, dtype, zero=False):
+        torch = _torch()
+        return functools.partial(torch.zeros if zero else torch.empty, shape,
+                                 dtype=self._torch_dtype(dtype), device=self.device)
 
-    def zeros(self, shape, dtype):
-        return _torch().zeros(shape, dtype=self._torch_dtype(dtype), device=self.device)
 
     def copy(self, a):
         return a.detach().clone(memory_format=_torch().contiguous_format)

@@ -3,8 +3,9 @@
 Every function checks its arguments before anything runs (framework, device,
 dtype, rank, shape agreement, contiguity, index dtype) and raises TypeError
 or ValueError naming the argument; index values are checked by the compiled
-kernel, which raises IndexError (out-of-range token, bad expert_offsets)
-without writing outside any buffer.
+CPU kernel, which raises IndexError (out-of-range token, bad expert_offsets)
+without writing outside any buffer (CUDA kernels read zeros for an
+out-of-range index and write nothing, without an error).
 
 A checked call leaves a plan (kernel, output allocation, argument order)
 under the signature of its arguments: for torch tensors, each one's dtype,
@@ -167,13 +168,19 @@ def _call(op, check, arrays, scalars=()):
     return plan.launch(arrays)
 
 
+_tensor = None  # torch.Tensor once torch is imported
+
+
 def _signature(op, arrays, scalars):
     """(op, (type, value) per scalar, (dtype, device, shape, contiguous) per
     tensor), or None unless every array argument is a torch tensor. (Scalars
     carry their type: True == 1 and 8.0 == 8, but only ints are accepted.)"""
-    tensor = torch_tensor_type()
+    global _tensor
+    tensor = _tensor
     if tensor is None:
-        return None
+        tensor = _tensor = torch_tensor_type()
+        if tensor is None:
+            return None
     sig = [op]
     for v in scalars:
         sig.append((type(v), v))
@@ -233,15 +240,12 @@ def _check_gather_matmul(x, ind, w, bias, expert_offsets):
                 + (" + %bias" if bias is not None else "") + " outs(%y) : ({types}) -> ()")
         return _kernels.kernel_source(ops, text)
 
-    fw = c.fw
-    if ragged:
-        alloc, y_shape = fw.zeros, (c.dim("R"), J)
-    else:
-        alloc, y_shape = fw.empty, tuple(ind.shape) + (J,)
+    # Ragged: rows past expert_offsets[E] stay zero.
+    alloc = c.fw.allocator((c.dim("R"), J) if ragged else tuple(ind.shape) + (J,), dt, zero=ragged)
     has_bias = bias is not None
 
     def prepare(x, ind, w, bias, off):
-        y = alloc(y_shape, dt)
+        y = alloc()
         if ragged:
             return ((x, ind, w, off, bias, y) if has_bias else (x, ind, w, off, y)), y
         return ((x, ind, w, bias, y) if has_bias else (x, ind, w, y)), y
@@ -305,12 +309,12 @@ def _check_matmul_scatter(y, ind, w, init, scale, expert_offsets, num_tokens, de
                 + (" {{deterministic}}" if deterministic else "") + " : ({types}) -> ()")
         return _kernels.kernel_source(ops, text)
 
-    fw = c.fw
-    out_shape = ((y.shape[0],) if batched else ()) + (num_tokens, I)
-    has_init = init is not None
+    copy = c.fw.copy
+    zeros = None if init is not None else \
+        c.fw.allocator(((y.shape[0],) if batched else ()) + (num_tokens, I), out_dt, zero=True)
 
     def prepare(y, ind, w, init, scale, off):
-        out = fw.copy(init) if has_init else fw.zeros(out_shape, out_dt)
+        out = copy(init) if zeros is None else zeros()
         args = (y, ind, w, off, out) if ragged else (y, ind, w, out)
         return (args if scale is None else args + (scale,)), out
 
@@ -354,10 +358,11 @@ def _check_permute(x, topk_ids, num_experts, num_out_tokens):
                 " : ({types}) -> ()")
         return _kernels.kernel_source(ops, text)
 
-    empty = c.fw.empty
+    allocs = (c.fw.allocator((R, H), dt), c.fw.allocator((k * T,), "i32"),
+              c.fw.allocator((E + 1,), "i32"))
 
     def prepare(x, topk_ids):
-        outs = (empty((R, H), dt), empty((k * T,), "i32"), empty((E + 1,), "i32"))
+        outs = tuple(a() for a in allocs)
         return (x, topk_ids) + outs, outs
 
     return c.plan(key, build, prepare, results=3), (x, topk_ids)
@@ -388,10 +393,10 @@ def _check_unpermute(x_sorted, row_id_map, probs):
         return _kernels.kernel_source(
             ops, "egs.unpermute %xs[%map] * %probs outs(%out) : ({types}) -> ()")
 
-    empty = c.fw.empty
+    alloc = c.fw.allocator((T, H), dt)
 
     def prepare(x_sorted, row_id_map, probs):
-        out = empty((T, H), dt)
+        out = alloc()
         return (x_sorted, row_id_map, probs, out), out
 
     return c.plan(key, build, prepare), (x_sorted, row_id_map, probs)
@@ -418,10 +423,11 @@ def _check_route(topk_ids, num_experts):
         return _kernels.kernel_source(
             ops, f"egs.route %ids experts = {E} outs(%rows, %off, %map) : ({{types}}) -> ()")
 
-    empty = c.fw.empty
+    allocs = (c.fw.allocator((T * k,), "i32"), c.fw.allocator((E + 1,), "i32"),
+              c.fw.allocator((k * T,), "i32"))
 
     def prepare(topk_ids):
-        outs = (empty((T * k,), "i32"), empty((E + 1,), "i32"), empty((k * T,), "i32"))
+        outs = tuple(a() for a in allocs)
         return (topk_ids,) + outs, outs
 
     return c.plan(key, build, prepare, results=3), (topk_ids,)

@@ -39,7 +39,10 @@ def ConvertEGSToGPU : Pass<"convert-egs-to-gpu", "::mlir::ModuleOp"> {
       ragged): BM x BN tiles per expert with a BK reduction loop; f16/bf16
       through a multi-stage `nvgpu.device_async_copy` pipeline, `nvgpu.ldmatrix`
       and `nvvm.mma.sync` m16n8k16 (f32 accumulation), f32 on CUDA cores; bias,
-      silu/gelu/swiglu and scale in the epilogue. The ragged form builds its
+      silu/gelu/swiglu and scale in the epilogue. With `warpgroup-mma`
+      (sm_90a) large f16/bf16 GEMMs (N >= 1024, K >= 512) instead stage
+      128-byte swizzled tiles and run `nvvm.wgmma.mma_async` on shared-memory
+      descriptors. The ragged form builds its
       tile -> expert map on the device. matmul_scatter adds rows with f32
       atomics; with `deterministic` it stores per-slot rows and sums each
       token's rows in slot order (no floating-point atomics).
