@@ -12,8 +12,9 @@ count or batch size reuses the compiled kernel.
 
 Caches:
   * in memory: key -> executable, for the life of the process (a cached call
-    costs a dict lookup); ops.py keeps, beside it, a plan per argument
-    signature so that a repeated call skips the argument checks;
+    costs a dict lookup); for torch tensors the extension keeps, beside it,
+    a plan per argument signature, so that a repeated call skips the
+    argument checks and runs in one extension call (ops.py);
   * on disk: the C API stores the object code of every compilation under
     $EGS_CACHE_DIR (default ~/.cache/egs), keyed by a hash of the lowered
     LLVM IR, host CPU and options. A new process still parses and lowers the
@@ -26,28 +27,28 @@ import os
 import threading
 
 from . import _egs
+from ._arrays import torch_tensor_type
 
 _lock = threading.Lock()
 _kernels = {}
 _memory_hits = 0
 
-# Call plans of python/egs/ops.py: argument signature -> plan (a kernel of
-# _kernels plus how to allocate and order its arguments). Bounded: token
-# counts are part of a signature, so a long run with many distinct T would
-# otherwise grow it without end.
-plans = {}
-_MAX_PLANS = 4096
+# Call plans of python/egs/ops.py for torch tensors: argument signature ->
+# plan (a kernel of _kernels plus how to allocate and order its arguments),
+# kept and replayed by the extension (bounded there: token counts are part of
+# a signature). Created once torch is imported.
+_dispatcher = None
+_replayed = [0]  # dispatcher hits at the last clear_cache()
 
 
-def remember_plan(sig, plan):
-    if len(plans) >= _MAX_PLANS:
-        plans.clear()
-    plans[sig] = plan
-
-
-def count_memory_hit():
-    global _memory_hits
-    _memory_hits += 1
+def dispatcher():
+    global _dispatcher
+    if _dispatcher is None:
+        tensor = torch_tensor_type()
+        if tensor is None:
+            return None
+        _dispatcher = _egs.Dispatcher(tensor)
+    return _dispatcher
 
 
 def cache_dir():
@@ -103,9 +104,10 @@ def kernel(key, build_source, target):
 def cache_info():
     """Counters of the kernel caches (compilations counts full compiles)."""
     stats = _egs.statistics()
+    replayed = (_dispatcher.hits if _dispatcher is not None else 0) - _replayed[0]
     return {
         "kernels": len(_kernels),
-        "memory_hits": _memory_hits,
+        "memory_hits": _memory_hits + replayed,
         "compilations": stats["compilations"],
         "disk_cache_loads": stats["disk_cache_loads"],
         "invocations": stats["invocations"],
@@ -118,8 +120,10 @@ def clear_cache():
     global _memory_hits
     with _lock:
         _kernels.clear()
-        plans.clear()
+        if _dispatcher is not None:
+            _dispatcher.clear()
         _memory_hits = 0
+        _replayed[0] = _dispatcher.hits if _dispatcher is not None else 0
 
 
 # --------------------------------------------------------------------------

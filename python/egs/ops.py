@@ -11,11 +11,11 @@ A checked call leaves a plan (kernel, output allocation, argument order)
 under the signature of its arguments: for torch tensors, each one's dtype,
 device, shape and contiguity, plus the scalar arguments. The next call with
 the same signature skips the checks, which could only pass again, and
-replays the plan: the cached path of a call is a signature, a dict lookup,
-the output allocation and the launch.
+replays the plan in one extension call (_egs.Dispatcher): signature, dict
+lookup, output allocation (by torch) and launch.
 """
 from . import _kernels
-from ._arrays import DATA_DTYPES, INDEX_DTYPES, as_native, framework_of, torch_tensor_type
+from ._arrays import DATA_DTYPES, INDEX_DTYPES, as_native, framework_of
 
 __all__ = ["gather_matmul", "matmul_scatter", "permute", "unpermute", "route"]
 
@@ -110,88 +110,67 @@ class _Call:
     def dim(self, sym):
         return self.dims[sym][0]
 
-    def plan(self, key, build, prepare, results=1):
+    def plan(self, key, build, outputs, order, results=(0,)):
         """The plan of this call: kernel `key` (compiled from build() once)
-        run on prepare(*arrays) -> (kernel arguments, results)."""
+        run on the array arguments and fresh outputs (see _Plan)."""
         exe, fn = _kernels.kernel(key, build, self.fw.target())
-        return _Plan(exe, fn, self.fw, prepare, results)
+        return _Plan(exe, fn, self.fw, outputs, order, results)
 
 
 class _Plan:
     """What a checked call resolved to, replayed for every call whose
-    arguments have the same signature (see the module doc)."""
+    arguments have the same signature (see the module doc):
+      outputs: (allocator, index of the array argument it copies, or -1);
+      order:   the kernel's arguments as indices into arrays ++ outputs;
+      results: the outputs returned (one is returned bare).
+    For torch tensors the same plan runs in the extension (_egs.Dispatcher)."""
 
-    __slots__ = ("exe", "fn", "fw", "cuda", "prepare", "convert", "bound")
+    __slots__ = ("exe", "fn", "fw", "cuda", "outputs", "order", "results", "convert", "bound")
 
-    def __init__(self, exe, fn, fw, prepare, results):
-        self.exe, self.fn, self.fw, self.prepare = exe, fn, fw, prepare
+    def __init__(self, exe, fn, fw, outputs, order, results):
+        self.exe, self.fn, self.fw = exe, fn, fw
+        self.outputs, self.order, self.results = outputs, tuple(order), tuple(results)
         self.cuda = fw.target() == "cuda"
-        # torch: the entry point bound to the shapes and strides of the first
-        # call's arguments, which every call with this plan shares.
-        self.bound = None
+        self.bound = None  # the entry point bound to the first call's shapes
         # Results of foreign (DLPack) frameworks go back through it.
-        self.convert = None
-        if fw.converts_results:
-            self.convert = fw.result if results == 1 else \
-                (lambda rs: tuple(fw.result(r) for r in rs))
+        self.convert = fw.result if fw.converts_results else None
+
+    def stream_function(self):
+        """Zero-argument callable giving the CUstream to queue on, or None."""
+        return self.fw.stream_function() if self.cuda else None
 
     def launch(self, arrays):
-        args, results = self.prepare(*arrays)
+        outs = tuple(alloc() if src < 0 else alloc(arrays[src]) for alloc, src in self.outputs)
+        full = tuple(arrays) + outs
+        args = tuple(full[i] for i in self.order)
         # CUDA: queued on the caller's current stream, set in the same call.
         stream = self.fw.stream() if self.cuda else None
-        bound = self.bound
-        if bound is not None:
-            bound.run(stream, *[a.data_ptr() for a in args])
-        elif self.fw.name == "torch":
+        if self.fw.name == "torch":
             self.bound = self.exe.bind(self.fn, args)
             self.bound.run(stream, *[a.data_ptr() for a in args])
         else:
             self.exe.run(self.fn, args, stream)
-        return results if self.convert is None else self.convert(results)
+        results = tuple(outs[i] if self.convert is None else self.convert(outs[i])
+                        for i in self.results)
+        return results[0] if len(results) == 1 else results
 
 
 def _call(op, check, arrays, scalars=()):
     """Runs op on `arrays` (positional array arguments, None for absent ones):
-    the plan of an earlier call with the same signature, or check(*arrays,
-    *scalars) -> (plan, native arrays) and remember it."""
-    sig = _signature(op, arrays, scalars)
-    try:
-        plan = _kernels.plans.get(sig) if sig is not None else None
-    except TypeError:  # an unhashable scalar: the checks will name it
-        sig = plan = None
-    if plan is None:
-        plan, arrays = check(*arrays, *scalars)
-        if sig is not None:
-            _kernels.remember_plan(sig, plan)
-    else:
-        _kernels.count_memory_hit()
-    return plan.launch(arrays)
-
-
-_tensor = None  # torch.Tensor once torch is imported
-
-
-def _signature(op, arrays, scalars):
-    """(op, (type, value) per scalar, (dtype, device, shape, contiguous) per
-    tensor), or None unless every array argument is a torch tensor. (Scalars
-    carry their type: True == 1 and 8.0 == 8, but only ints are accepted.)"""
-    global _tensor
-    tensor = _tensor
-    if tensor is None:
-        tensor = _tensor = torch_tensor_type()
-        if tensor is None:
-            return None
-    sig = [op]
-    for v in scalars:
-        sig.append((type(v), v))
-    for a in arrays:
-        if a is None:
-            sig.append(None)
-        elif isinstance(a, tensor):
-            sig.append((a.dtype, a.device, a.shape, a.is_contiguous()))
-        else:
-            return None
-    return tuple(sig)
+    in the extension, the plan of an earlier call with the same signature;
+    else check(*arrays, *scalars) -> (plan, native arrays), run it and
+    remember it (torch tensors only)."""
+    dispatcher = _kernels.dispatcher()
+    if dispatcher is not None:
+        results = dispatcher.run(op, arrays, scalars)
+        if results is not None:
+            return results
+    plan, native = check(*arrays, *scalars)
+    results = plan.launch(native)
+    if dispatcher is not None and plan.bound is not None:
+        dispatcher.add(op, arrays, scalars, plan.bound, plan.outputs, plan.order,
+                       plan.results, len(plan.results) == 1, plan.stream_function())
+    return results
 
 
 # "B,T,I" -> ("B", "T", "I"), split once per layout string.
@@ -240,17 +219,11 @@ def _check_gather_matmul(x, ind, w, bias, expert_offsets):
                 + (" + %bias" if bias is not None else "") + " outs(%y) : ({types}) -> ()")
         return _kernels.kernel_source(ops, text)
 
-    # Ragged: rows past expert_offsets[E] stay zero.
+    # arrays (x, ind, w, bias, off) ++ (y,); ragged: rows past
+    # expert_offsets[E] stay zero.
     alloc = c.fw.allocator((c.dim("R"), J) if ragged else tuple(ind.shape) + (J,), dt, zero=ragged)
-    has_bias = bias is not None
-
-    def prepare(x, ind, w, bias, off):
-        y = alloc()
-        if ragged:
-            return ((x, ind, w, off, bias, y) if has_bias else (x, ind, w, off, y)), y
-        return ((x, ind, w, bias, y) if has_bias else (x, ind, w, y)), y
-
-    return c.plan(key, build, prepare), (x, ind, w, bias, expert_offsets)
+    order = [0, 1, 2] + ([4] if ragged else []) + ([3] if bias is not None else []) + [5]
+    return c.plan(key, build, [(alloc, -1)], order), (x, ind, w, bias, expert_offsets)
 
 
 def matmul_scatter(y, ind, w, *, init=None, num_tokens=None, scale=None,
@@ -309,16 +282,14 @@ def _check_matmul_scatter(y, ind, w, init, scale, expert_offsets, num_tokens, de
                 + (" {{deterministic}}" if deterministic else "") + " : ({types}) -> ()")
         return _kernels.kernel_source(ops, text)
 
-    copy = c.fw.copy
-    zeros = None if init is not None else \
-        c.fw.allocator(((y.shape[0],) if batched else ()) + (num_tokens, I), out_dt, zero=True)
-
-    def prepare(y, ind, w, init, scale, off):
-        out = copy(init) if zeros is None else zeros()
-        args = (y, ind, w, off, out) if ragged else (y, ind, w, out)
-        return (args if scale is None else args + (scale,)), out
-
-    return c.plan(key, build, prepare), (y, ind, w, init, scale, expert_offsets)
+    # arrays (y, ind, w, init, scale, off) ++ (out,): a copy of init, or zeros
+    if init is not None:
+        out = (c.fw.copy, 3)
+    else:
+        out = (c.fw.allocator(((y.shape[0],) if batched else ()) + (num_tokens, I), out_dt,
+                              zero=True), -1)
+    order = [0, 1, 2] + ([5] if ragged else []) + [6] + ([4] if scale is not None else [])
+    return c.plan(key, build, [out], order), (y, ind, w, init, scale, expert_offsets)
 
 
 def _num_experts(c, num_experts):
@@ -358,14 +329,9 @@ def _check_permute(x, topk_ids, num_experts, num_out_tokens):
                 " : ({types}) -> ()")
         return _kernels.kernel_source(ops, text)
 
-    allocs = (c.fw.allocator((R, H), dt), c.fw.allocator((k * T,), "i32"),
-              c.fw.allocator((E + 1,), "i32"))
-
-    def prepare(x, topk_ids):
-        outs = tuple(a() for a in allocs)
-        return (x, topk_ids) + outs, outs
-
-    return c.plan(key, build, prepare, results=3), (x, topk_ids)
+    outs = [(c.fw.allocator((R, H), dt), -1), (c.fw.allocator((k * T,), "i32"), -1),
+            (c.fw.allocator((E + 1,), "i32"), -1)]
+    return c.plan(key, build, outs, [0, 1, 2, 3, 4], (0, 1, 2)), (x, topk_ids)
 
 
 def unpermute(x_sorted, row_id_map, probs):
@@ -393,13 +359,8 @@ def _check_unpermute(x_sorted, row_id_map, probs):
         return _kernels.kernel_source(
             ops, "egs.unpermute %xs[%map] * %probs outs(%out) : ({types}) -> ()")
 
-    alloc = c.fw.allocator((T, H), dt)
-
-    def prepare(x_sorted, row_id_map, probs):
-        out = alloc()
-        return (x_sorted, row_id_map, probs, out), out
-
-    return c.plan(key, build, prepare), (x_sorted, row_id_map, probs)
+    outs = [(c.fw.allocator((T, H), dt), -1)]
+    return c.plan(key, build, outs, [0, 1, 2, 3]), (x_sorted, row_id_map, probs)
 
 
 def route(topk_ids, num_experts):
@@ -423,11 +384,6 @@ def _check_route(topk_ids, num_experts):
         return _kernels.kernel_source(
             ops, f"egs.route %ids experts = {E} outs(%rows, %off, %map) : ({{types}}) -> ()")
 
-    allocs = (c.fw.allocator((T * k,), "i32"), c.fw.allocator((E + 1,), "i32"),
-              c.fw.allocator((k * T,), "i32"))
-
-    def prepare(topk_ids):
-        outs = tuple(a() for a in allocs)
-        return (topk_ids,) + outs, outs
-
-    return c.plan(key, build, prepare, results=3), (topk_ids,)
+    outs = [(c.fw.allocator((T * k,), "i32"), -1), (c.fw.allocator((E + 1,), "i32"), -1),
+            (c.fw.allocator((k * T,), "i32"), -1)]
+    return c.plan(key, build, outs, [0, 1, 2, 3], (0, 1, 2)), (topk_ids,)

@@ -307,17 +307,183 @@ public:
       throw py::value_error("BoundCall.run: expected " + std::to_string(n) +
                             " data pointers, got " +
                             std::to_string(pointers.size()));
+    std::array<void *, kMaxArgs> data;
+    for (int i = 0; i < n; ++i)
+      data[i] = reinterpret_cast<void *>(pointers[i].cast<uintptr_t>());
+    runPointers(stream, data.data());
+  }
+
+  void runPointers(const py::handle &stream, void *const *data) const {
     std::array<Buffer, kMaxArgs> call = buffers;
     for (int i = 0; i < n; ++i)
-      call[i].data = reinterpret_cast<void *>(pointers[i].cast<uintptr_t>());
+      call[i].data = data[i];
     exe->invokeBuffers(fn, call.data(), n, stream);
   }
+
+  int numArgs() const { return n; }
 
 private:
   py::object owner; ///< the Executable, kept alive
   Executable *exe;  ///< owner's
   int fn, n;
   std::array<Buffer, kMaxArgs> buffers;
+};
+
+/// The replay of checked calls on torch tensors (python/egs/ops.py) in one
+/// extension call: the signature of the arguments (per scalar its type and
+/// value, per tensor its dtype, device, shape and contiguity: everything the
+/// Python checks read) -> the plan of the first call with that signature:
+/// its bound entry point, how to allocate the outputs, the order of the
+/// kernel's arguments and which outputs are returned.
+class Dispatcher {
+public:
+  explicit Dispatcher(py::object tensorType) : tensorType(std::move(tensorType)) {}
+
+  /// The call's results, or None when no plan has this signature.
+  py::object run(const py::object &op, const py::tuple &arrays,
+                 const py::tuple &scalars) {
+    py::object key = signature(op, arrays, scalars);
+    if (!key)
+      return py::none();
+    PyObject *entry = PyDict_GetItemWithError(plans.ptr(), key.ptr());
+    if (!entry) {
+      PyErr_Clear();
+      return py::none();
+    }
+    const Plan &p = storage[PyLong_AsSsize_t(entry)];
+    ++hits;
+    int numIn = static_cast<int>(arrays.size());
+    std::array<py::object, kMaxArgs> outs;
+    for (size_t i = 0; i < p.outputs.size(); ++i) {
+      const auto &[alloc, source] = p.outputs[i];
+      outs[i] = source < 0 ? alloc() : alloc(arrays[source]);
+    }
+    std::array<void *, kMaxArgs> data;
+    for (size_t k = 0; k < p.order.size(); ++k) {
+      int at = p.order[k];
+      py::handle a = at < numIn ? arrays[at] : outs[at - numIn];
+      PyObject *ptr = PyObject_CallMethodNoArgs(a.ptr(), names().dataPtr);
+      if (!ptr)
+        throw py::error_already_set();
+      data[k] = reinterpret_cast<void *>(
+          py::reinterpret_steal<py::object>(ptr).cast<uintptr_t>());
+    }
+    p.call.runPointers(p.stream.is_none() ? py::none() : p.stream(), data.data());
+    if (p.single)
+      return outs[p.results[0]];
+    py::tuple results(p.results.size());
+    for (size_t i = 0; i < p.results.size(); ++i)
+      results[i] = outs[p.results[i]];
+    return std::move(results);
+  }
+
+  /// Remembers the plan of a checked call; false when the arguments have no
+  /// signature (not all torch tensors, an unhashable scalar).
+  bool add(const py::object &op, const py::tuple &arrays,
+           const py::tuple &scalars, const BoundCall &call,
+           const std::vector<std::pair<py::object, int>> &outputs,
+           const std::vector<int> &order, const std::vector<int> &results,
+           bool single, py::object stream) {
+    py::object key = signature(op, arrays, scalars);
+    if (!key)
+      return false;
+    if (outputs.size() > kMaxArgs || order.size() != size_t(call.numArgs()) ||
+        results.empty())
+      throw py::value_error("Dispatcher.add: inconsistent plan");
+    int total = static_cast<int>(arrays.size() + outputs.size());
+    for (int at : order)
+      if (at < 0 || at >= total)
+        throw py::value_error("Dispatcher.add: argument index out of range");
+    for (int r : results)
+      if (r < 0 || r >= static_cast<int>(outputs.size()))
+        throw py::value_error("Dispatcher.add: result index out of range");
+    // Token counts are part of a signature: bound the table.
+    if (storage.size() >= kMaxPlans)
+      clear();
+    plans[key] = py::int_(storage.size());
+    storage.push_back(
+        Plan{call, outputs, order, results, single, std::move(stream)});
+    return true;
+  }
+
+  void clear() {
+    plans.clear();
+    storage.clear();
+  }
+  size_t size() const { return storage.size(); }
+  uint64_t hits = 0;
+
+private:
+  static constexpr size_t kMaxPlans = 4096;
+
+  struct Plan {
+    BoundCall call;
+    std::vector<std::pair<py::object, int>> outputs; ///< allocator, input it copies or -1
+    std::vector<int> order;   ///< kernel argument -> index into inputs ++ outputs
+    std::vector<int> results; ///< outputs returned
+    bool single;
+    py::object stream; ///< zero-argument callable giving the CUstream, or None
+  };
+
+  struct Names {
+    PyObject *dtype, *device, *shape, *isContiguous, *dataPtr;
+  };
+  static const Names &names() {
+    static const Names n{PyUnicode_InternFromString("dtype"),
+                         PyUnicode_InternFromString("device"),
+                         PyUnicode_InternFromString("shape"),
+                         PyUnicode_InternFromString("is_contiguous"),
+                         PyUnicode_InternFromString("data_ptr")};
+    return n;
+  }
+
+  /// (op, (type, value) per scalar, (dtype, device, shape, contiguous) per
+  /// tensor, None per absent array); a null object unless every array is a
+  /// torch tensor.
+  py::object signature(const py::object &op, const py::tuple &arrays,
+                       const py::tuple &scalars) const {
+    const Names &n = names();
+    size_t ns = scalars.size(), na = arrays.size();
+    py::tuple key(1 + ns + na);
+    key[0] = op;
+    for (size_t i = 0; i < ns; ++i) {
+      py::handle v = scalars[i];
+      key[1 + i] = py::make_tuple(py::handle(reinterpret_cast<PyObject *>(Py_TYPE(v.ptr()))), v);
+    }
+    for (size_t i = 0; i < na; ++i) {
+      py::handle a = arrays[i];
+      if (a.is_none()) {
+        key[1 + ns + i] = py::none();
+        continue;
+      }
+      int isTensor = PyObject_IsInstance(a.ptr(), tensorType.ptr());
+      if (isTensor != 1) {
+        if (isTensor < 0)
+          PyErr_Clear();
+        return py::object();
+      }
+      auto get = [&](PyObject *name) {
+        PyObject *v = PyObject_GetAttr(a.ptr(), name);
+        if (!v)
+          throw py::error_already_set();
+        return py::reinterpret_steal<py::object>(v);
+      };
+      PyObject *contiguous = PyObject_CallMethodNoArgs(a.ptr(), n.isContiguous);
+      if (!contiguous)
+        throw py::error_already_set();
+      key[1 + ns + i] = py::make_tuple(get(n.dtype), get(n.device), get(n.shape),
+                                       py::reinterpret_steal<py::object>(contiguous));
+    }
+    if (PyObject_Hash(key.ptr()) == -1) { // an unhashable scalar
+      PyErr_Clear();
+      return py::object();
+    }
+    return std::move(key);
+  }
+
+  py::object tensorType;
+  py::dict plans;            ///< signature -> index into storage
+  std::vector<Plan> storage;
 };
 
 class Compiler {
@@ -385,6 +551,17 @@ PYBIND11_MODULE(_egs, m) {
       .def_property_readonly("from_disk_cache", &Executable::fromDiskCache);
 
   py::class_<BoundCall>(m, "BoundCall").def("run", &BoundCall::run);
+  py::class_<Dispatcher>(m, "Dispatcher")
+      .def(py::init<py::object>(), py::arg("tensor_type"))
+      .def("run", &Dispatcher::run, py::arg("op"), py::arg("arrays"),
+           py::arg("scalars"))
+      .def("add", &Dispatcher::add, py::arg("op"), py::arg("arrays"),
+           py::arg("scalars"), py::arg("call"), py::arg("outputs"),
+           py::arg("order"), py::arg("results"), py::arg("single"),
+           py::arg("stream"))
+      .def("clear", &Dispatcher::clear)
+      .def("__len__", &Dispatcher::size)
+      .def_readonly("hits", &Dispatcher::hits);
 
   py::class_<Compiler>(m, "Compiler")
       .def(py::init<>())
