@@ -10,16 +10,23 @@
 
 #include "egs/InitAll.h"
 #include "egs/Pipelines/Pipelines.h"
+#ifdef EGS_HAVE_NVVM_PIPELINE
+#include "egs/Conversion/EGSToGPU/EGSToGPU.h"
+#endif
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Export.h"
 
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/IR/Constants.h"
+#include "llvm/IR/Module.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/SHA256.h"
@@ -186,6 +193,44 @@ static std::string packedName(StringRef function) {
   return "_mlir_ciface_" + function.str();
 }
 
+/// Gives the module's global constructors and destructors (a CUDA program's
+/// module load and unload) external names egs_ctor_<i> / egs_dtor_<i>, in
+/// the order they run, so that an object loaded from the disk cache, whose
+/// initializers no JIT platform runs, can run them itself
+/// (runCachedInitializers). They stay in llvm.global_ctors/dtors for the
+/// fresh engine, which runs them as before.
+static void exposeInitializers(llvm::Module &module) {
+  for (auto [array, prefix] : {std::pair{"llvm.global_ctors", "egs_ctor_"},
+                               std::pair{"llvm.global_dtors", "egs_dtor_"}}) {
+    auto *gv = module.getGlobalVariable(array);
+    auto *init = gv ? dyn_cast_or_null<llvm::ConstantArray>(gv->getInitializer())
+                    : nullptr;
+    if (!init)
+      continue;
+    std::vector<std::pair<uint64_t, llvm::Function *>> entries;
+    for (llvm::Value *op : init->operands()) {
+      auto *entry = dyn_cast<llvm::ConstantStruct>(op);
+      if (!entry || entry->getNumOperands() < 2)
+        continue;
+      auto *priority = dyn_cast<llvm::ConstantInt>(entry->getOperand(0));
+      auto *fn = dyn_cast<llvm::Function>(entry->getOperand(1)->stripPointerCasts());
+      if (priority && fn && !fn->isDeclaration())
+        entries.push_back({priority->getZExtValue(), fn});
+    }
+    // Constructors run by increasing priority, destructors by decreasing.
+    std::stable_sort(entries.begin(), entries.end(), [&](auto &a, auto &b) {
+      return StringRef(prefix) == "egs_ctor_" ? a.first < b.first
+                                              : a.first > b.first;
+    });
+    for (size_t i = 0; i < entries.size(); ++i) {
+      llvm::Function *fn = entries[i].second;
+      fn->setName(prefix + std::to_string(i));
+      fn->setLinkage(llvm::GlobalValue::ExternalLinkage);
+      fn->setVisibility(llvm::GlobalValue::DefaultVisibility);
+    }
+  }
+}
+
 /// Code generation in a fresh ExecutionEngine; dumps the object to
 /// `cachePath` when given.
 static bool generateCode(ModuleOp module, const EgsCompileOptions &options,
@@ -207,6 +252,13 @@ static bool generateCode(ModuleOp module, const EgsCompileOptions &options,
   // No sharedLibPaths: the engine would load them RTLD_GLOBAL; their
   // functions come in by address instead (SharedLibraries.cpp).
   ExecutionEngineOptions engineOptions;
+  engineOptions.llvmModuleBuilder =
+      [](Operation *op, llvm::LLVMContext &context) -> std::unique_ptr<llvm::Module> {
+    std::unique_ptr<llvm::Module> module = translateModuleToLLVMIR(op, context);
+    if (module)
+      exposeInitializers(*module);
+    return module;
+  };
   engineOptions.transformer = transformer;
   engineOptions.jitCodeGenOptLevel = optLevel;
   engineOptions.enableObjectDump = !cachePath.empty();
@@ -257,23 +309,88 @@ static bool loadSharedLibraries(ArrayRef<std::string> libs, bool cuda,
   return true;
 }
 
-/// Loads the object of the lowered `module` from the disk cache when it is
-/// there; otherwise sets `cachePath` to where the new object goes ("" for
-/// none: no cache directory, or a CUDA program).
-static bool loadFromDiskCache(ModuleOp module, const EgsCompileOptions &options,
+/// Drops the serializer's timings (ISAToBinaryTimeInMs, ...) from the GPU
+/// objects' properties: they differ between two compiles of the same kernels
+/// and would make every CUDA cache key new. Nothing reads them later.
+static void dropCompileTimings(ModuleOp module) {
+  module.walk([](gpu::BinaryOp binary) {
+    SmallVector<Attribute> objects;
+    for (Attribute a : binary.getObjects()) {
+      auto object = dyn_cast<gpu::ObjectAttr>(a);
+      DictionaryAttr props = object ? object.getProperties() : nullptr;
+      if (!props) {
+        objects.push_back(a);
+        continue;
+      }
+      SmallVector<NamedAttribute> kept;
+      for (NamedAttribute p : props)
+        if (!p.getName().getValue().ends_with("TimeInMs"))
+          kept.push_back(p);
+      objects.push_back(gpu::ObjectAttr::get(
+          object.getContext(), object.getTarget(), object.getFormat(),
+          object.getObject(),
+          kept.empty() ? DictionaryAttr()
+                       : DictionaryAttr::get(object.getContext(), kept),
+          object.getKernels()));
+    }
+    binary.setObjectsAttr(ArrayAttr::get(binary.getContext(), objects));
+  });
+}
+
+/// The key text of a host program: its lowered module (so a new compiler
+/// that lowers differently never reuses an old object).
+static std::string loweredKeyText(ModuleOp module) {
+  dropCompileTimings(module);
+  std::string ir;
+  llvm::raw_string_ostream os(ir);
+  module->print(os, OpPrintingFlags().enableDebugInfo(false));
+  return ir;
+}
+
+/// The key text of a CUDA program, known before its (slow) pipeline runs:
+/// the source, the pipeline options, and the identity (path, size, mtime)
+/// of what turns them into code: this library and the ptxas it would run.
+static std::string sourceKeyText(StringRef source, StringRef pipelineOptions) {
+  static const std::string tools = [] {
+    std::string id;
+    auto stamp = [&](StringRef path) {
+      llvm::sys::fs::file_status st;
+      if (llvm::sys::fs::status(path, st))
+        return;
+      id += path.str() + ":" + std::to_string(st.getSize()) + ":" +
+            std::to_string(st.getLastModificationTime().time_since_epoch().count()) +
+            "\n";
+    };
+    Dl_info info;
+    if (dladdr(reinterpret_cast<void *>(&egsCompile), &info) && info.dli_fname)
+      stamp(info.dli_fname);
+#ifdef EGS_HAVE_NVVM_PIPELINE
+    if (auto dir = egs::findCUDAToolkitWith("ptxas")) {
+      llvm::SmallString<256> ptxas(*dir);
+      llvm::sys::path::append(ptxas, "bin", "ptxas");
+      stamp(ptxas);
+    }
+#endif
+    return id;
+  }();
+  return "source\n" + tools + "options: " + pipelineOptions.str() + "\n" +
+         source.str();
+}
+
+/// Loads the object keyed by `keyText` from the disk cache when it is there;
+/// otherwise sets `cachePath` to where the new object goes ("" for none: no
+/// cache directory).
+static bool loadFromDiskCache(std::string keyText, const EgsCompileOptions &options,
                               ArrayRef<std::string> libs,
                               const ExternalSymbols &symbols, Executable &exe,
                               std::string &cachePath) {
   cachePath.clear();
-  if (!options.cacheDir || !*options.cacheDir || exe.target != "cpu")
+  if (!options.cacheDir || !*options.cacheDir)
     return false;
-  std::string ir;
-  llvm::raw_string_ostream os(ir);
-  module->print(os, OpPrintingFlags().enableDebugInfo(false));
   for (const std::string &l : libs)
-    ir += "\n;lib " + l;
+    keyText += "\n;lib " + l;
   std::string path = diskCachePath(options.cacheDir,
-                                   hashKey(ir, exe.target, options.optLevel));
+                                   hashKey(keyText, exe.target, options.optLevel));
   if (llvm::sys::fs::exists(path)) {
     std::string loadError;
     if (loadCachedObject(path, symbols, exe, loadError)) {
@@ -378,20 +495,33 @@ extern "C" int egsCompile(EgsCompiler compiler, const char *source,
       return fail(error, "cannot parse the MLIR source: " +
                              diags.take("(no diagnostic)"));
   }
-  if (!prepareEntryPoints(*module, *exe, message) ||
-      !runPipeline(*module, target, options.pipelineOptions ? options.pipelineOptions : "",
-                   message))
-    return fail(error, message);
+  StringRef pipelineOptions = options.pipelineOptions ? options.pipelineOptions : "";
+  bool cuda = target == "cuda";
   ExternalSymbols symbols;
-  if (!loadSharedLibraries(sharedLibs, target == "cuda", symbols, message) ||
+  if (!prepareEntryPoints(*module, *exe, message) ||
+      !loadSharedLibraries(sharedLibs, cuda, symbols, message))
+    return fail(error, message);
+  // CUDA: the pipeline (NVPTX code generation, ptxas) is most of a compile,
+  // so the cache is looked up by source before it runs; host programs by
+  // their lowered module, after their fast pipeline.
+  std::string cachePath;
+  auto fromCache = [&](std::string keyText) {
+    if (!loadFromDiskCache(std::move(keyText), options, sharedLibs, symbols,
+                           *exe, cachePath))
+      return false;
+    *result = exe.release();
+    return true;
+  };
+  if (cuda && fromCache(sourceKeyText(StringRef(source, length), pipelineOptions)))
+    return 0;
+  std::string cudaCachePath = cachePath;
+  if (!runPipeline(*module, target, pipelineOptions, message) ||
       !checkExternals(*module, symbols, message))
     return fail(error, message);
-
-  std::string cachePath;
-  if (loadFromDiskCache(*module, options, sharedLibs, symbols, *exe, cachePath)) {
-    *result = exe.release();
+  if (!cuda && fromCache(loweredKeyText(*module)))
     return 0;
-  }
+  if (cuda)
+    cachePath = cudaCachePath;
   if (!generateCode(*module, options, symbols, cachePath, *exe, message))
     return fail(error, message);
   statistics().compilations++;

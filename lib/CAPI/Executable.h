@@ -57,11 +57,20 @@ inline size_t descriptorSize(int rank) { return 24 + 16 * size_t(rank); }
 
 /// Owns the loaded code. Exactly one of the two JITs is set.
 struct Executable {
+  Executable() = default;
+  Executable(const Executable &) = delete;
+  Executable &operator=(const Executable &) = delete;
+  /// Runs cachedDestructors; the JITs then free the code.
+  ~Executable();
+
   std::unique_ptr<mlir::ExecutionEngine> engine;
   std::unique_ptr<llvm::orc::LLJIT> objectJit;
   std::vector<EntryPoint> entries;
   std::string target;
   bool fromDiskCache = false;
+  /// An object from the disk cache: its global destructors (CUDA: the
+  /// kernels' module unload), which no JIT platform runs for it.
+  std::vector<void (*)()> cachedDestructors;
 };
 
 /// Functions a lowered program calls, by name and address.
@@ -87,9 +96,10 @@ llvm::orc::SymbolMap symbolMap(const ExternalSymbols &symbols,
 /// The egs CUDA runtime's handle once a CUDA program has loaded it.
 extern std::atomic<void *> cudaRuntime;
 
-/// Object-code cache on disk, keyed by a hash of the lowered LLVM IR.
-/// Host (cpu) code only: CUDA objects carry module-loading constructors that
-/// a plain object load would not run.
+/// Object-code cache on disk, keyed by a hash of the lowered LLVM IR. A
+/// program's global constructors and destructors (CUDA: the kernels' module
+/// load and unload) are exported as egs_ctor_<i> / egs_dtor_<i>, which
+/// loadCachedObject runs, since no JIT platform runs an object's own.
 std::string diskCachePath(llvm::StringRef dir, llvm::StringRef key);
 /// Loads `path` into a fresh LLJIT with the host runtime and `symbols`
 /// resolvable, and fills `exe.objectJit` and each entry's `packed` pointer.

@@ -82,8 +82,30 @@ bool loadCachedObject(llvm::StringRef path, const ExternalSymbols &symbols,
     }
     entry.packed = addr->toPtr<void (*)(void **)>();
   }
+  // The object's initializers (CUDA: the kernels' module load) under the
+  // names generateCode gave them; the destructors run with the Executable.
+  auto initializers = [&](llvm::StringRef prefix) {
+    std::vector<void (*)()> fns;
+    for (int i = 0;; ++i) {
+      auto addr = (*jit)->lookup((prefix + llvm::Twine(i)).str());
+      if (!addr) {
+        llvm::consumeError(addr.takeError());
+        return fns;
+      }
+      fns.push_back(addr->toPtr<void (*)()>());
+    }
+  };
+  std::vector<void (*)()> ctors = initializers("egs_ctor_");
+  exe.cachedDestructors = initializers("egs_dtor_");
   exe.objectJit = std::move(*jit);
+  for (auto ctor : ctors)
+    ctor();
   return true;
+}
+
+Executable::~Executable() {
+  for (auto dtor : cachedDestructors)
+    dtor();
 }
 
 Statistics &statistics() {

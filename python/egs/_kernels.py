@@ -20,8 +20,10 @@ Caches:
     LLVM IR, host CPU and options. A new process still parses and lowers the
     small kernel module (a few ms) but skips LLVM optimization and code
     generation, the larger part of a compile. EGS_DISABLE_DISK_CACHE=1 turns
-    it off. CUDA objects are not cached on disk (they carry module-loading
-    constructors).
+    it off. CUDA kernels are cached too, keyed before their (slow) pipeline
+    by source, options and the compiler's and ptxas's identity: the host
+    object embeds the GPU binary; its module-loading constructor runs when it
+    is loaded.
 """
 import os
 import threading

@@ -126,3 +126,47 @@ def test_compile_cuda_program_runs_egs_ops_on_the_gpu():
     assert np.linalg.norm(y - ref) / np.linalg.norm(ref) < 1e-5
     with pytest.raises(ValueError, match="host"):
         prog.layer(torch.from_numpy(x).cuda(), ind, w)
+
+
+@needs_target
+def test_disk_cache_serves_cuda_kernels_to_a_new_process(tmp_path):
+    """A new process loads the CUDA kernel's host object (with the embedded
+    GPU binary) from the disk cache: no compilation, the module load runs,
+    the results are right, and exit unloads it cleanly."""
+    import json
+    import os
+    import subprocess
+    import sys
+    import textwrap
+    script = textwrap.dedent("""
+        import json, time
+        import torch
+        import egs
+        g = torch.Generator(device="cuda").manual_seed(0)
+        x = torch.randn(3, 40, 64, device="cuda", generator=g).to(torch.bfloat16)
+        ind = torch.randint(0, 40, (3, 4, 9), device="cuda", generator=g, dtype=torch.int32)
+        w = torch.randn(4, 64, 48, device="cuda", generator=g).to(torch.bfloat16)
+        t = time.perf_counter()
+        y = egs.gather_matmul(x, ind, w)
+        torch.cuda.synchronize()
+        first = time.perf_counter() - t
+        b = torch.arange(3, device="cuda")[:, None, None]
+        ref = torch.einsum("beki,eij->bekj", x[b, ind.long()].double(), w.double())
+        err = ((y.double() - ref).norm() / ref.norm()).item()
+        info = egs.cache_info()
+        print(json.dumps([info["compilations"], info["disk_cache_loads"], err, first]))
+    """)
+    env = dict(os.environ, EGS_CACHE_DIR=str(tmp_path))
+    env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+
+    def run():
+        out = subprocess.run([sys.executable, "-c", script], env=env, check=True,
+                             capture_output=True, text=True).stdout.strip().splitlines()[-1]
+        return json.loads(out)
+
+    compiled, loaded, err, first = run()
+    assert (compiled, loaded) == (1, 0) and err < 1e-2
+    assert any(f.endswith(".o") for f in os.listdir(tmp_path))
+    compiled, loaded, err, cached_first = run()
+    assert (compiled, loaded) == (0, 1) and err < 1e-2
+    print(f"first call: compiled {first * 1e3:.0f} ms, from the disk cache {cached_first * 1e3:.0f} ms")
