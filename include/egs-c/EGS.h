@@ -174,6 +174,12 @@ EGS_CAPI_EXPORTED int egsTargetAvailable(const char *target, char **why);
 /// before a CUDA program has loaded the egs CUDA runtime.
 EGS_CAPI_EXPORTED void egsSetCudaStream(void *stream);
 
+/// Makes later invocations on this thread run on CUDA device `ordinal` (its
+/// primary context; the stream must belong to it). A program's kernels are
+/// loaded on each device the first time they run there. Default: device 0.
+/// No effect before a CUDA program has loaded the egs CUDA runtime.
+EGS_CAPI_EXPORTED void egsSetCudaDevice(int ordinal);
+
 /// Counters since the process started: full compilations (MLIR pipeline +
 /// LLVM code generation) and executables loaded from the on-disk cache.
 typedef struct EgsStatistics {

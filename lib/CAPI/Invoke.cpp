@@ -368,6 +368,13 @@ extern "C" int egsExecutableInvokeMemRefs(EgsExecutable executable, int function
 
 extern "C" void egsFreeBuffer(void *allocated) { std::free(allocated); }
 
+extern "C" void egsSetCudaDevice(int ordinal) {
+  using SetDevice = void (*)(int32_t);
+  static std::atomic<SetDevice> setDevice{nullptr};
+  if (auto set = cachedRuntimeFunction(setDevice, "mgpuSetDefaultDevice"))
+    set(ordinal);
+}
+
 extern "C" void egsSetCudaStream(void *stream) {
   using SetStream = void (*)(void *);
   // Null is the default stream (torch's, unless it runs per-thread default

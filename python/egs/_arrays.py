@@ -167,6 +167,10 @@ class TorchFramework(Framework):
     def result(self, a):
         return a
 
+    def device_index(self):
+        """The CUDA device ordinal of the arrays."""
+        return self._index
+
     def stream_function(self):
         """stream() as a zero-argument callable, the cheapest one."""
         if self._raw_stream is not None:

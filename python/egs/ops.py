@@ -145,11 +145,12 @@ class _Plan:
         args = tuple(full[i] for i in self.order)
         # CUDA: queued on the caller's current stream, set in the same call.
         stream = self.fw.stream() if self.cuda else None
+        device = self.fw.device_index() if self.cuda else -1
         if self.fw.name == "torch":
-            self.bound = self.exe.bind(self.fn, args)
+            self.bound = self.exe.bind(self.fn, args, device)
             self.bound.run(stream, *[a.data_ptr() for a in args])
         else:
-            self.exe.run(self.fn, args, stream)
+            self.exe.run(self.fn, args, stream, device)
         results = tuple(outs[i] if self.convert is None else self.convert(outs[i])
                         for i in self.results)
         return results[0] if len(results) == 1 else results

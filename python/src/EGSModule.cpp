@@ -155,8 +155,10 @@ public:
   }
 
   /// The hot path: every argument a buffer, no results, checked by Python.
-  /// `stream` (CUDA kernels): the CUstream to queue on, set in the same call.
-  void run(int fn, const py::tuple &args, const py::object &stream) {
+  /// `stream` (CUDA kernels): the CUstream to queue on, set in the same call;
+  /// `device` (>= 0): the CUDA device whose primary context runs them.
+  void run(int fn, const py::tuple &args, const py::object &stream,
+           int device) {
     checkFunction(fn);
     int n = static_cast<int>(args.size());
     if (n > kMaxArgs)
@@ -164,13 +166,16 @@ public:
     std::array<Buffer, kMaxArgs> buffers;
     for (int i = 0; i < n; ++i)
       readBuffer(args[i], buffers[i], i);
-    invokeBuffers(fn, buffers.data(), n, stream);
+    invokeBuffers(fn, buffers.data(), n, stream, device);
   }
 
-  void invokeBuffers(int fn, Buffer *buffers, int n, const py::handle &stream) {
+  void invokeBuffers(int fn, Buffer *buffers, int n, const py::handle &stream,
+                     int device) {
     std::array<EgsMemRef, kMaxArgs> memrefs;
     for (int i = 0; i < n; ++i)
       memrefs[i] = toMemRef(buffers[i]);
+    if (device >= 0)
+      egsSetCudaDevice(device);
     if (!stream.is_none())
       egsSetCudaStream(reinterpret_cast<void *>(stream.cast<uintptr_t>()));
     char *error = nullptr;
@@ -292,9 +297,9 @@ private:
 /// and strides cannot change between calls.
 class BoundCall {
 public:
-  BoundCall(py::object owner, int fn, const py::tuple &args)
+  BoundCall(py::object owner, int fn, const py::tuple &args, int device)
       : owner(std::move(owner)), exe(&this->owner.cast<Executable &>()),
-        fn(fn), n(static_cast<int>(args.size())) {
+        fn(fn), n(static_cast<int>(args.size())), device(device) {
     exe->checkFunction(fn);
     if (n > kMaxArgs)
       throw py::value_error("too many arguments");
@@ -317,7 +322,7 @@ public:
     std::array<Buffer, kMaxArgs> call = buffers;
     for (int i = 0; i < n; ++i)
       call[i].data = data[i];
-    exe->invokeBuffers(fn, call.data(), n, stream);
+    exe->invokeBuffers(fn, call.data(), n, stream, device);
   }
 
   int numArgs() const { return n; }
@@ -326,6 +331,7 @@ private:
   py::object owner; ///< the Executable, kept alive
   Executable *exe;  ///< owner's
   int fn, n;
+  int device; ///< CUDA device ordinal, or -1
   std::array<Buffer, kMaxArgs> buffers;
 };
 
@@ -541,13 +547,13 @@ PYBIND11_MODULE(_egs, m) {
       .def("lookup", &Executable::lookup)
       .def("signature", &Executable::signature)
       .def("run", &Executable::run, py::arg("fn"), py::arg("args"),
-           py::arg("stream") = py::none())
+           py::arg("stream") = py::none(), py::arg("device") = -1)
       .def("invoke", &Executable::invoke)
       .def("bind",
-           [](py::object self, int fn, const py::tuple &args) {
-             return BoundCall(std::move(self), fn, args);
+           [](py::object self, int fn, const py::tuple &args, int device) {
+             return BoundCall(std::move(self), fn, args, device);
            },
-           py::arg("fn"), py::arg("args"))
+           py::arg("fn"), py::arg("args"), py::arg("device") = -1)
       .def_property_readonly("from_disk_cache", &Executable::fromDiskCache);
 
   py::class_<BoundCall>(m, "BoundCall").def("run", &BoundCall::run);

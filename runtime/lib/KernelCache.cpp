@@ -21,6 +21,9 @@ struct LoadedModule {
   CUmodule module = nullptr;
   int references = 0;
   std::unordered_map<std::string, CUfunction> functions;
+  /// The same image loaded in other contexts (other devices), each holding
+  /// one reference taken when a kernel of this module first ran there.
+  std::unordered_map<CUcontext, CUmodule> siblings;
 };
 
 struct KernelCache {
@@ -69,17 +72,12 @@ CUmodule loadImage(const CudaDriver &cu, const void *image,
 
 } // namespace
 
-CUmodule acquireModule(const ScopedContext &scope, const void *image,
-                       size_t size, int jitOptimizationLevel) {
-  if (!image || size == 0) {
-    reportError(CUDA_ERROR_INVALID_IMAGE,
-                "egs runtime: mgpuModuleLoad got an empty image");
-    return nullptr;
-  }
-  const char *bytes = static_cast<const char *>(image);
+namespace {
+/// acquireModule with `moduleMutex` held.
+CUmodule acquireLocked(KernelCache &cache, const ScopedContext &scope,
+                       const char *bytes, size_t size,
+                       int jitOptimizationLevel) {
   uint64_t key = fingerprint(bytes, size);
-  KernelCache &cache = kernelCache();
-  std::lock_guard<std::mutex> lock(cache.moduleMutex);
   auto [first, last] = cache.byContent.equal_range(key);
   for (auto it = first; it != last; ++it) {
     LoadedModule &loaded = *it->second;
@@ -92,7 +90,7 @@ CUmodule acquireModule(const ScopedContext &scope, const void *image,
     }
   }
 
-  CUmodule module = loadImage(scope.cu(), image, jitOptimizationLevel);
+  CUmodule module = loadImage(scope.cu(), bytes, jitOptimizationLevel);
   if (!module)
     return nullptr;
   auto loaded = std::make_unique<LoadedModule>();
@@ -106,12 +104,38 @@ CUmodule acquireModule(const ScopedContext &scope, const void *image,
   return module;
 }
 
+/// Drops one reference with `moduleMutex` held; the last one also drops the
+/// module's siblings in other contexts.
+void releaseLocked(KernelCache &cache, CUmodule module) {
+  auto it = cache.byHandle.find(module);
+  if (it == cache.byHandle.end() || it->second->references == 0)
+    return;
+  if (--it->second->references == 0) {
+    auto siblings = std::move(it->second->siblings);
+    it->second->siblings.clear();
+    for (auto &sibling : siblings)
+      releaseLocked(cache, sibling.second);
+  }
+}
+} // namespace
+
+CUmodule acquireModule(const ScopedContext &scope, const void *image,
+                       size_t size, int jitOptimizationLevel) {
+  if (!image || size == 0) {
+    reportError(CUDA_ERROR_INVALID_IMAGE,
+                "egs runtime: mgpuModuleLoad got an empty image");
+    return nullptr;
+  }
+  KernelCache &cache = kernelCache();
+  std::lock_guard<std::mutex> lock(cache.moduleMutex);
+  return acquireLocked(cache, scope, static_cast<const char *>(image), size,
+                       jitOptimizationLevel);
+}
+
 void releaseModule(CUmodule module) {
   KernelCache &cache = kernelCache();
   std::lock_guard<std::mutex> lock(cache.moduleMutex);
-  auto it = cache.byHandle.find(module);
-  if (it != cache.byHandle.end() && it->second->references > 0)
-    --it->second->references;
+  releaseLocked(cache, module);
 }
 
 size_t unloadUnusedModules() {
@@ -159,6 +183,23 @@ CUfunction lookupFunction(const ScopedContext &scope, CUmodule module,
   KernelCache &cache = kernelCache();
   std::lock_guard<std::mutex> lock(cache.moduleMutex);
   auto loaded = cache.byHandle.find(module);
+  if (loaded != cache.byHandle.end() &&
+      loaded->second->context != scope.context()) {
+    // The program loaded its binary in another device's context (where its
+    // constructor ran); on this device it runs the same image loaded here.
+    LoadedModule &origin = *loaded->second;
+    auto sibling = origin.siblings.find(scope.context());
+    if (sibling == origin.siblings.end()) {
+      CUmodule here = acquireLocked(cache, scope, origin.image.data(),
+                                    origin.image.size(),
+                                    origin.jitOptimizationLevel);
+      if (!here)
+        return nullptr;
+      sibling = origin.siblings.emplace(scope.context(), here).first;
+    }
+    module = sibling->second;
+    loaded = cache.byHandle.find(module);
+  }
   if (loaded != cache.byHandle.end()) {
     auto known = loaded->second->functions.find(name);
     if (known != loaded->second->functions.end())

@@ -170,3 +170,46 @@ def test_disk_cache_serves_cuda_kernels_to_a_new_process(tmp_path):
     compiled, loaded, err, cached_first = run()
     assert (compiled, loaded) == (0, 1) and err < 1e-2
     print(f"first call: compiled {first * 1e3:.0f} ms, from the disk cache {cached_first * 1e3:.0f} ms")
+
+
+@needs_target
+@pytest.mark.skipif(HAVE_TORCH and torch.cuda.device_count() < 2, reason="needs two CUDA devices")
+def test_tensors_on_a_second_device():
+    """Tensors on cuda:1 while cuda:0 is current: the kernels run on cuda:1
+    (loaded there on first use), on cuda:1's current stream, interleaved
+    with calls of the same kernels on cuda:0."""
+    assert torch.cuda.current_device() == 0
+    outs = {}
+    for dev in ["cuda:0", "cuda:1", "cuda:1", "cuda:0"]:
+        g = torch.Generator(device=dev).manual_seed(3)
+        x = torch.randn(2, 30, 40, device=dev, generator=g).to(torch.bfloat16)
+        ind = torch.randint(0, 30, (2, 3, 7), device=dev, generator=g, dtype=torch.int32)
+        w = torch.randn(3, 40, 24, device=dev, generator=g).to(torch.bfloat16)
+        y = egs.gather_matmul(x, ind, w)
+        assert y.device == torch.device(dev)
+        b = torch.arange(2, device=dev)[:, None, None]
+        ref = torch.einsum("beki,eij->bekj", x[b, ind.long()].double(), w.double())
+        assert rel(y, ref) < 1e-2
+        # Ragged routing (device-built tile map) and the deterministic scatter
+        # (device scratch) allocate on the tensors' device too.
+        ids = torch.randint(0, 3, (30, 2), device=dev, generator=g, dtype=torch.int32)
+        rows, off, _ = egs.route(ids, 3)
+        h = egs.gather_matmul(x[0], rows, w, expert_offsets=off)
+        out = egs.matmul_scatter(h, rows, w.transpose(1, 2).contiguous(), num_tokens=30,
+                                 expert_offsets=off, deterministic=True)
+        assert out.device == torch.device(dev)
+        outs.setdefault(dev, []).append(out.float().cpu())
+    torch.cuda.synchronize("cuda:0")
+    torch.cuda.synchronize("cuda:1")
+    # Same data and the deterministic combine: bitwise the same on both devices.
+    assert torch.equal(outs["cuda:0"][0], outs["cuda:1"][0])
+    with torch.cuda.device(1):
+        side = torch.cuda.Stream()
+        x = torch.randn(300, 64, device="cuda:1")
+        probs = torch.rand(300, 2, device="cuda:1")
+        ids = torch.randint(0, 4, (300, 2), device="cuda:1", dtype=torch.int32)
+        with torch.cuda.stream(side):
+            xs, rid, off = egs.permute(x, ids, 4)
+            back = egs.unpermute(xs, rid, probs)
+        side.synchronize()
+    assert rel(back, x * probs.sum(1, keepdim=True)) < 1e-5
