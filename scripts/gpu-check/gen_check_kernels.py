@@ -30,6 +30,15 @@ TILES = {
     "t128x256x64w16s3": "#egs.tile<bm = 128, bn = 256, bk = 64, stages = 3, warps = 16>",
     "t256x128x64w8s3": "#egs.tile<bm = 256, bn = 128, bk = 64, stages = 3, warps = 8>",
     "t128x128x32w4s4": "#egs.tile<bm = 128, bn = 128, bk = 32, stages = 4, warps = 4>",
+    # Warpgroup MMA (sm_90a).
+    "wg128x256s4": "#egs.tile<bm = 128, bn = 256, bk = 64, stages = 4, warps = 8, mma = \"warpgroup\">",
+    "wg128x256s3": "#egs.tile<bm = 128, bn = 256, bk = 64, stages = 3, warps = 8, mma = \"warpgroup\">",
+    "wg128x128s4": "#egs.tile<bm = 128, bn = 128, bk = 64, stages = 4, warps = 8, mma = \"warpgroup\">",
+    "wg128x128s3": "#egs.tile<bm = 128, bn = 128, bk = 64, stages = 3, warps = 8, mma = \"warpgroup\">",
+    "wg64x256s4": "#egs.tile<bm = 64, bn = 256, bk = 64, stages = 4, warps = 4, mma = \"warpgroup\">",
+    "wg256x128s3": "#egs.tile<bm = 256, bn = 128, bk = 64, stages = 3, warps = 16, mma = \"warpgroup\">",
+    "wg128x64s4": "#egs.tile<bm = 128, bn = 64, bk = 64, stages = 4, warps = 8, mma = \"warpgroup\">",
+    "wg256x64s3": "#egs.tile<bm = 256, bn = 64, bk = 64, stages = 3, warps = 16, mma = \"warpgroup\">",
 }
 
 

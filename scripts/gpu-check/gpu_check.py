@@ -498,13 +498,14 @@ ROWS = []
 TILE_ALL = ["t64x64x32w4", "t128x64x64w8", "t128x64x128w8s2", "t256x64x32w8", "t128x128x32w8s4",
             "t128x128x64w8s3", "t256x128x32w8s3", "t128x256x32w8s3", "t256x128x32w16s3",
             "t128x256x64w8s3", "t128x256x32w8s4", "t128x128x64w8s4", "t128x256x64w16s3", "t256x128x64w8s3",
-            "t128x128x32w4s4"]
-RAGGED_TILES = ["t128x128x32w8s4", "t128x128x64w8s3", "t128x256x32w8s3", "t128x256x64w8s3", "t128x256x32w8s4",
-                "t128x128x64w8s4", "t128x256x64w16s3", "t256x128x64w8s3", "t128x128x32w4s4"]
+            "t128x128x32w4s4", "wg128x256s4", "wg128x256s3", "wg128x128s4", "wg128x128s3", "wg64x256s4",
+            "wg256x128s3", "wg128x64s4", "wg256x64s3"]
+RAGGED_TILES = ["t128x256x32w8s3", "t128x256x64w8s3", "wg128x256s4", "wg128x256s3", "wg128x128s4", "wg128x128s3",
+                "wg64x256s4", "wg256x128s3"]
 # PERFORMANCE.md B rows: (E, k, H, N), T = 4096.
 MOE_ROWS = [("Mixtral up", (8, 2, 4096, 28672)), ("Mixtral down", (8, 2, 14336, 4096)),
             ("Qwen3-30B-A3B up", (128, 8, 2048, 1536)), ("Qwen3-30B-A3B down", (128, 8, 768, 2048))]
-TILE_TAGS = ["t64x64x32w4", "t128x64x64w8", "t128x64x128w8s2", "t256x64x32w8", "t128x128x32w8s4"]
+TILE_TAGS = ["t64x64x32w4", "t128x64x64w8", "t256x64x32w8", "wg128x64s4", "wg256x64s3"]
 
 
 def timing(case, egs_fn, torch_fn, flops=None, bytes_=None, out_mib=None):

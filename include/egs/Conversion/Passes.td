@@ -70,8 +70,9 @@ def ConvertEGSToGPU : Pass<"convert-egs-to-gpu", "::mlir::ModuleOp"> {
     Option<"hostSync", "host-sync", "bool", /*default=*/"true",
            "Wait for each op's kernels (forced with host-buffers=copy)">,
     ListOption<"tile", "tile", "int64_t",
-               "Tile strategy bm,bn,bk,stages,warps for ops without a tile "
-               "attribute (default: heuristic)">,
+               "Tile strategy bm,bn,bk,stages,warps[,warpgroup] for ops "
+               "without a tile attribute (default: heuristic; warpgroup 1: "
+               "warpgroup MMA, sm_90a)">,
     Option<"vectorAtomics", "vector-atomics", "bool", /*default=*/"false",
            "Use 16-byte vector atomics (red.global.add.v4.f32: sm_90+, PTX "
            "ISA 8.1+) in matmul_scatter's epilogue">,

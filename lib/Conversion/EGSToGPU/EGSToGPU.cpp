@@ -48,13 +48,21 @@ struct ConvertEGSToGPUPass
     options.vectorAtomics = vectorAtomics;
     options.warpgroupMma = warpgroupMma;
     if (!tile.empty()) {
-      if (tile.size() != 5) {
+      if (tile.size() != 5 && tile.size() != 6) {
         module.emitError() << "convert-egs-to-gpu: tile needs 5 values "
-                              "(bm,bn,bk,stages,warps), got "
+                              "(bm,bn,bk,stages,warps) and optionally a 6th "
+                              "(1: warpgroup MMA), got "
                            << tile.size();
         return signalPassFailure();
       }
-      options.tile = TileOverride{tile[0], tile[1], tile[2], tile[3], tile[4]};
+      if (tile.size() == 6 && tile[5] != 0 && tile[5] != 1) {
+        module.emitError() << "convert-egs-to-gpu: the 6th tile value must be "
+                              "0 (mma.sync) or 1 (warpgroup MMA), got "
+                           << tile[5];
+        return signalPassFailure();
+      }
+      options.tile = TileOverride{tile[0], tile[1], tile[2], tile[3], tile[4],
+                                  tile.size() == 6 && tile[5] == 1};
     }
     bool any = false;
     module.walk([&](Operation *op) {

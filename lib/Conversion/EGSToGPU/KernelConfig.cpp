@@ -134,6 +134,8 @@ egs::chooseGemmConfig(const GemmShape &shape, GemmPath path,
                       int64_t maxSharedMemory,
                       function_ref<InFlightDiagnostic()> emitError) {
   GemmConfig c = heuristic(shape, path);
+  if (override && override->warpgroup && path == GemmPath::TensorCore)
+    path = c.path = GemmPath::Warpgroup;
   if (override && path != GemmPath::CudaCoreGeneral) {
     c.bm = override->bm;
     c.bn = override->bn;
@@ -206,12 +208,25 @@ egs::chooseGemmVariants(const GemmShape &shape, GemmPath path,
                         std::optional<TileOverride> override,
                         int64_t maxSharedMemory, bool warpgroupMma,
                         function_ref<InFlightDiagnostic()> emitError) {
+  if (override && override->warpgroup) {
+    if (path != GemmPath::TensorCore) {
+      emitError() << "tile mma = \"warpgroup\" needs f16 or bf16 operands";
+      return failure();
+    }
+    if (!warpgroupMma) {
+      emitError() << "tile mma = \"warpgroup\" needs warpgroup MMA (wgmma): "
+                     "lower with chip=sm_90a (convert-egs-to-gpu: "
+                     "warpgroup-mma=true)";
+      return failure();
+    }
+  }
   SmallVector<GemmVariant> candidates;
   if (path == GemmPath::TensorCore && !override) {
     // Large GEMMs (token-choice rows): wider tiles reuse each operand more
     // (128x256 measured best on the H100 for all four Mixtral and Qwen3
     // rows, Qwen3 down with its 768-long reduction included); on sm_90a
-    // through warpgroup MMA.
+    // through warpgroup MMA (4 stages: best of 128x256 s3/s4, 128x128
+    // s3/s4, 256x128 s3, 64x256 s4 on the same four rows).
     GemmVariant big{warpgroupMma
                         ? GemmConfig{GemmPath::Warpgroup, 128, 256, 64, 4, 8}
                         : GemmConfig{path, 128, 256, 32, 3, 8}};
@@ -219,8 +234,11 @@ egs::chooseGemmVariants(const GemmShape &shape, GemmPath path,
     big.minCols = 1024;
     candidates.push_back(big);
     // Many rows per expert, short reduction (the expert-choice seed shapes):
-    // more rows per block amortise the prologue and the epilogue.
-    GemmVariant tall{{path, 256, 64, 32, 3, 8}};
+    // more rows per block amortise the prologue and the epilogue (H100, seed
+    // shape: warpgroup 128x64x64 11.0 us, mma.sync 256x64x32 13.1 us).
+    GemmVariant tall{warpgroupMma
+                         ? GemmConfig{GemmPath::Warpgroup, 128, 64, 64, 4, 8}
+                         : GemmConfig{path, 256, 64, 32, 3, 8}};
     tall.minRows = 256;
     tall.maxReduce = 512;
     candidates.push_back(tall);

@@ -43,8 +43,9 @@ chooseStrategies(Operation *op, TileConfigAttr tile, const GemmShape &shape,
                  const GPULoweringOptions &options) {
   std::optional<TileOverride> override = options.tile;
   if (tile)
-    override = TileOverride{tile.getBm(), tile.getBn(), tile.getBk(),
-                            tile.getStages(), tile.getWarps()};
+    override = TileOverride{tile.getBm(),     tile.getBn(),    tile.getBk(),
+                            tile.getStages(), tile.getWarps(),
+                            tile.getMma() == "warpgroup"};
   GemmPath fastPath = shape.dataType.isF32() ? GemmPath::CudaCoreAsync
                                              : GemmPath::TensorCore;
   auto emitError = [&] { return op->emitOpError(); };

@@ -55,3 +55,4 @@ func.func @ragged_small(%x: memref<?x128xbf16>, %rows: memref<?xi32>, %w: memref
       : (memref<?x128xbf16>, memref<?xi32>, memref<8x128x64xbf16>, memref<9xi32>, memref<?x64xbf16>) -> ()
   return
 }
+

@@ -32,3 +32,13 @@ func.func @shared_memory(%x: memref<?x?xbf16>, %ind: memref<?x?xi32>, %w: memref
       : (memref<?x?xbf16>, memref<?x?xi32>, memref<?x?x?xbf16>, memref<?x?x?xbf16>) -> ()
   return
 }
+
+// -----
+
+// Warpgroup MMA is asked for but the lowering does not target sm_90a.
+func.func @warpgroup_without_sm90a(%x: memref<?x?xbf16>, %ind: memref<?x?xi32>, %w: memref<?x?x?xbf16>, %y: memref<?x?x?xbf16>) {
+  // expected-error @+1 {{'egs.gather_matmul' op tile mma = "warpgroup" needs warpgroup MMA (wgmma): lower with chip=sm_90a (convert-egs-to-gpu: warpgroup-mma=true)}}
+  egs.gather_matmul %x[%ind] * %w outs(%y) {tile = #egs.tile<bm = 128, bn = 256, bk = 64, stages = 4, warps = 8, mma = "warpgroup">}
+      : (memref<?x?xbf16>, memref<?x?xi32>, memref<?x?x?xbf16>, memref<?x?x?xbf16>) -> ()
+  return
+}

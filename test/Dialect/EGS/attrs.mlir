@@ -25,6 +25,16 @@ func.func @tile_stages() attributes {t = #egs.tile<bm = 128, bn = 128, bk = 32, 
   return
 }
 
+// mma: "sync" is the default (not printed), "warpgroup" prints.
+// CHECK-LABEL: func.func @tile_mma
+// CHECK-SAME:    s = #egs.tile<bm = 64, bn = 64, bk = 32, stages = 3, warps = 4>
+// CHECK-SAME:    w = #egs.tile<bm = 128, bn = 256, bk = 64, stages = 4, warps = 8, mma = "warpgroup">
+func.func @tile_mma() attributes {
+    s = #egs.tile<bm = 64, bn = 64, bk = 32, stages = 3, warps = 4, mma = "sync">,
+    w = #egs.tile<bm = 128, bn = 256, bk = 64, stages = 4, warps = 8, mma = "warpgroup">} {
+  return
+}
+
 // #egs.activation: all four cases.
 // CHECK-LABEL: func.func @activations
 // CHECK-SAME:    a = #egs.activation<none>, b = #egs.activation<silu>, c = #egs.activation<gelu>, d = #egs.activation<swiglu>

@@ -92,7 +92,7 @@ func.func @negative() attributes {t = #egs.tile<bm = -64, bn = 64, bk = 32, stag
 // -----
 
 // All five parameters are required.
-// expected-error @+1 {{expected ','}}
+// expected-error @+1 {{struct is missing required parameter: warps}}
 func.func @missing_parameter() attributes {t = #egs.tile<bm = 64, bn = 64, bk = 32, stages = 3>} {
   return
 }
@@ -118,5 +118,12 @@ func.func @tile_wrong_attribute(%x: tensor<16x8xf32>, %ind: tensor<4x3xi32>, %w:
 func.func @activation_wrong_attribute(%x: tensor<16x8xf32>, %ind: tensor<4x3xi32>, %w: tensor<4x8x6xf32>) {
   // expected-error @+1 {{attribute 'activation' failed to satisfy constraint}}
   %y = egs.gather_matmul %x[%ind] * %w {activation = "silu"} : (tensor<16x8xf32>, tensor<4x3xi32>, tensor<4x8x6xf32>) -> tensor<4x3x6xf32>
+  return
+}
+
+// -----
+
+// expected-error @+1 {{tile parameter 'mma' = "wgmma" must be "sync" or "warpgroup"}}
+func.func @bad_mma() attributes {t = #egs.tile<bm = 128, bn = 256, bk = 64, stages = 4, warps = 8, mma = "wgmma">} {
   return
 }

@@ -34,6 +34,8 @@ enum class HostBuffers {
 /// stages and warps per block (see #egs.tile).
 struct TileOverride {
   int64_t bm, bn, bk, stages, warps;
+  /// f16/bf16 through warpgroup MMA (sm_90a) instead of mma.sync.
+  bool warpgroup = false;
 };
 
 struct GPULoweringOptions {

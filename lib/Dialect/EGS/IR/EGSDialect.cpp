@@ -27,7 +27,11 @@ void EGSDialect::initialize() {
 
 LogicalResult
 TileConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError, int64_t bm,
-                       int64_t bn, int64_t bk, int64_t stages, int64_t warps) {
+                       int64_t bn, int64_t bk, int64_t stages, int64_t warps,
+                       StringRef mma) {
+  if (mma != "sync" && mma != "warpgroup")
+    return emitError() << "tile parameter 'mma' = \"" << mma
+                       << "\" must be \"sync\" or \"warpgroup\"";
   auto checkPow2 = [&](StringRef name, int64_t v, int64_t lo,
                        int64_t hi) -> LogicalResult {
     if (v < lo || v > hi || !llvm::isPowerOf2_64(v))

@@ -23,10 +23,13 @@ def EGS_TileConfigAttr : AttrDef<EGS_Dialect, "TileConfig"> {
     `#egs.tile<bm = 64, bn = 64, bk = 32, stages = 3, warps = 4>` fixes the
     kernel strategy of the op it is attached to (attribute name `tile`),
     overriding the shape heuristic. `bm` tiles the gathered rows (K or R),
-    `bn` the output features, `bk` the reduction.
+    `bn` the output features, `bk` the reduction. `mma = "warpgroup"` runs
+    the f16/bf16 tiles through warpgroup MMA (sm_90a: bk = 64, 4 warps per
+    64 rows); the default `mma = "sync"` uses mma.sync.
   }];
   let parameters = (ins "int64_t":$bm, "int64_t":$bn, "int64_t":$bk,
-                        "int64_t":$stages, "int64_t":$warps);
+                        "int64_t":$stages, "int64_t":$warps,
+                        StringRefParameter<"tensor-core instruction family", "\"sync\"">:$mma);
   let assemblyFormat = "`<` struct(params) `>`";
   let genVerifyDecl = 1;
 }
