@@ -15,13 +15,13 @@ from . import _egs
 from ._compile import Program, compile
 from ._egs import CompileError
 from ._kernels import cache_info, clear_cache
-from .ops import gather_matmul, matmul_scatter, permute, route, unpermute
+from .ops import check_indices, gather_matmul, matmul_scatter, permute, route, unpermute
 
 __version__ = "0.1.0"
 
 __all__ = [
     "gather_matmul", "matmul_scatter", "permute", "unpermute", "route",
-    "compile", "Program", "CompileError", "cache_info", "clear_cache",
+    "compile", "Program", "CompileError", "cache_info", "clear_cache", "check_indices",
     "target_available", "nn",
 ]
 

@@ -7,6 +7,12 @@ CPU kernel, which raises IndexError (out-of-range token, bad expert_offsets)
 without writing outside any buffer (CUDA kernels read zeros for an
 out-of-range index and write nothing, without an error).
 
+CUDA kernels cannot stop at a bad index without a host sync; they read
+zeros and write nothing instead. egs.check_indices(True) (or the
+environment variable EGS_CHECK_INDICES=1) makes every call on CUDA tensors
+first check the index values on the device (one sync) and raise the same
+IndexError as the CPU kernels: a debugging mode, like CUDA_LAUNCH_BLOCKING.
+
 A checked call leaves a plan (kernel, output allocation, argument order)
 under the signature of its arguments: for torch tensors, each one's dtype,
 device, shape and contiguity, plus the scalar arguments. The next call with
@@ -14,10 +20,12 @@ the same signature skips the checks, which could only pass again, and
 replays the plan in one extension call (_egs.Dispatcher): signature, dict
 lookup, output allocation (by torch) and launch.
 """
+import os
+
 from . import _kernels
 from ._arrays import DATA_DTYPES, INDEX_DTYPES, as_native, framework_of
 
-__all__ = ["gather_matmul", "matmul_scatter", "permute", "unpermute", "route"]
+__all__ = ["gather_matmul", "matmul_scatter", "permute", "unpermute", "route", "check_indices"]
 
 
 class _Call:
@@ -156,11 +164,75 @@ class _Plan:
         return results[0] if len(results) == 1 else results
 
 
+_check_indices = os.environ.get("EGS_CHECK_INDICES", "") not in ("", "0")
+
+
+def check_indices(enabled=True):
+    """Checks index values of calls on CUDA tensors before they run (one
+    device sync per call) and raises IndexError for a bad one, as the CPU
+    kernels always do. Returns the previous setting."""
+    global _check_indices
+    previous, _check_indices = _check_indices, bool(enabled)
+    return previous
+
+
+def _index_error(op, what, value, lo, hi):
+    return IndexError(f"egs.{op}: index error: {what}: value {value} is outside [{lo}, {hi})")
+
+
+def _check_range(op, what, t, lo, hi):
+    """IndexError unless every value of the torch tensor t is in [lo, hi)."""
+    if t.numel() == 0:
+        return
+    bad = (t < lo) | (t >= hi)
+    if bool(bad.any()):
+        raise _index_error(op, what, int(t[bad][0]), lo, hi)
+
+
+def _check_offsets(op, off, rows):
+    """expert_offsets: within [0, rows] and non-decreasing."""
+    o = off.long()
+    _check_range(op, "expert_offsets", o, 0, rows + 1)
+    step = o[1:] - o[:-1]
+    if step.numel() and bool((step < 0).any()):
+        e = int((step < 0).nonzero()[0])
+        raise IndexError(f"egs.{op}: index error: expert_offsets (must be non-decreasing): "
+                         f"expert_offsets[{e + 1}] = {int(o[e + 1])} < expert_offsets[{e}] = {int(o[e])}")
+
+
+def _check_index_values(op, arrays, scalars):
+    """The device-side index checks of check_indices(), for CUDA tensors."""
+    a0 = arrays[0]
+    if getattr(getattr(a0, "device", None), "type", None) != "cuda":
+        return  # CPU kernels check in place
+    if op == "gather_matmul":
+        x, ind, _, _, off = arrays
+        _check_range(op, "routed token index (operand 'rows' or 'ind')", ind, 0, x.shape[-2])
+        if off is not None:
+            _check_offsets(op, off, ind.shape[0])
+    elif op == "matmul_scatter":
+        y, ind, _, init, _, off = arrays
+        tokens = init.shape[-2] if init is not None else scalars[0]
+        if isinstance(tokens, int):
+            _check_range(op, "routed token index (operand 'rows' or 'ind')", ind, 0, tokens)
+        if off is not None:
+            _check_offsets(op, off, ind.shape[0])
+    elif op in ("permute", "route"):
+        if isinstance(scalars[0], int):
+            _check_range(op, "expert id (operand 'topk_ids')", arrays[1 if op == "permute" else 0],
+                         0, scalars[0])
+    elif op == "unpermute":
+        xs, rid, _ = arrays
+        _check_range(op, "row_id_map entry", rid, -1, xs.shape[0])
+
+
 def _call(op, check, arrays, scalars=()):
     """Runs op on `arrays` (positional array arguments, None for absent ones):
     in the extension, the plan of an earlier call with the same signature;
     else check(*arrays, *scalars) -> (plan, native arrays), run it and
     remember it (torch tensors only)."""
+    if _check_indices:
+        return _call_checked(op, check, arrays, scalars)
     dispatcher = _kernels.dispatcher()
     if dispatcher is not None:
         results = dispatcher.run(op, arrays, scalars)
@@ -172,6 +244,13 @@ def _call(op, check, arrays, scalars=()):
         dispatcher.add(op, arrays, scalars, plan.bound, plan.outputs, plan.order,
                        plan.results, len(plan.results) == 1, plan.stream_function())
     return results
+
+
+def _call_checked(op, check, arrays, scalars):
+    """_call with the argument checks always run, then the index checks."""
+    plan, native = check(*arrays, *scalars)
+    _check_index_values(op, native, scalars)
+    return plan.launch(native)
 
 
 # "B,T,I" -> ("B", "T", "I"), split once per layout string.

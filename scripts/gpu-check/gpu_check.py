@@ -261,20 +261,7 @@ def check_strategies():
     check(f"gather_matmul bf16 + bias, swiglu wide tiles I{I} J{J}",
           rel_err(y, ref_gather_matmul(x, ind, w, bias, "swiglu")), 1e-2)
     for det in [False, True]:
-        T, E, R, J, I = 300, 4, 700, 1056, 1040
-        _, rows, _, off = ragged_case(T, E, R, J, I, "bf16", False)
-        y = rand((R, J), "bf16")
-        w = rand((E, J, I), "bf16", 1 / math.sqrt(J))
-        init = rand((T, I), "bf16")
-        sc = torch.rand((R,), device=DEV)
-        e = expert_of_rows(off, R)
-        m = e >= 0
-        ref = init.double().clone()
-        ref.index_add_(0, rows.long()[m],
-                       torch.einsum("rj,rji->ri", y.double()[m], w.double()[e[m]]) * sc.double()[m][:, None])
-        call("ms_r_bf16" + ("_det" if det else ""), y, rows, w, off, init, sc)
-        torch.cuda.synchronize()
-        check(f"matmul_scatter ragged bf16{' det' if det else ''} wide tiles J{J} I{I}", rel_err(init, ref), 1e-2)
+        check_ragged_scatter(det, 300, 4, 700, 1056, 1040, False, " wide tiles J1056 I1040")
     for tag in TILE_ALL:
         B, T, E, K, I, J = 2, 37, 3, 150, 264, 200
         x, w = rand((B, T, I), "bf16"), rand((E, I, J), "bf16", 1 / math.sqrt(I))
@@ -360,20 +347,24 @@ def check_matmul_scatter():
                             torch.equal(a.view(bits), b.view(bits)))
     for det in [False, True]:
         for (T, E, R, J, I, cov) in [(40, 5, 80, 64, 48, True), (100, 8, 333, 136, 72, False), (512, 16, 1024, 256, 128, True)]:
-            y_, rows, w_, off = ragged_case(T, E, R, J, I, "bf16", cov)
-            y = rand((R, J), "bf16")
-            w = rand((E, J, I), "bf16", 1 / math.sqrt(J))
-            init = rand((T, I), "bf16")
-            s = torch.rand((R,), device=DEV)
-            e = expert_of_rows(off, R)
-            m = e >= 0
-            ref = init.double().clone()
-            contrib = torch.einsum("rj,rji->ri", y.double()[m], w.double()[e[m]]) * s.double()[m][:, None]
-            ref.index_add_(0, rows.long()[m], contrib)
-            call("ms_r_bf16" + ("_det" if det else ""), y, rows, w, off, init, s)
-            torch.cuda.synchronize()
-            check(f"matmul_scatter ragged bf16{' det' if det else ''} T{T} E{E} R{R}" + ("" if cov else " uncovered"),
-                  rel_err(init, ref), 1e-2)
+            check_ragged_scatter(det, T, E, R, J, I, cov, "" if cov else " uncovered")
+
+
+def check_ragged_scatter(det, T, E, R, J, I, covered, what):
+    """Ragged matmul_scatter (bf16, f32 scale) into a bf16 init, against float64."""
+    _, rows, _, off = ragged_case(T, E, R, J, I, "bf16", covered)
+    y = rand((R, J), "bf16")
+    w = rand((E, J, I), "bf16", 1 / math.sqrt(J))
+    init = rand((T, I), "bf16")
+    s = torch.rand((R,), device=DEV)
+    e = expert_of_rows(off, R)
+    m = e >= 0
+    ref = init.double().clone()
+    contrib = torch.einsum("rj,rji->ri", y.double()[m], w.double()[e[m]]) * s.double()[m][:, None]
+    ref.index_add_(0, rows.long()[m], contrib)
+    call("ms_r_bf16" + ("_det" if det else ""), y, rows, w, off, init, s)
+    torch.cuda.synchronize()
+    check(f"matmul_scatter ragged bf16{' det' if det else ''} T{T} E{E} R{R}{what}", rel_err(init, ref), 1e-2)
 
 
 def check_routing():

@@ -213,3 +213,40 @@ def test_tensors_on_a_second_device():
             back = egs.unpermute(xs, rid, probs)
         side.synchronize()
     assert rel(back, x * probs.sum(1, keepdim=True)) < 1e-5
+
+
+@needs_target
+def test_check_indices_reports_bad_indices_on_cuda():
+    """Without checks a bad index reads zeros and writes nothing; with
+    egs.check_indices(True) the same call raises the CPU kernels' IndexError."""
+    x = torch.randn(10, 16, device="cuda")
+    w = torch.randn(2, 16, 8, device="cuda")
+    ind = torch.randint(0, 10, (2, 5), device="cuda", dtype=torch.int32)
+    ind[1, 2] = 10
+    y = egs.gather_matmul(x, ind, w)  # unchecked: the bad row is zero
+    torch.cuda.synchronize()
+    assert float(y[1, 2].abs().max()) == 0.0 and float(y[0].abs().max()) > 0
+    previous = egs.check_indices(True)
+    try:
+        with pytest.raises(IndexError, match=r"routed token index.*value 10 is outside \[0, 10\)"):
+            egs.gather_matmul(x, ind, w)
+        with pytest.raises(IndexError, match="routed token index"):
+            egs.matmul_scatter(torch.randn(2, 5, 8, device="cuda"), ind,
+                               torch.randn(2, 8, 16, device="cuda"), num_tokens=10)
+        rows = torch.zeros(6, device="cuda", dtype=torch.int32)
+        with pytest.raises(IndexError, match="expert_offsets .must be non-decreasing"):
+            egs.gather_matmul(x, rows, w, expert_offsets=torch.tensor([0, 4, 3], device="cuda",
+                                                                      dtype=torch.int32))
+        with pytest.raises(IndexError, match="expert_offsets: value 7 is outside"):
+            egs.gather_matmul(x, rows, w, expert_offsets=torch.tensor([0, 4, 7], device="cuda",
+                                                                      dtype=torch.int32))
+        with pytest.raises(IndexError, match="expert id .operand 'topk_ids'.: value 2"):
+            egs.route(torch.tensor([[0, 2]], device="cuda", dtype=torch.int32), 2)
+        with pytest.raises(IndexError, match="row_id_map entry: value 8"):
+            egs.unpermute(torch.randn(8, 4, device="cuda"),
+                          torch.tensor([0, 8, 1, 2], device="cuda", dtype=torch.int32),
+                          torch.rand(2, 2, device="cuda"))
+        ind[1, 2] = 3  # good indices run as usual, checked
+        assert rel(egs.gather_matmul(x, ind, w), torch.einsum("eki,eij->ekj", x[ind.long()], w)) < 1e-5
+    finally:
+        egs.check_indices(previous)
