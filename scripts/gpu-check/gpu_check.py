@@ -187,6 +187,7 @@ SHAPES = [  # B, T, E, K, I, J
     (2, 19, 3, 7, 40, 24), (3, 37, 5, 45, 72, 56), (2, 64, 4, 130, 264, 136),
     (1, 8, 2, 64, 128, 64), (1, 5, 1, 1, 16, 8), (64, 256, 32, 32, 128, 64),
     (2, 19, 3, 7, 37, 21),  # rows not 16-byte multiples: the general kernel
+    (2, 300, 3, 10, 72, 40), (1, 2000, 4, 90, 64, 48),  # fewer slots than tokens
 ]
 
 
@@ -348,6 +349,7 @@ def check_matmul_scatter():
     for det in [False, True]:
         for (T, E, R, J, I, cov) in [(40, 5, 80, 64, 48, True), (100, 8, 333, 136, 72, False), (512, 16, 1024, 256, 128, True)]:
             check_ragged_scatter(det, T, E, R, J, I, cov, "" if cov else " uncovered")
+        check_ragged_scatter(det, 2000, 5, 300, 64, 48, False, " fewer slots than tokens")
 
 
 def check_ragged_scatter(det, T, E, R, J, I, covered, what):

@@ -284,15 +284,29 @@ struct MatmulScatterToGPU : OpRewritePattern<MatmulScatterOp> {
       launchStrategies(host, spec, *strategies, ops,
                        kb.andB(fastOk, host.vectorAccessible(init, 16)), sizes);
     } else {
-      // f32 atomics into a widened copy of init, narrowed back once.
+      // f32 atomics into a widened copy of init, narrowed back once. With
+      // fewer slots than token rows only the routed rows are widened and
+      // narrowed (the rest of the scratch is never touched).
       Value acc = host.scratch(f32Type(initType.getRank()), dims(init));
       Value accArg = host.kernelArg(acc);
-      launchConvertingCopy(host, init, accArg);
+      Value numSlots = kb.idx(1);
+      for (Value d : dims(ops.ind))
+        numSlots = kb.mul(numSlots, d);
+      Value numRows = kb.idx(1);
+      SmallVector<Value> initDims = dims(init);
+      for (Value d : ArrayRef<Value>(initDims).drop_back())
+        numRows = kb.mul(numRows, d);
+      Value bySlot = kb.lt(numSlots, numRows);
+      Value whole = kb.eq(bySlot, kb.boolean(false));
+      ScatterSlots routed{ops.ind, ops.offsets, spec.batched};
+      launchConvertingCopy(host, init, accArg, whole);
+      launchSlotRowCopy(host, routed, init, accArg, bySlot);
       spec.output = GemmOutput::AtomicAddTokens;
       ops.out = accArg;
       launchStrategies(host, spec, *strategies, ops,
                        kb.andB(fastOk, host.vectorAccessible(accArg, 16)), sizes);
-      launchConvertingCopy(host, accArg, init);
+      launchConvertingCopy(host, accArg, init, whole);
+      launchSlotRowCopy(host, routed, accArg, init, bySlot);
     }
     host.finish();
     return success();

@@ -18,7 +18,8 @@ using namespace egs;
 // Converting copy
 //===----------------------------------------------------------------------===//
 
-void egs::launchConvertingCopy(HostLauncher &host, Value src, Value dst) {
+void egs::launchConvertingCopy(HostLauncher &host, Value src, Value dst,
+                               Value when) {
   KernelBuilder &kb = host.host();
   auto srcType = cast<MemRefType>(src.getType());
   auto dstType = cast<MemRefType>(dst.getType());
@@ -33,6 +34,7 @@ void egs::launchConvertingCopy(HostLauncher &host, Value src, Value dst) {
   Value flat = kb.andB(kb.andB(host.isContiguous(src), host.isContiguous(dst)),
                        kb.andB(host.vectorAccessible(src, 16),
                                host.vectorAccessible(dst, 16)));
+  Value run = when ? when : kb.boolean(true);
   auto flatKernel = host.kernels().getOrCreate(
       "egs_convert_flat_r" + std::to_string(srcType.getRank()) + "_" + types,
       ValueRange(args).getTypes(), kBandwidthThreads,
@@ -58,7 +60,7 @@ void egs::launchConvertingCopy(HostLauncher &host, Value src, Value dst) {
       });
   host.launch(flatKernel,
               {host.blocksFor(kb.ceilDiv(total, kb.idx(4)), kBandwidthThreads), one, one},
-              kBandwidthThreads, 0, args, flat);
+              kBandwidthThreads, 0, args, kb.andB(run, flat));
   auto kernel = host.kernels().getOrCreate(
       "egs_convert_r" + std::to_string(srcType.getRank()) + "_" + types,
       ValueRange(args).getTypes(), kBandwidthThreads,
@@ -74,7 +76,8 @@ void egs::launchConvertingCopy(HostLauncher &host, Value src, Value dst) {
         });
       });
   host.launch(kernel, {host.blocksFor(total, kBandwidthThreads), one, one},
-              kBandwidthThreads, 0, args, kb.eq(flat, kb.boolean(false)));
+              kBandwidthThreads, 0, args,
+              kb.andB(run, kb.eq(flat, kb.boolean(false))));
 }
 
 //===----------------------------------------------------------------------===//
@@ -150,6 +153,79 @@ routingKernel(HostLauncher &host, const ScatterSlots &slots, StringRef what,
         keys.numTokens = a[i];
         body(kb, keys, tensors);
       });
+}
+
+void egs::launchSlotRowCopy(HostLauncher &host, const ScatterSlots &slots,
+                            Value src, Value dst, Value when) {
+  KernelBuilder &kb = host.host();
+  OpBuilder &b = kb.builder();
+  Location loc = kb.getLoc();
+  auto dstType = cast<MemRefType>(dst.getType());
+  int64_t rank = dstType.getRank();
+  auto dim = [&](Value v, int64_t d) {
+    return memref::DimOp::create(b, loc, v, d).getResult();
+  };
+  Value numTokens = dim(dst, slots.batched ? 1 : 0);
+  Value cols = dim(dst, rank - 1);
+  Value numSlots = kb.idx(1);
+  for (int64_t d = 0, n = cast<MemRefType>(slots.ind.getType()).getRank(); d < n; ++d)
+    numSlots = kb.mul(numSlots, dim(slots.ind, d));
+  std::string what =
+      "rowcopy_" +
+      typeTag(cast<MemRefType>(src.getType()).getElementType()) + "_" +
+      typeTag(dstType.getElementType());
+  Value srcArg = host.kernelArg(src), dstArg = host.kernelArg(dst);
+  auto kernel = routingKernel(
+      host, slots, what, ValueRange{srcArg, dstArg}, kBandwidthThreads,
+      [&](KernelBuilder &k, const SlotKeys &keys, ArrayRef<DeviceTensor> t) {
+        // A thread per kChunk columns of a slot's row: the slot's routing
+        // is decoded once for all of them.
+        constexpr int64_t kChunk = 8;
+        Value width = t[1].size(t[1].rank() - 1);
+        Value chunks = k.ceilDiv(width, k.idx(kChunk));
+        k.gridStrideLoop(k.mul(keys.numSlots(k), chunks), kBandwidthThreads,
+                         [&](Value i) {
+          Value key = keys.keyOf(k, k.divU(i, chunks));
+          k.ifThen(k.ge(key, k.idx(0)), [&] {
+            Value c0 = k.mul(k.remU(i, chunks), k.idx(kChunk));
+            SmallVector<Value> row{key};
+            if (keys.batched)
+              row = {k.divU(key, keys.numTokens), k.remU(key, keys.numTokens)};
+            SmallVector<Value> at = row;
+            at.push_back(c0);
+            Value src = t[0].offset(k, at), dst = t[1].offset(k, at);
+            Value srcStep = t[0].stride(t[0].rank() - 1);
+            Value dstStep = t[1].stride(t[1].rank() - 1);
+            auto srcAt = [&](int64_t j) { return k.add(src, k.mul(k.idx(j), srcStep)); };
+            auto dstAt = [&](int64_t j) { return k.add(dst, k.mul(k.idx(j), dstStep)); };
+            // A whole chunk: every load issued before the first store (no
+            // branch between them), so their latencies overlap.
+            Value full = k.le(k.add(c0, k.idx(kChunk)), width);
+            k.ifThen(full, [&] {
+              SmallVector<Value> v;
+              for (int64_t j = 0; j < kChunk; ++j)
+                v.push_back(t[0].loadF32(k, srcAt(j)));
+              for (int64_t j = 0; j < kChunk; ++j)
+                t[1].storeF32(k, v[j], dstAt(j));
+            });
+            k.ifThen(k.eq(full, k.boolean(false)), [&] {
+              for (int64_t j = 0; j < kChunk; ++j)
+                k.ifThen(k.lt(k.add(c0, k.idx(j)), width), [&] {
+                  t[1].storeF32(k, t[0].loadF32(k, srcAt(j)), dstAt(j));
+                });
+            });
+          });
+        });
+      });
+  SmallVector<Value> args{slots.ind};
+  if (slots.offsets)
+    args.push_back(slots.offsets);
+  args.append({srcArg, dstArg, numTokens});
+  Value one = kb.idx(1);
+  Value chunks = kb.ceilDiv(cols, kb.idx(8));
+  host.launch(kernel,
+              {host.blocksFor(kb.mul(numSlots, chunks), kBandwidthThreads), one, one},
+              kBandwidthThreads, 0, args, when);
 }
 
 void egs::launchOrderedCombine(HostLauncher &host, const ScatterSlots &slots,

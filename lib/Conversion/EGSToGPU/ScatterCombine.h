@@ -13,8 +13,10 @@
 
 namespace egs {
 
-/// dst = src element by element, converting the element type (same shape).
-void launchConvertingCopy(HostLauncher &host, Value src, Value dst);
+/// dst = src element by element, converting the element type (same shape);
+/// only when `when` (if given) holds.
+void launchConvertingCopy(HostLauncher &host, Value src, Value dst,
+                          Value when = {});
 
 /// The slots of a matmul_scatter: ind [B?,E,K], or rows [R] with
 /// offsets [E+1] (slots outside [offsets[0], offsets[E]) route nowhere).
@@ -23,6 +25,13 @@ struct ScatterSlots {
   Value offsets;
   bool batched;
 };
+
+/// dst[b, t, :] = src[b, t, :] (converting) for the tokens some slot routes
+/// to, when `when` holds: for the widened accumulation target when there are
+/// fewer slots than token rows (the other rows are neither read nor
+/// written). A token routed to twice is copied twice, the same values.
+void launchSlotRowCopy(HostLauncher &host, const ScatterSlots &slots,
+                       Value src, Value dst, Value when);
 
 /// out[b, t, :] += sum of rows[s, :] over the slots s routed to token
 /// (b, t), added in increasing s. `rows` is a contiguous [slots, cols] f32

@@ -20,13 +20,16 @@ func.func @scatter_f32_init(%y: memref<?x?x?x?xbf16>, %ind: memref<?x?x?xi32>, %
 // -----
 
 // bf16 init: the whole sum is accumulated in f32 and rounded once: init is
-// widened into an f32 scratch, the GEMM adds into it, the result is narrowed.
+// widened into an f32 scratch, the GEMM adds into it, the result is narrowed;
+// all of init, or (fewer slots than token rows) only the routed rows.
 // CHECK-LABEL: func.func @scatter_bf16_init(
 // CHECK: %[[ACC:.*]], %{{.*}} = gpu.alloc async [%{{.*}}] (%{{.*}}, %{{.*}}) : memref<?x?xf32>
 // CHECK: gpu.launch_func {{.*}}@egs_kernels::@egs_convert_flat_r2_bf16_f32
 // CHECK: gpu.launch_func {{.*}}@egs_kernels::@egs_convert_r2_bf16_f32
+// CHECK: gpu.launch_func {{.*}}@egs_kernels::@egs_combine_rowcopy_bf16_f32_i32
 // CHECK: gpu.launch_func {{.*}}@egs_kernels::@egs_gemm_ec_slots_atomic_
 // CHECK: gpu.launch_func {{.*}}@egs_kernels::@egs_convert_flat_r2_f32_bf16
+// CHECK: gpu.launch_func {{.*}}@egs_kernels::@egs_combine_rowcopy_f32_bf16_i32
 // CHECK: gpu.dealloc async [%{{.*}}] %[[ACC]]
 func.func @scatter_bf16_init(%y: memref<?x?x?xbf16>, %ind: memref<?x?xi32>, %w: memref<?x?x?xbf16>,
                              %init: memref<?x?xbf16>) {
