@@ -17,6 +17,7 @@
 #include <pybind11/stl.h>
 
 #include <array>
+#include <memory>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -174,8 +175,9 @@ public:
     std::array<EgsMemRef, kMaxArgs> memrefs;
     for (int i = 0; i < n; ++i)
       memrefs[i] = toMemRef(buffers[i]);
-    if (device >= 0)
-      egsSetCudaDevice(device);
+    // The device is per thread: name it on every call (default 0), so a call
+    // for cuda:1 does not leave later calls on this thread there.
+    egsSetCudaDevice(device >= 0 ? device : 0);
     if (!stream.is_none())
       egsSetCudaStream(reinterpret_cast<void *>(stream.cast<uintptr_t>()));
     char *error = nullptr;
@@ -219,6 +221,7 @@ public:
     std::vector<EgsOwnedMemRef> results(numResults);
     char *error = nullptr;
     int rc;
+    egsSetCudaDevice(0); // programs run on device 0 (see invokeBuffers)
     {
       py::gil_scoped_release release;
       rc = egsExecutableInvoke(exe, fn, values.data(), n, results.data(),
@@ -356,7 +359,10 @@ public:
       PyErr_Clear();
       return py::none();
     }
-    const Plan &p = storage[PyLong_AsSsize_t(entry)];
+    // A plan of our own: another thread may add plans or clear the table
+    // while this one runs Python code (allocation, data_ptr) or the kernel.
+    std::shared_ptr<const Plan> plan = storage[PyLong_AsSsize_t(entry)];
+    const Plan &p = *plan;
     ++hits;
     int numIn = static_cast<int>(arrays.size());
     std::array<py::object, kMaxArgs> outs;
@@ -406,9 +412,11 @@ public:
     // Token counts are part of a signature: bound the table.
     if (storage.size() >= kMaxPlans)
       clear();
-    plans[key] = py::int_(storage.size());
-    storage.push_back(
-        Plan{call, outputs, order, results, single, std::move(stream)});
+    // The plan first: the dict insert may run Python code (key equality),
+    // and a lookup must never find an index past the end.
+    storage.push_back(std::make_shared<const Plan>(
+        Plan{call, outputs, order, results, single, std::move(stream)}));
+    plans[key] = py::int_(storage.size() - 1);
     return true;
   }
 
@@ -474,11 +482,12 @@ private:
           throw py::error_already_set();
         return py::reinterpret_steal<py::object>(v);
       };
-      PyObject *contiguous = PyObject_CallMethodNoArgs(a.ptr(), n.isContiguous);
-      if (!contiguous)
+      PyObject *contiguousRaw = PyObject_CallMethodNoArgs(a.ptr(), n.isContiguous);
+      if (!contiguousRaw)
         throw py::error_already_set();
+      auto contiguous = py::reinterpret_steal<py::object>(contiguousRaw);
       key[1 + ns + i] = py::make_tuple(get(n.dtype), get(n.device), get(n.shape),
-                                       py::reinterpret_steal<py::object>(contiguous));
+                                       contiguous);
     }
     if (PyObject_Hash(key.ptr()) == -1) { // an unhashable scalar
       PyErr_Clear();
@@ -488,8 +497,8 @@ private:
   }
 
   py::object tensorType;
-  py::dict plans;            ///< signature -> index into storage
-  std::vector<Plan> storage;
+  py::dict plans; ///< signature -> index into storage
+  std::vector<std::shared_ptr<const Plan>> storage;
 };
 
 class Compiler {

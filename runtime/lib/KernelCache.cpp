@@ -187,14 +187,21 @@ CUfunction lookupFunction(const ScopedContext &scope, CUmodule module,
       loaded->second->context != scope.context()) {
     // The program loaded its binary in another device's context (where its
     // constructor ran); on this device it runs the same image loaded here.
+    // The copy belongs to this module alone (not findable by content), so
+    // two programs' modules never hold each other and both can unload.
     LoadedModule &origin = *loaded->second;
     auto sibling = origin.siblings.find(scope.context());
     if (sibling == origin.siblings.end()) {
-      CUmodule here = acquireLocked(cache, scope, origin.image.data(),
-                                    origin.image.size(),
-                                    origin.jitOptimizationLevel);
+      CUmodule here = loadImage(scope.cu(), origin.image.data(),
+                                origin.jitOptimizationLevel);
       if (!here)
         return nullptr;
+      auto copy = std::make_unique<LoadedModule>();
+      copy->context = scope.context();
+      copy->jitOptimizationLevel = origin.jitOptimizationLevel;
+      copy->module = here;
+      copy->references = 1;
+      cache.byHandle.emplace(here, std::move(copy));
       sibling = origin.siblings.emplace(scope.context(), here).first;
     }
     module = sibling->second;

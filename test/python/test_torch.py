@@ -260,3 +260,48 @@ def test_readme_example():
     moe(x).sum().backward()
     print(x.grad.shape, moe.w_up.grad.shape)
     assert x.grad.shape == (16, 64) and moe.w_up.grad.shape == (8, 64, 256)
+
+
+def test_plans_are_safe_across_threads():
+    """One thread replays a plan while another keeps adding plans (a new
+    token count per call) and clearing the caches: every result stays right
+    and nothing is freed under a running call."""
+    import sys
+    import threading
+    E, J, I = 3, 6, 8
+    w = torch.randn(E, J, I, generator=gen())
+    y = torch.randn(E, 4, J, generator=gen())
+    ind = torch.randint(0, 5, (E, 4), generator=gen(), dtype=torch.int32)
+    init = torch.randn(5, I, generator=gen())
+    ref = ref_matmul_scatter(y[None], ind[None], w, init[None].clone())[0]
+    errors = []
+
+    def replay():
+        try:
+            for _ in range(300):
+                out = egs.matmul_scatter(y, ind, w, init=init)
+                if not close(out, ref, 1e-5):
+                    errors.append("wrong result")
+        except Exception as e:  # noqa: BLE001
+            errors.append(repr(e))
+
+    def churn():
+        try:
+            for t in range(5, 305):
+                egs.matmul_scatter(y, ind, w, init=torch.zeros(t, I))
+                if t % 50 == 0:
+                    egs.clear_cache()
+        except Exception as e:  # noqa: BLE001
+            errors.append(repr(e))
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=replay), threading.Thread(target=churn)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert not errors, errors[:3]
