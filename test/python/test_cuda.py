@@ -178,7 +178,9 @@ def test_tensors_on_a_second_device():
     """Tensors on cuda:1 while cuda:0 is current: the kernels run on cuda:1
     (loaded there on first use), on cuda:1's current stream, interleaved
     with calls of the same kernels on cuda:0."""
-    assert torch.cuda.current_device() == 0
+    # (Other frameworks' CUDA start-up, e.g. JAX's, may leave another device
+    # current on this thread: make cuda:0 current, as the test means.)
+    torch.cuda.set_device(0)
     outs = {}
     for dev in ["cuda:0", "cuda:1", "cuda:1", "cuda:0"]:
         g = torch.Generator(device=dev).manual_seed(3)
