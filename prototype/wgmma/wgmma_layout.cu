@@ -2,6 +2,8 @@
 // A [64 x 64] K-major, B [64 x 256] N-major, both 128-byte swizzled; one
 // warpgroup computes D = A * B with four m64n256k16 wgmma and compares with
 // the CPU. Variant 0/1 swaps LBO/SBO of B's descriptor.
+// Build: nvcc -gencode arch=compute_90a,code=sm_90a -O2 -o wgmma_layout wgmma_layout.cu
+// (H100, 2026-11-22: variant 0 exact, variant 1 wrong: the layout egs uses.)
 #include <cstdio>
 #include <cstdint>
 #include <cstdlib>
