@@ -40,7 +40,6 @@ _memory_hits = 0
 # kept and replayed by the extension (bounded there: token counts are part of
 # a signature). Created once torch is imported.
 _dispatcher = None
-_replayed = [0]  # dispatcher hits at the last clear_cache()
 
 
 def dispatcher():
@@ -83,7 +82,7 @@ def compile_source(source, target="cpu", pipeline_options="", opt_level=3, share
 
 
 # Kernels on CUDA take device buffers in place and leave their work queued on
-# the caller's stream (egs._egs.set_cuda_stream), like any torch op.
+# the caller's stream (passed with each call), like any torch op.
 _KERNEL_PIPELINE_OPTIONS = {"cpu": "", "cuda": "host-buffers=device host-sync=false"}
 
 
@@ -106,7 +105,7 @@ def kernel(key, build_source, target):
 def cache_info():
     """Counters of the kernel caches (compilations counts full compiles)."""
     stats = _egs.statistics()
-    replayed = (_dispatcher.hits if _dispatcher is not None else 0) - _replayed[0]
+    replayed = _dispatcher.hits if _dispatcher is not None else 0
     return {
         "kernels": len(_kernels),
         "memory_hits": _memory_hits + replayed,
@@ -125,7 +124,6 @@ def clear_cache():
         if _dispatcher is not None:
             _dispatcher.clear()
         _memory_hits = 0
-        _replayed[0] = _dispatcher.hits if _dispatcher is not None else 0
 
 
 # --------------------------------------------------------------------------

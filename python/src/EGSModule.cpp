@@ -2,12 +2,14 @@
 //
 // A thin layer over egs-c/EGS.h (libEGSCAPI.so, which keeps its MLIR and LLVM
 // private). Python does the argument checking, caching and framework work
-// (python/egs/); this file only moves pointers:
+// (python/egs/); this file moves pointers and replays checked calls:
 //   compile(source, ...) -> Executable
-//   Executable.run(fn, args)     destination-passing kernels, the hot path
+//   Executable.run(fn, args)     destination-passing kernels
 //   Executable.bind(fn, args)    the same with the arguments' shapes and
 //                                strides fixed: BoundCall.run(stream, *ptrs)
 //   Executable.invoke(fn, args)  any entry point; results as NumPy arrays
+//   Dispatcher.run(op, arrays, scalars)  a repeated torch call: the plan its
+//                                checked first call left (python/egs/ops.py)
 //
 //===----------------------------------------------------------------------===//
 #include "egs-c/EGS.h"
@@ -411,7 +413,7 @@ public:
         throw py::value_error("Dispatcher.add: result index out of range");
     // Token counts are part of a signature: bound the table.
     if (storage.size() >= kMaxPlans)
-      clear();
+      dropPlans();
     // The plan first: the dict insert may run Python code (key equality),
     // and a lookup must never find an index past the end.
     storage.push_back(std::make_shared<const Plan>(
@@ -420,15 +422,21 @@ public:
     return true;
   }
 
+  /// Forgets every plan and resets the hit count (egs.clear_cache()).
   void clear() {
-    plans.clear();
-    storage.clear();
+    dropPlans();
+    hits = 0;
   }
   size_t size() const { return storage.size(); }
   uint64_t hits = 0;
 
 private:
   static constexpr size_t kMaxPlans = 4096;
+
+  void dropPlans() {
+    plans.clear();
+    storage.clear();
+  }
 
   struct Plan {
     BoundCall call;
@@ -599,9 +607,6 @@ PYBIND11_MODULE(_egs, m) {
     std::string reason = why ? why : "";
     egsFreeString(why);
     return py::make_tuple(bool(ok), reason);
-  });
-  m.def("set_cuda_stream", [](uintptr_t stream) {
-    egsSetCudaStream(reinterpret_cast<void *>(stream));
   });
   m.def("host_cpu_name", [] { return std::string(egsHostCPUName()); });
 }

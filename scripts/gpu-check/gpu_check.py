@@ -369,16 +369,24 @@ def check_ragged_scatter(det, T, E, R, J, I, covered, what):
     check(f"matmul_scatter ragged bf16{' det' if det else ''} T{T} E{E} R{R}{what}", rel_err(init, ref), 1e-2)
 
 
+def check_route(T, k, E, what=""):
+    """route of random ids [T,k] over E experts (kernel route_e{E}), exact;
+    returns the ids."""
+    ids = torch.randint(0, E, (T, k), device=DEV, dtype=torch.int32)
+    rows_r, off_r, rid_r = route_ref(ids, E)
+    rows = torch.full((T * k,), -7, device=DEV, dtype=torch.int32)
+    off = torch.full((E + 1,), -7, device=DEV, dtype=torch.int32)
+    rid = torch.full((T * k,), -7, device=DEV, dtype=torch.int32)
+    call(f"route_e{E}", ids, rows, off, rid)
+    torch.cuda.synchronize()
+    check_exact(f"route T{T} k{k} E{E}{what}",
+                torch.equal(rows, rows_r) and torch.equal(off, off_r) and torch.equal(rid, rid_r))
+    return ids
+
+
 def check_routing():
     for (T, k) in [(16, 2), (1000, 4), (4096, 8), (1, 1)]:
-        ids = torch.randint(0, 8, (T, k), device=DEV, dtype=torch.int32)
-        rows_r, off_r, rid_r = route_ref(ids, 8)
-        rows = torch.full((T * k,), -7, device=DEV, dtype=torch.int32)
-        off = torch.full((9,), -7, device=DEV, dtype=torch.int32)
-        rid = torch.full((T * k,), -7, device=DEV, dtype=torch.int32)
-        call("route_e8", ids, rows, off, rid)
-        torch.cuda.synchronize()
-        check_exact(f"route T{T} k{k} E8", torch.equal(rows, rows_r) and torch.equal(off, off_r) and torch.equal(rid, rid_r))
+        ids = check_route(T, k, 8)
         for R in [T * k, max(1, T * k // 2), T * k + 3]:
             x = rand((T, 72), "bf16")
             xs = poisoned((R, 72), "bf16")
@@ -395,16 +403,7 @@ def check_routing():
             bad = [k_ for k_, v in parts.items() if not v]
             check_exact(f"permute T{T} k{k} R{R}" + (f" wrong: {bad} off={off.tolist()} want={off_r.tolist()}" if bad else ""),
                         not bad)
-    T, k = 1000, 4
-    ids = torch.randint(0, 5000, (T, k), device=DEV, dtype=torch.int32)
-    rows_r, off_r, rid_r = route_ref(ids, 5000)
-    rows = torch.full((T * k,), -7, device=DEV, dtype=torch.int32)
-    off = torch.full((5001,), -7, device=DEV, dtype=torch.int32)
-    rid = torch.full((T * k,), -7, device=DEV, dtype=torch.int32)
-    call("route_e5000", ids, rows, off, rid)
-    torch.cuda.synchronize()
-    check_exact("route T1000 k4 E5000 (one block per expert)",
-                torch.equal(rows, rows_r) and torch.equal(off, off_r) and torch.equal(rid, rid_r))
+    check_route(1000, 4, 5000, " (one block per expert)")
     for (T, H, R, dt) in [(37, 264, 100, "bf16"), (1000, 1032, 3000, "bf16"), (50, 70, 120, "f32"), (9, 13, 30, "f32")]:
         k = 4 if dt == "bf16" else 3
         xs = rand((R, H), dt)

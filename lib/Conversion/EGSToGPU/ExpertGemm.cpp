@@ -5,7 +5,8 @@
 //     offset (-1: no row) and the scale of each of the BM rows, decoded once;
 //  2. the main loop over BK slices of the reduction: a STAGES-deep cp.async
 //     pipeline (16-byte copies, zero-fill for every tail) feeding ldmatrix +
-//     mma.sync m16n8k16 (f16/bf16) or FMAs (f32); the general fallback loads
+//     mma.sync m16n8k16 (f16/bf16), warpgroup MMA (sm_90a,
+//     ExpertGemmWarpgroup.cpp) or FMAs (f32); the general fallback loads
 //     elements instead;
 //  3. the epilogue: accumulators go to an f32 tile in shared memory, then
 //     each thread writes 4 consecutive columns of a row (bias, activation,
@@ -176,11 +177,8 @@ void ExpertGemmEmitter::buildRowTable(Value e, Value start, Value end) {
     Value row = kb.add(tid, kb.idx(q * c.numThreads()));
     kb.ifThen(kb.lt(row, kb.idx(c.bm)), [&] {
       RowInfo r = decodeRow(e, kb.add(start, row), end);
-      auto toI64 = [&](Value v) {
-        return arith::IndexCastOp::create(b, loc, b.getI64Type(), v);
-      };
-      memref::StoreOp::create(b, loc, toI64(r.aOffset), aRows, row);
-      memref::StoreOp::create(b, loc, toI64(r.outOffset), outRows, row);
+      memref::StoreOp::create(b, loc, kb.toI64(r.aOffset), aRows, row);
+      memref::StoreOp::create(b, loc, kb.toI64(r.outOffset), outRows, row);
       memref::StoreOp::create(b, loc, r.scale, scales, row);
     });
   }
@@ -213,6 +211,11 @@ struct CopyChunk {
   Value first; ///< i32: reduction index of the chunk within the slice
 };
 } // namespace
+
+Value ExpertGemmEmitter::nextStage(Value stage) {
+  Value n = kb.add(stage, kb.idx(1));
+  return kb.select(kb.eq(n, kb.idx(c.stages)), kb.idx(0), n);
+}
 
 SliceCopier ExpertGemmEmitter::sliceCopier(Value e) {
   OpBuilder &b = kb.builder();
@@ -323,10 +326,6 @@ SmallVector<Value> ExpertGemmEmitter::mainLoopAsync(Value e) {
   init.push_back(kb.idx(c.stages - 1));
   init.push_back(group);
   Value slices = kb.ceilDiv(reduce, kb.idx(c.bk));
-  auto nextStage = [&](Value s) {
-    Value n = kb.add(s, kb.idx(1));
-    return kb.select(kb.eq(n, kb.idx(c.stages)), kb.idx(0), n);
-  };
   auto waitAndSync = [&](Value token) {
     nvgpu::DeviceAsyncWaitOp::create(b, loc, token,
                                      b.getI32IntegerAttr(c.stages - 2));
@@ -391,115 +390,6 @@ SmallVector<Value> ExpertGemmEmitter::mainLoopAsync(Value e) {
   nvgpu::DeviceAsyncWaitOp::create(b, loc, res.back(), b.getI32IntegerAttr(0));
   res.resize(numAcc);
   return res;
-}
-
-SmallVector<Value> ExpertGemmEmitter::mainLoopWarpgroup(Value e) {
-  OpBuilder &b = kb.builder();
-  Location loc = kb.getLoc();
-  MLIRContext *ctx = kb.getContext();
-  SliceCopier issue = sliceCopier(e);
-  Type i64 = b.getI64Type();
-  // Slice kt lives in stage kt % STAGES. Copies run STAGES-2 slices ahead:
-  // the wgmma of slice kt-1 may still read its stage while slice kt's run,
-  // so the stage refilled at iteration kt is that of slice kt-2.
-  Value group;
-  for (int64_t s = 0; s + 2 < c.stages; ++s)
-    group = issue(kb.idx(s), kb.idx(s));
-
-  // Shared-memory matrix descriptors (PTX ISA "Matrix Descriptor Format"):
-  // start address >> 4 in bits 0-13, leading byte offset >> 4 in 16-29,
-  // stride byte offset >> 4 in 32-45, 128-byte swizzle (1) in bits 62-63.
-  // A (K-major, rows of 64 elements): 8-row groups 1024 bytes apart; a
-  // k-step of 16 moves 32 bytes along the row. B (N-major, slabs of 64
-  // columns x bk rows): slabs bk * 128 bytes apart, 8-row groups 1024
-  // bytes apart; a k-step moves 16 rows (2048 bytes).
-  auto bits = [](int64_t lbo, int64_t sbo) {
-    return ((lbo >> 4) << 16) | ((sbo >> 4) << 32) | (int64_t(1) << 62);
-  };
-  int64_t aStageBytes = c.bm * c.bk * 2, bStageBytes = c.bk * c.bn * 2;
-  Value raw = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, aStage);
-  Value smem = arith::IndexCastOp::create(b, loc, i64, raw);
-  auto i64c = [&](int64_t v) {
-    return arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(v)).getResult();
-  };
-  auto descBase = [&](int64_t offset, int64_t layoutBits) {
-    Value addr = arith::AddIOp::create(b, loc, smem, i64c(offset));
-    Value field = arith::ShRUIOp::create(b, loc, addr, i64c(4));
-    return arith::OrIOp::create(b, loc, field, i64c(layoutBits)).getResult();
-  };
-  // (aStage's pointer is the A tile itself: offsets relative to it.)
-  Value aDesc0 = descBase(0, bits(16, 1024));
-  Value bDesc0 =
-      descBase(layout.bOffset - layout.aOffset, bits(c.bk * 128, 1024));
-
-  int64_t numAcc = c.bn / 2; // m64nNk16: 64 * N / 128 f32 per thread
-  auto accType = LLVM::LLVMStructType::getLiteral(
-      ctx, SmallVector<Type>(numAcc, b.getF32Type()));
-  auto wgType = dataType.isBF16() ? NVVM::WGMMATypes::bf16 : NVVM::WGMMATypes::f16;
-  auto shape = NVVM::MMAShapeAttr::get(ctx, 64, c.bn, 16);
-  // Each warpgroup computes its own 64 rows: A descriptors start there.
-  Value warpgroup = kb.divU(tid, kb.idx(128));
-  Value aRowBytes = arith::IndexCastOp::create(
-      b, loc, i64, kb.mul(warpgroup, kb.idx(64 * c.bk * 2 / 16)));
-  aDesc0 = arith::AddIOp::create(b, loc, aDesc0, aRowBytes);
-
-  SmallVector<Value> init{LLVM::ZeroOp::create(b, loc, accType), kb.idx(0),
-                          kb.idx(c.stages - 2), group};
-  Value slices = kb.ceilDiv(reduce, kb.idx(c.bk));
-  auto nextStage = [&](Value s) {
-    Value n = kb.add(s, kb.idx(1));
-    return kb.select(kb.eq(n, kb.idx(c.stages)), kb.idx(0), n);
-  };
-  SmallVector<Value> res = kb.forLoop(
-      kb.idx(0), slices, kb.idx(1), init,
-      [&](Value kt, ValueRange iter) -> SmallVector<Value> {
-        Value acc = iter[0], stage = iter[1], fillStage = iter[2];
-        // This thread's copies of slice kt have landed; the proxy fence
-        // makes them visible to wgmma, the barrier everyone's. After it,
-        // every warpgroup has also finished slice kt-2 (wait below).
-        nvgpu::DeviceAsyncWaitOp::create(b, loc, iter[3],
-                                         b.getI32IntegerAttr(c.stages - 3));
-        NVVM::FenceProxyOp::create(
-            b, loc,
-            NVVM::ProxyKindAttr::get(ctx, NVVM::ProxyKind::async_shared),
-            NVVM::SharedSpaceAttr::get(ctx, NVVM::SharedSpace::shared_cta));
-        kb.barrier();
-        Value token = issue(kb.add(kt, kb.idx(c.stages - 2)), fillStage);
-        Value stage64 = arith::IndexCastOp::create(b, loc, i64, stage);
-        auto stageDesc = [&](Value desc0, int64_t stageBytes) {
-          Value off = arith::MulIOp::create(b, loc, stage64, i64c(stageBytes >> 4));
-          return arith::AddIOp::create(b, loc, desc0, off).getResult();
-        };
-        Value aDesc = stageDesc(aDesc0, aStageBytes);
-        Value bDesc = stageDesc(bDesc0, bStageBytes);
-        NVVM::WgmmaFenceAlignedOp::create(b, loc);
-        for (int64_t ks = 0; ks < c.bk / 16; ++ks) {
-          Value da = arith::AddIOp::create(b, loc, aDesc, i64c(ks * 32 >> 4));
-          Value db = arith::AddIOp::create(b, loc, bDesc, i64c(ks * 2048 >> 4));
-          acc = NVVM::WgmmaMmaAsyncOp::create(
-              b, loc, accType, acc, da, db, shape, wgType, wgType,
-              NVVM::WGMMATypes::f32, NVVM::WGMMAScaleOut::one,
-              NVVM::WGMMAScaleIn::one, NVVM::WGMMAScaleIn::one,
-              NVVM::MMALayout::row, NVVM::MMALayout::row, nullptr);
-        }
-        NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
-        NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 1);
-        return {acc, nextStage(stage), nextStage(fillStage), token};
-      });
-  // Nothing may still read or fill the staging buffers the output tile
-  // reuses: the last wgmma group and the zero-fill copies past the end.
-  NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
-  nvgpu::DeviceAsyncWaitOp::create(b, loc, res[3], b.getI32IntegerAttr(0));
-  // Accumulator i: n8 tile i / 4, register i % 4 of the mma.sync layout.
-  auto v4 = VectorType::get({4}, b.getF32Type());
-  SmallVector<Value> acc;
-  for (int64_t t = 0; t < numAcc / 4; ++t) {
-    SmallVector<Value> parts;
-    for (int64_t r = 0; r < 4; ++r)
-      parts.push_back(LLVM::ExtractValueOp::create(b, loc, res[0], 4 * t + r));
-    acc.push_back(vector::FromElementsOp::create(b, loc, v4, parts));
-  }
-  return acc;
 }
 
 FragmentSet ExpertGemmEmitter::loadFragments(Value stage, int64_t ks) {

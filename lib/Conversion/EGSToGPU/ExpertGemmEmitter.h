@@ -1,8 +1,9 @@
 //===- ExpertGemmEmitter.h - writes the per-expert GEMM kernel -*- C++ -*-===//
 //
 // The kernel body behind launchExpertGemm (ExpertGemm.h), split by concern:
-// row decoding and the main loops (ExpertGemm.cpp), the epilogue
-// (ExpertGemmEpilogue.cpp), the host side (ExpertGemmLaunch.cpp).
+// row decoding and the main loops (ExpertGemm.cpp; warpgroup MMA in
+// ExpertGemmWarpgroup.cpp), the epilogue (ExpertGemmEpilogue.cpp), the host
+// side (ExpertGemmLaunch.cpp).
 //
 //===----------------------------------------------------------------------===//
 #ifndef EGS_LIB_CONVERSION_EGSTOGPU_EXPERTGEMMEMITTER_H
@@ -26,6 +27,12 @@ struct RowInfo {
 
 using FragmentSet = SmallVector<Value, 16>;
 
+/// wgmma shared-memory descriptors (i64) of stage 0, k-step 0, and what one
+/// stage adds to each.
+struct WarpgroupDescriptors {
+  Value a, b, aStage, bStage;
+};
+
 /// Issues the 16-byte copies of reduction slice `kt` into staging `stage`
 /// (one cp.async group; its token).
 using SliceCopier = std::function<Value(Value kt, Value stage)>;
@@ -46,8 +53,12 @@ private:
   /// Tile column q -> (source column of w, bound of that column's half).
   std::pair<Value, Value> sourceColumn(Value q);
   SliceCopier sliceCopier(Value e);
+  /// The staging buffer after `stage` (carried through the main loops
+  /// instead of kt % STAGES).
+  Value nextStage(Value stage);
   SmallVector<Value> mainLoopAsync(Value e);
   SmallVector<Value> mainLoopWarpgroup(Value e);
+  WarpgroupDescriptors warpgroupDescriptors();
   SmallVector<Value> mainLoopGeneral(Value e);
   /// The ldmatrix results of k-step `ks` (16 deep) of a staged slice: the
   /// warp tile's A fragments, then its B fragments (two n8 tiles each).

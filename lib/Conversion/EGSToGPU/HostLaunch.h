@@ -23,6 +23,8 @@
 #include "mlir/IR/PatternMatch.h"
 #include "llvm/ADT/MapVector.h"
 
+#include <variant>
+
 namespace egs {
 
 class KernelModule {
@@ -107,27 +109,48 @@ private:
 };
 
 /// Base of the GPU lowering patterns with one host launch sequence: matches
-/// the memref form only, hands the op and its HostLauncher to `lower`, then
-/// finishes the launcher (copies back, frees, erases the op).
-template <typename OpTy>
-struct GPULoweringPattern : public OpRewritePattern<OpTy> {
-  GPULoweringPattern(MLIRContext *ctx, const GPULoweringOptions &options)
+/// the memref form only; `prepare` may still decline the op (with a
+/// diagnostic) before any IR changes; `lower` gets what it prepared and the
+/// op's HostLauncher, which is finished afterwards (copies back, frees,
+/// erases the op).
+template <typename OpTy, typename Prepared>
+struct PreparedGPULoweringPattern : public OpRewritePattern<OpTy> {
+  PreparedGPULoweringPattern(MLIRContext *ctx, const GPULoweringOptions &options)
       : OpRewritePattern<OpTy>(ctx), options(options) {}
 
   LogicalResult matchAndRewrite(OpTy op,
                                 PatternRewriter &rewriter) const final {
     if (!op.hasBufferSemantics())
       return rewriter.notifyMatchFailure(op, "bufferize the tensor form first");
+    FailureOr<Prepared> prepared = prepare(op);
+    if (failed(prepared))
+      return failure();
     HostLauncher host(rewriter, op, options);
-    lower(op, host, rewriter);
+    lower(op, *prepared, host, rewriter);
     host.finish();
     return success();
   }
 
-  virtual void lower(OpTy op, HostLauncher &host,
+  virtual FailureOr<Prepared> prepare(OpTy op) const = 0;
+  virtual void lower(OpTy op, const Prepared &prepared, HostLauncher &host,
                      PatternRewriter &rewriter) const = 0;
 
   GPULoweringOptions options;
+};
+
+/// The same for ops with nothing to prepare.
+template <typename OpTy>
+struct GPULoweringPattern
+    : public PreparedGPULoweringPattern<OpTy, std::monostate> {
+  using PreparedGPULoweringPattern<OpTy, std::monostate>::PreparedGPULoweringPattern;
+
+  FailureOr<std::monostate> prepare(OpTy) const final { return std::monostate(); }
+  void lower(OpTy op, const std::monostate &, HostLauncher &host,
+             PatternRewriter &rewriter) const final {
+    lower(op, host, rewriter);
+  }
+  virtual void lower(OpTy op, HostLauncher &host,
+                     PatternRewriter &rewriter) const = 0;
 };
 
 } // namespace egs

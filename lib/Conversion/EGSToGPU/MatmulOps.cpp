@@ -80,12 +80,12 @@ static void launchStrategies(HostLauncher &host, ExpertGemmSpec spec,
     if (v.maxReduce)
       fits = kb.andB(fits, kb.le(sizes.reduce, kb.idx(v.maxReduce)));
     spec.config = v.config;
-    Value use = kb.andB(fastOk, kb.andB(fits, kb.eq(taken, kb.boolean(false))));
+    Value use = kb.andB(fastOk, kb.andB(fits, kb.notB(taken)));
     launchExpertGemm(host, spec, ops, use);
     taken = kb.orB(taken, fits);
   }
   spec.config = s.general;
-  launchExpertGemm(host, spec, ops, kb.eq(fastOk, kb.boolean(false)));
+  launchExpertGemm(host, spec, ops, kb.notB(fastOk));
 }
 
 /// Rows per expert, reduction and columns of an op's GEMM at run time.
@@ -177,22 +177,19 @@ ExpertGemmSpec specOf(OpT op) {
   return spec;
 }
 
-struct GatherMatmulToGPU : OpRewritePattern<GatherMatmulOp> {
-  GatherMatmulToGPU(MLIRContext *ctx, const GPULoweringOptions &options)
-      : OpRewritePattern(ctx), options(options) {}
+struct GatherMatmulToGPU
+    : PreparedGPULoweringPattern<GatherMatmulOp, GemmStrategies> {
+  using PreparedGPULoweringPattern::PreparedGPULoweringPattern;
 
-  LogicalResult matchAndRewrite(GatherMatmulOp op,
-                                PatternRewriter &rewriter) const override {
-    if (!op.hasBufferSemantics())
-      return rewriter.notifyMatchFailure(op, "bufferize the tensor form first");
+  FailureOr<GemmStrategies> prepare(GatherMatmulOp op) const override {
+    bool swiglu = op.getActivation() == Activation::swiglu;
+    return chooseStrategies(op, op.getTileAttr(),
+                            gemmShapeOf(op, op.getX(), swiglu), options);
+  }
+
+  void lower(GatherMatmulOp op, const GemmStrategies &strategies,
+             HostLauncher &host, PatternRewriter &) const override {
     Activation act = op.getActivation().value_or(Activation::none);
-    FailureOr<GemmStrategies> strategies = chooseStrategies(
-        op, op.getTileAttr(),
-        gemmShapeOf(op, op.getX(), act == Activation::swiglu), options);
-    if (failed(strategies))
-      return failure();
-
-    HostLauncher host(rewriter, op, options);
     KernelBuilder &kb = host.host();
     ExpertGemmOperands ops = rowOperands(host, op, op.getX());
     if (op.getBias())
@@ -210,31 +207,25 @@ struct GatherMatmulToGPU : OpRewritePattern<GatherMatmulOp> {
     if (ops.bias)
       fastOk = kb.andB(fastOk, host.vectorAccessible(ops.bias, 16));
     fastOk = kb.andB(fastOk, host.fitsInt32(ops.ind));
-    launchStrategies(host, spec, *strategies, ops, fastOk,
+    launchStrategies(host, spec, strategies, ops, fastOk,
                      gemmSizes(kb, spec.ragged, spec.batched, ops.ind, ops.w));
     if (spec.ragged)
       zeroUncoveredRows(host, ops.offsets, ops.out);
-    host.finish();
-    return success();
   }
-  GPULoweringOptions options;
 };
 
-struct MatmulScatterToGPU : OpRewritePattern<MatmulScatterOp> {
-  MatmulScatterToGPU(MLIRContext *ctx, const GPULoweringOptions &options)
-      : OpRewritePattern(ctx), options(options) {}
+struct MatmulScatterToGPU
+    : PreparedGPULoweringPattern<MatmulScatterOp, GemmStrategies> {
+  using PreparedGPULoweringPattern::PreparedGPULoweringPattern;
 
-  LogicalResult matchAndRewrite(MatmulScatterOp op,
-                                PatternRewriter &rewriter) const override {
-    if (!op.hasBufferSemantics())
-      return rewriter.notifyMatchFailure(op, "bufferize the tensor form first");
+  FailureOr<GemmStrategies> prepare(MatmulScatterOp op) const override {
+    return chooseStrategies(op, op.getTileAttr(),
+                            gemmShapeOf(op, op.getY(), false), options);
+  }
+
+  void lower(MatmulScatterOp op, const GemmStrategies &strategies,
+             HostLauncher &host, PatternRewriter &) const override {
     auto initType = cast<MemRefType>(op.getInit().getType());
-    FailureOr<GemmStrategies> strategies = chooseStrategies(
-        op, op.getTileAttr(), gemmShapeOf(op, op.getY(), false), options);
-    if (failed(strategies))
-      return failure();
-
-    HostLauncher host(rewriter, op, options);
     KernelBuilder &kb = host.host();
     OpBuilder &b = kb.builder();
     Location loc = op.getLoc();
@@ -269,7 +260,7 @@ struct MatmulScatterToGPU : OpRewritePattern<MatmulScatterOp> {
       Value rows = host.scratch(f32Type(slotShape.size()), slotShape);
       ops.out = host.kernelArg(rows);
       spec.output = GemmOutput::StoreSlots;
-      launchStrategies(host, spec, *strategies, ops,
+      launchStrategies(host, spec, strategies, ops,
                        kb.andB(fastOk, host.vectorAccessible(ops.out, 16)), sizes);
       SmallVector<ReassociationIndices> collapse(2);
       for (int64_t d = 0; d + 1 < static_cast<int64_t>(slotShape.size()); ++d)
@@ -281,7 +272,7 @@ struct MatmulScatterToGPU : OpRewritePattern<MatmulScatterOp> {
     } else if (initType.getElementType().isF32()) {
       spec.output = GemmOutput::AtomicAddTokens;
       ops.out = init;
-      launchStrategies(host, spec, *strategies, ops,
+      launchStrategies(host, spec, strategies, ops,
                        kb.andB(fastOk, host.vectorAccessible(init, 16)), sizes);
     } else {
       // f32 atomics into a widened copy of init, narrowed back once. With
@@ -289,29 +280,15 @@ struct MatmulScatterToGPU : OpRewritePattern<MatmulScatterOp> {
       // narrowed (the rest of the scratch is never touched).
       Value acc = host.scratch(f32Type(initType.getRank()), dims(init));
       Value accArg = host.kernelArg(acc);
-      Value numSlots = kb.idx(1);
-      for (Value d : dims(ops.ind))
-        numSlots = kb.mul(numSlots, d);
-      Value numRows = kb.idx(1);
-      SmallVector<Value> initDims = dims(init);
-      for (Value d : ArrayRef<Value>(initDims).drop_back())
-        numRows = kb.mul(numRows, d);
-      Value bySlot = kb.lt(numSlots, numRows);
-      Value whole = kb.eq(bySlot, kb.boolean(false));
       ScatterSlots routed{ops.ind, ops.offsets, spec.batched};
-      launchConvertingCopy(host, init, accArg, whole);
-      launchSlotRowCopy(host, routed, init, accArg, bySlot);
+      launchRoutedRowsCopy(host, routed, init, accArg);
       spec.output = GemmOutput::AtomicAddTokens;
       ops.out = accArg;
-      launchStrategies(host, spec, *strategies, ops,
+      launchStrategies(host, spec, strategies, ops,
                        kb.andB(fastOk, host.vectorAccessible(accArg, 16)), sizes);
-      launchConvertingCopy(host, accArg, init, whole);
-      launchSlotRowCopy(host, routed, accArg, init, bySlot);
+      launchRoutedRowsCopy(host, routed, accArg, init);
     }
-    host.finish();
-    return success();
   }
-  GPULoweringOptions options;
 };
 } // namespace
 

@@ -251,7 +251,7 @@ static void launchRowGather(HostLauncher &host, Value src, Value rows, Value dst
             Value width = d.size(1);
             Value ok = k.inRange(from, s.size(0));
             // Rows nobody was routed to (past T*k) are zero.
-            k.ifThen(k.eq(ok, k.boolean(false)), [&] {
+            k.ifThen(k.notB(ok), [&] {
               Value dstRow = d.offset(k, row);
               k.forLoop(k.laneId(), width, k.idx(32), [&](Value col) {
                 d.store(k, k.zero(d.elementType),
@@ -288,7 +288,7 @@ static void launchRowGather(HostLauncher &host, Value src, Value rows, Value dst
     Value one = kb.idx(1);
     host.launch(kernel, {kb.ceilDiv(n, kb.idx(rowsPerBlock)), one, one},
                 kBandwidthThreads, 0, args,
-                fast ? vecOk : kb.eq(vecOk, kb.boolean(false)));
+                fast ? vecOk : kb.notB(vecOk));
   }
 }
 
@@ -437,7 +437,7 @@ struct UnpermuteToGPU : GPULoweringPattern<UnpermuteOp> {
           });
       Value colBlocks = kb.ceilDiv(hidden, kb.idx(kBandwidthThreads * vec));
       host.launch(kernel, {numTokens, colBlocks, kb.idx(1)}, kBandwidthThreads, 0,
-                  args, fast ? vecOk : kb.eq(vecOk, kb.boolean(false)));
+                  args, fast ? vecOk : kb.notB(vecOk));
     }
   }
 };

@@ -77,7 +77,7 @@ void egs::launchConvertingCopy(HostLauncher &host, Value src, Value dst,
       });
   host.launch(kernel, {host.blocksFor(total, kBandwidthThreads), one, one},
               kBandwidthThreads, 0, args,
-              kb.andB(run, kb.eq(flat, kb.boolean(false))));
+              kb.andB(run, kb.notB(flat)));
 }
 
 //===----------------------------------------------------------------------===//
@@ -155,21 +155,39 @@ routingKernel(HostLauncher &host, const ScatterSlots &slots, StringRef what,
       });
 }
 
-void egs::launchSlotRowCopy(HostLauncher &host, const ScatterSlots &slots,
-                            Value src, Value dst, Value when) {
+static Value dimOf(KernelBuilder &kb, Value memref, int64_t d) {
+  return memref::DimOp::create(kb.builder(), kb.getLoc(), memref, d);
+}
+
+/// Elements of `memref` (all its dims, or all but the last `drop`).
+static Value elementCount(KernelBuilder &kb, Value memref, int64_t drop = 0) {
+  Value n = kb.idx(1);
+  for (int64_t d = 0, r = cast<MemRefType>(memref.getType()).getRank(); d + drop < r; ++d)
+    n = kb.mul(n, dimOf(kb, memref, d));
+  return n;
+}
+
+/// The launch arguments of a routingKernel: routing, `extra`, then T.
+static SmallVector<Value> routingArgs(const ScatterSlots &slots,
+                                      ValueRange extra, Value numTokens) {
+  SmallVector<Value> args{slots.ind};
+  if (slots.offsets)
+    args.push_back(slots.offsets);
+  args.append(extra.begin(), extra.end());
+  args.push_back(numTokens);
+  return args;
+}
+
+/// dst[b, t, :] = src[b, t, :] (converting) for the tokens some slot routes
+/// to, when `when` holds. A token routed to twice is copied twice, the same
+/// values.
+static void launchSlotRowCopy(HostLauncher &host, const ScatterSlots &slots,
+                              Value src, Value dst, Value when) {
   KernelBuilder &kb = host.host();
-  OpBuilder &b = kb.builder();
-  Location loc = kb.getLoc();
   auto dstType = cast<MemRefType>(dst.getType());
-  int64_t rank = dstType.getRank();
-  auto dim = [&](Value v, int64_t d) {
-    return memref::DimOp::create(b, loc, v, d).getResult();
-  };
-  Value numTokens = dim(dst, slots.batched ? 1 : 0);
-  Value cols = dim(dst, rank - 1);
-  Value numSlots = kb.idx(1);
-  for (int64_t d = 0, n = cast<MemRefType>(slots.ind.getType()).getRank(); d < n; ++d)
-    numSlots = kb.mul(numSlots, dim(slots.ind, d));
+  Value numTokens = dimOf(kb, dst, slots.batched ? 1 : 0);
+  Value cols = dimOf(kb, dst, dstType.getRank() - 1);
+  Value numSlots = elementCount(kb, slots.ind);
   std::string what =
       "rowcopy_" +
       typeTag(cast<MemRefType>(src.getType()).getElementType()) + "_" +
@@ -208,7 +226,7 @@ void egs::launchSlotRowCopy(HostLauncher &host, const ScatterSlots &slots,
               for (int64_t j = 0; j < kChunk; ++j)
                 t[1].storeF32(k, v[j], dstAt(j));
             });
-            k.ifThen(k.eq(full, k.boolean(false)), [&] {
+            k.ifThen(k.notB(full), [&] {
               for (int64_t j = 0; j < kChunk; ++j)
                 k.ifThen(k.lt(k.add(c0, k.idx(j)), width), [&] {
                   t[1].storeF32(k, t[0].loadF32(k, srcAt(j)), dstAt(j));
@@ -217,30 +235,29 @@ void egs::launchSlotRowCopy(HostLauncher &host, const ScatterSlots &slots,
           });
         });
       });
-  SmallVector<Value> args{slots.ind};
-  if (slots.offsets)
-    args.push_back(slots.offsets);
-  args.append({srcArg, dstArg, numTokens});
   Value one = kb.idx(1);
   Value chunks = kb.ceilDiv(cols, kb.idx(8));
   host.launch(kernel,
               {host.blocksFor(kb.mul(numSlots, chunks), kBandwidthThreads), one, one},
-              kBandwidthThreads, 0, args, when);
+              kBandwidthThreads, 0,
+              routingArgs(slots, ValueRange{srcArg, dstArg}, numTokens), when);
+}
+
+void egs::launchRoutedRowsCopy(HostLauncher &host, const ScatterSlots &slots,
+                               Value src, Value dst) {
+  KernelBuilder &kb = host.host();
+  Value bySlot = kb.lt(elementCount(kb, slots.ind), elementCount(kb, dst, 1));
+  launchConvertingCopy(host, src, dst, kb.notB(bySlot));
+  launchSlotRowCopy(host, slots, src, dst, bySlot);
 }
 
 void egs::launchOrderedCombine(HostLauncher &host, const ScatterSlots &slots,
                                Value rows, Value out) {
   KernelBuilder &kb = host.host();
   OpBuilder &b = kb.builder();
-  Location loc = kb.getLoc();
-  auto dim = [&](Value v, int64_t d) {
-    return memref::DimOp::create(b, loc, v, d).getResult();
-  };
-  Value numTokens = dim(out, slots.batched ? 1 : 0);
-  Value numKeys = slots.batched ? kb.mul(dim(out, 0), numTokens) : numTokens;
-  Value numSlots = kb.idx(1);
-  for (int64_t d = 0, n = cast<MemRefType>(slots.ind.getType()).getRank(); d < n; ++d)
-    numSlots = kb.mul(numSlots, dim(slots.ind, d));
+  Value numTokens = dimOf(kb, out, slots.batched ? 1 : 0);
+  Value numKeys = elementCount(kb, out, 1);
+  Value numSlots = elementCount(kb, slots.ind);
   auto i32Vec = MemRefType::get({ShapedType::kDynamic}, b.getI32Type());
   Value counts = host.scratch(i32Vec, ValueRange{numKeys});
   Value cursor = host.scratch(i32Vec, ValueRange{numKeys});
@@ -250,17 +267,8 @@ void egs::launchOrderedCombine(HostLauncher &host, const ScatterSlots &slots,
   host.fill(cursor, kb.i32(0));
   Value one = kb.idx(1);
   auto arg = [&](Value v) { return host.kernelArg(v); };
-  auto withT = [&](SmallVector<Value> args) {
-    args.push_back(numTokens);
-    return args;
-  };
-  SmallVector<Value> routing{slots.ind};
-  if (slots.offsets)
-    routing.push_back(slots.offsets);
-  auto routingArgs = [&](ValueRange extra) {
-    SmallVector<Value> args(routing);
-    args.append(extra.begin(), extra.end());
-    return withT(args);
+  auto argsWith = [&](ValueRange extra) {
+    return routingArgs(slots, extra, numTokens);
   };
   Value slotBlocks = host.blocksFor(numSlots, kBandwidthThreads);
 
@@ -278,7 +286,7 @@ void egs::launchOrderedCombine(HostLauncher &host, const ScatterSlots &slots,
         });
       });
   host.launch(count, {slotBlocks, one, one}, kBandwidthThreads, 0,
-              routingArgs(ValueRange{arg(counts)}));
+              argsWith(ValueRange{arg(counts)}));
 
   // 2. starts = exclusive prefix sums of the counts.
   launchExclusiveScan(host, arg(counts), arg(starts), numKeys);
@@ -300,7 +308,7 @@ void egs::launchOrderedCombine(HostLauncher &host, const ScatterSlots &slots,
         });
       });
   host.launch(place, {slotBlocks, one, one}, kBandwidthThreads, 0,
-              routingArgs(ValueRange{arg(starts), arg(cursor), arg(list)}));
+              argsWith(ValueRange{arg(starts), arg(cursor), arg(list)}));
 
   // 4. Sort each key's slots (lists are short: selection sort in place).
   SmallVector<Value> sortArgs{arg(starts), arg(list)};

@@ -26,12 +26,12 @@ struct ScatterSlots {
   bool batched;
 };
 
-/// dst[b, t, :] = src[b, t, :] (converting) for the tokens some slot routes
-/// to, when `when` holds: for the widened accumulation target when there are
-/// fewer slots than token rows (the other rows are neither read nor
-/// written). A token routed to twice is copied twice, the same values.
-void launchSlotRowCopy(HostLauncher &host, const ScatterSlots &slots,
-                       Value src, Value dst, Value when);
+/// dst = src (converting; [B?,T,I]) on at least every token row a slot
+/// routes to: the whole tensor, or, with fewer slots than token rows, only
+/// the routed rows (the others are neither read nor written). For widening
+/// a 16-bit accumulation target to f32 and narrowing it back.
+void launchRoutedRowsCopy(HostLauncher &host, const ScatterSlots &slots,
+                          Value src, Value dst);
 
 /// out[b, t, :] += sum of rows[s, :] over the slots s routed to token
 /// (b, t), added in increasing s. `rows` is a contiguous [slots, cols] f32

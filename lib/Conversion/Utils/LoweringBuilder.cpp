@@ -15,6 +15,9 @@ Value LoweringBuilder::idx(int64_t v) {
 Value LoweringBuilder::i32(int64_t v) {
   return arith::ConstantIntOp::create(b, loc, v, 32);
 }
+Value LoweringBuilder::i64(int64_t v) {
+  return arith::ConstantIntOp::create(b, loc, v, 64);
+}
 Value LoweringBuilder::f32(double v) {
   return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
 }
@@ -75,6 +78,14 @@ Value LoweringBuilder::toI32(Value v) {
   if (v.getType().isIndex())
     return arith::IndexCastOp::create(b, loc, b.getI32Type(), v);
   return arith::TruncIOp::create(b, loc, b.getI32Type(), v);
+}
+
+Value LoweringBuilder::toI64(Value v) {
+  if (v.getType().isInteger(64))
+    return v;
+  if (v.getType().isIndex())
+    return arith::IndexCastOp::create(b, loc, b.getI64Type(), v);
+  return arith::ExtSIOp::create(b, loc, b.getI64Type(), v);
 }
 
 Value LoweringBuilder::toF32(Value v) {

@@ -24,6 +24,7 @@ public:
   // Constants.
   mlir::Value idx(int64_t v);
   mlir::Value i32(int64_t v);
+  mlir::Value i64(int64_t v);
   mlir::Value f32(double v);
   mlir::Value boolean(bool v);
   mlir::Value zero(mlir::Type t);
@@ -61,12 +62,14 @@ public:
   }
   mlir::Value andB(mlir::Value x, mlir::Value y);
   mlir::Value orB(mlir::Value x, mlir::Value y);
+  mlir::Value notB(mlir::Value x) { return eq(x, boolean(false)); }
   mlir::Value select(mlir::Value c, mlir::Value x, mlir::Value y);
   /// 0 <= v < bound.
   mlir::Value inRange(mlir::Value v, mlir::Value bound);
   /// Casts between index and integer types (signed).
   mlir::Value toIndex(mlir::Value v);
   mlir::Value toI32(mlir::Value v);
+  mlir::Value toI64(mlir::Value v);
 
   // Floating point, on scalars or vectors.
   mlir::Value toF32(mlir::Value v);
