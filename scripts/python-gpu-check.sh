@@ -34,11 +34,25 @@ device)
   suffix=$(python3 -c "import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))")
   g++ -O2 -shared -fPIC -std=c++17 -fvisibility=hidden -Iinclude \
     $(python3 -m pybind11 --includes) python/src/EGSModule.cpp \
-    -o "$pkg/_egs$suffix" -L"$pkg" -lEGSCAPI -Wl,-rpath,'$ORIGIN'
+    -o "$pkg/_egs$suffix" -L"$pkg" -lEGSCAPI -Wl,-rpath,'$ORIGIN' &
+  egs_ext=$!
+  # egs._egs_torch against this machine's torch (python/CMakeLists.txt does
+  # the same where egs is built with CMake).
+  mapfile -t torch_info < <(python3 -c "import sysconfig, torch, torch.utils.cpp_extension as c
+print(torch.__version__); print(c.library_paths()[0]); print(sysconfig.get_paths()['include'])
+print(' '.join('-isystem ' + p for p in c.include_paths()))" 2>/dev/null)
+  g++ -O2 -shared -fPIC -std=c++20 -fvisibility=hidden -Iinclude ${torch_info[3]} \
+    -isystem "${torch_info[2]}" -DEGS_TORCH_VERSION="\"${torch_info[0]}\"" \
+    python/src/TorchDispatch.cpp -o "$pkg/_egs_torch$suffix" -L"$pkg" -lEGSCAPI \
+    -L"${torch_info[1]}" -ltorch -ltorch_cpu -lc10 -ltorch_python \
+    -Wl,-rpath,'$ORIGIN' -Wl,-rpath,"${torch_info[1]}"
+  echo "TORCH_VERSION = \"${torch_info[0]}\"" > "$pkg/_torch_build.py"
+  wait "$egs_ext"
   export CUDA_HOME="${CUDA_HOME:-/usr/local/cuda}" PYTHONPATH=/tmp/egs-pkg
   unset EGS_BUILD
   python3 -m pytest -q -p no:cacheprovider test/python "$@" 2>&1 | tail -15
   python3 benchmarks/python_call_overhead.py 2>&1 | tail -8
+  python3 benchmarks/cuda_call_breakdown.py
   ;;
 *)
   echo "usage: $0 build|device [pytest args]" >&2

@@ -1,9 +1,11 @@
 """Arrays of any framework, seen the same way: dtype, shape, device, layout.
 
 egs functions accept NumPy arrays and torch tensors directly and any other
-DLPack array (CuPy, JAX, ...) through DLPack; results are allocated by the
-framework of the first array argument, on its device. Nothing here imports
-torch: it is looked up only when a torch tensor is seen.
+DLPack array (JAX, ...) through DLPack; CuPy arrays are read in place by
+their data pointers. Results are allocated by the framework of the first
+array argument, on its device; CUDA kernels queue on that framework's current
+stream. Nothing here imports torch or CuPy: each is looked up only when one of
+its arrays is seen.
 """
 import functools
 import sys
@@ -50,6 +52,15 @@ def _is_torch(a):
     return torch is not None and isinstance(a, torch.Tensor)
 
 
+def _cupy():
+    return sys.modules.get("cupy")
+
+
+def _is_cupy(a):
+    cupy = _cupy()
+    return cupy is not None and isinstance(a, cupy.ndarray)
+
+
 _TORCH_TO_EGS = None
 _EGS_TO_TORCH = None
 
@@ -94,8 +105,17 @@ class Framework:
     def contiguous(a):
         return a.flags.c_contiguous
 
+    def device_of(self, a):
+        """The device of array `a` of this framework (compared with .device)."""
+        return self.device
+
     def target(self):
         return "cpu"
+
+    @staticmethod
+    def kernel_args(args):
+        """The arrays as egs._egs.Executable.run reads them."""
+        return args
 
     # -- allocating --------------------------------------------------------
     def allocator(self, shape, dtype, zero=False):
@@ -144,6 +164,10 @@ class TorchFramework(Framework):
     def contiguous(a):
         return a.is_contiguous()
 
+    @staticmethod
+    def device_of(a):
+        return a.device
+
     def target(self):
         return self._target
 
@@ -185,6 +209,57 @@ class TorchFramework(Framework):
         return _torch().cuda.current_stream(self.device).cuda_stream
 
 
+class CupyFramework(Framework):
+    """CuPy arrays: read in place by their data pointers, results allocated
+    by CuPy on the arrays' device, kernels queued on CuPy's current stream
+    of that device (as CuPy's own kernels are)."""
+
+    name = "cupy"
+
+    def __init__(self, index):
+        super().__init__(f"cuda:{index}")
+        self._index = index
+        self._cupy = _cupy()
+
+    def accepts(self, a):
+        return isinstance(a, self._cupy.ndarray)
+
+    @staticmethod
+    def device_of(a):
+        return f"cuda:{a.device.id}"
+
+    def target(self):
+        return "cuda"
+
+    def device_index(self):
+        return self._index
+
+    def allocator(self, shape, dtype, zero=False):
+        cupy, index, np_dtype = self._cupy, self._index, _EGS_TO_NP[dtype]
+        make = cupy.zeros if zero else cupy.empty
+
+        def allocate():
+            with cupy.cuda.Device(index):  # zero fill on that device's stream
+                return make(shape, np_dtype)
+        return allocate
+
+    def copy(self, a):
+        with self._cupy.cuda.Device(self._index):
+            return a.copy(order="C")
+
+    @staticmethod
+    def kernel_args(args):
+        return tuple((a.data.ptr, a.shape, tuple(s // a.itemsize for s in a.strides))
+                     for a in args)
+
+    def stream_function(self):
+        return self.stream
+
+    def stream(self):
+        with self._cupy.cuda.Device(self._index):
+            return self._cupy.cuda.get_current_stream().ptr
+
+
 def framework_of(a, name="x"):
     """The framework that owns `a` (and so the results)."""
     if isinstance(a, np.ndarray):
@@ -195,6 +270,12 @@ def framework_of(a, name="x"):
         fw = _TORCH_FRAMEWORKS.get(device)
         if fw is None:
             fw = _TORCH_FRAMEWORKS.setdefault(device, TorchFramework(device))
+        return fw
+    if _is_cupy(a):
+        index = a.device.id
+        fw = _CUPY_FRAMEWORKS.get(index)
+        if fw is None:
+            fw = _CUPY_FRAMEWORKS.setdefault(index, CupyFramework(index))
         return fw
     if hasattr(a, "__dlpack__"):
         return _foreign_framework(a, name)
@@ -216,8 +297,8 @@ def _foreign_framework(a, name):
         if torch is None:
             raise TypeError(
                 f"argument '{name}' ({type(a).__name__}) lives on a device; "
-                "egs reads device arrays of other frameworks through torch, "
-                "which is not imported"
+                "egs reads device arrays of frameworks other than torch and "
+                "CuPy through torch, which is not imported"
             )
         return _ForeignThroughTorch(torch.from_dlpack(a).device, namespace)
     return Framework("cpu", foreign=namespace)
@@ -237,6 +318,7 @@ class _ForeignThroughTorch(TorchFramework):
 
 _NUMPY = Framework()
 _TORCH_FRAMEWORKS = {}
+_CUPY_FRAMEWORKS = {}
 
 
 def as_native(fw, a, name):
@@ -246,9 +328,9 @@ def as_native(fw, a, name):
     if isinstance(fw, _ForeignThroughTorch) and hasattr(a, "__dlpack__"):
         return _torch().from_dlpack(a)
     if type(fw) is Framework and hasattr(a, "__dlpack__") and not isinstance(a, np.ndarray):
-        if _is_torch(a):
-            raise TypeError(f"argument '{name}' is a torch.Tensor but the other "
-                            "arguments are not; pass arrays of one framework")
+        if _is_torch(a) or _is_cupy(a):
+            raise TypeError(f"argument '{name}' is a {type(a).__module__}.{type(a).__name__} "
+                            "but the other arguments are not; pass arrays of one framework")
         return np.from_dlpack(a)
     raise TypeError(
         f"argument '{name}' is a {type(a).__module__}.{type(a).__name__}, but the "

@@ -14,7 +14,9 @@ Caches:
   * in memory: key -> executable, for the life of the process (a cached call
     costs a dict lookup); for torch tensors the extension keeps, beside it,
     a plan per argument signature, so that a repeated call skips the
-    argument checks and runs in one extension call (ops.py);
+    argument checks and runs in one extension call (ops.py): in
+    egs._egs_torch (torch's C++ API) where it was built for the torch
+    imported, else in egs._egs.Dispatcher (Python attribute reads);
   * on disk: the C API stores the object code of every compilation under
     $EGS_CACHE_DIR (default ~/.cache/egs), keyed by a hash of the lowered
     LLVM IR, host CPU and options. A new process still parses and lowers the
@@ -26,7 +28,9 @@ Caches:
     is loaded.
 """
 import os
+import sys
 import threading
+import warnings
 
 from . import _egs
 from ._arrays import torch_tensor_type
@@ -40,16 +44,67 @@ _memory_hits = 0
 # kept and replayed by the extension (bounded there: token counts are part of
 # a signature). Created once torch is imported.
 _dispatcher = None
+_dispatcher_kind = None  # "torch" (egs._egs_torch) or "python" (egs._egs)
+_use_torch_extension = os.environ.get("EGS_TORCH_EXTENSION", "1") != "0"
+torch_extension_note = ""  # why egs._egs_torch is not used, when it is not
+
+
+def _torch_extension():
+    """egs._egs_torch if it was built for the torch imported, else None
+    (the reason in torch_extension_note)."""
+    global torch_extension_note
+    if not _use_torch_extension:
+        torch_extension_note = "turned off (EGS_TORCH_EXTENSION=0)"
+        return None
+    try:
+        from ._torch_build import TORCH_VERSION
+    except ImportError:
+        torch_extension_note = ("not built: torch was not importable when egs was built "
+                                "(pip install --no-build-isolation . builds it)")
+        return None
+    imported = sys.modules["torch"].__version__
+    if imported != TORCH_VERSION:
+        torch_extension_note = (f"built for torch {TORCH_VERSION}, but torch {imported} is "
+                                "imported; rebuild egs to use it")
+        warnings.warn(f"egs: egs._egs_torch was {torch_extension_note}; calls on torch "
+                      "tensors take the slower per-call path", RuntimeWarning, stacklevel=3)
+        return None
+    try:
+        from . import _egs_torch
+    except ImportError as e:
+        torch_extension_note = f"failed to load: {e}"
+        return None
+    torch_extension_note = ""
+    return _egs_torch
 
 
 def dispatcher():
-    global _dispatcher
+    global _dispatcher, _dispatcher_kind
     if _dispatcher is None:
         tensor = torch_tensor_type()
         if tensor is None:
             return None
-        _dispatcher = _egs.Dispatcher(tensor)
+        with _lock:
+            if _dispatcher is None:
+                ext = _torch_extension()
+                if ext is not None:
+                    _dispatcher_kind = "torch"
+                    _dispatcher = ext.Dispatcher(sys.modules["torch"].nn.Parameter)
+                else:
+                    _dispatcher_kind = "python"
+                    _dispatcher = _egs.Dispatcher(tensor)
     return _dispatcher
+
+
+def use_torch_extension(enabled=True):
+    """Whether repeated calls on torch tensors replay in egs._egs_torch
+    (default, where built for the torch imported) or egs._egs.Dispatcher;
+    drops the plans. Returns the previous setting. For tests and A/B runs."""
+    global _use_torch_extension, _dispatcher, _dispatcher_kind
+    with _lock:
+        previous, _use_torch_extension = _use_torch_extension, bool(enabled)
+        _dispatcher = _dispatcher_kind = None
+    return previous
 
 
 def cache_dir():
@@ -108,6 +163,7 @@ def cache_info():
     replayed = _dispatcher.hits if _dispatcher is not None else 0
     return {
         "kernels": len(_kernels),
+        "replay": _dispatcher_kind,
         "memory_hits": _memory_hits + replayed,
         "compilations": stats["compilations"],
         "disk_cache_loads": stats["disk_cache_loads"],

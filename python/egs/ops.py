@@ -58,8 +58,8 @@ class _Call:
             what = "an index dtype (int32 or int64)" if kinds is INDEX_DTYPES else \
                 "a float dtype (float32, float16 or bfloat16)"
             raise self.error(TypeError, f"argument '{name}' has dtype {dt}; expected {what}")
-        if fw.name == "torch" and a.device != self.device:
-            raise self.error(ValueError, f"argument '{name}' is on {a.device} but the "
+        if fw.device_of(a) != self.device:
+            raise self.error(ValueError, f"argument '{name}' is on {fw.device_of(a)} but the "
                                          f"other arguments are on {self.device}")
         shape = a.shape
         if len(shape) != len(syms):
@@ -118,6 +118,16 @@ class _Call:
     def dim(self, sym):
         return self.dims[sym][0]
 
+    @staticmethod
+    def output(shape, dtype, zero=False):
+        """An output allocated fresh (zero-filled when `zero`)."""
+        return ("zeros" if zero else "empty", tuple(shape), dtype, -1)
+
+    @staticmethod
+    def copy_of(source):
+        """An output that starts as a copy of array argument `source`."""
+        return ("copy", None, None, source)
+
     def plan(self, key, build, outputs, order, results=(0,)):
         """The plan of this call: kernel `key` (compiled from build() once)
         run on the array arguments and fresh outputs (see _Plan)."""
@@ -128,18 +138,26 @@ class _Call:
 class _Plan:
     """What a checked call resolved to, replayed for every call whose
     arguments have the same signature (see the module doc):
-      outputs: (allocator, index of the array argument it copies, or -1);
+      outputs: (kind, shape, dtype, source, allocator) per output: kind
+               "empty" or "zeros" (shape, dtype), or "copy" of array
+               argument `source`; allocator makes one in the arrays'
+               framework (called with arrays[source] for a copy);
       order:   the kernel's arguments as indices into arrays ++ outputs;
       results: the outputs returned (one is returned bare).
-    For torch tensors the same plan runs in the extension (_egs.Dispatcher)."""
+    For torch tensors the same plan runs in the extension (_kernels.dispatcher)."""
 
-    __slots__ = ("exe", "fn", "fw", "cuda", "outputs", "order", "results", "convert", "bound")
+    __slots__ = ("exe", "fn", "fw", "cuda", "device", "outputs", "order", "results",
+                 "convert", "args")
 
     def __init__(self, exe, fn, fw, outputs, order, results):
         self.exe, self.fn, self.fw = exe, fn, fw
-        self.outputs, self.order, self.results = outputs, tuple(order), tuple(results)
+        self.outputs = [(kind, shape, dtype, source,
+                         fw.copy if kind == "copy" else fw.allocator(shape, dtype, kind == "zeros"))
+                        for kind, shape, dtype, source in outputs]
+        self.order, self.results = tuple(order), tuple(results)
         self.cuda = fw.target() == "cuda"
-        self.bound = None  # the entry point bound to the first call's shapes
+        self.device = fw.device_index() if self.cuda else -1
+        self.args = None  # the kernel's arguments of the last launch
         # Results of foreign (DLPack) frameworks go back through it.
         self.convert = fw.result if fw.converts_results else None
 
@@ -148,20 +166,23 @@ class _Plan:
         return self.fw.stream_function() if self.cuda else None
 
     def launch(self, arrays):
-        outs = tuple(alloc() if src < 0 else alloc(arrays[src]) for alloc, src in self.outputs)
+        outs = tuple(alloc() if src < 0 else alloc(arrays[src])
+                     for _, _, _, src, alloc in self.outputs)
         full = tuple(arrays) + outs
-        args = tuple(full[i] for i in self.order)
+        self.args = args = tuple(full[i] for i in self.order)
         # CUDA: queued on the caller's current stream, set in the same call.
         stream = self.fw.stream() if self.cuda else None
-        device = self.fw.device_index() if self.cuda else -1
-        if self.fw.name == "torch":
-            self.bound = self.exe.bind(self.fn, args, device)
-            self.bound.run(stream, *[a.data_ptr() for a in args])
-        else:
-            self.exe.run(self.fn, args, stream, device)
+        self.exe.run(self.fn, self.fw.kernel_args(args), stream, self.device)
         results = tuple(outs[i] if self.convert is None else self.convert(outs[i])
                         for i in self.results)
         return results[0] if len(results) == 1 else results
+
+    def remember(self, dispatcher, op, arrays, scalars):
+        """Leaves this plan (after launch) with the dispatcher."""
+        dispatcher.add(op, arrays, scalars, self.exe, self.fn, self.device, self.args,
+                       self.outputs, self.order, self.results, len(self.results) == 1,
+                       self.stream_function())
+        self.args = None
 
 
 _check_indices = os.environ.get("EGS_CHECK_INDICES", "") not in ("", "0")
@@ -180,9 +201,24 @@ def _index_error(op, what, value, lo, hi):
     return IndexError(f"egs.{op}: index error: {what}: value {value} is outside [{lo}, {hi})")
 
 
+# The index checks of check_indices() run on the device, on torch tensors or
+# CuPy arrays alike (the few operations they need spelled for both).
+def _numel(t):
+    return t.numel() if callable(getattr(t, "numel", None)) else t.size
+
+
+def _as_int64(t):
+    return t.long() if hasattr(t, "long") else t.astype("int64")
+
+
+def _first_true(mask):
+    nz = mask.nonzero()  # torch: [n, 1] tensor; CuPy: a tuple of arrays
+    return int(nz[0][0]) if isinstance(nz, tuple) else int(nz[0])
+
+
 def _check_range(op, what, t, lo, hi):
-    """IndexError unless every value of the torch tensor t is in [lo, hi)."""
-    if t.numel() == 0:
+    """IndexError unless every value of the device array t is in [lo, hi)."""
+    if _numel(t) == 0:
         return
     bad = (t < lo) | (t >= hi)
     if bool(bad.any()):
@@ -191,20 +227,18 @@ def _check_range(op, what, t, lo, hi):
 
 def _check_offsets(op, off, rows):
     """expert_offsets: within [0, rows] and non-decreasing."""
-    o = off.long()
+    o = _as_int64(off)
     _check_range(op, "expert_offsets", o, 0, rows + 1)
     step = o[1:] - o[:-1]
-    if step.numel() and bool((step < 0).any()):
-        e = int((step < 0).nonzero()[0])
+    if _numel(step) and bool((step < 0).any()):
+        e = _first_true(step < 0)
         raise IndexError(f"egs.{op}: index error: expert_offsets (must be non-decreasing): "
                          f"expert_offsets[{e + 1}] = {int(o[e + 1])} < expert_offsets[{e}] = {int(o[e])}")
 
 
 def _check_index_values(op, arrays, scalars):
-    """The device-side index checks of check_indices(), for CUDA tensors."""
-    a0 = arrays[0]
-    if getattr(getattr(a0, "device", None), "type", None) != "cuda":
-        return  # CPU kernels check in place
+    """The device-side index checks of check_indices(), for CUDA arrays (CPU
+    kernels check in place)."""
     if op == "gather_matmul":
         x, ind, _, _, off = arrays
         _check_range(op, "routed token index (operand 'rows' or 'ind')", ind, 0, x.shape[-2])
@@ -240,16 +274,16 @@ def _call(op, check, arrays, scalars=()):
             return results
     plan, native = check(*arrays, *scalars)
     results = plan.launch(native)
-    if dispatcher is not None and plan.bound is not None:
-        dispatcher.add(op, arrays, scalars, plan.bound, plan.outputs, plan.order,
-                       plan.results, len(plan.results) == 1, plan.stream_function())
+    if dispatcher is not None and plan.fw.name == "torch":
+        plan.remember(dispatcher, op, arrays, scalars)
     return results
 
 
 def _call_checked(op, check, arrays, scalars):
     """_call with the argument checks always run, then the index checks."""
     plan, native = check(*arrays, *scalars)
-    _check_index_values(op, native, scalars)
+    if plan.cuda:
+        _check_index_values(op, native, scalars)
     return plan.launch(native)
 
 
@@ -301,9 +335,9 @@ def _check_gather_matmul(x, ind, w, bias, expert_offsets):
 
     # arrays (x, ind, w, bias, off) ++ (y,); ragged: rows past
     # expert_offsets[E] stay zero.
-    alloc = c.fw.allocator((c.dim("R"), J) if ragged else tuple(ind.shape) + (J,), dt, zero=ragged)
+    out = c.output((c.dim("R"), J) if ragged else tuple(ind.shape) + (J,), dt, zero=ragged)
     order = [0, 1, 2] + ([4] if ragged else []) + ([3] if bias is not None else []) + [5]
-    return c.plan(key, build, [(alloc, -1)], order), (x, ind, w, bias, expert_offsets)
+    return c.plan(key, build, [out], order), (x, ind, w, bias, expert_offsets)
 
 
 def matmul_scatter(y, ind, w, *, init=None, num_tokens=None, scale=None,
@@ -364,10 +398,9 @@ def _check_matmul_scatter(y, ind, w, init, scale, expert_offsets, num_tokens, de
 
     # arrays (y, ind, w, init, scale, off) ++ (out,): a copy of init, or zeros
     if init is not None:
-        out = (c.fw.copy, 3)
+        out = c.copy_of(3)
     else:
-        out = (c.fw.allocator(((y.shape[0],) if batched else ()) + (num_tokens, I), out_dt,
-                              zero=True), -1)
+        out = c.output(((y.shape[0],) if batched else ()) + (num_tokens, I), out_dt, zero=True)
     order = [0, 1, 2] + ([5] if ragged else []) + [6] + ([4] if scale is not None else [])
     return c.plan(key, build, [out], order), (y, ind, w, init, scale, expert_offsets)
 
@@ -409,8 +442,7 @@ def _check_permute(x, topk_ids, num_experts, num_out_tokens):
                 " : ({types}) -> ()")
         return _kernels.kernel_source(ops, text)
 
-    outs = [(c.fw.allocator((R, H), dt), -1), (c.fw.allocator((k * T,), "i32"), -1),
-            (c.fw.allocator((E + 1,), "i32"), -1)]
+    outs = [c.output((R, H), dt), c.output((k * T,), "i32"), c.output((E + 1,), "i32")]
     return c.plan(key, build, outs, [0, 1, 2, 3, 4], (0, 1, 2)), (x, topk_ids)
 
 
@@ -439,7 +471,7 @@ def _check_unpermute(x_sorted, row_id_map, probs):
         return _kernels.kernel_source(
             ops, "egs.unpermute %xs[%map] * %probs outs(%out) : ({types}) -> ()")
 
-    outs = [(c.fw.allocator((T, H), dt), -1)]
+    outs = [c.output((T, H), dt)]
     return c.plan(key, build, outs, [0, 1, 2, 3]), (x_sorted, row_id_map, probs)
 
 
@@ -464,6 +496,5 @@ def _check_route(topk_ids, num_experts):
         return _kernels.kernel_source(
             ops, f"egs.route %ids experts = {E} outs(%rows, %off, %map) : ({{types}}) -> ()")
 
-    outs = [(c.fw.allocator((T * k,), "i32"), -1), (c.fw.allocator((E + 1,), "i32"), -1),
-            (c.fw.allocator((k * T,), "i32"), -1)]
+    outs = [c.output((T * k,), "i32"), c.output((E + 1,), "i32"), c.output((k * T,), "i32")]
     return c.plan(key, build, outs, [0, 1, 2, 3], (0, 1, 2)), (topk_ids,)

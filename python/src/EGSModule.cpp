@@ -12,7 +12,7 @@
 //                                checked first call left (python/egs/ops.py)
 //
 //===----------------------------------------------------------------------===//
-#include "egs-c/EGS.h"
+#include "Launch.h"
 
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
@@ -25,23 +25,14 @@
 #include <vector>
 
 namespace py = pybind11;
+using egs_python::kMaxArgs;
+using egs_python::kMaxRank;
+using egs_python::raiseInvokeError;
 
 namespace {
 
-constexpr int kMaxArgs = 16;
-constexpr int kMaxRank = 8;
-
 /// Raised for compile failures (egs.CompileError).
 PyObject *compileErrorType = nullptr;
-
-[[noreturn]] void raiseInvokeError(char *error) {
-  std::string message = error ? error : "unknown error";
-  egsFreeString(error);
-  // Index errors found by the compiled checks read "egs: index error: ...".
-  if (message.rfind("egs: index error", 0) == 0)
-    throw py::index_error(message);
-  throw std::runtime_error(message);
-}
 
 /// One argument's buffer: the pointer plus its sizes and strides (elements).
 struct Buffer {
@@ -177,19 +168,8 @@ public:
     std::array<EgsMemRef, kMaxArgs> memrefs;
     for (int i = 0; i < n; ++i)
       memrefs[i] = toMemRef(buffers[i]);
-    // The device is per thread: name it on every call (default 0), so a call
-    // for cuda:1 does not leave later calls on this thread there.
-    egsSetCudaDevice(device >= 0 ? device : 0);
-    if (!stream.is_none())
-      egsSetCudaStream(reinterpret_cast<void *>(stream.cast<uintptr_t>()));
-    char *error = nullptr;
-    int rc;
-    {
-      py::gil_scoped_release release;
-      rc = egsExecutableInvokeMemRefs(exe, fn, memrefs.data(), n, &error);
-    }
-    if (rc)
-      raiseInvokeError(error);
+    egs_python::launch(exe, fn, memrefs.data(), n, device, !stream.is_none(),
+                       stream.is_none() ? 0 : stream.cast<uintptr_t>());
   }
 
   /// Any entry point: arrays, Python ints and floats in; NumPy arrays (which
@@ -238,6 +218,10 @@ public:
   }
 
   bool fromDiskCache() const { return egsExecutableFromDiskCache(exe); }
+
+  /// The C API handle, for egs._egs_torch (which launches through the C API
+  /// itself); valid while this object lives.
+  uintptr_t handle() const { return reinterpret_cast<uintptr_t>(exe); }
 
   void checkFunction(int fn) const {
     if (fn < 0 || fn >= egsExecutableGetNumFunctions(exe))
@@ -392,32 +376,49 @@ public:
   }
 
   /// Remembers the plan of a checked call; false when the arguments have no
-  /// signature (not all torch tensors, an unhashable scalar).
+  /// signature (not all torch tensors, an unhashable scalar). The same
+  /// arguments as egs._egs_torch.Dispatcher.add: `args` are the kernel's
+  /// arguments of the checked call (their shapes and strides are bound),
+  /// `outputs` one (kind, shape, dtype, source, allocator) per output, of
+  /// which this one uses the allocator (called with arrays[source] when
+  /// source >= 0).
   bool add(const py::object &op, const py::tuple &arrays,
-           const py::tuple &scalars, const BoundCall &call,
-           const std::vector<std::pair<py::object, int>> &outputs,
+           const py::tuple &scalars, py::object executable, int fn,
+           int device, const py::tuple &args, const py::list &outputs,
            const std::vector<int> &order, const std::vector<int> &results,
            bool single, py::object stream) {
     py::object key = signature(op, arrays, scalars);
     if (!key)
       return false;
-    if (outputs.size() > kMaxArgs || order.size() != size_t(call.numArgs()) ||
+    BoundCall call(std::move(executable), fn, args, device);
+    std::vector<std::pair<py::object, int>> allocators;
+    for (py::handle spec : outputs) {
+      auto t = spec.cast<py::tuple>();
+      if (t.size() != 5)
+        throw py::value_error("Dispatcher.add: an output is (kind, shape, dtype, source, allocator)");
+      allocators.emplace_back(py::reinterpret_borrow<py::object>(t[4]), t[3].cast<int>());
+    }
+    if (allocators.size() > kMaxArgs || order.size() != size_t(call.numArgs()) ||
         results.empty())
       throw py::value_error("Dispatcher.add: inconsistent plan");
-    int total = static_cast<int>(arrays.size() + outputs.size());
+    int total = static_cast<int>(arrays.size() + allocators.size());
     for (int at : order)
       if (at < 0 || at >= total)
         throw py::value_error("Dispatcher.add: argument index out of range");
     for (int r : results)
-      if (r < 0 || r >= static_cast<int>(outputs.size()))
+      if (r < 0 || r >= static_cast<int>(allocators.size()))
         throw py::value_error("Dispatcher.add: result index out of range");
+    for (const auto &[alloc, source] : allocators)
+      if (source >= static_cast<int>(arrays.size()))
+        throw py::value_error("Dispatcher.add: output source out of range");
     // Token counts are part of a signature: bound the table.
     if (storage.size() >= kMaxPlans)
       dropPlans();
     // The plan first: the dict insert may run Python code (key equality),
     // and a lookup must never find an index past the end.
     storage.push_back(std::make_shared<const Plan>(
-        Plan{call, outputs, order, results, single, std::move(stream)}));
+        Plan{std::move(call), std::move(allocators), order, results, single,
+             std::move(stream)}));
     plans[key] = py::int_(storage.size() - 1);
     return true;
   }
@@ -571,7 +572,8 @@ PYBIND11_MODULE(_egs, m) {
              return BoundCall(std::move(self), fn, args, device);
            },
            py::arg("fn"), py::arg("args"), py::arg("device") = -1)
-      .def_property_readonly("from_disk_cache", &Executable::fromDiskCache);
+      .def_property_readonly("from_disk_cache", &Executable::fromDiskCache)
+      .def_property_readonly("handle", &Executable::handle);
 
   py::class_<BoundCall>(m, "BoundCall").def("run", &BoundCall::run);
   py::class_<Dispatcher>(m, "Dispatcher")
@@ -579,7 +581,8 @@ PYBIND11_MODULE(_egs, m) {
       .def("run", &Dispatcher::run, py::arg("op"), py::arg("arrays"),
            py::arg("scalars"))
       .def("add", &Dispatcher::add, py::arg("op"), py::arg("arrays"),
-           py::arg("scalars"), py::arg("call"), py::arg("outputs"),
+           py::arg("scalars"), py::arg("executable"), py::arg("fn"),
+           py::arg("device"), py::arg("args"), py::arg("outputs"),
            py::arg("order"), py::arg("results"), py::arg("single"),
            py::arg("stream"))
       .def("clear", &Dispatcher::clear)

@@ -52,3 +52,20 @@ def rel_err(out, ref):
 
 
 TOL = {"float32": 1e-5, "float16": 1e-2, "bfloat16": 1e-2}
+
+
+@pytest.fixture(params=["torch", "python"])
+def replay(request):
+    """Runs a test with repeated torch calls replayed by egs._egs_torch
+    (torch's C++ API; skipped where it was not built) and by
+    egs._egs.Dispatcher (Python attribute reads)."""
+    from egs import _kernels
+
+    previous = _kernels.use_torch_extension(request.param == "torch")
+    try:
+        _kernels.dispatcher()
+        if _kernels._dispatcher_kind != request.param:
+            pytest.skip(f"egs._egs_torch: {_kernels.torch_extension_note}")
+        yield request.param
+    finally:
+        _kernels.use_torch_extension(previous)

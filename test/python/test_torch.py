@@ -80,7 +80,7 @@ def test_mixed_frameworks_and_devices_rejected():
         egs.gather_matmul(x, torch.zeros(2, 2, dtype=torch.int32), torch.zeros(2, 3, 8).transpose(1, 2))
 
 
-def test_repeated_calls_replay_only_identical_signatures():
+def test_repeated_calls_replay_only_identical_signatures(replay):
     """A repeated call skips the checks (a plan per argument signature), so
     every property the checks read must tell signatures apart: a new token
     count, dtype, layout or scalar type is checked again, never replayed."""
@@ -120,6 +120,94 @@ def test_repeated_calls_replay_only_identical_signatures():
     # Outputs are fresh tensors on every replay, never shared.
     a, b = egs.gather_matmul(x, ind, w), egs.gather_matmul(x, ind, w)
     assert a.data_ptr() != b.data_ptr()
+
+
+def replays(f, n=3):
+    """f() called n times: the first call checked, the others replayed (the
+    replay count must grow by n - 1); returns the results."""
+    hits = egs.cache_info()["memory_hits"]
+    results = [f() for _ in range(n)]
+    assert egs.cache_info()["memory_hits"] >= hits + n - 1
+    return results
+
+
+def same(a, b):
+    a, b = (a if isinstance(a, tuple) else (a,)), (b if isinstance(b, tuple) else (b,))
+    return len(a) == len(b) and all(x.dtype == y.dtype and x.shape == y.shape and
+                                    torch.equal(x, y) for x, y in zip(a, b))
+
+
+def test_replayed_calls_match_checked_calls(replay):
+    """Every op and form, replayed: fresh outputs of the checked call's
+    dtypes and shapes (zero-filled, or a copy of init, where the op says so),
+    the same values, inputs untouched."""
+    E, T, I, J, k = 4, 10, 8, 6, 2
+    x = torch.randn(T, I, generator=gen())
+    w = torch.nn.Parameter(torch.randn(E, I, J, generator=gen()))  # a Parameter too
+    w2 = torch.randn(E, J, I, generator=gen())
+    bias = torch.randn(E, J, generator=gen())
+    ids = torch.randint(0, E, (T, k), generator=gen(), dtype=torch.int32)
+    probs = torch.rand(T, k, generator=gen())
+    init = torch.randn(T, I, generator=gen())
+    init_before = init.clone()
+    rows, off, rid = replays(lambda: egs.route(ids, E))[-1]
+    ind = torch.randint(0, T, (E, 3), generator=gen(), dtype=torch.int32)
+    cases = [
+        lambda: egs.gather_matmul(x, ind, w, bias=bias),
+        lambda: egs.gather_matmul(x[None].expand(2, T, I).contiguous(), ind[None].repeat(2, 1, 1), w),
+        lambda: egs.gather_matmul(x, rows, w, expert_offsets=off),
+        lambda: egs.matmul_scatter(torch.randn(E, 3, J, generator=gen(0)), ind, w2, init=init),
+        lambda: egs.matmul_scatter(torch.randn(E, 3, J, generator=gen(0)), ind, w2, num_tokens=T,
+                                   scale=torch.rand(E, 3, generator=gen(1)), deterministic=True),
+        lambda: egs.matmul_scatter(torch.randn(T * k, J, generator=gen(0)), rows, w2,
+                                   num_tokens=T, expert_offsets=off),
+        lambda: egs.permute(x, ids, E, num_out_tokens=T * k - 3),
+        lambda: egs.unpermute(torch.randn(T * k, I, generator=gen(0)), rid, probs),
+        lambda: egs.route(ids, E),
+    ]
+    for i, f in enumerate(cases):
+        first, *again = replays(f)
+        for r in again:
+            assert same(r, first), f"case {i}"
+            outs = r if isinstance(r, tuple) else (r,)
+            assert all(o.data_ptr() != p.data_ptr() for o, p in
+                       zip(outs, first if isinstance(first, tuple) else (first,)))
+    assert torch.equal(init, init_before)
+    # Ragged rows past expert_offsets[E] come back zero on every replay.
+    short = off.clone()
+    short[-1] = short[-2] = off[-3]
+    for y in replays(lambda: egs.gather_matmul(x, rows, w, expert_offsets=short)):
+        assert float(y[int(off[-3]):].abs().max()) == 0.0
+
+
+def test_tensor_subclasses_are_checked_every_call(replay):
+    class Tagged(torch.Tensor):
+        pass
+
+    x = torch.randn(12, 8, generator=gen()).as_subclass(Tagged)
+    ind = torch.randint(0, 12, (3, 4), generator=gen(), dtype=torch.int32)
+    w = torch.randn(3, 8, 6, generator=gen())
+    for _ in range(3):
+        y = egs.gather_matmul(x, ind, w)
+        assert close(torch.Tensor(y), ref_gather_matmul(torch.Tensor(x), ind, w), 1e-5)
+
+
+def test_torch_extension_of_another_torch_version_is_not_loaded(monkeypatch):
+    from egs import _kernels
+
+    build = pytest.importorskip("egs._torch_build", reason="egs._egs_torch not built")
+    monkeypatch.setattr(build, "TORCH_VERSION", "0.0.0-other")
+    previous = _kernels.use_torch_extension(True)
+    try:
+        with pytest.warns(RuntimeWarning, match="built for torch 0.0.0-other"):
+            _kernels.dispatcher()
+        assert egs.cache_info()["replay"] == "python"
+        x = torch.randn(12, 8, generator=gen())
+        ind = torch.randint(0, 12, (3, 4), generator=gen(), dtype=torch.int32)
+        w = torch.randn(3, 8, 6, generator=gen())
+        assert close(egs.gather_matmul(x, ind, w), ref_gather_matmul(x, ind, w), 1e-5)
+    finally:
+        _kernels.use_torch_extension(previous)
 
 
 def test_requires_grad_tensors_are_accepted_by_functions():
@@ -262,7 +350,7 @@ def test_readme_example():
     assert x.grad.shape == (16, 64) and moe.w_up.grad.shape == (8, 64, 256)
 
 
-def test_plans_are_safe_across_threads():
+def test_plans_are_safe_across_threads(replay):
     """One thread replays a plan while another keeps adding plans (a new
     token count per call) and clearing the caches: every result stays right
     and nothing is freed under a running call."""
