@@ -59,7 +59,7 @@ def test_gather_matmul_and_matmul_scatter_on_gpu(dtype):
 
 
 @needs_target
-def test_work_on_a_side_stream_is_ordered():
+def test_work_on_a_side_stream_is_ordered(replay):
     x = torch.randn(256, 64, device="cuda")
     ind = torch.randint(0, 256, (8, 32), device="cuda", dtype=torch.int32)
     w = torch.randn(8, 64, 32, device="cuda")
@@ -174,7 +174,7 @@ def test_disk_cache_serves_cuda_kernels_to_a_new_process(tmp_path):
 
 @needs_target
 @pytest.mark.skipif(HAVE_TORCH and torch.cuda.device_count() < 2, reason="needs two CUDA devices")
-def test_tensors_on_a_second_device():
+def test_tensors_on_a_second_device(replay):
     """Tensors on cuda:1 while cuda:0 is current: the kernels run on cuda:1
     (loaded there on first use), on cuda:1's current stream, interleaved
     with calls of the same kernels on cuda:0."""
