@@ -22,6 +22,8 @@ import time
 
 import torch
 
+import triton_peers
+
 DEV = "cuda"
 
 
@@ -166,6 +168,12 @@ def expert_choice(out, B=64, T=256, E=32, K=32, I=128, J=64, dtype=torch.bfloat1
     outb = B * E * K * J * esz
     emit(out, record(f"{case}.gather_matmul", shape, dtype, "torch-eager",
                      lambda: torch_gather_matmul(x, ind, w), ref, nbytes, flops, outb))
+    if triton_peers.available():
+        emit(out, record(f"{case}.gather_matmul", shape, dtype, "triton (egs design, ours)",
+                         lambda: triton_peers.gather_matmul(x, ind, w), ref, nbytes, flops, outb))
+    else:
+        emit(out, {"case": f"{case}.gather_matmul", "shape": shape,
+                   "peer": "triton (egs design, ours)", "note": "skipped: triton not installed"})
     if EGS:
         emit(out, record(f"{case}.gather_matmul", shape, dtype, "egs",
                          lambda: EGS.gather_matmul(x, ind, w), ref, nbytes, flops, outb))

@@ -102,7 +102,7 @@ def cuda(torch, x, ind, w):
     ref = lambda: torch.einsum("beki,eij->bekj", xs[b, inds.long()], ws)  # noqa: E731
     err = (egs.gather_matmul(xs, inds, ws) - ref()).abs().max().item()
     for name, f in (("egs.gather_matmul", lambda: egs.gather_matmul(xs, inds, ws)),
-                    ("  extension call only", kernel_only),
+                    ("  Executable.run (tensors read per call)", kernel_only),
                     ("  torch.empty of the output", lambda: torch.empty(shape, dtype=xs.dtype, device=xs.device)),
                     ("torch y.zero_() (one launch)", lambda: y.zero_()),
                     ("torch gather+einsum", ref)):

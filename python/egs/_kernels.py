@@ -164,6 +164,7 @@ def cache_info():
     return {
         "kernels": len(_kernels),
         "replay": _dispatcher_kind,
+        "replay_note": torch_extension_note,
         "memory_hits": _memory_hits + replayed,
         "compilations": stats["compilations"],
         "disk_cache_loads": stats["disk_cache_loads"],
