@@ -6,6 +6,8 @@
 #                                       #   [".carry/gpu-check"]); writes $OUT
 #   scripts/gpu-check.sh sweep          # on the GPU machine: tile-strategy
 #                                       #   checks + token-choice GEMM timings
+#   scripts/gpu-check.sh seed           # on the GPU machine: the same for the
+#                                       #   expert-choice seed gather + ncu
 #   scripts/gpu-check.sh verify DIR     # here: FileCheck the programs' output
 #                                       #   that came back in DIR
 #
@@ -147,10 +149,26 @@ sweep() {
   EGS_CHECK_SWEEP=1 timeout 540 python3 gpu_check.py "$CARRY" 2>&1 | tee "$out/gpu_check_sweep.log"
 }
 
+# The expert-choice seed gather: tile-strategy checks, the seed timings per
+# tile, and Nsight Compute's view of the default kernel.
+seed() {
+  local out="${OUT:-/tmp/egs-gpu-check}"
+  mkdir -p "$out"
+  cd "$CARRY"
+  EGS_CHECK_SEED=1 timeout 300 python3 gpu_check.py "$CARRY" 2>&1 | tee "$out/gpu_check_seed.log"
+  if command -v ncu > /dev/null 2>&1; then
+    EGS_CHECK_PROFILE=seed${SEED_TILE:+:$SEED_TILE} timeout 200 ncu --section SpeedOfLight \
+      --section MemoryWorkloadAnalysis --section Occupancy --section LaunchStats \
+      --section WarpStateStats --section SchedulerStats -k regex:egs_gemm -c 1 \
+      python3 gpu_check.py "$CARRY" 2>&1 | tee "$out/ncu_seed.log" | grep -vE "^==PROF==" | tail -120
+  fi
+}
+
 case "$MODE" in
   build) build ;;
   device) device ;;
   sweep) sweep ;;
+  seed) seed ;;
   verify) verify "${2:?verify needs the directory of the device outputs}" ;;
   *) echo "usage: $0 build | device | verify DIR" >&2; exit 2 ;;
 esac

@@ -39,6 +39,10 @@ TILES = {
     "wg256x128s3": "#egs.tile<bm = 256, bn = 128, bk = 64, stages = 3, warps = 16, mma = \"warpgroup\">",
     "wg128x64s4": "#egs.tile<bm = 128, bn = 64, bk = 64, stages = 4, warps = 8, mma = \"warpgroup\">",
     "wg256x64s3": "#egs.tile<bm = 256, bn = 64, bk = 64, stages = 3, warps = 16, mma = \"warpgroup\">",
+    # Short reductions (the expert-choice seed, I = 128): fewer stages and
+    # smaller blocks for more blocks per SM.
+    "wg128x64s3": "#egs.tile<bm = 128, bn = 64, bk = 64, stages = 3, warps = 8, mma = \"warpgroup\">",
+    "wg64x64s3w4": "#egs.tile<bm = 64, bn = 64, bk = 64, stages = 3, warps = 4, mma = \"warpgroup\">",
 }
 
 

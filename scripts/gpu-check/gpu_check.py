@@ -491,13 +491,14 @@ TILE_ALL = ["t64x64x32w4", "t128x64x64w8", "t128x64x128w8s2", "t256x64x32w8", "t
             "t128x128x64w8s3", "t256x128x32w8s3", "t128x256x32w8s3", "t256x128x32w16s3",
             "t128x256x64w8s3", "t128x256x32w8s4", "t128x128x64w8s4", "t128x256x64w16s3", "t256x128x64w8s3",
             "t128x128x32w4s4", "wg128x256s4", "wg128x256s3", "wg128x128s4", "wg128x128s3", "wg64x256s4",
-            "wg256x128s3", "wg128x64s4", "wg256x64s3"]
+            "wg256x128s3", "wg128x64s4", "wg256x64s3", "wg128x64s3", "wg64x64s3w4"]
 RAGGED_TILES = ["t128x256x32w8s3", "t128x256x64w8s3", "wg128x256s4", "wg128x256s3", "wg128x128s4", "wg128x128s3",
                 "wg64x256s4", "wg256x128s3"]
 # PERFORMANCE.md B rows: (E, k, H, N), T = 4096.
 MOE_ROWS = [("Mixtral up", (8, 2, 4096, 28672)), ("Mixtral down", (8, 2, 14336, 4096)),
             ("Qwen3-30B-A3B up", (128, 8, 2048, 1536)), ("Qwen3-30B-A3B down", (128, 8, 768, 2048))]
-TILE_TAGS = ["t64x64x32w4", "t128x64x64w8", "t256x64x32w8", "wg128x64s4", "wg256x64s3"]
+TILE_TAGS = ["t64x64x32w4", "t128x64x64w8", "t256x64x32w8", "wg128x64s4", "wg256x64s3",
+             "wg128x64s3", "wg64x64s3w4"]
 
 
 def timing(case, egs_fn, torch_fn, flops=None, bytes_=None, out_mib=None):
@@ -525,6 +526,8 @@ def run_timings():
             for tag in TILE_TAGS:
                 timing(f"gather_matmul bf16 seed, tile {tag}", lambda tag=tag: call(f"gm_b_bf16_bf16_{tag}", x, ind, w, y),
                        None, 2 * B * E * K * I * J, (B * E * K * (I + J)) * 2 + ind.numel() * 4)
+    if os.environ.get("EGS_CHECK_SEED"):
+        return  # the seed gather rows only
     yv, w2 = rand((B, E, K, J), "bf16"), rand((E, J, I), "bf16", 0.1)
     ind = torch.randint(0, T, (B, E, K), device=DEV, dtype=torch.int32)
     init = rand((B, T, I), "bf16")
@@ -605,10 +608,19 @@ def ragged_timings():
 
 
 def profile_one():
-    """One call of one token-choice row (EGS_CHECK_PROFILE="NAME[:TILE]"), for ncu."""
+    """One call of one token-choice row, or of the bf16 seed gather
+    (EGS_CHECK_PROFILE="NAME[:TILE]", NAME a MOE_ROWS name or "seed"), for ncu."""
     name, _, tag = os.environ["EGS_CHECK_PROFILE"].partition(":")
-    x2, rows, w3, off, y2 = moe_row_case(*dict(MOE_ROWS)[name], 4096)
-    call("gm_r_bf16" + (f"_{tag}" if tag else ""), x2, rows, w3, off, y2)
+    suffix = f"_{tag}" if tag else ""
+    if name == "seed":
+        B, T, E, K, I, J = 64, 256, 32, 32, 128, 64
+        x, w = rand((B, T, I), "bf16"), rand((E, I, J), "bf16", 0.1)
+        ind = torch.randint(0, T, (B, E, K), device=DEV, dtype=torch.int32)
+        y = torch.empty((B, E, K, J), device=DEV, dtype=torch.bfloat16)
+        call("gm_b_bf16_bf16" + suffix, x, ind, w, y)
+    else:
+        x2, rows, w3, off, y2 = moe_row_case(*dict(MOE_ROWS)[name], 4096)
+        call("gm_r_bf16" + suffix, x2, rows, w3, off, y2)
     torch.cuda.synchronize()
 
 
@@ -621,6 +633,8 @@ def main():
     if os.environ.get("EGS_CHECK_SWEEP"):
         # Tile sweep: the strategy checks, then the token-choice timing rows only.
         parts = [check_ragged, check_strategies]
+    if os.environ.get("EGS_CHECK_SEED"):
+        parts = [check_strategies]  # then the seed gather timings only
     for part in parts:
         try:
             part()

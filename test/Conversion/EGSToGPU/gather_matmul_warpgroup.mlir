@@ -56,3 +56,27 @@ func.func @ragged_small(%x: memref<?x128xbf16>, %rows: memref<?xi32>, %w: memref
   return
 }
 
+
+// -----
+
+// Many rows per expert and a short reduction (the expert-choice seed shape):
+// 128x64x64 warpgroup tiles; a reduction of two 64-wide slices (I = 128)
+// takes 3 stages, a longer one (I = 256) 4.
+// CHECK-LABEL: gpu.func @egs_gemm_ec_batched_gather_store_wg_128x64x64_s3_w8_bf16_i32_bf16_bf16(
+// CHECK: memref.view {{.*}} to memref<3x128x64xbf16, #gpu.address_space<workgroup>>
+// CHECK: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 64, k = 16>
+// CHECK-LABEL: gpu.func @egs_gemm_ec_batched_gather_store_wg_128x64x64_s4_w8_bf16_i32_bf16_bf16(
+// CHECK: memref.view {{.*}} to memref<4x128x64xbf16, #gpu.address_space<workgroup>>
+// CHECK-LABEL: func.func @seed_i128
+func.func @seed_i128(%x: memref<64x256x128xbf16>, %ind: memref<64x32x32xi32>, %w: memref<32x128x64xbf16>,
+                     %y: memref<64x32x32x64xbf16>) {
+  egs.gather_matmul %x[%ind] * %w outs(%y)
+      : (memref<64x256x128xbf16>, memref<64x32x32xi32>, memref<32x128x64xbf16>, memref<64x32x32x64xbf16>) -> ()
+  return
+}
+func.func @seed_i256(%x: memref<64x256x256xbf16>, %ind: memref<64x32x32xi32>, %w: memref<32x256x64xbf16>,
+                     %y: memref<64x32x32x64xbf16>) {
+  egs.gather_matmul %x[%ind] * %w outs(%y)
+      : (memref<64x256x256xbf16>, memref<64x32x32xi32>, memref<32x256x64xbf16>, memref<64x32x32x64xbf16>) -> ()
+  return
+}
