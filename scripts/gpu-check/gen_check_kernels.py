@@ -13,6 +13,8 @@ def memref(rank, elt, fixed=None):
 
 
 FUNCS = []
+# (E, I, J) of the expert-choice gathers compiled with static E, I, J.
+STATIC_GATHERS = [(32, 128, 64), (4, 96, 40), (3, 64, 72)]
 
 TILES = {
     "t64x64x32w4": "#egs.tile<bm = 64, bn = 64, bk = 32, stages = 3, warps = 4>",
@@ -58,6 +60,26 @@ def main():
     for dt, out in [("bf16", "bf16"), ("bf16", "f32"), ("f16", "f16"), ("f32", "f32")]:
         func(f"gm_b_{dt}_{out}", [("x", M(3, dt)), ("ind", M(3, "i32")), ("w", M(3, dt)), ("y", M(4, out))],
              "egs.gather_matmul %x[%ind] * %w outs(%y)")
+    # E, I, J static as egs's Python kernels have them (the heuristic sees the
+    # reduction: I <= 128 stages it whole).
+    for E, I, J in STATIC_GATHERS:
+        func(f"gm_s_{E}_{I}_{J}", [("x", M(3, "bf16", ["?", "?", str(I)])),
+                                  ("ind", M(3, "i32", ["?", str(E), "?"])),
+                                  ("w", M(3, "bf16", [str(E), str(I), str(J)])),
+                                  ("y", M(4, "bf16", ["?", str(E), "?", str(J)]))],
+             "egs.gather_matmul %x[%ind] * %w outs(%y)")
+        # matmul_scatter with the same reduction: y [B,E,K,I] @ w [E,I,J]
+        # into an f32 init [B,T,J].
+        func(f"ms_s_{E}_{I}_{J}", [("y", M(4, "bf16", ["?", str(E), "?", str(I)])),
+                                  ("ind", M(3, "i32", ["?", str(E), "?"])),
+                                  ("w", M(3, "bf16", [str(E), str(I), str(J)])),
+                                  ("init", M(3, "f32", ["?", "?", str(J)]))],
+             "egs.matmul_scatter %y * %w into %init[%ind]")
+        func(f"gm_rs_{E}_{I}_{J}", [("x", M(2, "bf16", ["?", str(I)])), ("rows", M(1, "i32")),
+                                   ("w", M(3, "bf16", [str(E), str(I), str(J)])),
+                                   ("off", M(1, "i32", [str(E + 1)])),
+                                   ("y", M(2, "bf16", ["?", str(J)]))],
+             "egs.gather_matmul %x[%rows] * %w offsets %off outs(%y)")
     func("gm_u_bf16_bf16", [("x", M(2, "bf16")), ("ind", M(2, "i64")), ("w", M(3, "bf16")), ("y", M(3, "bf16"))],
          "egs.gather_matmul %x[%ind] * %w outs(%y)")
     for act in ["silu", "gelu", "swiglu"]:

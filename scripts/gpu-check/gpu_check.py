@@ -209,6 +209,27 @@ def check_gather_matmul():
         torch.cuda.synchronize()
         check(f"gather_matmul {dt}->{out} misaligned x (general kernel)",
               rel_err(y, ref_gather_matmul(x, ind, w)), TOL[out])
+    # Static E, I, J (as egs's Python kernels): the seed shape and short
+    # reductions staged whole (a K tail, one slice, a column tail), with
+    # enough rows per expert for that kernel and with too few.
+    for (B, T, E, K, I, J) in [(64, 256, 32, 32, 128, 64), (4, 100, 4, 80, 96, 40),
+                               (2, 300, 3, 200, 64, 72), (1, 10, 4, 5, 96, 40)]:
+        x, w = rand((B, T, I), "bf16"), rand((E, I, J), "bf16", 1 / math.sqrt(I))
+        ind = torch.randint(0, T, (B, E, K), device=DEV, dtype=torch.int32)
+        y = poisoned((B, E, K, J), "bf16")
+        call(f"gm_s_{E}_{I}_{J}", x, ind, w, y)
+        yv, w2 = rand((B, E, K, I), "bf16"), rand((E, I, J), "bf16", 1 / math.sqrt(I))
+        init = rand((B, T, J), "f32")
+        ref = ref_matmul_scatter(yv, ind, w2, init)
+        call(f"ms_s_{E}_{I}_{J}", yv, ind, w2, init)
+        xr, rows, wr, off = ragged_case(T, E, B * E * K, I, J, "bf16", False)
+        yr = poisoned((B * E * K, J), "bf16")
+        call(f"gm_rs_{E}_{I}_{J}", xr, rows, wr, off, yr)
+        torch.cuda.synchronize()
+        check(f"gather_matmul bf16 static E{E} I{I} J{J}, B{B} K{K}", rel_err(y, ref_gather_matmul(x, ind, w)), 1e-2)
+        check(f"matmul_scatter bf16->f32 static E{E} J{I} I{J}, B{B} K{K}", rel_err(init, ref), 1e-5)
+        check(f"gather_matmul ragged bf16 static E{E} I{I} J{J}, R{B * E * K}",
+              rel_err(yr, ragged_ref(xr, rows, wr, off)), 1e-2)
     T, E, K, I, J = 50, 4, 33, 96, 72
     x, w = rand((T, I), "bf16"), rand((E, I, J), "bf16", 0.1)
     ind = torch.randint(0, T, (E, K), device=DEV, dtype=torch.int64)
@@ -523,6 +544,10 @@ def run_timings():
                2 * B * E * K * I * J, (B * E * K * (I + J)) * x.element_size() + ind.numel() * 4,
                y.numel() * y.element_size() / 2 ** 20)
         if dt == "bf16":
+            timing("gather_matmul bf16 seed, static E I J (as from Python)",
+                   lambda: call(f"gm_s_{E}_{I}_{J}", x, ind, w, y), None,
+                   2 * B * E * K * I * J, (B * E * K * (I + J)) * 2 + ind.numel() * 4)
+        if dt == "bf16":
             for tag in TILE_TAGS:
                 timing(f"gather_matmul bf16 seed, tile {tag}", lambda tag=tag: call(f"gm_b_bf16_bf16_{tag}", x, ind, w, y),
                        None, 2 * B * E * K * I * J, (B * E * K * (I + J)) * 2 + ind.numel() * 4)
@@ -617,7 +642,7 @@ def profile_one():
         x, w = rand((B, T, I), "bf16"), rand((E, I, J), "bf16", 0.1)
         ind = torch.randint(0, T, (B, E, K), device=DEV, dtype=torch.int32)
         y = torch.empty((B, E, K, J), device=DEV, dtype=torch.bfloat16)
-        call("gm_b_bf16_bf16" + suffix, x, ind, w, y)
+        call((f"gm_b_bf16_bf16_{tag}" if tag else f"gm_s_{E}_{I}_{J}"), x, ind, w, y)
     else:
         x2, rows, w3, off, y2 = moe_row_case(*dict(MOE_ROWS)[name], 4096)
         call("gm_r_bf16" + suffix, x2, rows, w3, off, y2)
@@ -634,7 +659,7 @@ def main():
         # Tile sweep: the strategy checks, then the token-choice timing rows only.
         parts = [check_ragged, check_strategies]
     if os.environ.get("EGS_CHECK_SEED"):
-        parts = [check_strategies]  # then the seed gather timings only
+        parts = [check_gather_matmul, check_strategies]  # then the seed gather timings
     for part in parts:
         try:
             part()

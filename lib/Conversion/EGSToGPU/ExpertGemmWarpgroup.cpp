@@ -51,55 +51,86 @@ SmallVector<Value> ExpertGemmEmitter::mainLoopWarpgroup(Value e) {
   Location loc = kb.getLoc();
   MLIRContext *ctx = kb.getContext();
   SliceCopier issue = sliceCopier(e);
-  // Slice kt lives in stage kt % STAGES. Copies run STAGES-2 slices ahead:
-  // the wgmma of slice kt-1 may still read its stage while slice kt's run,
-  // so the stage refilled at iteration kt is that of slice kt-2.
-  Value group;
-  for (int64_t s = 0; s + 2 < c.stages; ++s)
-    group = issue(kb.idx(s), kb.idx(s));
-
-  WarpgroupDescriptors desc = warpgroupDescriptors();
+  WarpgroupDescriptors desc; // built once the first copies are issued
   int64_t numAcc = c.bn / 2; // m64nNk16: 64 * N / 128 f32 per thread
   auto accType = LLVM::LLVMStructType::getLiteral(
       ctx, SmallVector<Type>(numAcc, b.getF32Type()));
   auto wgType = dataType.isBF16() ? NVVM::WGMMATypes::bf16 : NVVM::WGMMATypes::f16;
   auto shape = NVVM::MMAShapeAttr::get(ctx, 64, c.bn, 16);
+  // The copies of this thread have landed; the proxy fence makes them
+  // visible to wgmma, the barrier everyone's.
+  auto landed = [&](Value group, int64_t pending) {
+    nvgpu::DeviceAsyncWaitOp::create(b, loc, group, b.getI32IntegerAttr(pending));
+    NVVM::FenceProxyOp::create(
+        b, loc, NVVM::ProxyKindAttr::get(ctx, NVVM::ProxyKind::async_shared),
+        NVVM::SharedSpaceAttr::get(ctx, NVVM::SharedSpace::shared_cta));
+    kb.barrier();
+  };
+  // The descriptors of the A and B tiles in `stage`.
+  auto stageDescriptors = [&](Value stage) -> std::pair<Value, Value> {
+    Value stage64 = kb.toI64(stage);
+    return {kb.add(desc.a, kb.mul(stage64, desc.aStage)),
+            kb.add(desc.b, kb.mul(stage64, desc.bStage))};
+  };
+  // The wgmmas of one staged slice (bk / 16 k-steps), not waited for.
+  auto multiply = [&](Value acc, std::pair<Value, Value> tiles) {
+    for (int64_t ks = 0; ks < c.bk / 16; ++ks) {
+      Value da = kb.add(tiles.first, kb.i64(ks * kAStepBytes >> 4));
+      Value db = kb.add(tiles.second, kb.i64(ks * kBStepBytes >> 4));
+      acc = NVVM::WgmmaMmaAsyncOp::create(
+          b, loc, accType, acc, da, db, shape, wgType, wgType,
+          NVVM::WGMMATypes::f32, NVVM::WGMMAScaleOut::one,
+          NVVM::WGMMAScaleIn::one, NVVM::WGMMAScaleIn::one,
+          NVVM::MMALayout::row, NVVM::MMALayout::row, nullptr);
+    }
+    return acc;
+  };
 
-  SmallVector<Value> init{LLVM::ZeroOp::create(b, loc, accType), kb.idx(0),
-                          kb.idx(c.stages - 2), group};
-  Value slices = kb.ceilDiv(reduce, kb.idx(c.bk));
-  SmallVector<Value> res = kb.forLoop(
-      kb.idx(0), slices, kb.idx(1), init,
-      [&](Value kt, ValueRange iter) -> SmallVector<Value> {
-        Value acc = iter[0], stage = iter[1], fillStage = iter[2];
-        // This thread's copies of slice kt have landed; the proxy fence
-        // makes them visible to wgmma, the barrier everyone's. After it,
-        // every warpgroup has also finished slice kt-2 (wait below).
-        nvgpu::DeviceAsyncWaitOp::create(b, loc, iter[3],
-                                         b.getI32IntegerAttr(c.stages - 3));
-        NVVM::FenceProxyOp::create(
-            b, loc,
-            NVVM::ProxyKindAttr::get(ctx, NVVM::ProxyKind::async_shared),
-            NVVM::SharedSpaceAttr::get(ctx, NVVM::SharedSpace::shared_cta));
-        kb.barrier();
-        Value token = issue(kb.add(kt, kb.idx(c.stages - 2)), fillStage);
-        Value stage64 = kb.toI64(stage);
-        Value aDesc = kb.add(desc.a, kb.mul(stage64, desc.aStage));
-        Value bDesc = kb.add(desc.b, kb.mul(stage64, desc.bStage));
-        NVVM::WgmmaFenceAlignedOp::create(b, loc);
-        for (int64_t ks = 0; ks < c.bk / 16; ++ks) {
-          Value da = kb.add(aDesc, kb.i64(ks * kAStepBytes >> 4));
-          Value db = kb.add(bDesc, kb.i64(ks * kBStepBytes >> 4));
-          acc = NVVM::WgmmaMmaAsyncOp::create(
-              b, loc, accType, acc, da, db, shape, wgType, wgType,
-              NVVM::WGMMATypes::f32, NVVM::WGMMAScaleOut::one,
-              NVVM::WGMMAScaleIn::one, NVVM::WGMMAScaleIn::one,
-              NVVM::MMALayout::row, NVVM::MMALayout::row, nullptr);
-        }
-        NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
-        NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 1);
-        return {acc, nextStage(stage), nextStage(fillStage), token};
-      });
+  SmallVector<Value> res;
+  if (c.resident) {
+    // The whole reduction (at most `stages` slices, chooseGemmVariants) is
+    // staged at once, slice s in buffer s; then every wgmma in one group.
+    Value group;
+    for (int64_t s = 0; s < c.stages; ++s)
+      group = issue(kb.idx(s), kb.idx(s));
+    desc = warpgroupDescriptors();
+    landed(group, 0);
+    SmallVector<std::pair<Value, Value>> tiles;
+    for (int64_t s = 0; s < c.stages; ++s)
+      tiles.push_back(stageDescriptors(kb.idx(s)));
+    NVVM::WgmmaFenceAlignedOp::create(b, loc);
+    Value acc = LLVM::ZeroOp::create(b, loc, accType);
+    for (auto &t : tiles)
+      acc = multiply(acc, t);
+    NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
+    res = {acc, Value(), Value(), group};
+  } else {
+    // Slice kt lives in stage kt % STAGES. Copies run STAGES-2 slices ahead:
+    // the wgmma of slice kt-1 may still read its stage while slice kt's run,
+    // so the stage refilled at iteration kt is that of slice kt-2.
+    Value group;
+    for (int64_t s = 0; s + 2 < c.stages; ++s)
+      group = issue(kb.idx(s), kb.idx(s));
+    desc = warpgroupDescriptors();
+    SmallVector<Value> init{LLVM::ZeroOp::create(b, loc, accType), kb.idx(0),
+                            kb.idx(c.stages - 2), group};
+    Value slices = kb.ceilDiv(reduce, kb.idx(c.bk));
+    res = kb.forLoop(
+        kb.idx(0), slices, kb.idx(1), init,
+        [&](Value kt, ValueRange iter) -> SmallVector<Value> {
+          Value stage = iter[1], fillStage = iter[2];
+          // After the barrier every warpgroup has also finished slice kt-2
+          // (wait below), whose stage is refilled now.
+          landed(iter[3], c.stages - 3);
+          Value token = issue(kb.add(kt, kb.idx(c.stages - 2)), fillStage);
+          auto tiles = stageDescriptors(stage);
+          NVVM::WgmmaFenceAlignedOp::create(b, loc);
+          Value acc = multiply(iter[0], tiles);
+          NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
+          NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 1);
+          return {acc, nextStage(stage), nextStage(fillStage), token};
+        });
+  }
   // Nothing may still read or fill the staging buffers the output tile
   // reuses: the last wgmma group and the zero-fill copies past the end.
   NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);

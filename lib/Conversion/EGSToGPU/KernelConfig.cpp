@@ -26,8 +26,8 @@ std::string GemmConfig::tag() const {
                   : path == GemmPath::CudaCoreAsync ? "simt"
                                                     : "gen";
   return std::string(p) + "_" + std::to_string(bm) + "x" + std::to_string(bn) +
-         "x" + std::to_string(bk) + "_s" + std::to_string(stages) + "_w" +
-         std::to_string(warps);
+         "x" + std::to_string(bk) + (resident ? "_r" : "_s") +
+         std::to_string(stages) + "_w" + std::to_string(warps);
 }
 
 static int64_t alignTo16(int64_t v) { return llvm::alignTo(v, 16); }
@@ -236,16 +236,22 @@ egs::chooseGemmVariants(const GemmShape &shape, GemmPath path,
     // Many rows per expert, short reduction (the expert-choice seed shapes):
     // more rows per block amortise the prologue and the epilogue (H100, seed
     // shape: warpgroup 128x64x64 11.0 us, mma.sync 256x64x32 13.1 us). A
-    // reduction of at most two 64-wide slices (the seed's I = 128) fills no
-    // fourth stage: 3 stages leave room for 3 blocks per SM instead of 2
-    // (H100, seed shape: 10.0 us vs 10.9 us with 4 stages).
-    bool twoSlices = !ShapedType::isDynamic(shape.reduce) && shape.reduce <= 128;
+    // reduction of at most two 64-wide slices known at compile time (the
+    // seed's I = 128) is staged whole: both slices load at once and half
+    // the shared memory of 4 pipeline stages leaves room for more blocks.
+    int64_t slices = ShapedType::isDynamic(shape.reduce)
+                         ? 0
+                         : llvm::divideCeil(shape.reduce, int64_t(64));
+    bool resident = warpgroupMma && slices > 0 && slices <= 2;
     GemmVariant tall{warpgroupMma
-                         ? GemmConfig{GemmPath::Warpgroup, 128, 64, 64,
-                                      twoSlices ? 3 : 4, 8}
+                         ? GemmConfig{GemmPath::Warpgroup, 128, 64, 64, 4, 8}
                          : GemmConfig{path, 256, 64, 32, 3, 8}};
+    if (resident) {
+      tall.config.resident = true;
+      tall.config.stages = slices;
+    }
     tall.minRows = 256;
-    tall.maxReduce = 512;
+    tall.maxReduce = resident ? slices * 64 : 512;
     candidates.push_back(tall);
   }
   FailureOr<GemmConfig> fallback =
@@ -259,11 +265,16 @@ egs::chooseGemmVariants(const GemmShape &shape, GemmPath path,
     // The built-in candidates are valid by construction; this completes the
     // warp or thread tile of each.
     const GemmConfig &c = v.config;
+    // (A resident tile is completed as a pipelined one, then given one
+    // buffer per slice.)
     FailureOr<GemmConfig> full = chooseGemmConfig(
-        shape, c.path, TileOverride{c.bm, c.bn, c.bk, c.stages, c.warps},
+        shape, c.path,
+        TileOverride{c.bm, c.bn, c.bk, c.resident ? 3 : c.stages, c.warps},
         maxSharedMemory, emitError);
     if (failed(full))
       return failure();
+    full->resident = c.resident;
+    full->stages = c.stages;
     v.config = *full;
     variants.push_back(v);
     if (v.mustApply(shape))

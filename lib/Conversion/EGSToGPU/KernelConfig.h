@@ -40,11 +40,16 @@ struct GemmConfig {
   int64_t warpM = 0, warpN = 0;
   /// CUDA cores: the thread tile (threadM rows x threadN columns).
   int64_t threadM = 0, threadN = 0;
+  /// Warpgroup, a reduction of at most `stages` slices known at compile
+  /// time: every slice is staged at once (one buffer each, no refills), then
+  /// all of them multiplied: no pipeline to keep fed across iterations.
+  bool resident = false;
 
   int64_t numThreads() const { return warps * 32; }
   /// Elements of one staged copy: 16 bytes for the async paths, 1 otherwise.
   int64_t copyElems(mlir::Type dataType) const;
-  /// "tc_128x64x32_s3_w8", used in kernel names.
+  /// "tc_128x64x32_s3_w8" ("wg_128x64x64_r2_w8" when resident), used in
+  /// kernel names.
   std::string tag() const;
 };
 

@@ -60,13 +60,23 @@ func.func @ragged_small(%x: memref<?x128xbf16>, %rows: memref<?xi32>, %w: memref
 // -----
 
 // Many rows per expert and a short reduction (the expert-choice seed shape):
-// 128x64x64 warpgroup tiles; a reduction of two 64-wide slices (I = 128)
-// takes 3 stages, a longer one (I = 256) 4.
-// CHECK-LABEL: gpu.func @egs_gemm_ec_batched_gather_store_wg_128x64x64_s3_w8_bf16_i32_bf16_bf16(
-// CHECK: memref.view {{.*}} to memref<3x128x64xbf16, #gpu.address_space<workgroup>>
-// CHECK: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 64, k = 16>
+// 128x64x64 warpgroup tiles. A reduction of at most two 64-wide slices known
+// at compile time (I = 128) is staged whole ("r2": one buffer per slice, all
+// copies waited for once, the 8 wgmmas in one group); a longer one (I = 256)
+// takes the 4-stage pipeline.
+// CHECK-LABEL: gpu.func @egs_gemm_ec_batched_gather_store_wg_128x64x64_r2_w8_bf16_i32_bf16_bf16(
+// CHECK: memref.view {{.*}} to memref<2x128x64xbf16, #gpu.address_space<workgroup>>
+// CHECK-NOT: scf.for
+// CHECK: nvgpu.device_async_wait {{.*}} {numGroups = 0 : i32}
+// CHECK-NEXT: nvvm.fence.proxy
+// CHECK-NEXT: gpu.barrier
+// CHECK: nvvm.wgmma.fence.aligned
+// CHECK-COUNT-8: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 64, k = 16>
+// CHECK-NEXT: nvvm.wgmma.commit.group.sync.aligned
+// CHECK-NEXT: nvvm.wgmma.wait.group.sync.aligned 0
 // CHECK-LABEL: gpu.func @egs_gemm_ec_batched_gather_store_wg_128x64x64_s4_w8_bf16_i32_bf16_bf16(
 // CHECK: memref.view {{.*}} to memref<4x128x64xbf16, #gpu.address_space<workgroup>>
+// CHECK: scf.for
 // CHECK-LABEL: func.func @seed_i128
 func.func @seed_i128(%x: memref<64x256x128xbf16>, %ind: memref<64x32x32xi32>, %w: memref<32x128x64xbf16>,
                      %y: memref<64x32x32x64xbf16>) {
