@@ -576,18 +576,7 @@ PYBIND11_MODULE(_egs, m) {
       .def_property_readonly("handle", &Executable::handle);
 
   py::class_<BoundCall>(m, "BoundCall").def("run", &BoundCall::run);
-  py::class_<Dispatcher>(m, "Dispatcher")
-      .def(py::init<py::object>(), py::arg("tensor_type"))
-      .def("run", &Dispatcher::run, py::arg("op"), py::arg("arrays"),
-           py::arg("scalars"))
-      .def("add", &Dispatcher::add, py::arg("op"), py::arg("arrays"),
-           py::arg("scalars"), py::arg("executable"), py::arg("fn"),
-           py::arg("device"), py::arg("args"), py::arg("outputs"),
-           py::arg("order"), py::arg("results"), py::arg("single"),
-           py::arg("stream"))
-      .def("clear", &Dispatcher::clear)
-      .def("__len__", &Dispatcher::size)
-      .def_readonly("hits", &Dispatcher::hits);
+  egs_python::bindDispatcher<Dispatcher>(m, "tensor_type");
 
   py::class_<Compiler>(m, "Compiler")
       .def(py::init<>())

@@ -51,6 +51,25 @@ inline void launch(EgsExecutable exe, int fn, const EgsMemRef *memrefs, int n,
     raiseInvokeError(error);
 }
 
+/// The Python class of a plan replay: egs._egs.Dispatcher and
+/// egs._egs_torch.Dispatcher have the interface python/egs/ops.py uses.
+template <class Dispatcher>
+void bindDispatcher(pybind11::module_ &m, const char *constructorArg) {
+  namespace py = pybind11;
+  py::class_<Dispatcher>(m, "Dispatcher")
+      .def(py::init<py::object>(), py::arg(constructorArg))
+      .def("run", &Dispatcher::run, py::arg("op"), py::arg("arrays"),
+           py::arg("scalars"))
+      .def("add", &Dispatcher::add, py::arg("op"), py::arg("arrays"),
+           py::arg("scalars"), py::arg("executable"), py::arg("fn"),
+           py::arg("device"), py::arg("args"), py::arg("outputs"),
+           py::arg("order"), py::arg("results"), py::arg("single"),
+           py::arg("stream"))
+      .def("clear", &Dispatcher::clear)
+      .def("__len__", &Dispatcher::size)
+      .def_readonly("hits", &Dispatcher::hits);
+}
+
 } // namespace egs_python
 
 #endif // EGS_PYTHON_LAUNCH_H

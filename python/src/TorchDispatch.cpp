@@ -318,16 +318,6 @@ private:
 
 PYBIND11_MODULE(_egs_torch, m) {
   m.doc() = "egs: the replay of checked calls on torch tensors, on torch's C++ API";
-  py::class_<Dispatcher>(m, "Dispatcher")
-      .def(py::init<py::object>(), py::arg("parameter_type"))
-      .def("run", &Dispatcher::run, py::arg("op"), py::arg("arrays"), py::arg("scalars"))
-      .def("add", &Dispatcher::add, py::arg("op"), py::arg("arrays"),
-           py::arg("scalars"), py::arg("executable"), py::arg("fn"),
-           py::arg("device"), py::arg("args"), py::arg("outputs"),
-           py::arg("order"), py::arg("results"), py::arg("single"),
-           py::arg("stream"))
-      .def("clear", &Dispatcher::clear)
-      .def("__len__", &Dispatcher::size)
-      .def_readonly("hits", &Dispatcher::hits);
+  egs_python::bindDispatcher<Dispatcher>(m, "parameter_type");
   m.attr("torch_version") = py::str(EGS_TORCH_VERSION);
 }

@@ -68,12 +68,11 @@ def main():
                                   ("w", M(3, "bf16", [str(E), str(I), str(J)])),
                                   ("y", M(4, "bf16", ["?", str(E), "?", str(J)]))],
              "egs.gather_matmul %x[%ind] * %w outs(%y)")
-        # matmul_scatter with the same reduction: y [B,E,K,I] @ w [E,I,J]
-        # into an f32 init [B,T,J].
-        func(f"ms_s_{E}_{I}_{J}", [("y", M(4, "bf16", ["?", str(E), "?", str(I)])),
+        # The matmul_scatter back: y [B,E,K,J] @ w [E,J,I] into an f32 init.
+        func(f"ms_s_{E}_{I}_{J}", [("y", M(4, "bf16", ["?", str(E), "?", str(J)])),
                                   ("ind", M(3, "i32", ["?", str(E), "?"])),
-                                  ("w", M(3, "bf16", [str(E), str(I), str(J)])),
-                                  ("init", M(3, "f32", ["?", "?", str(J)]))],
+                                  ("w", M(3, "bf16", [str(E), str(J), str(I)])),
+                                  ("init", M(3, "f32", ["?", "?", str(I)]))],
              "egs.matmul_scatter %y * %w into %init[%ind]")
         func(f"gm_rs_{E}_{I}_{J}", [("x", M(2, "bf16", ["?", str(I)])), ("rows", M(1, "i32")),
                                    ("w", M(3, "bf16", [str(E), str(I), str(J)])),

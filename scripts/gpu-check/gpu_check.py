@@ -214,22 +214,9 @@ def check_gather_matmul():
     # enough rows per expert for that kernel and with too few.
     for (B, T, E, K, I, J) in [(64, 256, 32, 32, 128, 64), (4, 100, 4, 80, 96, 40),
                                (2, 300, 3, 200, 64, 72), (1, 10, 4, 5, 96, 40)]:
-        x, w = rand((B, T, I), "bf16"), rand((E, I, J), "bf16", 1 / math.sqrt(I))
-        ind = torch.randint(0, T, (B, E, K), device=DEV, dtype=torch.int32)
-        y = poisoned((B, E, K, J), "bf16")
-        call(f"gm_s_{E}_{I}_{J}", x, ind, w, y)
-        yv, w2 = rand((B, E, K, I), "bf16"), rand((E, I, J), "bf16", 1 / math.sqrt(I))
-        init = rand((B, T, J), "f32")
-        ref = ref_matmul_scatter(yv, ind, w2, init)
-        call(f"ms_s_{E}_{I}_{J}", yv, ind, w2, init)
-        xr, rows, wr, off = ragged_case(T, E, B * E * K, I, J, "bf16", False)
-        yr = poisoned((B * E * K, J), "bf16")
-        call(f"gm_rs_{E}_{I}_{J}", xr, rows, wr, off, yr)
-        torch.cuda.synchronize()
-        check(f"gather_matmul bf16 static E{E} I{I} J{J}, B{B} K{K}", rel_err(y, ref_gather_matmul(x, ind, w)), 1e-2)
-        check(f"matmul_scatter bf16->f32 static E{E} J{I} I{J}, B{B} K{K}", rel_err(init, ref), 1e-5)
-        check(f"gather_matmul ragged bf16 static E{E} I{I} J{J}, R{B * E * K}",
-              rel_err(yr, ragged_ref(xr, rows, wr, off)), 1e-2)
+        check_gather_scatter_ragged(f"static E{E} I{I} J{J}, B{B} K{K}", f"gm_s_{E}_{I}_{J}",
+                                    f"ms_s_{E}_{I}_{J}", f"gm_rs_{E}_{I}_{J}", B, T, E, K, I, J,
+                                    (T, B * E * K))
     T, E, K, I, J = 50, 4, 33, 96, 72
     x, w = rand((T, I), "bf16"), rand((E, I, J), "bf16", 0.1)
     ind = torch.randint(0, T, (E, K), device=DEV, dtype=torch.int64)
@@ -285,22 +272,28 @@ def check_strategies():
     for det in [False, True]:
         check_ragged_scatter(det, 300, 4, 700, 1056, 1040, False, " wide tiles J1056 I1040")
     for tag in TILE_ALL:
-        B, T, E, K, I, J = 2, 37, 3, 150, 264, 200
-        x, w = rand((B, T, I), "bf16"), rand((E, I, J), "bf16", 1 / math.sqrt(I))
-        ind = torch.randint(0, T, (B, E, K), device=DEV, dtype=torch.int32)
-        y = poisoned((B, E, K, J), "bf16")
-        call(f"gm_b_bf16_bf16_{tag}", x, ind, w, y)
-        yv, w2 = rand((B, E, K, J), "bf16"), rand((E, J, I), "bf16", 1 / math.sqrt(J))
-        init = rand((B, T, I), "f32")
-        ref = ref_matmul_scatter(yv, ind, w2, init)
-        call(f"ms_b_bf16_f32_{tag}", yv, ind, w2, init)
-        xr, rows, wr, off = ragged_case(100, 5, 333, 264, 200, "bf16", False)
-        yr = poisoned((333, 200), "bf16")
-        call(f"gm_r_bf16_{tag}", xr, rows, wr, off, yr)
-        torch.cuda.synchronize()
-        check(f"gather_matmul bf16 tile {tag}", rel_err(y, ref_gather_matmul(x, ind, w)), 1e-2)
-        check(f"matmul_scatter bf16->f32 tile {tag}", rel_err(init, ref), 1e-5)
-        check(f"gather_matmul ragged bf16 tile {tag}", rel_err(yr, ragged_ref(xr, rows, wr, off)), 1e-2)
+        check_gather_scatter_ragged(f"tile {tag}", f"gm_b_bf16_bf16_{tag}", f"ms_b_bf16_f32_{tag}",
+                                    f"gm_r_bf16_{tag}", 2, 37, 3, 150, 264, 200, (100, 333))
+
+
+def check_gather_scatter_ragged(what, gm, ms, gmr, B, T, E, K, I, J, ragged):
+    """One strategy's gather (x [B,T,I] -> y [B,E,K,J]), matmul_scatter back
+    (y @ w [E,J,I] into an f32 init) and ragged gather (ragged = (T, R))."""
+    x, w = rand((B, T, I), "bf16"), rand((E, I, J), "bf16", 1 / math.sqrt(I))
+    ind = torch.randint(0, T, (B, E, K), device=DEV, dtype=torch.int32)
+    y = poisoned((B, E, K, J), "bf16")
+    call(gm, x, ind, w, y)
+    yv, w2 = rand((B, E, K, J), "bf16"), rand((E, J, I), "bf16", 1 / math.sqrt(J))
+    init = rand((B, T, I), "f32")
+    ref = ref_matmul_scatter(yv, ind, w2, init)
+    call(ms, yv, ind, w2, init)
+    xr, rows, wr, off = ragged_case(ragged[0], E, ragged[1], I, J, "bf16", False)
+    yr = poisoned((ragged[1], J), "bf16")
+    call(gmr, xr, rows, wr, off, yr)
+    torch.cuda.synchronize()
+    check(f"gather_matmul bf16 {what}", rel_err(y, ref_gather_matmul(x, ind, w)), 1e-2)
+    check(f"matmul_scatter bf16->f32 {what}", rel_err(init, ref), 1e-5)
+    check(f"gather_matmul ragged bf16 {what}", rel_err(yr, ragged_ref(xr, rows, wr, off)), 1e-2)
 
 
 def ragged_ref(x, rows, w, off):
