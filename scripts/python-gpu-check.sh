@@ -36,17 +36,21 @@ device)
     $(python3 -m pybind11 --includes) python/src/EGSModule.cpp \
     -o "$pkg/_egs$suffix" -L"$pkg" -lEGSCAPI -Wl,-rpath,'$ORIGIN' &
   egs_ext=$!
-  # egs._egs_torch against this machine's torch (python/CMakeLists.txt does
-  # the same where egs is built with CMake).
+  # egs._egs_torch against this machine's torch, where it has one
+  # (python/CMakeLists.txt does the same where egs is built with CMake).
   mapfile -t torch_info < <(python3 -c "import sysconfig, torch, torch.utils.cpp_extension as c
 print(torch.__version__); print(c.library_paths()[0]); print(sysconfig.get_paths()['include'])
-print(' '.join('-isystem ' + p for p in c.include_paths()))" 2>/dev/null)
-  g++ -O2 -shared -fPIC -std=c++20 -fvisibility=hidden -Iinclude ${torch_info[3]} \
-    -isystem "${torch_info[2]}" -DEGS_TORCH_VERSION="\"${torch_info[0]}\"" \
-    python/src/TorchDispatch.cpp -o "$pkg/_egs_torch$suffix" -L"$pkg" -lEGSCAPI \
-    -L"${torch_info[1]}" -ltorch -ltorch_cpu -lc10 -ltorch_python \
-    -Wl,-rpath,'$ORIGIN' -Wl,-rpath,"${torch_info[1]}"
-  echo "TORCH_VERSION = \"${torch_info[0]}\"" > "$pkg/_torch_build.py"
+print(' '.join('-isystem ' + p for p in c.include_paths()))" 2>/dev/null || true)
+  if [ "${#torch_info[@]}" -eq 4 ] &&
+     g++ -O2 -shared -fPIC -std=c++20 -fvisibility=hidden -Iinclude ${torch_info[3]} \
+       -isystem "${torch_info[2]}" -DEGS_TORCH_VERSION="\"${torch_info[0]}\"" \
+       python/src/TorchDispatch.cpp -o "$pkg/_egs_torch$suffix" -L"$pkg" -lEGSCAPI \
+       -L"${torch_info[1]}" -ltorch -ltorch_cpu -lc10 -ltorch_python \
+       -Wl,-rpath,'$ORIGIN' -Wl,-rpath,"${torch_info[1]}"; then
+    echo "TORCH_VERSION = \"${torch_info[0]}\"" > "$pkg/_torch_build.py"
+  else
+    echo "egs._egs_torch not built (no torch, or it did not compile): the Python replay runs"
+  fi
   wait "$egs_ext"
   export CUDA_HOME="${CUDA_HOME:-/usr/local/cuda}" PYTHONPATH=/tmp/egs-pkg
   unset EGS_BUILD

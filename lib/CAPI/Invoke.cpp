@@ -343,11 +343,22 @@ extern "C" int egsExecutableInvoke(EgsExecutable executable, int function,
 extern "C" int egsExecutableInvokeMemRefs(EgsExecutable executable, int function,
                                           const EgsMemRef *args, int numArgs,
                                           char **error) {
+  if (function < 0 || function >= egsExecutableGetNumFunctions(executable))
+    return fail(error, "egsExecutableInvokeMemRefs: no entry point #" +
+                           std::to_string(function));
   const EntryPoint &entry = executable->entries[function];
   if (numArgs != static_cast<int>(entry.args.size()) || !entry.results.empty())
     return fail(error, "@" + entry.name + " is not a destination-passing "
                                           "kernel with " +
                            std::to_string(numArgs) + " arguments");
+  // The descriptors are packed by the caller's ranks: they must be the
+  // kernel's (this hot path checks nothing else; egsExecutableInvoke does).
+  for (int i = 0; i < numArgs; ++i)
+    if (entry.args[i].kind != EGS_VALUE_MEMREF || args[i].rank != entry.args[i].rank)
+      return fail(error, "@" + entry.name + " argument " + std::to_string(i) +
+                             ": expected a memref of rank " +
+                             std::to_string(entry.args[i].rank) + ", got rank " +
+                             std::to_string(args[i].rank));
   constexpr int kMaxArgs = 16;
   if (numArgs > kMaxArgs)
     return fail(error, "egsExecutableInvokeMemRefs: more than 16 arguments");

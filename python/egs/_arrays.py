@@ -7,6 +7,7 @@ array argument, on its device; CUDA kernels queue on that framework's current
 stream. Nothing here imports torch or CuPy: each is looked up only when one of
 its arrays is seen.
 """
+import contextlib
 import functools
 import sys
 
@@ -109,6 +110,15 @@ class Framework:
         """The device of array `a` of this framework (compared with .device)."""
         return self.device
 
+    @staticmethod
+    def unreadable(a):
+        """Why kernels cannot read a's elements from its memory, or None."""
+        return None
+
+    def device_context(self):
+        """Makes the arrays' device current (for CuPy's own operations)."""
+        return contextlib.nullcontext()
+
     def target(self):
         return "cpu"
 
@@ -163,6 +173,20 @@ class TorchFramework(Framework):
     @staticmethod
     def contiguous(a):
         return a.is_contiguous()
+
+    @staticmethod
+    def unreadable(a):
+        """Why kernels cannot read a's elements from its memory, or None."""
+        torch = _torch()
+        if a.is_neg() or a.is_conj():
+            return "is a lazily negated or conjugated view; call .resolve_neg() / .resolve_conj()"
+        if getattr(torch, "_is_functional_tensor", lambda t: False)(a):
+            return "is a functionalized tensor (no memory of its own)"
+        n = a.numel()
+        if n and (a.data_ptr() == 0 or
+                  a.untyped_storage().nbytes() < (a.storage_offset() + n) * a.element_size()):
+            return "has no memory behind it (its storage was resized or freed)"
+        return None
 
     @staticmethod
     def device_of(a):
@@ -246,6 +270,9 @@ class CupyFramework(Framework):
     def copy(self, a):
         with self._cupy.cuda.Device(self._index):
             return a.copy(order="C")
+
+    def device_context(self):
+        return self._cupy.cuda.Device(self._index)
 
     @staticmethod
     def kernel_args(args):

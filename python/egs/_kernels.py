@@ -50,32 +50,30 @@ torch_extension_note = ""  # why egs._egs_torch is not used, when it is not
 
 
 def _torch_extension():
-    """egs._egs_torch if it was built for the torch imported, else None
-    (the reason in torch_extension_note)."""
+    """(egs._egs_torch if it was built for the torch imported, else None;
+    a warning to give, or "") with the reason in torch_extension_note."""
     global torch_extension_note
     if not _use_torch_extension:
         torch_extension_note = "turned off (EGS_TORCH_EXTENSION=0)"
-        return None
+        return None, ""
     try:
         from ._torch_build import TORCH_VERSION
     except ImportError:
         torch_extension_note = ("not built: torch was not importable when egs was built "
                                 "(pip install --no-build-isolation . builds it)")
-        return None
+        return None, ""
     imported = sys.modules["torch"].__version__
     if imported != TORCH_VERSION:
         torch_extension_note = (f"built for torch {TORCH_VERSION}, but torch {imported} is "
                                 "imported; rebuild egs to use it")
-        warnings.warn(f"egs: egs._egs_torch was {torch_extension_note}; calls on torch "
-                      "tensors take the slower per-call path", RuntimeWarning, stacklevel=3)
-        return None
+        return None, torch_extension_note
     try:
         from . import _egs_torch
     except ImportError as e:
         torch_extension_note = f"failed to load: {e}"
-        return None
+        return None, torch_extension_note
     torch_extension_note = ""
-    return _egs_torch
+    return _egs_torch, ""
 
 
 def dispatcher():
@@ -84,15 +82,21 @@ def dispatcher():
         tensor = torch_tensor_type()
         if tensor is None:
             return None
+        warning = ""
         with _lock:
             if _dispatcher is None:
-                ext = _torch_extension()
+                ext, warning = _torch_extension()
                 if ext is not None:
                     _dispatcher_kind = "torch"
                     _dispatcher = ext.Dispatcher(sys.modules["torch"].nn.Parameter)
                 else:
                     _dispatcher_kind = "python"
                     _dispatcher = _egs.Dispatcher(tensor)
+        # Warned once the slower replay is in place and the lock is free, so
+        # that warnings turned into errors cannot leave egs without one.
+        if warning:
+            warnings.warn(f"egs: egs._egs_torch was {warning}; calls on torch tensors take "
+                          "the slower per-call path", RuntimeWarning, stacklevel=3)
     return _dispatcher
 
 

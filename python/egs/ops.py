@@ -77,6 +77,9 @@ class _Call:
         if not fw.contiguous(a):
             raise self.error(ValueError, f"argument '{name}' must be contiguous (row-major, "
                                          "dense); call .contiguous() / np.ascontiguousarray")
+        why = fw.unreadable(a)
+        if why:
+            raise self.error(ValueError, f"argument '{name}' {why}")
         self.dtypes[name] = dt
         return a
 
@@ -283,7 +286,8 @@ def _call_checked(op, check, arrays, scalars):
     """_call with the argument checks always run, then the index checks."""
     plan, native = check(*arrays, *scalars)
     if plan.cuda:
-        _check_index_values(op, native, scalars)
+        with plan.fw.device_context():
+            _check_index_values(op, native, scalars)
     return plan.launch(native)
 
 

@@ -315,6 +315,13 @@ public:
   }
 
   int numArgs() const { return n; }
+  /// Whether bound argument i has any element.
+  bool hasElements(int i) const {
+    for (int d = 0; d < buffers[i].rank; ++d)
+      if (buffers[i].sizes[d] == 0)
+        return false;
+    return true;
+  }
 
 private:
   py::object owner; ///< the Executable, kept alive
@@ -365,6 +372,9 @@ public:
         throw py::error_already_set();
       data[k] = reinterpret_cast<void *>(
           py::reinterpret_steal<py::object>(ptr).cast<uintptr_t>());
+      // A tensor whose storage was freed (resized to 0): the checks say so.
+      if (!data[k] && p.call.hasElements(static_cast<int>(k)))
+        return py::none();
     }
     p.call.runPointers(p.stream.is_none() ? py::none() : p.stream(), data.data());
     if (p.single)
@@ -449,18 +459,20 @@ private:
   };
 
   struct Names {
-    PyObject *dtype, *device, *shape, *isContiguous, *dataPtr;
+    PyObject *dtype, *device, *shape, *isContiguous, *dataPtr, *isNeg, *isConj;
   };
   static const Names &names() {
     static const Names n{PyUnicode_InternFromString("dtype"),
                          PyUnicode_InternFromString("device"),
                          PyUnicode_InternFromString("shape"),
                          PyUnicode_InternFromString("is_contiguous"),
-                         PyUnicode_InternFromString("data_ptr")};
+                         PyUnicode_InternFromString("data_ptr"),
+                         PyUnicode_InternFromString("is_neg"),
+                         PyUnicode_InternFromString("is_conj")};
     return n;
   }
 
-  /// (op, (type, value) per scalar, (dtype, device, shape, contiguous) per
+  /// (op, (type, value) per scalar, (dtype, device, shape, contiguous, neg, conj) per
   /// tensor, None per absent array); a null object unless every array is a
   /// torch tensor.
   py::object signature(const py::object &op, const py::tuple &arrays,
@@ -491,12 +503,17 @@ private:
           throw py::error_already_set();
         return py::reinterpret_steal<py::object>(v);
       };
-      PyObject *contiguousRaw = PyObject_CallMethodNoArgs(a.ptr(), n.isContiguous);
-      if (!contiguousRaw)
-        throw py::error_already_set();
-      auto contiguous = py::reinterpret_steal<py::object>(contiguousRaw);
+      auto call = [&](PyObject *name) {
+        PyObject *v = PyObject_CallMethodNoArgs(a.ptr(), name);
+        if (!v)
+          throw py::error_already_set();
+        return py::reinterpret_steal<py::object>(v);
+      };
+      // (Lazily negated or conjugated views read as other values than their
+      // memory holds: their own signature, which the checks reject.)
       key[1 + ns + i] = py::make_tuple(get(n.dtype), get(n.device), get(n.shape),
-                                       contiguous);
+                                       call(n.isContiguous), call(n.isNeg),
+                                       call(n.isConj));
     }
     if (PyObject_Hash(key.ptr()) == -1) { // an unhashable scalar
       PyErr_Clear();

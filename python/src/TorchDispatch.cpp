@@ -15,6 +15,8 @@
 #include "Launch.h"
 
 #include <ATen/ATen.h>
+#include <ATen/FunctionalTensorWrapper.h>
+#include <torch/csrc/Exceptions.h>
 #include <torch/csrc/autograd/python_variable.h>
 
 #include <pybind11/stl.h>
@@ -60,14 +62,22 @@ at::ScalarType scalarType(const std::string &name) {
 }
 
 /// A plain tensor: torch.Tensor or torch.nn.Parameter itself (subclasses
-/// such as fake or wrapper tensors take the checked path), holding memory.
+/// such as fake or wrapper tensors take the checked path), whose memory
+/// holds its elements as they read: not functionalized, not a negated or
+/// conjugated view, storage covering it (FSDP resizes storage to 0). Any
+/// other tensor takes the checked path, which rejects it by name.
 const at::Tensor *plainTensor(PyObject *obj, PyObject *parameterType) {
   PyTypeObject *type = Py_TYPE(obj);
   if (reinterpret_cast<PyObject *>(type) != THPVariableClass &&
       reinterpret_cast<PyObject *>(type) != parameterType)
     return nullptr;
   const at::Tensor &t = THPVariable_Unpack(obj);
-  if (!t.has_storage() || t.is_meta())
+  if (!t.has_storage() || t.is_meta() || t.is_neg() || t.is_conj() ||
+      at::functionalization::impl::isFunctionalTensor(t))
+    return nullptr;
+  int64_t numel = t.numel();
+  if (numel > 0 && (t.storage().data() == nullptr ||
+                    t.storage().nbytes() < size_t(t.storage_offset() + numel) * t.itemsize()))
     return nullptr;
   return &t;
 }
@@ -82,8 +92,42 @@ public:
       : parameterType(std::move(parameterType)) {}
 
   /// The call's results, or None when no plan has this signature.
+  /// (torch's C++ errors, an allocation's out-of-memory say, become torch's
+  /// Python exceptions: HANDLE_TH_ERRORS.)
   py::object run(const py::str &op, const py::tuple &arrays,
                  const py::tuple &scalars) {
+    HANDLE_TH_ERRORS
+    return replay(op, arrays, scalars);
+    END_HANDLE_TH_ERRORS_PYBIND
+  }
+
+  /// Remembers the plan of a checked call (same arguments as
+  /// egs._egs.Dispatcher.add); false when the arguments have no signature.
+  /// `args`: the kernel's arguments in that call (their dtypes, sizes and
+  /// strides are fixed by the signature); `outputs`: (kind, shape, dtype,
+  /// source, allocator) per output, kind "empty", "zeros" or "copy" (of
+  /// arrays[source]); `order`: kernel argument -> index into arrays ++
+  /// outputs; `stream`: zero-argument callable giving the CUstream, or None.
+  bool add(const py::str &op, const py::tuple &arrays, const py::tuple &scalars,
+           py::object executable, int fn, int device, const py::tuple &args,
+           const py::list &outputs, const std::vector<int> &order,
+           const std::vector<int> &results, bool single, py::object stream) {
+    HANDLE_TH_ERRORS
+    return remember(op, arrays, scalars, std::move(executable), fn, device, args,
+                    outputs, order, results, single, std::move(stream));
+    END_HANDLE_TH_ERRORS_PYBIND
+  }
+
+  void clear() {
+    plans.clear();
+    hits = 0;
+  }
+  size_t size() const { return plans.size(); }
+  uint64_t hits = 0;
+
+private:
+  py::object replay(const py::str &op, const py::tuple &arrays,
+                    const py::tuple &scalars) {
     std::array<const at::Tensor *, kMaxArgs> inputs{};
     std::string key;
     if (!signature(op, arrays, scalars, key, inputs))
@@ -136,17 +180,11 @@ public:
     return std::move(results);
   }
 
-  /// Remembers the plan of a checked call (same arguments as
-  /// egs._egs.Dispatcher.add); false when the arguments have no signature.
-  /// `args`: the kernel's arguments in that call (their dtypes, sizes and
-  /// strides are fixed by the signature); `outputs`: (kind, shape, dtype,
-  /// source, allocator) per output, kind "empty", "zeros" or "copy" (of
-  /// arrays[source]); `order`: kernel argument -> index into arrays ++
-  /// outputs; `stream`: zero-argument callable giving the CUstream, or None.
-  bool add(const py::str &op, const py::tuple &arrays, const py::tuple &scalars,
-           py::object executable, int fn, int device, const py::tuple &args,
-           const py::list &outputs, const std::vector<int> &order,
-           const std::vector<int> &results, bool single, py::object stream) {
+  bool remember(const py::str &op, const py::tuple &arrays,
+                const py::tuple &scalars, py::object executable, int fn,
+                int device, const py::tuple &args, const py::list &outputs,
+                const std::vector<int> &order, const std::vector<int> &results,
+                bool single, py::object stream) {
     std::array<const at::Tensor *, kMaxArgs> inputs{};
     std::string key;
     if (!signature(op, arrays, scalars, key, inputs))
@@ -154,6 +192,10 @@ public:
     auto plan = std::make_shared<Plan>();
     plan->executable = executable;
     plan->exe = reinterpret_cast<EgsExecutable>(executable.attr("handle").cast<uintptr_t>());
+    if (!plan->exe || fn < 0 || fn >= egsExecutableGetNumFunctions(plan->exe) ||
+        egsExecutableGetNumArguments(plan->exe, fn) != static_cast<int>(args.size()))
+      throw py::value_error("Dispatcher.add: no entry point #" + std::to_string(fn) +
+                            " with " + std::to_string(args.size()) + " arguments");
     plan->fn = fn;
     plan->device = device;
     plan->single = single;
@@ -219,14 +261,6 @@ public:
     return true;
   }
 
-  void clear() {
-    plans.clear();
-    hits = 0;
-  }
-  size_t size() const { return plans.size(); }
-  uint64_t hits = 0;
-
-private:
   static constexpr size_t kMaxPlans = 4096;
 
   struct Output {

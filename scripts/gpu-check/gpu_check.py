@@ -417,6 +417,7 @@ def check_routing():
             bad = [k_ for k_, v in parts.items() if not v]
             check_exact(f"permute T{T} k{k} R{R}" + (f" wrong: {bad} off={off.tolist()} want={off_r.tolist()}" if bad else ""),
                         not bad)
+    check_route(20000, 8, 8, " (5000 chunk counts: the grid-wide scan)")
     check_route(1000, 4, 5000, " (one block per expert)")
     for (T, H, R, dt) in [(37, 264, 100, "bf16"), (1000, 1032, 3000, "bf16"), (50, 70, 120, "f32"), (9, 13, 30, "f32")]:
         k = 4 if dt == "bf16" else 3

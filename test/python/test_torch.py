@@ -1,6 +1,8 @@
 """egs with PyTorch: tensors in, tensors out; egs.nn modules forward and
 backward against PyTorch references (float32); torch.library registration
 (opcheck) and torch.compile without graph breaks. Skipped without torch."""
+import warnings
+
 import numpy as np
 import pytest
 
@@ -192,6 +194,22 @@ def test_tensor_subclasses_are_checked_every_call(replay):
         assert close(torch.Tensor(y), ref_gather_matmul(torch.Tensor(x), ind, w), 1e-5)
 
 
+def test_tensors_kernels_cannot_read_are_rejected_by_name(replay):
+    """A lazily negated view, or a Parameter whose storage was freed (as FSDP
+    does), has a plan's signature but not its memory: checked, rejected."""
+    x = torch.randn(12, 8, generator=gen())
+    ind = torch.randint(0, 12, (3, 4), generator=gen(), dtype=torch.int32)
+    w = torch.nn.Parameter(torch.randn(3, 8, 6, generator=gen()))
+    for _ in range(2):
+        egs.gather_matmul(x, ind, w)  # a plan for these shapes
+    with pytest.raises(ValueError, match="'x' is a lazily negated"):
+        egs.gather_matmul(torch._neg_view(x), ind, w)
+    with torch.no_grad():
+        w.untyped_storage().resize_(0)
+    with pytest.raises(ValueError, match="'w' has no memory behind it"):
+        egs.gather_matmul(x, ind, w)
+
+
 def test_torch_extension_of_another_torch_version_is_not_loaded(monkeypatch):
     from egs import _kernels
 
@@ -202,6 +220,13 @@ def test_torch_extension_of_another_torch_version_is_not_loaded(monkeypatch):
         with pytest.warns(RuntimeWarning, match="built for torch 0.0.0-other"):
             _kernels.dispatcher()
         assert egs.cache_info()["replay"] == "python"
+        # Warnings as errors still leave the slower replay in place.
+        _kernels.use_torch_extension(True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with pytest.raises(RuntimeWarning):
+                _kernels.dispatcher()
+            assert egs.cache_info()["replay"] == "python"
         x = torch.randn(12, 8, generator=gen())
         ind = torch.randint(0, 12, (3, 4), generator=gen(), dtype=torch.int32)
         w = torch.randn(3, 8, 6, generator=gen())
