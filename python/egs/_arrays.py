@@ -195,14 +195,16 @@ class TorchFramework(Framework):
     def target(self):
         return self._target
 
-    def _torch_dtype(self, dtype):
+    @staticmethod
+    def native_dtype(dtype):
+        """The torch dtype of an egs dtype name."""
         _torch_dtypes()
         return _EGS_TO_TORCH[dtype]
 
     def allocator(self, shape, dtype, zero=False):
         torch = _torch()
         return functools.partial(torch.zeros if zero else torch.empty, shape,
-                                 dtype=self._torch_dtype(dtype), device=self.device)
+                                 dtype=self.native_dtype(dtype), device=self.device)
 
 
     def copy(self, a):
@@ -278,9 +280,6 @@ class CupyFramework(Framework):
     def kernel_args(args):
         return tuple((a.data.ptr, a.shape, tuple(s // a.itemsize for s in a.strides))
                      for a in args)
-
-    def stream_function(self):
-        return self.stream
 
     def stream(self):
         with self._cupy.cuda.Device(self._index):

@@ -181,9 +181,12 @@ class _Plan:
         return results[0] if len(results) == 1 else results
 
     def remember(self, dispatcher, op, arrays, scalars):
-        """Leaves this plan (after launch) with the dispatcher."""
+        """Leaves this plan (after launch, torch tensors) with the dispatcher;
+        output dtypes go as torch's."""
+        outputs = [(kind, shape, dtype and self.fw.native_dtype(dtype), source, alloc)
+                   for kind, shape, dtype, source, alloc in self.outputs]
         dispatcher.add(op, arrays, scalars, self.exe, self.fn, self.device, self.args,
-                       self.outputs, self.order, self.results, len(self.results) == 1,
+                       outputs, self.order, self.results, len(self.results) == 1,
                        self.stream_function())
         self.args = None
 

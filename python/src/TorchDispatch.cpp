@@ -16,6 +16,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/FunctionalTensorWrapper.h>
+#include <torch/csrc/Dtype.h>
 #include <torch/csrc/Exceptions.h>
 #include <torch/csrc/autograd/python_variable.h>
 
@@ -33,33 +34,6 @@ using egs_python::kMaxArgs;
 using egs_python::kMaxRank;
 
 namespace {
-
-EgsDType egsDType(at::ScalarType t) {
-  switch (t) {
-  case at::kFloat: return EGS_DTYPE_F32;
-  case at::kHalf: return EGS_DTYPE_F16;
-  case at::kBFloat16: return EGS_DTYPE_BF16;
-  case at::kDouble: return EGS_DTYPE_F64;
-  case at::kBool: return EGS_DTYPE_I1;
-  case at::kChar: return EGS_DTYPE_I8;
-  case at::kShort: return EGS_DTYPE_I16;
-  case at::kInt: return EGS_DTYPE_I32;
-  case at::kLong: return EGS_DTYPE_I64;
-  default: return EGS_DTYPE_INVALID;
-  }
-}
-
-/// egs dtype names (python/egs/_arrays.py) -> torch scalar types.
-at::ScalarType scalarType(const std::string &name) {
-  static const std::unordered_map<std::string, at::ScalarType> types{
-      {"f32", at::kFloat}, {"f16", at::kHalf},  {"bf16", at::kBFloat16},
-      {"f64", at::kDouble}, {"i1", at::kBool},  {"i8", at::kChar},
-      {"i16", at::kShort}, {"i32", at::kInt},   {"i64", at::kLong}};
-  auto it = types.find(name);
-  if (it == types.end())
-    throw py::value_error("Dispatcher.add: unknown dtype '" + name + "'");
-  return it->second;
-}
 
 /// A plain tensor: torch.Tensor or torch.nn.Parameter itself (subclasses
 /// such as fake or wrapper tensors take the checked path), whose memory
@@ -160,8 +134,8 @@ private:
     for (size_t k = 0; k < p.args.size(); ++k) {
       const Arg &a = p.args[k];
       const at::Tensor &t = a.at < numIn ? *inputs[a.at] : outs[a.at - numIn];
-      memrefs[k] = EgsMemRef{t.data_ptr(), a.dtype, a.rank, a.sizes.data(),
-                             a.strides.data()};
+      memrefs[k] = EgsMemRef{t.data_ptr(), EGS_DTYPE_INVALID, a.rank,
+                             a.sizes.data(), a.strides.data()};
     }
     uintptr_t stream = 0;
     if (p.stream) {
@@ -221,9 +195,12 @@ private:
           throw py::value_error("Dispatcher.add: a copy of a missing argument");
       } else if (kind == "empty" || kind == "zeros") {
         o.kind = kind == "empty" ? Output::Empty : Output::Zeros;
+        // (The dtype comes as torch's: python/egs/ops.py, _Plan.remember.)
+        if (!THPDtype_Check(t[2].ptr()))
+          throw py::type_error("Dispatcher.add: an output's dtype must be a torch.dtype");
         o.sizes = t[1].cast<std::vector<int64_t>>();
         o.options = at::TensorOptions()
-                        .dtype(scalarType(t[2].cast<std::string>()))
+                        .dtype(reinterpret_cast<THPDtype *>(t[2].ptr())->scalar_type)
                         .device(first->device());
       } else {
         throw py::value_error("Dispatcher.add: unknown output kind '" + kind + "'");
@@ -243,10 +220,11 @@ private:
       if (a.at < 0 || a.at >= total || (a.at < numIn && !inputs[a.at]))
         throw py::value_error("Dispatcher.add: argument index out of range");
       const at::Tensor *t = plainTensor(args[k].ptr(), parameterType.ptr());
-      if (!t || t->dim() > kMaxRank || egsDType(t->scalar_type()) == EGS_DTYPE_INVALID)
+      if (!t || t->dim() > kMaxRank)
         throw py::value_error("Dispatcher.add: kernel argument " + std::to_string(k) +
-                              " is not a plain tensor of an egs dtype");
-      a.dtype = egsDType(t->scalar_type());
+                              " is not a plain tensor of rank at most 8");
+      // (Dtypes were checked by the checked call; the kernel's are fixed, and
+      // like egs._egs this passes none.)
       a.rank = static_cast<int>(t->dim());
       for (int d = 0; d < a.rank; ++d) {
         a.sizes[d] = t->size(d);
@@ -271,7 +249,6 @@ private:
   };
   struct Arg {
     int at = 0; ///< index into arrays ++ outputs
-    EgsDType dtype = EGS_DTYPE_INVALID;
     int rank = 0;
     std::array<int64_t, kMaxRank> sizes{}, strides{};
   };

@@ -86,7 +86,8 @@ SmallVector<Value> ExpertGemmEmitter::mainLoopWarpgroup(Value e) {
     return acc;
   };
 
-  SmallVector<Value> res;
+  // The accumulators and the last cp.async group issued.
+  Value accumulators, lastGroup;
   if (c.resident) {
     // The whole reduction (at most `stages` slices, chooseGemmVariants) is
     // staged at once, slice s in buffer s; then every wgmma in one group.
@@ -103,7 +104,8 @@ SmallVector<Value> ExpertGemmEmitter::mainLoopWarpgroup(Value e) {
     for (auto &t : tiles)
       acc = multiply(acc, t);
     NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
-    res = {acc, Value(), Value(), group};
+    accumulators = acc;
+    lastGroup = group;
   } else {
     // Slice kt lives in stage kt % STAGES. Copies run STAGES-2 slices ahead:
     // the wgmma of slice kt-1 may still read its stage while slice kt's run,
@@ -115,7 +117,7 @@ SmallVector<Value> ExpertGemmEmitter::mainLoopWarpgroup(Value e) {
     SmallVector<Value> init{LLVM::ZeroOp::create(b, loc, accType), kb.idx(0),
                             kb.idx(c.stages - 2), group};
     Value slices = kb.ceilDiv(reduce, kb.idx(c.bk));
-    res = kb.forLoop(
+    SmallVector<Value> res = kb.forLoop(
         kb.idx(0), slices, kb.idx(1), init,
         [&](Value kt, ValueRange iter) -> SmallVector<Value> {
           Value stage = iter[1], fillStage = iter[2];
@@ -130,18 +132,20 @@ SmallVector<Value> ExpertGemmEmitter::mainLoopWarpgroup(Value e) {
           NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 1);
           return {acc, nextStage(stage), nextStage(fillStage), token};
         });
+    accumulators = res[0];
+    lastGroup = res[3];
   }
   // Nothing may still read or fill the staging buffers the output tile
   // reuses: the last wgmma group and the zero-fill copies past the end.
   NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);
-  nvgpu::DeviceAsyncWaitOp::create(b, loc, res[3], b.getI32IntegerAttr(0));
+  nvgpu::DeviceAsyncWaitOp::create(b, loc, lastGroup, b.getI32IntegerAttr(0));
   // Accumulator i: n8 tile i / 4, register i % 4 of the mma.sync layout.
   auto v4 = VectorType::get({4}, b.getF32Type());
   SmallVector<Value> acc;
   for (int64_t t = 0; t < numAcc / 4; ++t) {
     SmallVector<Value> parts;
     for (int64_t r = 0; r < 4; ++r)
-      parts.push_back(LLVM::ExtractValueOp::create(b, loc, res[0], 4 * t + r));
+      parts.push_back(LLVM::ExtractValueOp::create(b, loc, accumulators, 4 * t + r));
     acc.push_back(vector::FromElementsOp::create(b, loc, v4, parts));
   }
   return acc;

@@ -72,21 +72,21 @@ Value LoweringBuilder::toIndex(Value v) {
     return v;
   return arith::IndexCastOp::create(b, loc, b.getIndexType(), v);
 }
-Value LoweringBuilder::toI32(Value v) {
-  if (v.getType().isInteger(32))
+/// `v` (an index or a signless integer) as an integer of `width` bits:
+/// index casts, truncation or sign extension.
+static Value toSignlessInt(OpBuilder &b, Location loc, Value v, unsigned width) {
+  Type type = b.getIntegerType(width);
+  if (v.getType() == type)
     return v;
   if (v.getType().isIndex())
-    return arith::IndexCastOp::create(b, loc, b.getI32Type(), v);
-  return arith::TruncIOp::create(b, loc, b.getI32Type(), v);
+    return arith::IndexCastOp::create(b, loc, type, v);
+  if (v.getType().getIntOrFloatBitWidth() > width)
+    return arith::TruncIOp::create(b, loc, type, v);
+  return arith::ExtSIOp::create(b, loc, type, v);
 }
 
-Value LoweringBuilder::toI64(Value v) {
-  if (v.getType().isInteger(64))
-    return v;
-  if (v.getType().isIndex())
-    return arith::IndexCastOp::create(b, loc, b.getI64Type(), v);
-  return arith::ExtSIOp::create(b, loc, b.getI64Type(), v);
-}
+Value LoweringBuilder::toI32(Value v) { return toSignlessInt(b, loc, v, 32); }
+Value LoweringBuilder::toI64(Value v) { return toSignlessInt(b, loc, v, 64); }
 
 Value LoweringBuilder::toF32(Value v) {
   Type elt = getElementTypeOrSelf(v.getType());
