@@ -19,39 +19,42 @@ using namespace mlir;
 using namespace egs;
 
 namespace {
-/// One routed row: expert `e`, token `t`, the row's own index prefix
+/// One slot of an expert: expert `e`, the slot's own index prefix
 /// (`[b,e,k]` or `[r]`) and the batch prefix of token-indexed tensors.
-struct RoutedRow {
-  Value e, t;
+struct RoutedSlot {
+  Value e;
   SmallVector<Value> rowIvs;
   SmallVector<Value> batchIvs;
 };
+/// A slot together with the token it is routed to.
+struct RoutedRow : RoutedSlot {
+  Value t;
+};
 } // namespace
 
-/// Enumerates the rows of an expert-choice (`ind : [B?,E,K]`) or ragged
-/// (`rows : [R]` + `offsets : [E+1]`) op. Ragged rows not covered by
+/// Enumerates the slots of an expert-choice (`[B?,E,K]`: the leading dims of
+/// `slots`) or ragged (`[R]`: dim 0 of `slots`, with `offsets : [E+1]`) op,
+/// expert by expert in a fixed order. Ragged slots not covered by
 /// [offsets[0], offsets[E]) are handed to `uncovered(lo, hi)`.
-static void forEachRoutedRow(LoopBuilder &lb, Value ind, Value offsets,
-                             Value numExperts, Value numTokens, bool batched,
-                             function_ref<void(const RoutedRow &)> body,
-                             function_ref<void(Value, Value)> uncovered) {
+static void forEachSlot(LoopBuilder &lb, Value slots, Value offsets,
+                        Value numExperts, bool batched,
+                        function_ref<void(const RoutedSlot &)> body,
+                        function_ref<void(Value, Value)> uncovered) {
   if (!offsets) {
     SmallVector<Value> sizes;
-    for (int64_t d = 0, n = cast<MemRefType>(ind.getType()).getRank(); d < n; ++d)
-      sizes.push_back(lb.dim(ind, d));
+    for (int64_t d = 0, n = batched ? 3 : 2; d < n; ++d)
+      sizes.push_back(lb.dim(slots, d));
     lb.forNest(sizes, [&](ValueRange ivs) {
-      RoutedRow row;
-      row.rowIvs.assign(ivs.begin(), ivs.end());
-      row.e = ivs[batched ? 1 : 0];
+      RoutedSlot slot;
+      slot.rowIvs.assign(ivs.begin(), ivs.end());
+      slot.e = ivs[batched ? 1 : 0];
       if (batched)
-        row.batchIvs.push_back(ivs[0]);
-      row.t = lb.loadIndex(ind, ivs);
-      lb.checkInRange(row.t, numTokens, "routed token index (operand 'ind')");
-      body(row);
+        slot.batchIvs.push_back(ivs[0]);
+      body(slot);
     });
     return;
   }
-  Value numRows = lb.dim(ind, 0);
+  Value numRows = lb.dim(slots, 0);
   Value zero = lb.idx(0);
   Value first = lb.loadIndex(offsets, {zero});
   Value last = lb.loadIndex(offsets, {numExperts});
@@ -68,12 +71,32 @@ static void forEachRoutedRow(LoopBuilder &lb, Value ind, Value offsets,
     Value lo = lb.loadIndex(offsets, {e});
     Value hi = lb.loadIndex(offsets, {lb.add(e, lb.idx(1))});
     lb.checkBetween(hi, lo, numRows, "expert_offsets (must be non-decreasing)");
-    lb.forLoop(clamp(lo), clamp(hi), 1, [&](Value r) {
-      RoutedRow row{e, lb.loadIndex(ind, {r}), {r}, {}};
-      lb.checkInRange(row.t, numTokens, "routed token index (operand 'rows')");
-      body(row);
-    });
+    lb.forLoop(clamp(lo), clamp(hi), 1,
+               [&](Value r) { body(RoutedSlot{e, {r}, {}}); });
   });
+}
+
+/// The token slot `slot` reads through `ind` (checked against `numTokens`).
+static Value routedToken(LoopBuilder &lb, Value ind, const RoutedSlot &slot,
+                         Value numTokens, StringRef what) {
+  Value t = lb.loadIndex(ind, slot.rowIvs);
+  lb.checkInRange(t, numTokens, what);
+  return t;
+}
+
+/// forEachSlot over the slots of `ind`, each with its routed token.
+static void forEachRoutedRow(LoopBuilder &lb, Value ind, Value offsets,
+                             Value numExperts, Value numTokens, bool batched,
+                             function_ref<void(const RoutedRow &)> body,
+                             function_ref<void(Value, Value)> uncovered) {
+  StringRef what = offsets ? "routed token index (operand 'rows')"
+                           : "routed token index (operand 'ind')";
+  forEachSlot(lb, ind, offsets, numExperts, batched, [&](const RoutedSlot &s) {
+    RoutedRow row;
+    static_cast<RoutedSlot &>(row) = s;
+    row.t = routedToken(lb, ind, s, numTokens, what);
+    body(row);
+  }, uncovered);
 }
 
 /// Copies every element of `from` into `to`, converting through f32.
@@ -208,10 +231,75 @@ struct LowerMatmulScatter : LoopLoweringPattern<MatmulScatterOp> {
     }
   }
 };
+
+/// dw[e] = sum over the slots s of e, in slot order, of
+/// scale[s] * lhs(s)^T rhs(s), accumulated in an f32 buffer (dw itself when
+/// it is f32) by one rank-1 update per slot and rounded once.
+struct LowerWeightGrad : LoopLoweringPattern<WeightGradOp> {
+  using LoopLoweringPattern::LoopLoweringPattern;
+
+  void lower(WeightGradOp op, LoopBuilder &lb,
+             PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value dw = op.getOut(), scale = op.getScale();
+    bool batched = op.isBatched();
+    Value numExperts = lb.dim(dw, 0), numI = lb.dim(dw, 1), numJ = lb.dim(dw, 2);
+    auto dwType = cast<MemRefType>(dw.getType());
+    Value acc = dw;
+    if (!dwType.getElementType().isF32()) {
+      SmallVector<Value> dynSizes;
+      for (int64_t d = 0; d < 3; ++d)
+        if (dwType.isDynamicDim(d))
+          dynSizes.push_back(lb.dim(dw, d));
+      acc = memref::AllocOp::create(
+          rewriter, loc, MemRefType::get(dwType.getShape(), rewriter.getF32Type()),
+          dynSizes);
+    }
+    lb.forNest({numExperts, numI, numJ},
+               [&](ValueRange ivs) { lb.storeF32(lb.f32(0.0), acc, ivs); });
+    // The index prefix of slot `s`'s row of `data`: its token when read
+    // through `ind`, else the slot itself.
+    auto rowOf = [&](Value data, Value ind, const RoutedSlot &s, StringRef what) {
+      if (!ind)
+        return SmallVector<Value>(s.rowIvs);
+      SmallVector<Value> ivs(s.batchIvs);
+      ivs.push_back(routedToken(lb, ind, s, lb.dim(data, batched ? 1 : 0), what));
+      return ivs;
+    };
+    Value slots = op.getLhsInd() ? op.getLhsInd()
+                  : op.getRhsInd() ? op.getRhsInd() : op.getLhs();
+    forEachSlot(lb, slots, op.getExpertOffsets(), numExperts, batched,
+                [&](const RoutedSlot &s) {
+      SmallVector<Value> lhsRow = rowOf(op.getLhs(), op.getLhsInd(), s,
+                                        "routed row index (operand 'lhs_ind')");
+      SmallVector<Value> rhsRow = rowOf(op.getRhs(), op.getRhsInd(), s,
+                                        "routed row index (operand 'rhs_ind')");
+      Value sv = scale ? lb.loadF32(scale, s.rowIvs) : Value();
+      lb.forLoop(numI, [&](Value i) {
+        SmallVector<Value> li(lhsRow);
+        li.push_back(i);
+        Value a = lb.loadF32(op.getLhs(), li);
+        if (sv)
+          a = lb.mulF(a, sv);
+        lb.forLoop(numJ, [&](Value j) {
+          SmallVector<Value> rj(rhsRow);
+          rj.push_back(j);
+          Value sum = lb.fma(a, lb.loadF32(op.getRhs(), rj),
+                             lb.loadF32(acc, {s.e, i, j}));
+          lb.storeF32(sum, acc, {s.e, i, j});
+        });
+      });
+    }, [](Value, Value) {});
+    if (acc != dw) {
+      copyAll(lb, acc, dw);
+      memref::DeallocOp::create(rewriter, loc, acc);
+    }
+  }
+};
 } // namespace
 
 void egs::populateEGSMatmulToLoopsPatterns(
     RewritePatternSet &patterns, const LoopLoweringOptions &options) {
-  patterns.add<LowerGatherMatmul, LowerMatmulScatter>(patterns.getContext(),
+  patterns.add<LowerGatherMatmul, LowerMatmulScatter, LowerWeightGrad>(patterns.getContext(),
                                                       options);
 }

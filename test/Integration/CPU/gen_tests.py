@@ -755,6 +755,103 @@ def gen_gather_matmul_ragged():
     return f
 
 
+def ref_weight_grad(E, lhs, lind, rhs, rind, off=None, scale=None, abs_sum=False):
+    """dw[e] = sum over the slots s of e of scale[s] * outer(lhs(s), rhs(s))."""
+    f = np.abs if abs_sum else (lambda a: a)
+    dw = np.zeros((E, lhs.shape[-1], rhs.shape[-1]))
+    if off is not None:
+        for r in range(len(lind if lind is not None else rind if rind is not None else lhs)):
+            e = expert_of_slot(off, r)
+            if e is None:
+                continue
+            lrow = lhs[lind[r]] if lind is not None else lhs[r]
+            rrow = rhs[rind[r]] if rind is not None else rhs[r]
+            s = 1.0 if scale is None else scale[r]
+            dw[e] += f(s * np.outer(lrow, rrow))
+        return dw
+    ind = lind if lind is not None else rind
+    slot_shape = ind.shape if ind is not None else lhs.shape[:-1]
+    for sl in np.ndindex(*slot_shape):
+        b = sl[:-2]
+        e = sl[-2]
+        lrow = lhs[b + (lind[sl],)] if lind is not None else lhs[sl]
+        rrow = rhs[b + (rind[sl],)] if rind is not None else rhs[sl]
+        s = 1.0 if scale is None else scale[sl]
+        dw[e] += f(s * np.outer(lrow, rrow))
+    return dw
+
+
+def wg_op(lind, rind, ragged, scale):
+    """The op text over operands (lhs, [lhs_ind], rhs, [rhs_ind], [offsets], [scale])."""
+    n = iter(range(6))
+    text = "egs.weight_grad {%d}" % next(n)
+    if lind:
+        text += "[{%d}]" % next(n)
+    text += " * {%d}" % next(n)
+    if rind:
+        text += "[{%d}]" % next(n)
+    if ragged:
+        text += " offsets {%d}" % next(n)
+    if scale:
+        text += " scale {%d}" % next(n)
+    return text
+
+
+def gen_weight_grad():
+    f = TestFile("weight_grad.mlir",
+                 "egs.weight_grad: dw[e] = sum over e's slots of scale * lhs(s)^T rhs(s), ragged\n"
+                 "(expert_offsets) and expert-choice ([B,E,K], batched and not), lhs and/or rhs\n"
+                 "read through a row index or in slot order, f32/f16/bf16 with dw in the data\n"
+                 "type or f32, i32/i64 indices, static and dynamic. Edge cases: an empty expert\n"
+                 "(zeros), slots outside [offsets[0], offsets[E]) (contribute nothing),\n"
+                 "duplicate rows, E = 1.",
+                 runs=[RUN_DEFAULT, RUN_NOCHECK])
+
+    def rg(label, dt, out, T, I, J, off, lg, rg_, scale=False, idt="i32", odt="i32",
+           dynamic=False, rows=None):
+        off = np.asarray(off, np.int64)
+        E, R = len(off) - 1, int(max(off[-1], 1)) + 2
+        lind = (np.asarray(rows, np.int64) if rows is not None else f.index((R,), T)) if lg else None
+        rind = f.index((R,), T) if rg_ else None
+        lhs = f.ints((T if lg else R, I), -3, 3)
+        rhs = f.ints((T if rg_ else R, J), -3, 3)
+        sc = f.ints((R,), -2, 3) if scale else None
+        dw = ref_weight_grad(E, lhs, lind, rhs, rind, off, sc)
+        ops = [(lhs, dt)] + ([(lind, idt)] if lg else []) + [(rhs, dt)] + \
+            ([(rind, idt)] if rg_ else []) + [(off, odt)] + ([(sc, dt)] if scale else [])
+        f.case(label, wg_op(lg, rg_, True, scale), ops, [Result(dw, out)], dynamic=dynamic,
+               comment=f"offsets {list(off)}, R = {R} (the last 2 slots uncovered)")
+
+    def ec(label, dt, out, B, T, E, K, I, J, lg, rg_, scale=False, idt="i64", dynamic=False):
+        slots = (B, E, K) if B else (E, K)
+        tok = (B, T) if B else (T,)
+        lind = f.index(slots, T) if lg else None
+        rind = f.index(slots, T) if rg_ else None
+        lhs = f.ints((tok if lg else slots) + (I,), -3, 3)
+        rhs = f.ints((tok if rg_ else slots) + (J,), -3, 3)
+        sc = f.ints(slots, -2, 3) if scale else None
+        dw = ref_weight_grad(E, lhs, lind, rhs, rind, None, sc)
+        ops = [(lhs, dt)] + ([(lind, idt)] if lg else []) + [(rhs, dt)] + \
+            ([(rind, idt)] if rg_ else []) + ([(sc, dt)] if scale else [])
+        f.case(label, wg_op(lg, rg_, False, scale), ops, [Result(dw, out)], dynamic=dynamic)
+
+    for dt in ("f32", "f16", "bf16"):
+        wide = "f32"
+        rg(f"ragged_{dt}_gather_lhs_empty_expert", dt, dt, 5, 3, 4, [0, 3, 3, 6], True, False)
+        rg(f"ragged_{dt}_scatter_rhs_scale_i64", dt, wide, 6, 4, 3, [1, 2, 5, 7], False, True,
+           scale=True, idt="i64", odt="i64")
+        rg(f"ragged_{dt}_dynamic", dt, wide, 4, 3, 5, [0, 2, 4, 4, 7], True, False, dynamic=True)
+    rg("ragged_f32_slot_order", "f32", "f32", 1, 3, 33, [0, 4, 6], False, False)
+    rg("ragged_bf16_both_gathered_duplicates", "bf16", "f32", 3, 4, 4, [0, 5], True, True,
+       rows=[2, 2, 2, 0, 2, 1, 1])
+    ec("ec_f32_batched_gather_lhs", "f32", "f32", 2, 5, 3, 4, 3, 5, True, False)
+    ec("ec_f16_unbatched_scatter_rhs_scale", "f16", "f32", 0, 6, 3, 2, 4, 3, False, True,
+       scale=True, idt="i32")
+    ec("ec_bf16_batched_dynamic", "bf16", "bf16", 2, 4, 2, 3, 3, 4, True, False, dynamic=True)
+    ec("ec_f32_slot_order_E1", "f32", "f32", 0, 0, 1, 5, 2, 6, False, False)
+    return f
+
+
 def gen_gather_matmul_activation():
     f = TestFile("gather_matmul_activation.mlir",
                  "egs.gather_matmul with the fused epilogue activation silu, gelu (tanh\n"
@@ -1837,7 +1934,8 @@ def all_files():
               gen_matmul_scatter_ec(), gen_matmul_scatter_ragged(), gen_matmul_scatter_deterministic(),
               gen_permute(), gen_route(), gen_unpermute(), gen_gather(), gen_scatter_add(),
               gen_gather_concat(), gen_moe_token_choice(), gen_upstream(), gen_function_boundary_inplace(),
-              gen_strided_operands(), gen_memref_form(), gen_f32_accumulation(), gen_ragged_uncovered()]
+              gen_strided_operands(), gen_memref_form(), gen_f32_accumulation(), gen_ragged_uncovered(),
+              gen_weight_grad()]
     return files
 
 

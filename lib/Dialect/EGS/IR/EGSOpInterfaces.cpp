@@ -58,6 +58,9 @@ void MatmulScatterOp::getEffects(MemoryEffectList &effects) {
   addEffects(*this, effects, getNumOperands(),
              getInitMutable().getOperandNumber());
 }
+void WeightGradOp::getEffects(MemoryEffectList &effects) {
+  addEffects(*this, effects, getNumOperands() - (getOut() ? 1 : 0));
+}
 void PermuteOp::getEffects(MemoryEffectList &effects) {
   addEffects(*this, effects, getNumOperands() - getOuts().size());
 }
@@ -160,6 +163,24 @@ MatmulScatterOp::reifyResultShapes(OpBuilder &b,
                                    ReifiedRankedShapedTypeDims &out) {
   DimBuilder d{b, getLoc()};
   return finish(*this, b, out, {d.dims(getInit())});
+}
+
+/// dw [E,I,J]: E from expert_offsets (E+1 entries) or from the slot-order
+/// index [B?,E,K] or lhs [B?,E,K,I]; I and J from the rows of lhs and rhs.
+LogicalResult WeightGradOp::reifyResultShapes(OpBuilder &b,
+                                              ReifiedRankedShapedTypeDims &out) {
+  DimBuilder d{b, getLoc()};
+  OpFoldResult e;
+  if (isRagged()) {
+    e = d.add(d.dim(getExpertOffsets(), 0), d.cst(-1));
+  } else {
+    Value slots = getLhsInd() ? getLhsInd() : getRhsInd() ? getRhsInd() : getLhs();
+    e = d.dim(slots, isBatched() ? 1 : 0);
+  }
+  auto width = [&](Value v) {
+    return d.dim(v, cast<ShapedType>(v.getType()).getRank() - 1);
+  };
+  return finish(*this, b, out, {{e, width(getLhs()), width(getRhs())}});
 }
 
 LogicalResult PermuteOp::reifyResultShapes(OpBuilder &b,

@@ -81,6 +81,7 @@ static LogicalResult checkOutputElementType(Operation *op, Type out,
   bool OP::hasBufferSemantics() { return anyMemRef(getOperation()); }
 EGS_DEFINE_BUFFER_SEMANTICS(GatherMatmulOp)
 EGS_DEFINE_BUFFER_SEMANTICS(MatmulScatterOp)
+EGS_DEFINE_BUFFER_SEMANTICS(WeightGradOp)
 EGS_DEFINE_BUFFER_SEMANTICS(PermuteOp)
 EGS_DEFINE_BUFFER_SEMANTICS(UnpermuteOp)
 EGS_DEFINE_BUFFER_SEMANTICS(RouteOp)
@@ -241,6 +242,78 @@ LogicalResult MatmulScatterOp::verify() {
                          << " must match operand 'y' (" << dt << ")";
   return checkOutputElementType(op, getInit().getType(), "operand 'init'", dt,
                                 "operand 'y'");
+}
+
+//===----------------------------------------------------------------------===//
+// weight_grad
+//===----------------------------------------------------------------------===//
+
+bool WeightGradOp::isBatched() {
+  if (isRagged())
+    return false;
+  if (Value ind = getLhsInd() ? getLhsInd() : getRhsInd())
+    return cast<ShapedType>(ind.getType()).getRank() == 3;
+  return cast<ShapedType>(getLhs().getType()).getRank() == 4;
+}
+
+/// One side of weight_grad: `data` of width symbol `width` ("I" or "J"),
+/// read through `ind` (gathered) or in slot order.
+static LogicalResult checkWeightGradSide(ShapeChecker &c, Value data, Value ind,
+                                         StringRef name, StringRef width,
+                                         StringRef slots, StringRef tokens) {
+  std::string dataName = ("operand '" + name + "'").str();
+  if (!ind)
+    return c.check(data.getType(), dataName, (slots + "," + width).str());
+  std::string indName = ("operand '" + name + "_ind'").str();
+  return failure(
+      failed(c.check(ind.getType(), indName, slots)) ||
+      failed(c.isIndexType(ind.getType(), indName)) ||
+      failed(c.check(data.getType(), dataName, (tokens + "," + width).str())));
+}
+
+LogicalResult WeightGradOp::verify() {
+  Operation *op = getOperation();
+  OperandRange outs = getODSOperands(6); // out
+  if (failed(verifyForm(op, outs, 1, 1)))
+    return failure();
+  ShapeChecker c(op);
+  StringRef slots = "R", tokens = "T";
+  if (!isRagged()) {
+    // The slot rank comes from an index, else from lhs in slot order.
+    Value ind = getLhsInd() ? getLhsInd() : getRhsInd();
+    int64_t rank = ind ? cast<ShapedType>(ind.getType()).getRank()
+                       : cast<ShapedType>(getLhs().getType()).getRank() - 1;
+    if (rank != 2 && rank != 3) {
+      if (ind)
+        return emitOpError() << "operand '" << (getLhsInd() ? "lhs_ind" : "rhs_ind")
+                             << "' must have rank 3 [B,E,K] or 2 [E,K] "
+                                "(expert-choice form), got "
+                             << ind.getType();
+      return emitOpError() << "operand 'lhs' must have rank 4 [B,E,K,I] or 3 "
+                              "[E,K,I] (expert-choice form), got "
+                           << getLhs().getType();
+    }
+    slots = rank == 3 ? "B,E,K" : "E,K";
+    tokens = rank == 3 ? "B,T" : "T";
+  }
+  Type dwType = outputType(op, outs, 0);
+  std::string dwName = outputName(op, "dw");
+  if (failed(checkWeightGradSide(c, getLhs(), getLhsInd(), "lhs", "I", slots, tokens)) ||
+      failed(checkWeightGradSide(c, getRhs(), getRhsInd(), "rhs", "J", slots, tokens)) ||
+      (getScale() && failed(c.check(getScale().getType(), "operand 'scale'", slots))) ||
+      failed(c.check(dwType, dwName, "E,I,J")) ||
+      failed(checkExpertOffsets(c, getExpertOffsets())))
+    return failure();
+  if (failed(c.isDataType(getLhs().getType(), "operand 'lhs'")) ||
+      failed(c.isDataType(getRhs().getType(), "operand 'rhs'")) ||
+      (getScale() && failed(c.isDataType(getScale().getType(), "operand 'scale'"))) ||
+      failed(c.isDataType(dwType, dwName)))
+    return failure();
+  Type dt = elementType(getLhs());
+  if (elementType(getRhs()) != dt)
+    return emitOpError() << "operand 'rhs' element type " << elementType(getRhs())
+                         << " must match operand 'lhs' (" << dt << ")";
+  return checkOutputElementType(op, dwType, dwName, dt, "operand 'lhs'");
 }
 
 //===----------------------------------------------------------------------===//

@@ -22,6 +22,10 @@ template <> struct OutputSlots<GatherMatmulOp> {
   static constexpr int outsSegment = 5;
   static int tiedInit(GatherMatmulOp) { return -1; }
 };
+template <> struct OutputSlots<WeightGradOp> {
+  static constexpr int outsSegment = 6;
+  static int tiedInit(WeightGradOp) { return -1; }
+};
 template <> struct OutputSlots<PermuteOp> {
   static constexpr int outsSegment = -1; // 2;
   static int tiedInit(PermuteOp) { return -1; }
@@ -142,7 +146,7 @@ static void attachModels(MLIRContext *ctx) {
 void egs::registerBufferizableOpInterfaceExternalModels(
     DialectRegistry &registry) {
   registry.addExtension(+[](MLIRContext *ctx, EGSDialect *) {
-    attachModels<GatherMatmulOp, MatmulScatterOp, PermuteOp, UnpermuteOp,
+    attachModels<GatherMatmulOp, MatmulScatterOp, WeightGradOp, PermuteOp, UnpermuteOp,
                  RouteOp, GatherOp, ScatterAddOp, GatherConcatOp>(ctx);
   });
 }

@@ -116,6 +116,64 @@ def EGS_MatmulScatterOp : EGS_Op<"matmul_scatter", [AttrSizedOperandSegments]> {
   }];
 }
 
+def EGS_WeightGradOp : EGS_Op<"weight_grad", [AttrSizedOperandSegments]> {
+  let summary = "per-expert outer-product reduction over routed rows (the MoE weight gradient)";
+  let description = [{
+    The third GEMM of an MoE layer: for every expert e, the sum over the rows
+    (slots) s routed to e of
+
+        dw[e,i,j] += scale[s] * lhs(s)[i] * rhs(s)[j]
+
+    where an operand written `%a[%ind]` is read through a row index (gathered
+    on the reduction dimension: row `a[ind[s]]`, or `a[b, ind[b,e,k]]`) and
+    an operand without one is in slot order (row `a[s]`).
+
+    Ragged form, with `offsets` = expert_offsets `[E+1]`: slots `s` in
+    `[0,R)`; slot s belongs to expert e with `offsets[e] <= s < offsets[e+1]`.
+    lhs: `[R,I]` in slot order or `[T,I]` with lhs_ind `[R]`; rhs: `[R,J]` or
+    `[T,J]` with rhs_ind `[R]`; scale: `[R]`.
+
+    Expert-choice form (no `offsets`): slots `(b,e,k)` of `[B,E,K]` (`B` may
+    be omitted); lhs: `[B,E,K,I]` or `[B,T,I]` with lhs_ind `[B,E,K]`; rhs:
+    `[B,E,K,J]` or `[B,T,J]` with rhs_ind `[B,E,K]`; scale: `[B,E,K]`. The sum
+    runs over b and k.
+
+    The result dw is `[E,I,J]`. Slots outside `[offsets[0], offsets[E])`
+    contribute nothing; an expert with no slots gets zeros. lhs and rhs share
+    one element type (f32, f16, bf16); dw has that type or f32; scale any of
+    them. Accumulation is in f32 in a fixed order (no floating-point atomics),
+    so the result is bitwise reproducible. Gathered operands of both sides
+    share the token dimension T.
+
+    This is dW of `gather_matmul` (`%x[%rows] * %dy`) and of
+    `matmul_scatter` (`%y * %dout[%rows] scale %s`, which is `[E,J,I]` like
+    its weight).
+
+    ```mlir
+    %dw = egs.weight_grad %x[%rows] * %dy offsets %off
+            : (tensor<?x64xbf16>, tensor<?xi32>, tensor<?x128xbf16>, tensor<9xi32>)
+            -> tensor<8x64x128xf32>
+    %dw2 = egs.weight_grad %y * %dout[%ind] scale %s : (...) -> tensor<8x128x64xbf16>
+    ```
+  }];
+  let arguments = (ins EGS_Shaped:$lhs, Optional<EGS_Shaped>:$lhs_ind,
+                       EGS_Shaped:$rhs, Optional<EGS_Shaped>:$rhs_ind,
+                       Optional<EGS_Shaped>:$expert_offsets,
+                       Optional<EGS_Shaped>:$scale,
+                       Optional<AnyMemRef>:$out);
+  let results = (outs Optional<AnyRankedTensor>:$dw);
+  let assemblyFormat = [{
+    $lhs (`[` $lhs_ind^ `]`)? `*` $rhs (`[` $rhs_ind^ `]`)?
+    (`offsets` $expert_offsets^)? (`scale` $scale^)? (`outs` `(` $out^ `)`)?
+    attr-dict `:` functional-type(operands, results)
+  }];
+  let extraClassDeclaration = egsCommonDecls # [{
+    bool isRagged() { return getExpertOffsets() != nullptr; }
+    /// Expert-choice form with the leading batch dimension B.
+    bool isBatched();
+  }];
+}
+
 //===----------------------------------------------------------------------===//
 // Token-choice routing
 //===----------------------------------------------------------------------===//
