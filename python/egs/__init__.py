@@ -4,6 +4,7 @@ JIT-compiled egs ops on NumPy arrays and torch tensors (any DLPack array):
 
     y   = egs.gather_matmul(x, ind, w)                  # x[ind] @ w[e]
     out = egs.matmul_scatter(y, ind, w2, num_tokens=T)  # scatter-add combine
+    dw  = egs.weight_grad(x, dy, lhs_ind=ind)           # sum x[ind]^T dy per expert
     x_sorted, row_id_map, offsets = egs.permute(x, topk_ids, num_experts)
     out = egs.unpermute(x_sorted, row_id_map, probs)
     rows, offsets, row_id_map = egs.route(topk_ids, num_experts)
@@ -15,12 +16,13 @@ from . import _egs
 from ._compile import Program, compile
 from ._egs import CompileError
 from ._kernels import cache_info, clear_cache
-from .ops import check_indices, gather_matmul, matmul_scatter, permute, route, unpermute
+from .ops import (check_indices, gather_matmul, matmul_scatter, permute, route, unpermute,
+                  weight_grad)
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "gather_matmul", "matmul_scatter", "permute", "unpermute", "route",
+    "gather_matmul", "matmul_scatter", "weight_grad", "permute", "unpermute", "route",
     "compile", "Program", "CompileError", "cache_info", "clear_cache", "check_indices",
     "target_available", "nn",
 ]

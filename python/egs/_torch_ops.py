@@ -1,18 +1,18 @@
 """The egs ops as PyTorch custom operators (torch.library), with autograd.
 
-Registered as egs::gather_matmul, egs::matmul_scatter, egs::permute,
-egs::unpermute, egs::route (plus egs::grouped_weight_grad, used by the
-backward passes). Each has a fake (meta) implementation, so torch.compile
-traces through them without graph breaks, and an autograd formula:
+Registered as egs::gather_matmul, egs::matmul_scatter, egs::weight_grad,
+egs::permute, egs::unpermute, egs::route. Each has a fake (meta)
+implementation, so torch.compile traces through them without graph breaks,
+and an autograd formula; the weight gradients and bias gradients run as egs
+kernels (egs.weight_grad) with no host sync and no float32 copies:
 
   gather_matmul   dx     = matmul_scatter(dy, ind, w^T)        (egs, the scatter dual)
-                  dw     = grouped contraction of gathered x rows with dy
-                           (expert-choice: torch gather + einsum; ragged:
-                           egs::grouped_weight_grad, a per-expert torch matmul)
-                  dbias  = sum of dy over each expert's rows     (torch)
+                  dw     = weight_grad(x[ind] * dy)              (egs)
+                  dbias  = weight_grad(ones * dy): dy summed over each expert's rows (egs)
   matmul_scatter  h      = gather_matmul(dout, ind, w^T)        (egs, the gather dual)
                   dy     = scale * h,  dscale = sum_j y * h,  dinit = dout
-                  dw     = grouped contraction of gathered dout rows with scale*y
+                  dw     = weight_grad(y * dout[ind], scale)     (egs)
+  weight_grad     (no autograd: it is the last step of a backward)
   permute         dx     = unpermute(dx_sorted, row_id_map, ones)   (egs)
   unpermute       dx_sorted, dprobs: torch index_add / gather over row_id_map
   route           (integer outputs, no gradient)
@@ -47,55 +47,30 @@ def _(x, ind, w, bias=None, expert_offsets=None):
     return x.new_empty(tuple(ind.shape) + (w.shape[2],))
 
 
-def _gather_rows(x, ind):
-    """x[b, ind[b,e,k], :] for expert-choice ind (batched or not)."""
-    if ind.dim() == 3:  # [B,E,K] into x [B,T,I]
-        b = torch.arange(x.shape[0], device=x.device)[:, None, None]
-        return x[b, ind.long()]
-    return x[ind.long()]
-
-
-def _expert_of_rows(offsets, num_rows):
-    """Expert of each ragged slot and whether the slot is covered."""
-    r = torch.arange(num_rows, device=offsets.device)
-    off = offsets.long()
-    e = torch.searchsorted(off[1:], r, right=True)
-    valid = (r >= off[0]) & (r < off[-1])
-    return e.clamp(max=off.shape[0] - 2), valid
-
-
 def _gm_setup(ctx, inputs, output):
     x, ind, w, bias, off = inputs
     ctx.save_for_backward(x, ind, w, off)
     ctx.has_bias = bias is not None
 
 
+def _expert_sum(dy, ind, off):
+    """[E,J]: dy summed over each expert's rows (the bias gradient), as
+    weight_grad with a column of ones on the left."""
+    ones = dy.new_ones((dy.shape[0], 1) if off is not None else tuple(ind.shape) + (1,))
+    return weight_grad(ones, dy, None, None, off, None, False).squeeze(1)
+
+
 def _gm_backward(ctx, dy):
     x, ind, w, off = ctx.saved_tensors
-    dy = dy.contiguous()
-    wt = w.transpose(1, 2).contiguous()
+    dy = dy.contiguous().to(x.dtype)
     dx = dw = dbias = None
-    ragged = off is not None
     if ctx.needs_input_grad[0]:
-        dx = matmul_scatter(dy, ind, wt.to(dy.dtype), None, x.shape[-2], None, off,
-                            False).to(x.dtype)
+        wt = w.transpose(1, 2).contiguous()
+        dx = matmul_scatter(dy, ind, wt, None, x.shape[-2], None, off, False)
     if ctx.needs_input_grad[2]:
-        if ragged:
-            dw = grouped_weight_grad(x, ind, dy, off, w.shape[0]).to(w.dtype)
-        else:
-            xg = _gather_rows(x, ind)
-            eq = "beki,bekj->eij" if ind.dim() == 3 else "eki,ekj->eij"
-            dw = torch.einsum(eq, xg.float(), dy.float()).to(w.dtype)
+        dw = weight_grad(x, dy, ind, None, off, None, False)
     if ctx.has_bias and ctx.needs_input_grad[3]:
-        if ragged:
-            e, valid = _expert_of_rows(off, dy.shape[0])
-            contrib = dy.float() * valid[:, None]
-            dbias = torch.zeros((w.shape[0], dy.shape[1]), dtype=torch.float32,
-                                device=dy.device).index_add_(0, e, contrib)
-        else:
-            dims = (0, 2) if ind.dim() == 3 else (1,)
-            dbias = dy.float().sum(dim=dims)
-        dbias = dbias.to(w.dtype)
+        dbias = _expert_sum(dy, ind, off)
     return dx, None, dw, dbias, None
 
 
@@ -135,28 +110,20 @@ def _ms_setup(ctx, inputs, output):
 
 def _ms_backward(ctx, dout):
     y, ind, w, scale, off = ctx.saved_tensors
-    dout = dout.contiguous()
-    ragged = off is not None
-    wt = w.transpose(1, 2).contiguous().to(dout.dtype)
+    dout = dout.contiguous().to(y.dtype)
     need_h = ctx.needs_input_grad[0] or (scale is not None and ctx.needs_input_grad[5])
-    h = gather_matmul(dout, ind, wt, None, off) if need_h else None
+    h = None
+    if need_h:
+        wt = w.transpose(1, 2).contiguous()
+        h = gather_matmul(dout, ind, wt, None, off)
     dy = dw = dinit = dscale = None
-    s = None if scale is None else scale.to(h.dtype if h is not None else dout.dtype)
     if ctx.needs_input_grad[0]:
-        dy = (h * s[..., None] if s is not None else h).to(y.dtype)
+        dy = h if scale is None else h * scale.to(h.dtype)[..., None]
     if scale is not None and ctx.needs_input_grad[5]:
-        dscale = (h.float() * y.float()).sum(-1).to(scale.dtype)
+        # Row dot products accumulated in f32 (no f32 copies of h or y).
+        dscale = (h * y).sum(-1, dtype=torch.float32).to(scale.dtype)
     if ctx.needs_input_grad[2]:
-        sy = y.float() * scale.float()[..., None] if scale is not None else y.float()
-        if ragged:
-            dw = grouped_weight_grad(dout.float(), ind, sy, off, w.shape[0])
-        else:
-            g = _gather_rows(dout, ind).float()
-            eq = "bekj,beki->eji" if ind.dim() == 3 else "ekj,eki->eji"
-            dw = torch.einsum(eq, sy, g)
-        if ragged:
-            dw = dw.transpose(1, 2)
-        dw = dw.to(w.dtype)
+        dw = weight_grad(y, dout, None, ind, off, scale, False)
     if ctx.has_init and ctx.needs_input_grad[3]:
         dinit = dout.to(ctx.init_dtype)
     return dy, None, dw, dinit, None, dscale, None, None
@@ -166,26 +133,28 @@ matmul_scatter.register_autograd(_ms_backward, setup_context=_ms_setup)
 
 
 # --------------------------------------------------------------------------
-# grouped weight gradient (ragged): dW[e] = sum_{r in e} x[rows[r]]^T dy[r]
+# weight_grad: dw[e] = sum over e's slots of scale * lhs(s)^T rhs(s)
 # --------------------------------------------------------------------------
 
-@torch.library.custom_op("egs::grouped_weight_grad", mutates_args=())
-def grouped_weight_grad(x: Tensor, rows: Tensor, dy: Tensor, expert_offsets: Tensor,
-                        num_experts: int) -> Tensor:
-    out = torch.zeros((num_experts, x.shape[1], dy.shape[1]), dtype=torch.float32,
-                      device=x.device)
-    off = expert_offsets.tolist()
-    xg = x.float()[rows.long().clamp(0, max(x.shape[0] - 1, 0))] if x.shape[0] else None
-    for e in range(num_experts):
-        lo, hi = max(off[e], 0), min(off[e + 1], dy.shape[0])
-        if hi > lo:
-            out[e] = xg[lo:hi].t() @ dy[lo:hi].float()
-    return out
+@torch.library.custom_op("egs::weight_grad", mutates_args=())
+def weight_grad(lhs: Tensor, rhs: Tensor, lhs_ind: Optional[Tensor] = None,
+                rhs_ind: Optional[Tensor] = None, expert_offsets: Optional[Tensor] = None,
+                scale: Optional[Tensor] = None, out_f32: bool = False) -> Tensor:
+    return _ops.weight_grad(_c(lhs), _c(rhs), lhs_ind=_c(lhs_ind), rhs_ind=_c(rhs_ind),
+                            expert_offsets=_c(expert_offsets), scale=_c(scale),
+                            out_dtype="float32" if out_f32 else None)
 
 
-@grouped_weight_grad.register_fake
-def _(x, rows, dy, expert_offsets, num_experts):
-    return x.new_empty((num_experts, x.shape[1], dy.shape[1]), dtype=torch.float32)
+@weight_grad.register_fake
+def _(lhs, rhs, lhs_ind=None, rhs_ind=None, expert_offsets=None, scale=None, out_f32=False):
+    if expert_offsets is not None:
+        e = expert_offsets.shape[0] - 1
+    else:
+        ind = lhs_ind if lhs_ind is not None else rhs_ind
+        batched = ind.dim() == 3 if ind is not None else lhs.dim() == 4
+        e = (ind if ind is not None else lhs).shape[1 if batched else 0]
+    return lhs.new_empty((e, lhs.shape[-1], rhs.shape[-1]),
+                         dtype=torch.float32 if out_f32 else lhs.dtype)
 
 
 # --------------------------------------------------------------------------

@@ -25,7 +25,8 @@ import os
 from . import _kernels
 from ._arrays import DATA_DTYPES, INDEX_DTYPES, as_native, framework_of
 
-__all__ = ["gather_matmul", "matmul_scatter", "permute", "unpermute", "route", "check_indices"]
+__all__ = ["gather_matmul", "matmul_scatter", "weight_grad", "permute", "unpermute", "route",
+           "check_indices"]
 
 
 class _Call:
@@ -257,6 +258,14 @@ def _check_index_values(op, arrays, scalars):
             _check_range(op, "routed token index (operand 'rows' or 'ind')", ind, 0, tokens)
         if off is not None:
             _check_offsets(op, off, ind.shape[0])
+    elif op == "weight_grad":
+        lhs, lind, rhs, rind, off, _ = arrays
+        for name, data, ind in (("lhs_ind", lhs, lind), ("rhs_ind", rhs, rind)):
+            if ind is not None:
+                _check_range(op, f"routed row index (operand '{name}')", ind, 0, data.shape[-2])
+        if off is not None:
+            slots = next(a for a in (lind, rind, lhs) if a is not None)
+            _check_offsets(op, off, slots.shape[0])
     elif op in ("permute", "route"):
         if isinstance(scalars[0], int):
             _check_range(op, "expert id (operand 'topk_ids')", arrays[1 if op == "permute" else 0],
@@ -410,6 +419,108 @@ def _check_matmul_scatter(y, ind, w, init, scale, expert_offsets, num_tokens, de
         out = c.output(((y.shape[0],) if batched else ()) + (num_tokens, I), out_dt, zero=True)
     order = [0, 1, 2] + ([5] if ragged else []) + [6] + ([4] if scale is not None else [])
     return c.plan(key, build, [out], order), (y, ind, w, init, scale, expert_offsets)
+
+
+def weight_grad(lhs, rhs, *, lhs_ind=None, rhs_ind=None, expert_offsets=None, scale=None,
+                out_dtype=None):
+    """dw[e] = sum over the slots s of expert e of scale[s] * lhs(s)^T rhs(s):
+    the weight gradient of an MoE layer, with f32 accumulation in a fixed
+    order (bitwise reproducible).
+
+    lhs(s) is lhs[lhs_ind[s]] when lhs_ind is given (rows gathered from a
+    token-indexed lhs) else the slot's own row lhs[s]; likewise rhs.
+    Ragged (expert_offsets [E+1]): slots [R]; lhs [R,I] or [T,I] with lhs_ind
+    [R]; rhs [R,J] or [T,J] with rhs_ind [R]; scale [R]; slots outside
+    [offsets[0], offsets[E]) contribute nothing. Expert-choice: slots
+    [B,E,K] or [E,K]; lhs [B,E,K,I] or [B,T,I] with lhs_ind [B,E,K] (B
+    optional), likewise rhs and scale. Returns dw [E,I,J] in lhs's dtype, or
+    float32 with out_dtype=float32 (any framework's float32, or "float32").
+
+    dW of gather_matmul(x, rows, w): weight_grad(x, dy, lhs_ind=rows,
+    expert_offsets=off); of matmul_scatter(y, rows, w, scale=s):
+    weight_grad(y, dout, rhs_ind=rows, expert_offsets=off, scale=s)."""
+    return _call("weight_grad", _check_weight_grad,
+                 (lhs, lhs_ind, rhs, rhs_ind, expert_offsets, scale), (_wants_f32(out_dtype),))
+
+
+def _wants_f32(out_dtype):
+    """out_dtype -> True (float32), False (the data type), or TypeError."""
+    if out_dtype is None:
+        return False
+    name = out_dtype if isinstance(out_dtype, str) else str(out_dtype)
+    if name.rsplit(".", 1)[-1] in ("float32", "f32"):
+        return True
+    raise TypeError(f"egs.weight_grad: out_dtype must be None (the data type) or float32, "
+                    f"got {out_dtype!r}")
+
+
+def _check_weight_grad(lhs, lhs_ind, rhs, rhs_ind, expert_offsets, scale, out_f32):
+    c = _Call("weight_grad", lhs, "lhs")
+    ragged = expert_offsets is not None
+    batched = False
+    if ragged:
+        slots, tokens = "R", "T"
+    else:
+        ind = lhs_ind if lhs_ind is not None else rhs_ind
+        rank = len(ind.shape) if ind is not None else len(lhs.shape) - 1
+        if rank not in (2, 3):
+            what = ("'lhs_ind'" if lhs_ind is not None else "'rhs_ind'") if ind is not None \
+                else "'lhs' (in slot order: [B,E,K,I] or [E,K,I])"
+            raise c.error(ValueError, f"argument {what} has the wrong rank for the "
+                                      "expert-choice form (slots [B,E,K] or [E,K]; pass "
+                                      "expert_offsets for the ragged form)")
+        batched = rank == 3
+        slots, tokens = ("B,E,K", "B,T") if batched else ("E,K", "T")
+    sides = []
+    for name, data, ind, width in (("lhs", lhs, lhs_ind, "I"), ("rhs", rhs, rhs_ind, "J")):
+        if ind is not None:
+            ind = c.array(name + "_ind", ind, INDEX_DTYPES, slots)
+            data = c.array(name, data, DATA_DTYPES, f"{tokens},{width}")
+        else:
+            data = c.array(name, data, DATA_DTYPES, f"{slots},{width}")
+        sides += [data, ind]
+    lhs, lhs_ind, rhs, rhs_ind = sides
+    c.same_dtype("rhs", "lhs")
+    if ragged:
+        expert_offsets = c.array("expert_offsets", expert_offsets, INDEX_DTYPES, "E+1")
+        if expert_offsets.shape[0] < 1:
+            raise c.error(ValueError, "argument 'expert_offsets' must have E+1 >= 1 entries")
+        c.bind("E", expert_offsets.shape[0] - 1, "expert_offsets", 0)
+    if scale is not None:
+        scale = c.array("scale", scale, DATA_DTYPES, slots)
+    dt = c.dtypes["lhs"]
+    out_dt = "f32" if out_f32 else dt
+    E, I, J = c.dim("E"), c.dim("I"), c.dim("J")
+    lidt, ridt = c.dtypes.get("lhs_ind"), c.dtypes.get("rhs_ind")
+    odt, sdt = c.dtypes.get("expert_offsets"), c.dtypes.get("scale")
+    key = ("weight_grad", "ragged" if ragged else ("ec3" if batched else "ec2"),
+           dt, lidt, ridt, odt, sdt, out_dt, E, I, J)
+
+    def build():
+        slot = [None] if ragged else _b(batched, [E, None])
+        token = _b(batched, [None])
+        ops = [("lhs", _mr((token if lidt else slot) + [I], dt))]
+        if lidt:
+            ops.append(("li", _mr(slot, lidt)))
+        ops.append(("rhs", _mr((token if ridt else slot) + [J], dt)))
+        if ridt:
+            ops.append(("ri", _mr(slot, ridt)))
+        if ragged:
+            ops.append(("off", _mr([E + 1], odt)))
+        if sdt:
+            ops.append(("scale", _mr(slot, sdt)))
+        ops.append(("dw", _mr([E, I, J], out_dt)))
+        text = ("egs.weight_grad %lhs" + ("[%li]" if lidt else "") + " * %rhs"
+                + ("[%ri]" if ridt else "") + (" offsets %off" if ragged else "")
+                + (" scale %scale" if sdt else "") + " outs(%dw) : ({types}) -> ()")
+        return _kernels.kernel_source(ops, text)
+
+    # arrays (lhs, lhs_ind, rhs, rhs_ind, off, scale) ++ (dw,): every
+    # element of dw is written (zeros for an empty expert).
+    out = c.output((E, I, J), out_dt)
+    order = ([0] + ([1] if lidt else []) + [2] + ([3] if ridt else []) + ([4] if ragged else [])
+             + ([5] if sdt else []) + [6])
+    return c.plan(key, build, [out], order), (lhs, lhs_ind, rhs, rhs_ind, expert_offsets, scale)
 
 
 def _num_experts(c, num_experts):

@@ -80,3 +80,22 @@ def unpermute(xs, row_id_map, probs):
             if r >= 0:
                 out[t] += float(probs[t, j]) * np.asarray(xs[r], np.float64)
     return out
+
+
+def weight_grad(lhs, rhs, lhs_ind=None, rhs_ind=None, offsets=None, scale=None):
+    """dw[e] = sum over the slots s of expert e of scale[s] * outer(lhs(s), rhs(s))."""
+    lhs, rhs = np.asarray(lhs, np.float64), np.asarray(rhs, np.float64)
+    if offsets is not None:
+        num_e = len(offsets) - 1
+        slot_list = [(e, (r,), ()) for e in range(num_e) for r in range(offsets[e], offsets[e + 1])]
+    else:
+        ind = lhs_ind if lhs_ind is not None else rhs_ind
+        shape = np.shape(ind) if ind is not None else lhs.shape[:-1]
+        num_e = shape[-2]
+        slot_list = [(s[-2], s, s[:-2]) for s in np.ndindex(*shape)]
+    dw = np.zeros((num_e, lhs.shape[-1], rhs.shape[-1]))
+    for e, s, b in slot_list:
+        lrow = lhs[b + (int(lhs_ind[s]),)] if lhs_ind is not None else lhs[s]
+        rrow = rhs[b + (int(rhs_ind[s]),)] if rhs_ind is not None else rhs[s]
+        dw[e] += (1.0 if scale is None else float(scale[s])) * np.outer(lrow, rrow)
+    return dw

@@ -122,6 +122,83 @@ def test_matmul_scatter_ragged_scale():
 # token choice: permute / unpermute / route
 # --------------------------------------------------------------------------
 
+# --------------------------------------------------------------------------
+# weight_grad
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+@pytest.mark.parametrize("out_f32", [False, True])
+def test_weight_grad_ragged_gathered_lhs(dtype, out_f32):
+    """dW of gather_matmul: x rows read through rows, an empty expert, uncovered slots."""
+    T, I, J, R = 11, 6, 5, 14
+    x, dy = rand(T, I, dtype=dtype), rand(R, J, dtype=dtype)
+    rows = rng.integers(0, T, R).astype(np.int32)
+    rows[-2:] = -7  # uncovered slots: never read
+    off = np.array([1, 5, 5, 12], np.int32)
+    dw = egs.weight_grad(x, dy, lhs_ind=rows, expert_offsets=off,
+                         out_dtype="float32" if out_f32 else None)
+    assert dw.shape == (3, I, J) and dw.dtype == (np.float32 if out_f32 else dtype)
+    expect = ref.weight_grad(x, dy, lhs_ind=rows, offsets=off)
+    assert np.all(dw[1] == 0)
+    assert rel_err(dw, expect) < TOL[np.dtype(dtype).name]
+
+
+def test_weight_grad_ragged_gathered_rhs_scale_duplicates():
+    """dW of matmul_scatter: y in slot order, dout read through rows (duplicates), scale."""
+    T, I, J, R = 4, 7, 3, 9
+    y, dout = rand(R, J), rand(T, I)
+    rows = np.array([0, 0, 3, 3, 3, 1, 2, 2, 0], np.int64)
+    off = np.array([0, 2, 9], np.int64)
+    s = rand(R)
+    dw = egs.weight_grad(y, dout, rhs_ind=rows, expert_offsets=off, scale=s)
+    assert dw.shape == (2, J, I)
+    assert rel_err(dw, ref.weight_grad(y, dout, rhs_ind=rows, offsets=off, scale=s)) < 1e-5
+
+
+@pytest.mark.parametrize("batched", [True, False])
+def test_weight_grad_expert_choice(batched):
+    B, T, E, K, I, J = 2, 9, 3, 4, 5, 6
+    ind = ec_ind(B if batched else 0, E, K, T)
+    x = rand(*((B, T, I) if batched else (T, I)))
+    dy = rand(*(ind.shape + (J,)))
+    s = rand(*ind.shape)
+    dw = egs.weight_grad(x, dy, lhs_ind=ind, scale=s)
+    assert dw.shape == (E, I, J)
+    assert rel_err(dw, ref.weight_grad(x, dy, lhs_ind=ind, scale=s)) < 1e-5
+    # Both in slot order: a batched matmul over (B, K).
+    a = rand(*(ind.shape + (I,)))
+    assert rel_err(egs.weight_grad(a, dy), ref.weight_grad(a, dy)) < 1e-5
+    # Both gathered.
+    ind2 = ec_ind(B if batched else 0, E, K, T)
+    d2 = rand(*((B, T, J) if batched else (T, J)))
+    got = egs.weight_grad(x, d2, lhs_ind=ind, rhs_ind=ind2)
+    assert rel_err(got, ref.weight_grad(x, d2, lhs_ind=ind, rhs_ind=ind2)) < 1e-5
+
+
+def test_weight_grad_is_bitwise_reproducible_and_checks_arguments():
+    T, I, J, R = 50, 8, 8, 200
+    x, dy = rand(T, I), rand(R, J)
+    rows = rng.integers(0, T, R).astype(np.int32)
+    off = np.array([0, 150, 200], np.int32)
+    a = egs.weight_grad(x, dy, lhs_ind=rows, expert_offsets=off)
+    b = egs.weight_grad(x, dy, lhs_ind=rows, expert_offsets=off)
+    assert a.tobytes() == b.tobytes()
+    with pytest.raises(ValueError, match="argument 'rhs' has R = 199"):
+        egs.weight_grad(x, dy[:-1], lhs_ind=rows, expert_offsets=off)
+    with pytest.raises(TypeError, match="'rhs' has dtype f16 but 'lhs' has f32"):
+        egs.weight_grad(x, dy.astype(np.float16), lhs_ind=rows, expert_offsets=off)
+    with pytest.raises(TypeError, match="out_dtype must be None"):
+        egs.weight_grad(x, dy, lhs_ind=rows, expert_offsets=off, out_dtype="int8")
+    with pytest.raises(ValueError, match="wrong rank for the expert-choice form"):
+        egs.weight_grad(x, dy, lhs_ind=rows)
+    bad = rows.copy()
+    bad[3] = T
+    with pytest.raises(IndexError, match="lhs_ind"):
+        egs.weight_grad(x, dy, lhs_ind=bad, expert_offsets=off)
+    with pytest.raises(IndexError, match="expert_offsets"):
+        egs.weight_grad(x, dy, lhs_ind=rows, expert_offsets=np.array([0, 150, 201], np.int32))
+
+
 @pytest.mark.parametrize("num_out_tokens", [None, 9])
 def test_permute(num_out_tokens):
     T, k, E, H = 7, 2, 4, 6

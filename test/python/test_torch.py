@@ -335,6 +335,77 @@ def test_moe_forward_backward(activation):
         assert close(got[n], p.grad, 1e-4), n
 
 
+def _leaves(*ts):
+    return [t.detach().clone().requires_grad_() for t in ts]
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16])
+@pytest.mark.parametrize("form", ["ec_batched", "ec_unbatched", "ragged"])
+def test_gradients_of_every_form_against_float64(dtype, form):
+    """gather_matmul (bias) -> matmul_scatter (scale) gradients in each form and
+    dtype against a float64 torch reference; the ragged routing has an empty
+    expert, an uncovered slot and a token routed twice to one expert."""
+    torch.manual_seed(5)
+    T, E, K, I, J, B = 7, 3, 3, 8, 6, 2
+    tol = 1e-4 if dtype == torch.float32 else 3e-2
+    if form == "ragged":
+        rows = torch.tensor([4, 4, 0, 6, 1, 1, 5, 2, 3, 0], dtype=torch.int32)  # slot 9 uncovered
+        off = torch.tensor([0, 4, 4, 9], dtype=torch.int32)
+        xs, ss = (T, I), (10,)
+        ind = rows
+    else:
+        off = None
+        ind = torch.randint(0, T, (B, E, K) if form == "ec_batched" else (E, K), dtype=torch.int32)
+        ind.view(-1)[:2] = 1  # a duplicate token
+        xs = (B, T, I) if form == "ec_batched" else (T, I)
+        ss = tuple(ind.shape)
+    x, w, b = torch.randn(xs), torch.randn(E, I, J) / 3, torch.randn(E, J)
+    w2, scale = torch.randn(E, J, I) / 3, torch.rand(ss)
+    up = torch.randn(xs)
+    leaves = _leaves(*(t.to(dtype) for t in (x, w, b, w2, scale)))
+    y = tops.gather_matmul(leaves[0], ind, leaves[1], leaves[2], off)
+    out = tops.matmul_scatter(y, ind, leaves[3], None, xs[-2], leaves[4], off, False)
+    (out.float() * up).sum().backward()
+    ref_leaves = _leaves(*(t.to(dtype).double() for t in (x, w, b, w2, scale)))
+    xr, wr, br, w2r, sr = ref_leaves
+    if off is None:
+        yr, ib = ref_gather_matmul(xr, ind, wr, br), ind
+        if form == "ec_unbatched":  # the reference takes a batch dimension
+            yr, ib, srb = yr[None], ind[None], sr[None]
+        else:
+            srb = sr
+        ref = ref_matmul_scatter(yr, ib, w2r, torch.zeros((B,) + xs[-2:] if form == "ec_batched"
+                                                         else (1,) + xs, dtype=torch.float64), srb)
+        ref = ref.reshape(xs)
+    else:
+        ref = torch.zeros(xs, dtype=torch.float64)
+        for e in range(E):
+            for r in range(int(off[e]), int(off[e + 1])):
+                t = int(rows[r])
+                ref = ref.index_add(0, torch.tensor([t]), (sr[r] * ((xr[t] @ wr[e] + br[e]) @ w2r[e]))[None])
+    assert close(out.detach(), ref.detach(), tol)
+    (ref * up.double()).sum().backward()
+    for name, a, r in zip(["x", "w", "bias", "w2", "scale"], leaves, ref_leaves):
+        assert a.grad.dtype == dtype, name
+        assert close(a.grad, r.grad, tol), name
+
+
+def test_weight_grad_op_matches_float64_and_empty_experts_are_zero():
+    torch.manual_seed(6)
+    T, I, J = 6, 5, 4
+    x, dy = torch.randn(T, I), torch.randn(8, J)
+    rows = torch.tensor([5, 0, 0, 2, 3, 1, 4, 4], dtype=torch.int32)
+    off = torch.tensor([0, 3, 3, 8, 8], dtype=torch.int32)
+    for dt in (torch.float32, torch.bfloat16):
+        dw = tops.weight_grad(x.to(dt), dy.to(dt), rows, None, off, None, dt != torch.float32)
+        assert dw.dtype == torch.float32 and dw.shape == (4, I, J)
+        ref = torch.zeros(4, I, J, dtype=torch.float64)
+        for e in range(4):
+            for r in range(int(off[e]), int(off[e + 1])):
+                ref[e] += torch.outer(x.to(dt)[rows[r]].double(), dy.to(dt)[r].double())
+        assert close(dw, ref, 1e-5) and torch.all(dw[1] == 0) and torch.all(dw[3] == 0)
+
+
 # --- torch.library and torch.compile -----------------------------------
 
 def test_opcheck_custom_ops():
@@ -350,6 +421,12 @@ def test_opcheck_custom_ops():
     ids = torch.randint(0, E, (T, 2), dtype=torch.int32)
     torch.library.opcheck(tops.permute, (x, ids, E, None), test_utils=tests)
     torch.library.opcheck(tops.route, (ids, E), test_utils=tests)
+    rows = torch.randint(0, T, (7,), dtype=torch.int32)
+    off = torch.tensor([0, 3, 7], dtype=torch.int32)
+    torch.library.opcheck(tops.weight_grad, (x.detach(), torch.randn(7, J), rows, None, off, None,
+                                             False), test_utils=tests)
+    torch.library.opcheck(tops.weight_grad, (torch.randn(E, K, J), x.detach(), None, ind, None,
+                                             torch.rand(E, K), True), test_utils=tests)
 
 
 def test_torch_compile_without_graph_breaks():
