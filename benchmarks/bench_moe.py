@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""egs vs its peers on one GPU, in one process (PERFORMANCE.md, "How to measure").
+"""egs vs its peers on one GPU, in one process (GPU time by CUDA-graph replay, outputs checked first).
 
 For every case: check each provider against a float64 reference on random data
 (outputs poisoned first), then time it. GPU time = median over replays of a

@@ -1,4 +1,4 @@
-"""A Triton peer for the expert-choice gather_matmul (PERFORMANCE.md A).
+"""A Triton peer for the expert-choice gather_matmul (the expert-choice seed shape).
 
 The original egs kernel is a Triton kernel: one program per (batch, expert)
 and output-column tile, gathering its K token rows and multiplying them by

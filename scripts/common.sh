@@ -36,12 +36,19 @@ install_system_packages() {
   fi
 }
 
+# What the build and the test suite need from PyPI: pybind11 (the default
+# build then builds the egs Python package), numpy and pytest, and torch and
+# transformers, which the torch tests (custom ops, autograd, egs.nn,
+# torch.compile, the transformers backend) need: they run on the CPU here.
+# torch is large (~0.5 GB wheel plus its CUDA libraries): pip's cache keeps
+# the download for the next run.
+PYTHON_PACKAGES=(numpy pytest pybind11 torch transformers)
+
 install_python_packages() {
-  # pybind11: the default build then builds the egs Python package too.
   python3 - <<'PY' 2>/dev/null && return 0
-import numpy, pytest, pybind11  # noqa: F401
+import numpy, pytest, pybind11, torch, transformers  # noqa: F401
 PY
-  python3 -m pip install -q numpy pytest pybind11
+  python3 -m pip install -q "${PYTHON_PACKAGES[@]}"
 }
 
 install_dependencies() {

@@ -24,12 +24,14 @@ if [ -d "$EGS_ROOT/test/python" ] && [ -n "$(ls "$EGS_ROOT"/test/python/test_*.p
   pytest_counts=$(python3 "$EGS_ROOT/scripts/count_results.py" junit "$EGS_BUILD/logs/pytest.xml")
 fi
 # The package as users get it: `pip install .` into a fresh virtual
-# environment, then the same Python tests against the installed package.
+# environment, then the same Python tests against the installed package. The
+# environment sees the system's packages (torch, transformers: installed
+# above) so that the large wheels are not downloaded twice.
 pip_status=0
 pip_counts="0 0 0"
 if [ "${EGS_TEST_PIP_INSTALL:-1}" = 1 ] && [ -f "$EGS_ROOT/pyproject.toml" ]; then
   venv="$EGS_BUILD/pip-venv"
-  if run_quiet pip-install bash -c "rm -rf '$venv' && python3 -m venv '$venv' &&
+  if run_quiet pip-install bash -c "rm -rf '$venv' && python3 -m venv --system-site-packages '$venv' &&
        '$venv/bin/pip' install -q '$EGS_ROOT[test]'"; then
     set +e
     (cd "$EGS_BUILD" && env -u EGS_BUILD EGS_TEST_INSTALLED=1 "$venv/bin/python" -m pytest -q -p no:cacheprovider \

@@ -1,4 +1,4 @@
-"""The egs ops as functions on arrays (DESIGN.md sections 1 and 5).
+"""The egs ops as functions on arrays (semantics: docs/UserGuide.md; usage: docs/Python.md).
 
 Every function checks its arguments before anything runs (framework, device,
 dtype, rank, shape agreement, contiguity, index dtype) and raises TypeError

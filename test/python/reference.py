@@ -1,4 +1,4 @@
-"""NumPy (float64) references of the egs ops, written from DESIGN.md section 1."""
+"""NumPy (float64) references of the egs ops, written from the ops' semantics (docs/UserGuide.md)."""
 import numpy as np
 
 

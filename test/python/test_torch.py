@@ -1,16 +1,12 @@
 """egs with PyTorch: tensors in, tensors out; egs.nn modules forward and
 backward against PyTorch references (float32); torch.library registration
-(opcheck) and torch.compile without graph breaks. Skipped without torch."""
+(opcheck) and torch.compile without graph breaks."""
 import warnings
 
 import numpy as np
 import pytest
 
-from conftest import requires_torch
-
-pytestmark = requires_torch
-
-torch = pytest.importorskip("torch")
+import torch
 import egs  # noqa: E402
 import egs.nn  # noqa: E402
 from egs.nn import ops as tops  # noqa: E402

@@ -2,7 +2,7 @@
 """Generates the CPU integration tests of egs (test/Integration/CPU/*.mlir).
 
 The inputs are drawn here (seeded), the expected outputs are computed here with
-NumPy in float64 from the semantics in docs/DESIGN section 1 (never from the
+NumPy in float64 from the semantics in docs/UserGuide.md (never from the
 code under test), and every test file is written with its inputs as dense
 constants and its expected numbers as FileCheck lines.
 
@@ -429,7 +429,7 @@ class TestFile:
 
 
 # ----------------------------------------------------------------------------
-# Reference semantics (DESIGN.md section 1), in float64
+# Reference semantics (docs/UserGuide.md), in float64
 # ----------------------------------------------------------------------------
 
 def silu(v):

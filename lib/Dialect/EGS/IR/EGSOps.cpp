@@ -1,7 +1,8 @@
 //===- EGSOps.cpp - egs op verifiers --------------------------------------===//
 //
-// Verifiers state each op's layout with dimension symbols (see DESIGN.md
-// section 1) and let ShapeChecker bind and compare the sizes.
+// Verifiers state each op's layout with dimension symbols (x : [B,T,I], ...,
+// as the op descriptions write them) and let ShapeChecker bind and compare
+// the sizes.
 //
 //===----------------------------------------------------------------------===//
 #include "egs/Dialect/EGS/IR/EGSOps.h"
