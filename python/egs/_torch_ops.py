@@ -6,10 +6,12 @@ implementation, so torch.compile traces through them without graph breaks,
 and an autograd formula; the weight gradients and bias gradients run as egs
 kernels (egs.weight_grad) with no host sync and no float32 copies:
 
-  gather_matmul   dx     = matmul_scatter(dy, ind, w^T)        (egs, the scatter dual)
+  gather_matmul   dx     = matmul_scatter(dy, ind, w^T)        (egs, the scatter dual,
+                                                                 reading w transposed)
                   dw     = weight_grad(x[ind] * dy)              (egs)
                   dbias  = weight_grad(ones * dy): dy summed over each expert's rows (egs)
-  matmul_scatter  h      = gather_matmul(dout, ind, w^T)        (egs, the gather dual)
+  matmul_scatter  h      = gather_matmul(dout, ind, w^T)        (egs, the gather dual,
+                                                                 reading w transposed)
                   dy     = scale * h,  dscale = sum_j y * h,  dinit = dout
                   dw     = weight_grad(y * dout[ind], scale)     (egs)
   weight_grad     (no autograd: it is the last step of a backward)
@@ -35,22 +37,37 @@ def _c(t):
 
 @torch.library.custom_op("egs::gather_matmul", mutates_args=())
 def gather_matmul(x: Tensor, ind: Tensor, w: Tensor, bias: Optional[Tensor] = None,
-                  expert_offsets: Optional[Tensor] = None) -> Tensor:
+                  expert_offsets: Optional[Tensor] = None, w_transposed: bool = False) -> Tensor:
     return _ops.gather_matmul(_c(x), _c(ind), _c(w), bias=_c(bias),
-                              expert_offsets=_c(expert_offsets))
+                              expert_offsets=_c(expert_offsets), w_transposed=w_transposed)
 
 
 @gather_matmul.register_fake
-def _(x, ind, w, bias=None, expert_offsets=None):
+def _(x, ind, w, bias=None, expert_offsets=None, w_transposed=False):
+    j = w.shape[1 if w_transposed else 2]
     if expert_offsets is not None:
-        return x.new_empty((ind.shape[0], w.shape[2]))
-    return x.new_empty(tuple(ind.shape) + (w.shape[2],))
+        return x.new_empty((ind.shape[0], j))
+    return x.new_empty(tuple(ind.shape) + (j,))
+
+
+# The GPU kernels read w only untransposed so far: on CUDA the backward's
+# other orientation of w is a transposed copy (the CPU kernels read it in place).
+_READS_TRANSPOSED_W = {"cpu": True, "cuda": False}
+
+
+def _other_orientation(w, transposed):
+    """(weight, w_transposed) that a kernel reads as the transpose of the
+    matrices `w` (given with `transposed`) stand for."""
+    if _READS_TRANSPOSED_W.get(w.device.type, False) or transposed:
+        return w, not transposed
+    return w.transpose(1, 2).contiguous(), False
 
 
 def _gm_setup(ctx, inputs, output):
-    x, ind, w, bias, off = inputs
+    x, ind, w, bias, off, w_transposed = inputs
     ctx.save_for_backward(x, ind, w, off)
     ctx.has_bias = bias is not None
+    ctx.w_transposed = w_transposed
 
 
 def _expert_sum(dy, ind, off):
@@ -65,13 +82,15 @@ def _gm_backward(ctx, dy):
     dy = dy.contiguous().to(x.dtype)
     dx = dw = dbias = None
     if ctx.needs_input_grad[0]:
-        wt = w.transpose(1, 2).contiguous()
-        dx = matmul_scatter(dy, ind, wt, None, x.shape[-2], None, off, False)
+        wo, wo_t = _other_orientation(w, ctx.w_transposed)
+        dx = matmul_scatter(dy, ind, wo, None, x.shape[-2], None, off, False, wo_t)
     if ctx.needs_input_grad[2]:
-        dw = weight_grad(x, dy, ind, None, off, None, False)
+        # dW in w's own layout: [E,I,J] = x[ind]^T dy, or its transpose.
+        dw = (weight_grad(dy, x, None, ind, off, None, False) if ctx.w_transposed
+              else weight_grad(x, dy, ind, None, off, None, False))
     if ctx.has_bias and ctx.needs_input_grad[3]:
         dbias = _expert_sum(dy, ind, off)
-    return dx, None, dw, dbias, None
+    return dx, None, dw, dbias, None, None
 
 
 gather_matmul.register_autograd(_gm_backward, setup_context=_gm_setup)
@@ -85,27 +104,28 @@ gather_matmul.register_autograd(_gm_backward, setup_context=_gm_setup)
 def matmul_scatter(y: Tensor, ind: Tensor, w: Tensor, init: Optional[Tensor] = None,
                    num_tokens: Optional[int] = None, scale: Optional[Tensor] = None,
                    expert_offsets: Optional[Tensor] = None,
-                   deterministic: bool = False) -> Tensor:
+                   deterministic: bool = False, w_transposed: bool = False) -> Tensor:
     return _ops.matmul_scatter(_c(y), _c(ind), _c(w), init=_c(init), num_tokens=num_tokens,
                                scale=_c(scale), expert_offsets=_c(expert_offsets),
-                               deterministic=deterministic)
+                               deterministic=deterministic, w_transposed=w_transposed)
 
 
 @matmul_scatter.register_fake
 def _(y, ind, w, init=None, num_tokens=None, scale=None, expert_offsets=None,
-      deterministic=False):
+      deterministic=False, w_transposed=False):
     if init is not None:
         return torch.empty_like(init, memory_format=torch.contiguous_format)
     batched = expert_offsets is None and y.dim() == 4
-    shape = ((y.shape[0],) if batched else ()) + (num_tokens, w.shape[2])
+    shape = ((y.shape[0],) if batched else ()) + (num_tokens, w.shape[1 if w_transposed else 2])
     return y.new_empty(shape)
 
 
 def _ms_setup(ctx, inputs, output):
-    y, ind, w, init, num_tokens, scale, off, _ = inputs
+    y, ind, w, init, num_tokens, scale, off, _, w_transposed = inputs
     ctx.save_for_backward(y, ind, w, scale, off)
     ctx.has_init = init is not None
     ctx.init_dtype = None if init is None else init.dtype
+    ctx.w_transposed = w_transposed
 
 
 def _ms_backward(ctx, dout):
@@ -114,8 +134,8 @@ def _ms_backward(ctx, dout):
     need_h = ctx.needs_input_grad[0] or (scale is not None and ctx.needs_input_grad[5])
     h = None
     if need_h:
-        wt = w.transpose(1, 2).contiguous()
-        h = gather_matmul(dout, ind, wt, None, off)
+        wo, wo_t = _other_orientation(w, ctx.w_transposed)
+        h = gather_matmul(dout, ind, wo, None, off, wo_t)
     dy = dw = dinit = dscale = None
     if ctx.needs_input_grad[0]:
         dy = h if scale is None else h * scale.to(h.dtype)[..., None]
@@ -123,10 +143,12 @@ def _ms_backward(ctx, dout):
         # Row dot products accumulated in f32 (no f32 copies of h or y).
         dscale = (h * y).sum(-1, dtype=torch.float32).to(scale.dtype)
     if ctx.needs_input_grad[2]:
-        dw = weight_grad(y, dout, None, ind, off, scale, False)
+        # dW in w's own layout: [E,J,I] = (scale*y)^T dout[ind], or its transpose.
+        dw = (weight_grad(dout, y, ind, None, off, scale, False) if ctx.w_transposed
+              else weight_grad(y, dout, None, ind, off, scale, False))
     if ctx.has_init and ctx.needs_input_grad[3]:
         dinit = dout.to(ctx.init_dtype)
-    return dy, None, dw, dinit, None, dscale, None, None
+    return dy, None, dw, dinit, None, dscale, None, None, None
 
 
 matmul_scatter.register_autograd(_ms_backward, setup_context=_ms_setup)

@@ -313,19 +313,23 @@ def _b(batched, dims):
     return ([None] if batched else []) + dims
 
 
-def gather_matmul(x, ind, w, *, bias=None, expert_offsets=None):
+def gather_matmul(x, ind, w, *, bias=None, expert_offsets=None, w_transposed=False):
     """y = x[ind] @ w[e] (+ bias[e]): expert-choice (ind [B,E,K] or [E,K]) or
     ragged (expert_offsets [E+1], ind = rows [R]). Returns y [B,E,K,J],
-    [E,K,J] or [R,J] (rows past expert_offsets[E] are zero)."""
-    return _call("gather_matmul", _check_gather_matmul, (x, ind, w, bias, expert_offsets))
+    [E,K,J] or [R,J] (rows past expert_offsets[E] are zero). w is [E,I,J], or
+    [E,J,I] (each expert's [out, in] matrix, as checkpoints store it) with
+    w_transposed=True, read in place."""
+    return _call("gather_matmul", _check_gather_matmul, (x, ind, w, bias, expert_offsets),
+                 (bool(w_transposed),))
 
 
-def _check_gather_matmul(x, ind, w, bias, expert_offsets):
+def _check_gather_matmul(x, ind, w, bias, expert_offsets, w_transposed):
     c = _Call("gather_matmul", x, "x")
     ragged = expert_offsets is not None
     batched = not ragged and getattr(x, "ndim", len(getattr(x, "shape", ()))) == 3
     x, ind, w, expert_offsets = c.routed(
-        "x", x, "B,T,I" if batched else "T,I", ind, w, "E,I,J", expert_offsets, batched)
+        "x", x, "B,T,I" if batched else "T,I", ind, w, "E,J,I" if w_transposed else "E,I,J",
+        expert_offsets, batched)
     if bias is not None:
         bias = c.array("bias", bias, DATA_DTYPES, "E,J")
         c.same_dtype("bias", "x")
@@ -334,18 +338,19 @@ def _check_gather_matmul(x, ind, w, bias, expert_offsets):
     E, I, J = c.dim("E"), c.dim("I"), c.dim("J")
     odt = c.dtypes.get("expert_offsets")
     key = ("gather_matmul", "ragged" if ragged else ("ec3" if batched else "ec2"),
-           dt, idt, odt, bias is not None, E, I, J)
+           dt, idt, odt, bias is not None, w_transposed, E, I, J)
 
     def build():
         ops = [("x", _mr(_b(batched, [None, I]), dt)),
                ("ind", _mr([None] if ragged else _b(batched, [E, None]), idt)),
-               ("w", _mr([E, I, J], dt))]
+               ("w", _mr([E, J, I] if w_transposed else [E, I, J], dt))]
         if ragged:
             ops.append(("off", _mr([E + 1], odt)))
         if bias is not None:
             ops.append(("bias", _mr([E, J], dt)))
         ops.append(("y", _mr([None, J] if ragged else _b(batched, [E, None, J]), dt)))
-        text = ("egs.gather_matmul %x[%ind] * %w" + (" offsets %off" if ragged else "")
+        text = ("egs.gather_matmul %x[%ind] * %w" + (" transposed" if w_transposed else "")
+                + (" offsets %off" if ragged else "")
                 + (" + %bias" if bias is not None else "") + " outs(%y) : ({types}) -> ()")
         return _kernels.kernel_source(ops, text)
 
@@ -357,24 +362,29 @@ def _check_gather_matmul(x, ind, w, bias, expert_offsets):
 
 
 def matmul_scatter(y, ind, w, *, init=None, num_tokens=None, scale=None,
-                   expert_offsets=None, deterministic=False):
+                   expert_offsets=None, deterministic=False, w_transposed=False):
     """out = init + scatter-add over routed rows of scale * (y @ w[e]).
 
     Expert-choice: y [B,E,K,J] or [E,K,J], ind [B,E,K] or [E,K], w [E,J,I],
     init [B,T,I] or [T,I], scale like ind. Ragged (expert_offsets [E+1]):
     y [R,J], ind = rows [R], init [T,I], scale [R]. Without init the sum
     starts from zeros of num_tokens rows (T) in y's dtype; init's dtype (y's
-    or float32) is the result's. Duplicate indices accumulate."""
+    or float32) is the result's. Duplicate indices accumulate. w is
+    [E,J,I], or [E,I,J] read in place as w[e]^T with w_transposed=True (the
+    weight of a gather_matmul, in its backward)."""
     return _call("matmul_scatter", _check_matmul_scatter, (y, ind, w, init, scale, expert_offsets),
-                 (num_tokens, bool(deterministic)))
+                 (num_tokens, bool(deterministic), bool(w_transposed)))
 
 
-def _check_matmul_scatter(y, ind, w, init, scale, expert_offsets, num_tokens, deterministic):
+def _check_matmul_scatter(y, ind, w, init, scale, expert_offsets, num_tokens, deterministic,
+                          w_transposed):
     c = _Call("matmul_scatter", y, "y")
     ragged = expert_offsets is not None
     batched = not ragged and len(y.shape) == 4
     y_layout = "R,J" if ragged else ("B,E,K,J" if batched else "E,K,J")
-    y, ind, w, expert_offsets = c.routed("y", y, y_layout, ind, w, "E,J,I", expert_offsets, batched)
+    y, ind, w, expert_offsets = c.routed("y", y, y_layout, ind, w,
+                                         "E,I,J" if w_transposed else "E,J,I",
+                                         expert_offsets, batched)
     tl = "B,T,I" if batched else "T,I"
     if init is not None:
         if num_tokens is not None and num_tokens != init.shape[-2]:
@@ -396,18 +406,19 @@ def _check_matmul_scatter(y, ind, w, init, scale, expert_offsets, num_tokens, de
     sdt, odt = c.dtypes.get("scale"), c.dtypes.get("expert_offsets")
     E, J, I = c.dim("E"), c.dim("J"), c.dim("I")
     key = ("matmul_scatter", "ragged" if ragged else ("ec3" if batched else "ec2"),
-           dt, idt, odt, out_dt, sdt, deterministic, E, J, I)
+           dt, idt, odt, out_dt, sdt, deterministic, w_transposed, E, J, I)
 
     def build():
         ops = [("y", _mr([None, J] if ragged else _b(batched, [E, None, J]), dt)),
                ("ind", _mr([None] if ragged else _b(batched, [E, None]), idt)),
-               ("w", _mr([E, J, I], dt))]
+               ("w", _mr([E, I, J] if w_transposed else [E, J, I], dt))]
         if ragged:
             ops.append(("off", _mr([E + 1], odt)))
         ops.append(("init", _mr(_b(batched, [None, I]), out_dt)))
         if scale is not None:
             ops.append(("scale", _mr([None] if ragged else _b(batched, [E, None]), sdt)))
-        text = ("egs.matmul_scatter %y * %w" + (" offsets %off" if ragged else "")
+        text = ("egs.matmul_scatter %y * %w" + (" transposed" if w_transposed else "")
+                + (" offsets %off" if ragged else "")
                 + " into %init[%ind]" + (" scale %scale" if scale is not None else "")
                 + (" {{deterministic}}" if deterministic else "") + " : ({types}) -> ()")
         return _kernels.kernel_source(ops, text)

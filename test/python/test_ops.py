@@ -122,6 +122,20 @@ def test_matmul_scatter_ragged_scale():
 # token choice: permute / unpermute / route
 # --------------------------------------------------------------------------
 
+def test_transposed_weights_are_read_in_place():
+    T, E, K, I, J = 9, 3, 4, 8, 6
+    x, w, b = rand(T, I), rand(E, I, J), rand(E, J)
+    ind = ec_ind(0, E, K, T)
+    wt = np.ascontiguousarray(w.transpose(0, 2, 1))  # [E,J,I], as checkpoints store it
+    y = egs.gather_matmul(x, ind, wt, bias=b, w_transposed=True)
+    assert rel_err(y, ref.gather_matmul(x, ind, w, b)) < 1e-5
+    with pytest.raises(ValueError, match="argument 'w' has I = 6 at dim 2"):
+        egs.gather_matmul(x, ind, w, w_transposed=True)
+    init = rand(T, I)
+    out = egs.matmul_scatter(y, ind, w, init=init, w_transposed=True)  # y @ w[e]^T
+    assert rel_err(out, ref.matmul_scatter(y, ind, wt, init)) < 1e-5
+
+
 # --------------------------------------------------------------------------
 # weight_grad
 # --------------------------------------------------------------------------

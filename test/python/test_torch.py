@@ -386,6 +386,41 @@ def test_gradients_of_every_form_against_float64(dtype, form):
         assert close(a.grad, r.grad, tol), name
 
 
+@pytest.mark.parametrize("ragged", [False, True])
+def test_transposed_weights_forward_and_gradients(ragged):
+    """Weights stored [E,out,in] (w_transposed) give the same results and
+    gradients (in their own layout) as the untransposed weights."""
+    torch.manual_seed(8)
+    T, E, I, J = 9, 3, 6, 5
+    x = torch.randn(T, I)
+    if ragged:
+        ind = torch.randint(0, T, (8,), dtype=torch.int32)
+        off = torch.tensor([0, 3, 3, 7], dtype=torch.int32)  # slot 7 uncovered
+        scale = torch.rand(8)
+    else:
+        ind, off = torch.randint(0, T, (E, 4), dtype=torch.int32), None
+        scale = torch.rand(E, 4)
+    w1, w2 = torch.randn(E, I, J), torch.randn(E, J, I)
+    up = torch.randn(T, I)
+
+    def run(transposed):
+        a, b = (w1.transpose(1, 2), w2.transpose(1, 2)) if transposed else (w1, w2)
+        leaves = _leaves(x, a.contiguous(), b.contiguous(), scale)
+        y = tops.gather_matmul(leaves[0], ind, leaves[1], None, off, transposed)
+        out = tops.matmul_scatter(y, ind, leaves[2], None, T, leaves[3], off, False, transposed)
+        (out * up).sum().backward()
+        grads = [t.grad for t in leaves]
+        if transposed:
+            grads[1], grads[2] = grads[1].transpose(1, 2), grads[2].transpose(1, 2)
+        return out.detach(), grads
+
+    out, grads = run(False)
+    out_t, grads_t = run(True)
+    assert close(out_t, out, 1e-5)
+    for name, a, b in zip(["x", "w1", "w2", "scale"], grads_t, grads):
+        assert close(a, b, 1e-5), name
+
+
 def test_weight_grad_op_matches_float64_and_empty_experts_are_zero():
     torch.manual_seed(6)
     T, I, J = 6, 5, 4
@@ -411,6 +446,8 @@ def test_opcheck_custom_ops():
     w = torch.randn(E, I, J, requires_grad=True)
     tests = ("test_schema", "test_autograd_registration", "test_faketensor")
     torch.library.opcheck(tops.gather_matmul, (x, ind, w, None, None), test_utils=tests)
+    torch.library.opcheck(tops.gather_matmul, (x, ind, w.detach().transpose(1, 2).contiguous()
+                                               .requires_grad_(), None, None, True), test_utils=tests)
     y = torch.randn(E, K, J, requires_grad=True)
     torch.library.opcheck(tops.matmul_scatter, (y, ind, w.detach().transpose(1, 2).contiguous(),
                                                 None, T, None, None, False), test_utils=tests)

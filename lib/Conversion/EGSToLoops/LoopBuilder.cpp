@@ -142,10 +142,13 @@ bool egs::hasUnitInnerStride(Value memref) {
 }
 
 void LoopBuilder::rowTimesExpertMatrix(
-    Value w, Value e, Value reduce, Value cols, bool vectorsOk,
-    function_ref<Value(Value r)> loadA,
+    Value w, bool wTransposed, Value e, Value reduce, Value cols,
+    bool vectorsOk, function_ref<Value(Value r)> loadA,
     function_ref<void(Value c, Value acc)> epilogue) {
-  int64_t width = vectorsOk && hasUnitInnerStride(w) ? options.vectorWidth : 1;
+  // A transposed w ([E, cols, reduce]) is read element by element.
+  int64_t width = vectorsOk && !wTransposed && hasUnitInnerStride(w)
+                      ? options.vectorWidth
+                      : 1;
   Type wElt = cast<MemRefType>(w.getType()).getElementType();
   // Column chunks of `width` lanes, unrolled `kChunks` at a time so that
   // independent FMA chains hide the FMA latency.
@@ -190,7 +193,8 @@ void LoopBuilder::rowTimesExpertMatrix(
       OpBuilder::InsertionGuard g(b);
       b.setInsertionPointToStart(loop.getBody());
       Value r = loop.getInductionVar();
-      Value prod = arith::MulFOp::create(b, loc, loadA(r), loadF32(w, {e, r, c}));
+      Value wv = wTransposed ? loadF32(w, {e, c, r}) : loadF32(w, {e, r, c});
+      Value prod = arith::MulFOp::create(b, loc, loadA(r), wv);
       scf::YieldOp::create(b, loc, ValueRange{arith::AddFOp::create(
                                        b, loc, loop.getRegionIterArgs()[0], prod)});
     }

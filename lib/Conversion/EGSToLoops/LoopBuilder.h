@@ -62,10 +62,11 @@ public:
 
   /// acc[c] = sum_{r < reduce} loadA(r) * w[e, r, c] for c < cols, handed to
   /// `epilogue(c, acc)` as f32 vectors of the configured width, then scalars
-  /// for the tail. w must be [E, reduce, cols]. Vectors are used only when
-  /// `vectorsOk` and w's rows are contiguous.
-  void rowTimesExpertMatrix(Value w, Value e, Value reduce, Value cols,
-                            bool vectorsOk,
+  /// for the tail. w is [E, reduce, cols], or [E, cols, reduce] when
+  /// `wTransposed`. Vectors are used only when `vectorsOk` and w's rows are
+  /// contiguous along cols.
+  void rowTimesExpertMatrix(Value w, bool wTransposed, Value e, Value reduce,
+                            Value cols, bool vectorsOk,
                             function_ref<Value(Value r)> loadA,
                             function_ref<void(Value c, Value acc)> epilogue);
 

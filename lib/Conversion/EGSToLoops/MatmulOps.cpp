@@ -134,7 +134,8 @@ struct LowerGatherMatmul : LoopLoweringPattern<GatherMatmulOp> {
     Activation act = op.getActivation().value_or(Activation::none);
     bool batched = op.isBatched();
     Value numTokens = lb.dim(x, batched ? 1 : 0);
-    Value reduce = lb.dim(w, 1), cols = lb.dim(w, 2);
+    bool wt = op.getWTransposed();
+    Value reduce = lb.dim(w, wt ? 2 : 1), cols = lb.dim(w, wt ? 1 : 2);
     bool vectorsOk = hasUnitInnerStride(y) && hasUnitInnerStride(x) &&
                      (!bias || hasUnitInnerStride(bias));
     // Activations other than none see the whole row (swiglu pairs column j
@@ -157,7 +158,7 @@ struct LowerGatherMatmul : LoopLoweringPattern<GatherMatmulOp> {
         ivs.push_back(c);
         return ivs;
       };
-      lb.rowTimesExpertMatrix(w, row.e, reduce, cols, vectorsOk, loadA,
+      lb.rowTimesExpertMatrix(w, wt, row.e, reduce, cols, vectorsOk, loadA,
                               [&](Value c, Value acc) {
         if (bias)
           acc = arith::AddFOp::create(rewriter, op.getLoc(), acc,
@@ -197,7 +198,8 @@ struct LowerMatmulScatter : LoopLoweringPattern<MatmulScatterOp> {
     // f32 staging copy of init.
     Value out = stageAsF32(lb, init);
     Value numTokens = lb.dim(out, batched ? 1 : 0);
-    Value reduce = lb.dim(w, 1), cols = lb.dim(w, 2);
+    bool wt = op.getWTransposed();
+    Value reduce = lb.dim(w, wt ? 2 : 1), cols = lb.dim(w, wt ? 1 : 2);
     bool vectorsOk = hasUnitInnerStride(out);
     // Rows are visited in a fixed order, so the host result is always
     // deterministic.
@@ -208,7 +210,7 @@ struct LowerMatmulScatter : LoopLoweringPattern<MatmulScatterOp> {
         ivs.push_back(j);
         return lb.loadF32(y, ivs);
       };
-      lb.rowTimesExpertMatrix(w, row.e, reduce, cols, vectorsOk, loadA,
+      lb.rowTimesExpertMatrix(w, wt, row.e, reduce, cols, vectorsOk, loadA,
                               [&](Value c, Value acc) {
         SmallVector<Value> outIvs(row.batchIvs);
         outIvs.append({row.t, c});

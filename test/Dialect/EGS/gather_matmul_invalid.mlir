@@ -34,7 +34,7 @@ func.func @batch_mismatch(%x: tensor<2x16x8xf32>, %ind: tensor<3x4x3xi32>, %w: t
 
 // w is [E,J,I] instead of [E,I,J].
 func.func @w_transposed(%x: tensor<2x16x8xbf16>, %ind: tensor<2x4x3xi32>, %w: tensor<4x6x8xbf16>) {
-  // expected-error @+1 {{operand 'w' has type 'tensor<4x6x8xbf16>' but must be [E,I,J] with I = 8 at dim 1; it looks transposed (swapped dims 1 and 2)}}
+  // expected-error @+1 {{operand 'w' has type 'tensor<4x6x8xbf16>' but must be [E,I,J] with I = 8 at dim 1; it looks transposed (swapped dims 1 and 2; mark it 'transposed' to read it in place)}}
   %y = egs.gather_matmul %x[%ind] * %w : (tensor<2x16x8xbf16>, tensor<2x4x3xi32>, tensor<4x6x8xbf16>) -> tensor<2x4x3x6xbf16>
   return
 }
@@ -260,7 +260,7 @@ func.func @ragged_y_rows(%x: tensor<16x8xf32>, %rows: tensor<32xi32>, %w: tensor
 // -----
 
 func.func @ragged_w_transposed(%x: tensor<16x8xf16>, %rows: tensor<32xi32>, %w: tensor<4x6x8xf16>, %off: tensor<5xi32>) {
-  // expected-error @+1 {{operand 'w' has type 'tensor<4x6x8xf16>' but must be [E,I,J] with I = 8 at dim 1; it looks transposed (swapped dims 1 and 2)}}
+  // expected-error @+1 {{operand 'w' has type 'tensor<4x6x8xf16>' but must be [E,I,J] with I = 8 at dim 1; it looks transposed (swapped dims 1 and 2; mark it 'transposed' to read it in place)}}
   %y = egs.gather_matmul %x[%rows] * %w offsets %off : (tensor<16x8xf16>, tensor<32xi32>, tensor<4x6x8xf16>, tensor<5xi32>) -> tensor<32x6xf16>
   return
 }

@@ -42,7 +42,7 @@ func.func @init_rank(%y: tensor<4x3x6xf32>, %ind: tensor<4x3xi32>, %w: tensor<4x
 
 // w is [E,I,J] (the gather_matmul layout) instead of [E,J,I].
 func.func @w_transposed(%y: tensor<4x3x6xbf16>, %ind: tensor<4x3xi32>, %w: tensor<4x8x6xbf16>, %init: tensor<16x8xbf16>) {
-  // expected-error @+1 {{operand 'w' has type 'tensor<4x8x6xbf16>' but must be [E,J,I] with J = 6 at dim 1; it looks transposed (swapped dims 1 and 2)}}
+  // expected-error @+1 {{operand 'w' has type 'tensor<4x8x6xbf16>' but must be [E,J,I] with J = 6 at dim 1; it looks transposed (swapped dims 1 and 2; mark it 'transposed' to read it in place)}}
   %o = egs.matmul_scatter %y * %w into %init[%ind] : (tensor<4x3x6xbf16>, tensor<4x3xi32>, tensor<4x8x6xbf16>, tensor<16x8xbf16>) -> tensor<16x8xbf16>
   return
 }
@@ -194,7 +194,7 @@ func.func @ragged_scale_shape(%y: tensor<32x6xf32>, %rows: tensor<32xi32>, %w: t
 // -----
 
 func.func @ragged_w_transposed(%y: tensor<32x6xf32>, %rows: tensor<32xi32>, %w: tensor<4x8x6xf32>, %off: tensor<5xi32>, %init: tensor<16x8xf32>) {
-  // expected-error @+1 {{operand 'w' has type 'tensor<4x8x6xf32>' but must be [E,J,I] with J = 6 at dim 1; it looks transposed (swapped dims 1 and 2)}}
+  // expected-error @+1 {{operand 'w' has type 'tensor<4x8x6xf32>' but must be [E,J,I] with J = 6 at dim 1; it looks transposed (swapped dims 1 and 2; mark it 'transposed' to read it in place)}}
   %o = egs.matmul_scatter %y * %w offsets %off into %init[%rows] : (tensor<32x6xf32>, tensor<32xi32>, tensor<4x8x6xf32>, tensor<5xi32>, tensor<16x8xf32>) -> tensor<16x8xf32>
   return
 }

@@ -755,6 +755,77 @@ def gen_gather_matmul_ragged():
     return f
 
 
+def gen_transposed_weights():
+    f = TestFile("transposed_weights.mlir",
+                 "egs.gather_matmul and egs.matmul_scatter with a transposed weight\n"
+                 "('transposed': w stored [E,J,I] for gather_matmul, [E,I,J] for matmul_scatter,\n"
+                 "read in place): expert-choice and ragged, with bias / scale, f32/f16/bf16,\n"
+                 "static and dynamic; J = 45 crosses the vector widths of the untransposed path.",
+                 runs=[RUN_DEFAULT, RUN_NOCHECK])
+    tr = lambda w: np.ascontiguousarray(np.swapaxes(w, 1, 2))
+
+    def gm(label, dt, B, T, I, E, K, J, bias=False, dynamic=False):
+        x = f.ints((B, T, I) if B else (T, I), -3, 3)
+        w = f.ints((E, I, J), -3, 3)
+        ind = f.index((B, E, K) if B else (E, K), T)
+        ops = [(x, dt), (ind, "i32"), (tr(w), dt)]
+        b = None
+        if bias:
+            b = f.ints((E, J), -4, 4)
+            ops.append((b, dt))
+        f.case(label, "egs.gather_matmul {0}[{1}] * {2} transposed" + (" + {3}" if bias else ""), ops,
+               [Result(ref_gather_matmul_ec(x, ind, w, b), dt)], dynamic=dynamic)
+
+    def gm_ragged(label, dt, T, I, E, J, off, dynamic=False):
+        x = f.ints((T, I), -3, 3)
+        w = f.ints((E, I, J), -3, 3)
+        off = np.asarray(off, np.int64)
+        rows = f.index((int(off[-1]),), T)
+        f.case(label, "egs.gather_matmul {0}[{1}] * {2} transposed offsets {3}",
+               [(x, dt), (rows, "i64"), (tr(w), dt), (off, "i32")],
+               [Result(ref_gather_matmul_ragged(x, rows, w, off), dt)], dynamic=dynamic)
+
+    def ms(label, dt, initdt, B, T, J, I, E, K, scale=False, dynamic=False):
+        y = f.ints((B, E, K, J) if B else (E, K, J), -2, 2)
+        w = f.ints((E, J, I), -2, 2)
+        init = f.ints((B, T, I) if B else (T, I), -3, 3)
+        ind = f.index((B, E, K) if B else (E, K), T)
+        ops = [(y, dt), (ind, "i32"), (tr(w), dt), (init, initdt)]
+        s = None
+        if scale:
+            s = f.ints((B, E, K) if B else (E, K), -2, 2)
+            ops.append((s, dt))
+        f.case(label, "egs.matmul_scatter {0} * {2} transposed into {3}[{1}]" + (" scale {4}" if scale else ""),
+               ops, [Result(ref_matmul_scatter_ec(y, ind, w, init, s), initdt)], dynamic=dynamic)
+
+    def ms_ragged(label, dt, T, J, I, E, off, scale=False):
+        off = np.asarray(off, np.int64)
+        R = int(off[-1]) + 1  # the last slot uncovered
+        rows = f.index((R,), T)
+        y = f.ints((R, J), -2, 2)
+        w = f.ints((E, J, I), -2, 2)
+        init = f.ints((T, I), -3, 3)
+        ops = [(y, dt), (rows, "i32"), (tr(w), dt), (off, "i32"), (init, dt)]
+        s = None
+        if scale:
+            s = f.ints((R,), -2, 2)
+            ops.append((s, dt))
+        f.case(label, "egs.matmul_scatter {0} * {2} transposed offsets {3} into {4}[{1}]"
+               + (" scale {5}" if scale else ""), ops,
+               [Result(ref_matmul_scatter_ragged(y, rows, w, off, init, s), dt)])
+
+    gm("gm_ec_f32_batched", "f32", 2, 5, 4, 3, 2, 6)
+    gm("gm_ec_bf16_bias_J45", "bf16", 0, 4, 3, 2, 2, 45, bias=True)
+    gm("gm_ec_f16_dynamic", "f16", 2, 4, 5, 2, 3, 3, dynamic=True)
+    gm_ragged("gm_ragged_f32_empty_expert", "f32", 5, 4, 3, 5, [0, 3, 3, 7])
+    gm_ragged("gm_ragged_bf16_dynamic", "bf16", 6, 3, 2, 4, [0, 2, 5], dynamic=True)
+    ms("ms_ec_f32_scale", "f32", "f32", 2, 4, 3, 5, 3, 2, scale=True)
+    ms("ms_ec_bf16_init_f32_I40", "bf16", "f32", 0, 5, 3, 40, 2, 3)
+    ms("ms_ec_f16_dynamic", "f16", "f16", 2, 4, 3, 4, 2, 2, scale=True, dynamic="cast")
+    ms_ragged("ms_ragged_f32_scale_uncovered", "f32", 4, 3, 5, 3, [1, 3, 3, 7], scale=True)
+    return f
+
+
 def ref_weight_grad(E, lhs, lind, rhs, rind, off=None, scale=None, abs_sum=False):
     """dw[e] = sum over the slots s of e of scale[s] * outer(lhs(s), rhs(s))."""
     f = np.abs if abs_sum else (lambda a: a)
@@ -1935,7 +2006,7 @@ def all_files():
               gen_permute(), gen_route(), gen_unpermute(), gen_gather(), gen_scatter_add(),
               gen_gather_concat(), gen_moe_token_choice(), gen_upstream(), gen_function_boundary_inplace(),
               gen_strided_operands(), gen_memref_form(), gen_f32_accumulation(), gen_ragged_uncovered(),
-              gen_weight_grad()]
+              gen_weight_grad(), gen_transposed_weights()]
     return files
 
 

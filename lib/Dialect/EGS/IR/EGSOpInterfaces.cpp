@@ -150,7 +150,7 @@ LogicalResult
 GatherMatmulOp::reifyResultShapes(OpBuilder &b,
                                   ReifiedRankedShapedTypeDims &out) {
   DimBuilder d{b, getLoc()};
-  OpFoldResult j = d.dim(getW(), 2);
+  OpFoldResult j = d.dim(getW(), getWTransposed() ? 1 : 2);
   if (getActivation() == Activation::swiglu)
     j = d.half(j);
   SmallVector<OpFoldResult> shape = d.dims(getInd());

@@ -91,22 +91,27 @@ EGS_DEFINE_BUFFER_SEMANTICS(ScatterAddOp)
 EGS_DEFINE_BUFFER_SEMANTICS(GatherConcatOp)
 #undef EGS_DEFINE_BUFFER_SEMANTICS
 
-/// The common mistake is a transposed weight: when w's reduction dim (1)
-/// disagrees with `reduceSym` but dim 2 matches it, say so.
-static LogicalResult checkWeightOrientation(Operation *op, ShapeChecker &c,
-                                            Type w, StringRef reduceSym,
-                                            StringRef layout) {
+/// Checks w against its layout ("E,I,J" or, `transposed`, "E,J,I" with the
+/// reduction dim `reduceSym` last). The common mistake is the other
+/// orientation: when w's reduction dim disagrees with `reduceSym` but the
+/// other one matches it, say so.
+static LogicalResult checkWeight(Operation *op, ShapeChecker &c, Type w,
+                                 StringRef reduceSym, StringRef layout,
+                                 bool transposed) {
   auto t = dyn_cast<ShapedType>(w);
   int64_t want = c.get(reduceSym);
-  if (!t || !t.hasRank() || t.getRank() != 3 || want == ShapedType::kDynamic ||
-      t.isDynamicDim(1) || t.isDynamicDim(2))
-    return success();
-  if (t.getDimSize(1) != want && t.getDimSize(2) == want)
+  int64_t at = transposed ? 2 : 1, other = 3 - at;
+  if (t && t.hasRank() && t.getRank() == 3 && want != ShapedType::kDynamic &&
+      !t.isDynamicDim(1) && !t.isDynamicDim(2) && t.getDimSize(at) != want &&
+      t.getDimSize(other) == want)
     return op->emitOpError()
            << "operand 'w' has type " << w << " but must be "
-           << layoutString(layout) << " with " << reduceSym << " = "
-           << want << " at dim 1; it looks transposed (swapped dims 1 and 2)";
-  return success();
+           << layoutString(layout) << " with " << reduceSym << " = " << want
+           << " at dim " << at
+           << (transposed ? "; it looks untransposed (drop 'transposed')"
+                          : "; it looks transposed (swapped dims 1 and 2; "
+                            "mark it 'transposed' to read it in place)");
+  return c.check(w, "operand 'w'", layout);
 }
 
 /// expert_offsets [E+1] of the ragged forms, checked after w so that a wrong
@@ -153,8 +158,8 @@ LogicalResult GatherMatmulOp::verify() {
         failed(c.check(getInd().getType(), "operand 'ind'", il)))
       return failure();
   }
-  if (failed(checkWeightOrientation(op, c, getW().getType(), "I", "E,I,J")) ||
-      failed(c.check(getW().getType(), "operand 'w'", "E,I,J")) ||
+  bool wt = getWTransposed();
+  if (failed(checkWeight(op, c, getW().getType(), "I", wt ? "E,J,I" : "E,I,J", wt)) ||
       failed(checkExpertOffsets(c, getExpertOffsets())))
     return failure();
   std::string yLayout = isRagged() ? ("R," + jOut).str()
@@ -223,8 +228,8 @@ LogicalResult MatmulScatterOp::verify() {
                                       b ? "B,E,K" : "E,K"))))
       return failure();
   }
-  if (failed(checkWeightOrientation(op, c, getW().getType(), "J", "E,J,I")) ||
-      failed(c.check(getW().getType(), "operand 'w'", "E,J,I")) ||
+  bool wt = getWTransposed();
+  if (failed(checkWeight(op, c, getW().getType(), "J", wt ? "E,I,J" : "E,J,I", wt)) ||
       failed(checkExpertOffsets(c, getExpertOffsets())))
     return failure();
   if (op->getNumResults() == 1 && getOut().getType() != getInit().getType())

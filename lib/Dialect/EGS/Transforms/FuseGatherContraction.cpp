@@ -206,9 +206,10 @@ struct FoldBiasIntoGatherMatmul : OpRewritePattern<GatherMatmulOp> {
   LogicalResult matchAndRewrite(GatherMatmulOp op,
                                 PatternRewriter &rewriter) const override {
     MatchContext ctx{rewriter, op};
-    if (op.hasBufferSemantics() || op.getBias() || op.getActivation())
-      return ctx.fail("gather_matmul in memref form, or with a bias or an "
-                      "activation already");
+    if (op.hasBufferSemantics() || op.getBias() || op.getActivation() ||
+        op.getWTransposed())
+      return ctx.fail("gather_matmul in memref form, with a bias or an "
+                      "activation already, or with a transposed w");
     Value y = op.getY();
     if (!getElementTypeOrSelf(y).isF32())
       return ctx.fail("y is rounded to its data type before the add; the "

@@ -119,7 +119,8 @@ struct ReadPermutedTokensInPlace : OpRewritePattern<GatherMatmulOp> {
     auto fused = GatherMatmulOp::create(
         rewriter, op.getLoc(), op.getY().getType(), permute.getX(),
         route.getResults()[0], op.getW(), route.getResults()[1], op.getBias(),
-        /*out=*/Value(), op.getActivationAttr(), op.getTileAttr());
+        /*out=*/Value(), op.getActivationAttr(), op.getTileAttr(),
+        op.getWTransposedAttr());
     rewriter.replaceOp(op, fused.getY());
     rewriter.replaceAllUsesWith(permute.getResults()[1], route.getResults()[2]);
     rewriter.replaceAllUsesWith(permute.getResults()[2], route.getResults()[1]);
@@ -146,16 +147,19 @@ struct CombineIntoTokens : OpRewritePattern<UnpermuteOp> {
   matchGroupedMatmul(Operation *producer, const MatchContext &ctx) {
     if (auto ms = dyn_cast_if_present<MatmulScatterOp>(producer)) {
       if (ms.hasBufferSemantics() || !ms.isRagged() || ms.getScale() ||
-          !isIdentityRows(ms.getInd()) || !isZeroTensor(ms.getInit()))
+          ms.getWTransposed() || !isIdentityRows(ms.getInd()) ||
+          !isZeroTensor(ms.getInit()))
         return ctx.fail("the matmul_scatter is not a grouped GEMM (ragged, "
-                        "identity rows, zero init, no scale)");
+                        "identity rows, zero init, no scale, w untransposed)");
       return std::make_tuple(ms.getY(), ms.getW(), ms.getExpertOffsets());
     }
     if (auto gm = dyn_cast_if_present<GatherMatmulOp>(producer)) {
       if (gm.hasBufferSemantics() || !gm.isRagged() || gm.getBias() ||
-          gm.getActivation() || !isIdentityRows(gm.getInd()))
+          gm.getActivation() || gm.getWTransposed() ||
+          !isIdentityRows(gm.getInd()))
         return ctx.fail("the gather_matmul is not a plain grouped GEMM "
-                        "(ragged, identity rows, no bias, no activation)");
+                        "(ragged, identity rows, no bias, no activation, w "
+                        "untransposed)");
       return std::make_tuple(gm.getX(), gm.getW(), gm.getExpertOffsets());
     }
     return ctx.fail("x_sorted is not produced by a grouped egs matmul op");

@@ -52,6 +52,11 @@ def EGS_GatherMatmulOp : EGS_Op<"gather_matmul", [AttrSizedOperandSegments]> {
     J: `y[..,j] = silu(h[..,j]) * h[..,j + J/2]`. `tile` overrides
     the GPU kernel strategy.
 
+    `transposed` (the `w_transposed` unit attribute) says w is stored
+    `[E,J,I]`, each expert's matrix transposed (`[out, in]`, as
+    `nn.Linear` and most checkpoints store it): the kernel reads it in place,
+    `y = x[ind] @ w[e]^T`.
+
     ```mlir
     %y = egs.gather_matmul %x[%ind] * %w : (tensor<64x256x128xbf16>,
            tensor<64x32x32xi32>, tensor<32x128x64xbf16>) -> tensor<64x32x32x64xbf16>
@@ -63,10 +68,11 @@ def EGS_GatherMatmulOp : EGS_Op<"gather_matmul", [AttrSizedOperandSegments]> {
                        Optional<EGS_Shaped>:$bias,
                        Optional<AnyMemRef>:$out,
                        OptionalAttr<EGS_ActivationAttr>:$activation,
-                       OptionalAttr<EGS_TileConfigAttr>:$tile);
+                       OptionalAttr<EGS_TileConfigAttr>:$tile,
+                       UnitAttr:$w_transposed);
   let results = (outs Optional<AnyRankedTensor>:$y);
   let assemblyFormat = [{
-    $x `[` $ind `]` `*` $w (`offsets` $expert_offsets^)? (`+` $bias^)?
+    $x `[` $ind `]` `*` $w (`transposed` $w_transposed^)? (`offsets` $expert_offsets^)? (`+` $bias^)?
     (`outs` `(` $out^ `)`)? attr-dict `:` functional-type(operands, results)
   }];
   let extraClassDeclaration = egsCommonDecls # [{
@@ -93,7 +99,10 @@ def EGS_MatmulScatterOp : EGS_Op<"matmul_scatter", [AttrSizedOperandSegments]> {
     in f32 and rounded once to the element type of `init`. `deterministic`
     asks for a bit-reproducible
     summation order (no floating-point atomics). In the memref form the sum is
-    accumulated into `init` in place and the op has no result.
+    accumulated into `init` in place and the op has no result. `transposed`
+    (the `w_transposed` unit attribute) says w is stored `[E,I,J]` and read in
+    place as `w[e]^T` (for example the weight of a `gather_matmul`, in its
+    backward).
 
     ```mlir
     %out = egs.matmul_scatter %y * %w into %init[%ind] scale %s {deterministic}
@@ -104,10 +113,11 @@ def EGS_MatmulScatterOp : EGS_Op<"matmul_scatter", [AttrSizedOperandSegments]> {
                        Optional<EGS_Shaped>:$expert_offsets, EGS_Shaped:$init,
                        Optional<EGS_Shaped>:$scale,
                        UnitAttr:$deterministic,
-                       OptionalAttr<EGS_TileConfigAttr>:$tile);
+                       OptionalAttr<EGS_TileConfigAttr>:$tile,
+                       UnitAttr:$w_transposed);
   let results = (outs Optional<AnyRankedTensor>:$out);
   let assemblyFormat = [{
-    $y `*` $w (`offsets` $expert_offsets^)? `into` $init `[` $ind `]`
+    $y `*` $w (`transposed` $w_transposed^)? (`offsets` $expert_offsets^)? `into` $init `[` $ind `]`
     (`scale` $scale^)? attr-dict `:` functional-type(operands, results)
   }];
   let extraClassDeclaration = egsCommonDecls # [{
