@@ -13,6 +13,7 @@
 // CHECK-NEXT:   (S) 2 gather-contraction - gather + contraction fused into egs.gather_matmul
 // CHECK-NEXT:   (S) 1 gather-transpose - gather + transpose (+ concat) fused into egs.gather / egs.gather_concat
 // CHECK-NEXT:   (S) 2 routing - permute/unpermute fused into ragged matmul ops
+// CHECK-NEXT:   (S) 0 weight-grad - gather + outer-product sum fused into egs.weight_grad
 
 // OFF:        EGSFuse
 // OFF-NEXT:     (S) 0 contraction-scatter
@@ -20,6 +21,7 @@
 // OFF-NEXT:     (S) 0 gather-contraction
 // OFF-NEXT:     (S) 1 gather-transpose
 // OFF-NEXT:     (S) 2 routing
+// OFF-NEXT:     (S) 0 weight-grad
 
 func.func @gather_matmul_with_bias(%x: tensor<16x8xf32>, %ind: tensor<2x4xi32>,
                                    %w: tensor<2x8x32xf32>, %bias: tensor<2x32xf32>)

@@ -1009,6 +1009,118 @@ def tensor_form_cases():
     return cases
 
 
+# --- weight gradient (gathered outer-product sums) -----------------------------
+
+def weight_grad_cases():
+    cases = []
+    x, ind, dy = ints((T, I)), idx((E, K), T), ints((E, K, J))
+    cases.append(Case("torch_gather_transpose_batch_matmul", f"""
+        func.func @torch_gather_transpose_batch_matmul(%x: tensor<6x4xf32>, %ind: tensor<2x3xi64>,
+                                                       %dy: tensor<2x3x3xf32>) -> tensor<2x4x3xf32> {{
+          %e0 = tensor.empty() : tensor<2x3x4xf32>
+          %g = linalg.generic {{indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1)>,
+                                                affine_map<(d0, d1, d2) -> (d0, d1, d2)>],
+                               iterator_types = ["parallel", "parallel", "parallel"]}}
+              ins(%ind : tensor<2x3xi64>) outs(%e0 : tensor<2x3x4xf32>) {{
+          ^bb0(%i: i64, %o: f32):
+            %c = arith.index_cast %i : i64 to index
+            %j = linalg.index 2 : index
+            %v = tensor.extract %x[%c, %j] : tensor<6x4xf32>
+            linalg.yield %v : f32
+          }} -> tensor<2x3x4xf32>
+          %e1 = tensor.empty() : tensor<2x4x3xf32>
+          %t = linalg.transpose ins(%g : tensor<2x3x4xf32>) outs(%e1 : tensor<2x4x3xf32>) permutation = [0, 2, 1]
+          {zero_fill("f", (2, 4, 3))}
+          %dw = linalg.batch_matmul ins(%t, %dy : tensor<2x4x3xf32>, tensor<2x3x3xf32>)
+                                    outs(%f : tensor<2x4x3xf32>) -> tensor<2x4x3xf32>
+          return %dw : tensor<2x4x3xf32>
+        }}""", [Arg(x, "f32"), Arg(ind, "i64"), Arg(dy, "f32")], (E, I, J),
+        np.einsum("eki,ekj->eij", x[ind], dy)))
+
+    B = 2
+    x, ind, dy = ints((B, T, I)), idx((B, E, K), T), ints((B, E, K, J))
+    g = np.stack([x[b][ind[b]] for b in range(B)])
+    cases.append(Case("batched_egs_gather_einsum", f"""
+        func.func @batched_egs_gather_einsum(%x: tensor<2x6x4xf32>, %ind: tensor<2x2x3xi32>,
+                                             %dy: tensor<2x2x3x3xf32>) -> tensor<2x4x3xf32> {{
+          %g = egs.gather %x[%ind] axis = 1 {{batch_dims = 1}}
+              : (tensor<2x6x4xf32>, tensor<2x2x3xi32>) -> tensor<2x2x3x4xf32>
+          {zero_fill("f", (2, 4, 3))}
+          %dw = linalg.generic {{indexing_maps = [affine_map<(e, i, j, b, k) -> (b, e, k, i)>,
+                                                 affine_map<(e, i, j, b, k) -> (b, e, k, j)>,
+                                                 affine_map<(e, i, j, b, k) -> (e, i, j)>],
+                                iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction"]}}
+              ins(%g, %dy : tensor<2x2x3x4xf32>, tensor<2x2x3x3xf32>) outs(%f : tensor<2x4x3xf32>) {{
+          ^bb0(%a: f32, %b: f32, %acc: f32):
+            %m = arith.mulf %a, %b : f32
+            %s = arith.addf %acc, %m : f32
+            linalg.yield %s : f32
+          }} -> tensor<2x4x3xf32>
+          return %dw : tensor<2x4x3xf32>
+        }}""", [Arg(x, "f32"), Arg(ind, "i32"), Arg(dy, "f32")], (E, I, J),
+        np.einsum("beki,bekj->eij", g, dy)))
+
+    y, dout, ind, sc = ints((E, K, J)), ints((T, I)), idx((E, K), T), ints((E, K))
+    cases.append(Case("rhs_gathered_scaled", f"""
+        func.func @rhs_gathered_scaled(%y: tensor<2x3x3xf32>, %dout: tensor<6x4xf32>,
+                                       %ind: tensor<2x3xi32>, %s: tensor<2x3xf32>) -> tensor<2x3x4xf32> {{
+          %g = egs.gather %dout[%ind] axis = 0 : (tensor<6x4xf32>, tensor<2x3xi32>) -> tensor<2x3x4xf32>
+          %e0 = tensor.empty() : tensor<2x3x4xf32>
+          %gs = linalg.generic {{indexing_maps = [affine_map<(e, k, i) -> (e, k, i)>,
+                                                 affine_map<(e, k, i) -> (e, k)>,
+                                                 affine_map<(e, k, i) -> (e, k, i)>],
+                                iterator_types = ["parallel", "parallel", "parallel"]}}
+              ins(%g, %s : tensor<2x3x4xf32>, tensor<2x3xf32>) outs(%e0 : tensor<2x3x4xf32>) {{
+          ^bb0(%a: f32, %b: f32, %o: f32):
+            %m = arith.mulf %a, %b : f32
+            linalg.yield %m : f32
+          }} -> tensor<2x3x4xf32>
+          {zero_fill("f", (2, 3, 4))}
+          %dw = linalg.generic {{indexing_maps = [affine_map<(e, j, i, k) -> (e, k, j)>,
+                                                 affine_map<(e, j, i, k) -> (e, k, i)>,
+                                                 affine_map<(e, j, i, k) -> (e, j, i)>],
+                                iterator_types = ["parallel", "parallel", "parallel", "reduction"]}}
+              ins(%y, %gs : tensor<2x3x3xf32>, tensor<2x3x4xf32>) outs(%f : tensor<2x3x4xf32>) {{
+          ^bb0(%a: f32, %b: f32, %acc: f32):
+            %m = arith.mulf %a, %b : f32
+            %r = arith.addf %acc, %m : f32
+            linalg.yield %r : f32
+          }} -> tensor<2x3x4xf32>
+          return %dw : tensor<2x3x4xf32>
+        }}""", [Arg(y, "f32"), Arg(dout, "f32"), Arg(ind, "i32"), Arg(sc, "f32")], (E, J, I),
+        np.einsum("ekj,eki->eji", y, dout[ind] * sc[..., None])))
+
+    x, ind, dy = ints((T, I)), idx((E, K), T), ints((E, K, J))
+    cases.append(Case("bf16_transposing_generic_rounded", f"""
+        func.func @bf16_transposing_generic_rounded(%x: tensor<6x4xbf16>, %ind: tensor<2x3xi32>,
+                                                    %dy: tensor<2x3x3xbf16>) -> tensor<2x4x3xbf16> {{
+          %g = egs.gather %x[%ind] axis = 0 : (tensor<6x4xbf16>, tensor<2x3xi32>) -> tensor<2x3x4xbf16>
+          %e1 = tensor.empty() : tensor<2x4x3xbf16>
+          %t = linalg.generic {{indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2, d1)>,
+                                                affine_map<(d0, d1, d2) -> (d0, d1, d2)>],
+                               iterator_types = ["parallel", "parallel", "parallel"]}}
+              ins(%g : tensor<2x3x4xbf16>) outs(%e1 : tensor<2x4x3xbf16>) {{
+          ^bb0(%a: bf16, %o: bf16):
+            linalg.yield %a : bf16
+          }} -> tensor<2x4x3xbf16>
+          {zero_fill("f", (2, 4, 3))}
+          %acc = linalg.batch_matmul ins(%t, %dy : tensor<2x4x3xbf16>, tensor<2x3x3xbf16>)
+                                     outs(%f : tensor<2x4x3xf32>) -> tensor<2x4x3xf32>
+          %eb = tensor.empty() : tensor<2x4x3xbf16>
+          %dw = linalg.generic {{indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d1, d2)>,
+                                                 affine_map<(d0, d1, d2) -> (d0, d1, d2)>],
+                                iterator_types = ["parallel", "parallel", "parallel"]}}
+              ins(%acc : tensor<2x4x3xf32>) outs(%eb : tensor<2x4x3xbf16>) {{
+          ^bb0(%a: f32, %o: bf16):
+            %r = arith.truncf %a : f32 to bf16
+            linalg.yield %r : bf16
+          }} -> tensor<2x4x3xbf16>
+          return %dw : tensor<2x4x3xbf16>
+        }}""", [Arg(x, "bf16"), Arg(ind, "i32"), Arg(dy, "bf16")], (E, I, J),
+        np.einsum("eki,ekj->eij", x[ind], dy), result_elt="bf16"))
+    return cases
+
+
 def main():
     write_test("gather-contraction.mlir", """
         gather + contraction -> egs.gather_matmul: torch-mlir and StableHLO
@@ -1075,6 +1187,16 @@ def main():
                ["FUSED: egs.gather_matmul", "FUSED: egs.gather %", "FUSED: egs.gather_concat",
                 "FUSED: egs.matmul_scatter"],
                ["tensor.gather", "tensor.scatter"], run_unfused=False)
+    # Last, so that the random inputs of the files above stay as they are.
+    write_test("weight-grad.mlir", """
+        Weight gradients -> egs.weight_grad (expert-choice): torch-mlir gather
+        + transpose + batch_matmul, batched egs.gather einsum reduced over b
+        and k, the rhs gathered with a per-slot scale (dW of matmul_scatter),
+        bf16 through a transposing generic with the rounding folded in.""",
+               weight_grad_cases(),
+               ["FUSED-COUNT-4: egs.weight_grad"],
+               ["linalg.batch_matmul", "linalg.transpose", "egs.gather %", "arith.mulf",
+                "arith.truncf"])
 
 
 if __name__ == "__main__":

@@ -23,8 +23,7 @@ static Value stripExtF(Value v) {
   return v;
 }
 
-/// yield(addf(acc, mulf(cast(a), cast(b)))) with operands in either order.
-static bool isMultiplyAccumulate(Block &body) {
+bool egs::fusion::isMultiplyAccumulate(Block &body) {
   auto yield = cast<linalg::YieldOp>(body.getTerminator());
   if (yield.getNumOperands() != 1 || body.getNumArguments() != 3)
     return false;
@@ -141,9 +140,18 @@ egs::fusion::matchBroadcastEpilogue(Value v, ElementwiseKind kind,
   if (!v.hasOneUse())
     return ctx.fail("the contraction result has other users");
   auto gen = dyn_cast<linalg::GenericOp>(*v.getUsers().begin());
-  if (!gen || !gen.hasPureTensorSemantics() || gen->getNumResults() != 1 ||
-      gen.getNumDpsInits() != 1 || !allParallel(gen))
+  if (!gen)
     return ctx.fail("the user is not an elementwise linalg.generic");
+  return matchBroadcastBinary(gen, v, kind, ctx);
+}
+
+FailureOr<BroadcastEpilogue>
+egs::fusion::matchBroadcastBinary(linalg::GenericOp gen, Value v,
+                                  ElementwiseKind kind,
+                                  const MatchContext &ctx) {
+  if (!gen.hasPureTensorSemantics() || gen->getNumResults() != 1 ||
+      gen.getNumDpsInits() != 1 || !allParallel(gen))
+    return ctx.fail("not an elementwise linalg.generic");
   // The two operands of the binary op: v and the broadcast one, as block
   // arguments; v may be an input or the init (outs(%v) form).
   OpOperand *init = gen.getDpsInitOperand(0);

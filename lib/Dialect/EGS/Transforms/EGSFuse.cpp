@@ -22,6 +22,7 @@ void egs::populateEGSFusionPatterns(RewritePatternSet &patterns,
   populateFuseContractionScatterPatterns(patterns, options);
   populateFuseRoutingPatterns(patterns, options);
   populateFuseGatherTransposePatterns(patterns, options);
+  populateFuseWeightGradPatterns(patterns, options);
 }
 
 namespace {
@@ -40,6 +41,8 @@ struct EGSFusePass : egs::impl::EGSFuseBase<EGSFusePass> {
       return numGatherTranspose;
     case FusionFamily::Epilogue:
       return numEpilogue;
+    case FusionFamily::WeightGrad:
+      return numWeightGrad;
     }
     llvm_unreachable("unknown fusion family");
   }
@@ -51,6 +54,7 @@ struct EGSFusePass : egs::impl::EGSFuseBase<EGSFusePass> {
     options.routing = routing;
     options.gatherTranspose = gatherTranspose;
     options.epilogue = epilogue;
+    options.weightGrad = weightGrad;
     options.listener = [this](FusionFamily family, Operation *fused,
                               StringRef what) {
       ++counterFor(family);

@@ -17,60 +17,6 @@ using namespace egs;
 using namespace egs::fusion;
 
 namespace {
-/// result = transpose(input, permutation): result dim d is input dim
-/// permutation[d] (the linalg.transpose convention, also egs.gather's).
-struct TransposeForm {
-  Operation *op;
-  Value input;
-  SmallVector<int64_t> permutation;
-};
-} // namespace
-
-static FailureOr<TransposeForm> matchTranspose(Operation *op,
-                                               const MatchContext &ctx) {
-  if (auto t = dyn_cast<linalg::TransposeOp>(op)) {
-    if (!t.hasPureTensorSemantics())
-      return ctx.fail("linalg.transpose on buffers");
-    return TransposeForm{op, t.getInput(),
-                         SmallVector<int64_t>(t.getPermutation())};
-  }
-  auto gen = dyn_cast<linalg::GenericOp>(op);
-  if (!gen || !gen.hasPureTensorSemantics() || gen.getNumDpsInputs() != 1 ||
-      gen.getNumDpsInits() != 1 || !allParallel(gen))
-    return ctx.fail("not a transpose");
-  OpOperand *in = gen.getDpsInputOperand(0), *init = gen.getDpsInitOperand(0);
-  AffineMap inMap = gen.getMatchingIndexingMap(in);
-  auto yield = cast<linalg::YieldOp>(gen.getBody()->getTerminator());
-  if (!inMap.isPermutation() ||
-      !gen.getMatchingIndexingMap(init).isIdentity() ||
-      yield.getValues()[0] != gen.getMatchingBlockArgument(in) ||
-      getElementTypeOrSelf(in->get()) !=
-          getElementTypeOrSelf(gen->getResult(0)))
-    return ctx.fail("the generic is not a transpose (permuted input map, "
-                    "identity output map, yielding the input)");
-  // Input dim k is read at loop (= result) dim inMap(k).
-  SmallVector<int64_t> perm(inMap.getNumResults());
-  for (auto [k, e] : llvm::enumerate(inMap.getResults()))
-    perm[cast<AffineDimExpr>(e).getPosition()] = k;
-  return TransposeForm{op, in->get(), perm};
-}
-
-/// The permutation of a gather then transposed by `perm`.
-static SmallVector<int64_t> compose(ArrayRef<int64_t> gatherPerm,
-                                    ArrayRef<int64_t> perm) {
-  if (gatherPerm.empty())
-    return SmallVector<int64_t>(perm);
-  SmallVector<int64_t> out;
-  for (int64_t p : perm)
-    out.push_back(gatherPerm[p]);
-  return out;
-}
-
-static bool isIdentity(ArrayRef<int64_t> perm) {
-  return llvm::equal(perm, llvm::seq<int64_t>(0, perm.size()));
-}
-
-namespace {
 struct FuseGatherIntoTranspose : RewritePattern {
   FuseGatherIntoTranspose(MLIRContext *ctx, const FusionOptions &options)
       : RewritePattern(MatchAnyOpTypeTag(), /*benefit=*/1, ctx),
@@ -87,7 +33,8 @@ struct FuseGatherIntoTranspose : RewritePattern {
     FailureOr<GatherForm> g = matchGather(t->input, ctx);
     if (failed(g))
       return failure();
-    SmallVector<int64_t> perm = compose(g->permutation, t->permutation);
+    SmallVector<int64_t> perm =
+        composePermutations(g->permutation, t->permutation);
     rewriter.setInsertionPoint(op);
     Location loc = op->getLoc();
     Value ind = buildGatherIndex(rewriter, loc, *g);
@@ -95,7 +42,8 @@ struct FuseGatherIntoTranspose : RewritePattern {
         rewriter, loc, op->getResult(0).getType(), g->x, ind, /*out=*/Value(),
         rewriter.getI64IntegerAttr(g->axis),
         rewriter.getI64IntegerAttr(g->batchDims),
-        isIdentity(perm) ? nullptr : rewriter.getDenseI64ArrayAttr(perm));
+        isIdentityPermutation(perm) ? nullptr
+                                    : rewriter.getDenseI64ArrayAttr(perm));
     StringRef transposeName = op->getName().getStringRef();
     rewriter.replaceOp(op, fused.getResult());
     rewriter.eraseOp(g->op);
@@ -147,7 +95,7 @@ struct FuseGathersIntoConcat : OpRewritePattern<tensor::ConcatOp> {
               ? piece.permutation
               : llvm::to_vector(llvm::seq<int64_t>(
                     0, cast<ShapedType>(input.getType()).getRank()));
-      piece.permutation = compose(g->permutation, transposed);
+      piece.permutation = composePermutations(g->permutation, transposed);
       piece.gather = *g;
       pieces.push_back(piece);
     }
@@ -161,7 +109,7 @@ struct FuseGathersIntoConcat : OpRewritePattern<tensor::ConcatOp> {
       sources.push_back(p.gather.x);
       indices.push_back(buildGatherIndex(rewriter, loc, p.gather));
       perms.push_back(rewriter.getDenseI64ArrayAttr(p.permutation));
-      permuted |= !isIdentity(p.permutation);
+      permuted |= !isIdentityPermutation(p.permutation);
     }
     auto fused = GatherConcatOp::create(
         rewriter, loc, op.getType(), sources, indices, /*out=*/Value(),

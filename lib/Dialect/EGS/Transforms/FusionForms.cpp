@@ -59,6 +59,45 @@ bool egs::fusion::isIdentityRows(Value v) {
   return isLoopIndexZero(yield.getValues()[0]);
 }
 
+FailureOr<TransposeForm> egs::fusion::matchTranspose(Operation *op,
+                                                     const MatchContext &ctx) {
+  if (auto t = dyn_cast<linalg::TransposeOp>(op)) {
+    if (!t.hasPureTensorSemantics())
+      return ctx.fail("linalg.transpose on buffers");
+    return TransposeForm{op, t.getInput(),
+                         SmallVector<int64_t>(t.getPermutation())};
+  }
+  auto gen = dyn_cast<linalg::GenericOp>(op);
+  if (!gen || !gen.hasPureTensorSemantics() || gen.getNumDpsInputs() != 1 ||
+      gen.getNumDpsInits() != 1 || !allParallel(gen))
+    return ctx.fail("not a transpose");
+  OpOperand *in = gen.getDpsInputOperand(0), *init = gen.getDpsInitOperand(0);
+  AffineMap inMap = gen.getMatchingIndexingMap(in);
+  auto yield = cast<linalg::YieldOp>(gen.getBody()->getTerminator());
+  if (!inMap.isPermutation() ||
+      !gen.getMatchingIndexingMap(init).isIdentity() ||
+      yield.getValues()[0] != gen.getMatchingBlockArgument(in) ||
+      getElementTypeOrSelf(in->get()) !=
+          getElementTypeOrSelf(gen->getResult(0)))
+    return ctx.fail("the generic is not a transpose (permuted input map, "
+                    "identity output map, yielding the input)");
+  // Input dim k is read at loop (= result) dim inMap(k).
+  SmallVector<int64_t> perm(inMap.getNumResults());
+  for (auto [k, e] : llvm::enumerate(inMap.getResults()))
+    perm[cast<AffineDimExpr>(e).getPosition()] = k;
+  return TransposeForm{op, in->get(), perm};
+}
+
+SmallVector<int64_t> egs::fusion::composePermutations(ArrayRef<int64_t> inner,
+                                                      ArrayRef<int64_t> outer) {
+  if (inner.empty())
+    return SmallVector<int64_t>(outer);
+  SmallVector<int64_t> out;
+  for (int64_t p : outer)
+    out.push_back(inner[p]);
+  return out;
+}
+
 Value egs::fusion::insertUnitDim(OpBuilder &b, Location loc, Value v,
                                  int64_t pos) {
   auto type = cast<RankedTensorType>(v.getType());

@@ -71,6 +71,28 @@ mlir::LogicalResult matchCoordinateIndex(mlir::Value indices, GatherForm &g,
                                          const MatchContext &ctx);
 
 //===----------------------------------------------------------------------===//
+// Transposes
+//===----------------------------------------------------------------------===//
+
+/// result = transpose(input, permutation): result dim d is input dim
+/// permutation[d] (the linalg.transpose convention, also egs.gather's).
+struct TransposeForm {
+  mlir::Operation *op;
+  mlir::Value input;
+  llvm::SmallVector<int64_t> permutation;
+};
+
+/// `op` as a linalg.transpose or a transposing linalg.generic (permuted
+/// input map, identity output map, yielding the input).
+mlir::FailureOr<TransposeForm> matchTranspose(mlir::Operation *op,
+                                              const MatchContext &ctx);
+
+/// The permutation of a value laid out by `inner` (empty: identity) and
+/// then transposed by `outer`.
+llvm::SmallVector<int64_t> composePermutations(llvm::ArrayRef<int64_t> inner,
+                                               llvm::ArrayRef<int64_t> outer);
+
+//===----------------------------------------------------------------------===//
 // Contractions and epilogues
 //===----------------------------------------------------------------------===//
 
@@ -90,6 +112,10 @@ struct ContractionForm {
 
 mlir::FailureOr<ContractionForm> matchContraction(mlir::Operation *op,
                                                   const MatchContext &ctx);
+
+/// True for a body yield(addf(acc, mulf(ext?(a), ext?(b)))), operands in
+/// either order, with a, b the inputs and acc the init.
+bool isMultiplyAccumulate(mlir::Block &body);
 
 /// How a contraction over rows [B?, q.., r] (`lead` = 1 with the batch dim
 /// B) maps onto the expert-indexed ops: expert-choice when q = [E, K] and the
@@ -128,6 +154,12 @@ struct BroadcastEpilogue {
 mlir::FailureOr<BroadcastEpilogue>
 matchBroadcastEpilogue(mlir::Value v, ElementwiseKind kind,
                        const MatchContext &ctx);
+
+/// Matches `gen` as `v + operand` or `v * operand` with the other operand
+/// broadcast, whatever else uses `v`.
+mlir::FailureOr<BroadcastEpilogue>
+matchBroadcastBinary(mlir::linalg::GenericOp gen, mlir::Value v,
+                     ElementwiseKind kind, const MatchContext &ctx);
 
 /// True when every loop of `op` is parallel.
 /// The loop dim of each result of `map`, when every result is a plain dim.

@@ -26,6 +26,7 @@ enum class FusionFamily {
   Routing,            ///< permute/unpermute + grouped op -> ragged op
   GatherTranspose,    ///< gather + transpose (+ concat) -> egs.gather(_concat)
   Epilogue,           ///< bias add / row scale folded into a matmul op
+  WeightGrad,         ///< gather + outer-product sum -> egs.weight_grad
 };
 
 /// Called once per fusion with the family, the op that now holds the fused
@@ -38,6 +39,7 @@ struct FusionOptions {
   bool contractionScatter = true;
   bool routing = true;
   bool gatherTranspose = true;
+  bool weightGrad = true;
   /// Fold bias adds and per-row scales into the fused ops (the gather and
   /// scatter families consult it).
   bool epilogue = true;
@@ -65,6 +67,12 @@ void populateFuseRoutingPatterns(mlir::RewritePatternSet &patterns,
 /// feeding one tensor.concat -> egs.gather_concat.
 void populateFuseGatherTransposePatterns(mlir::RewritePatternSet &patterns,
                                          const FusionOptions &options);
+
+/// per-expert outer-product sum over slots (einsum `(b)eki,(b)ekj->eij`)
+/// with a row gather on either side (+ transpose, + per-slot scale) ->
+/// expert-choice egs.weight_grad; with `epilogue`, also a following rounding.
+void populateFuseWeightGradPatterns(mlir::RewritePatternSet &patterns,
+                                    const FusionOptions &options);
 
 /// Every family enabled in `options`.
 void populateEGSFusionPatterns(mlir::RewritePatternSet &patterns,

@@ -46,6 +46,16 @@ def EGSFuse : Pass<"egs-fuse"> {
       come from `egs.route`/`egs.permute` and so cover every row); a per-row
       scale between contraction and scatter becomes `egs.matmul_scatter`'s
       `scale`.
+    - `weight-grad`: the weight gradient of a gather + contraction (or of
+      a contraction + scatter), einsum `eki,ekj->eij` or `beki,bekj->eij`
+      (a `linalg.generic`, `linalg.contract`, or `linalg.batch_matmul` with
+      the lhs transposed by a `linalg.transpose` or transposing generic)
+      where the lhs and/or rhs is a row gather of x `[T,W]` by ind `[E,K]`
+      (x `[B,T,W]` by `[B,E,K]`), becomes the expert-choice
+      `egs.weight_grad %x[%ind] * %dy` (`%y * %dout[%ind]`); a per-slot
+      scale `[B?,E,K]` (f32) multiplied into one side becomes its `scale`.
+      f32, or f16/bf16 extended to an f32 accumulator, into zeros; with
+      `epilogue`, a rounding to the data type folds into dw's type.
 
     A pattern never fires where an intermediate value has other users, where
     element or index types would change the result (a bf16 accumulator, a
@@ -75,6 +85,8 @@ def EGSFuse : Pass<"egs-fuse"> {
            "Fuse gather + transpose (+ concat) into egs.gather / egs.gather_concat">,
     Option<"epilogue", "epilogue", "bool", /*default=*/"true",
            "Fold bias adds, roundings and per-row scales into the fused matmul ops">,
+    Option<"weightGrad", "weight-grad", "bool", /*default=*/"true",
+           "Fuse gathered per-expert outer-product sums into egs.weight_grad">,
     Option<"remarks", "remarks", "bool", /*default=*/"false",
            "Emit a remark at each fused op">,
   ];
@@ -89,6 +101,8 @@ def EGSFuse : Pass<"egs-fuse"> {
               "gather + transpose (+ concat) fused into egs.gather / egs.gather_concat">,
     Statistic<"numEpilogue", "epilogue",
               "bias adds, roundings and row scales folded into fused matmul ops">,
+    Statistic<"numWeightGrad", "weight-grad",
+              "gather + outer-product sum fused into egs.weight_grad">,
   ];
 }
 
