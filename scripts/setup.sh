@@ -29,3 +29,4 @@ fi
 echo "== egs-runner examples/moe_layer.mlir (egs ops vs an upstream-only reference)"
 run_quiet example-lower "$bin/egs-opt" "$EGS_ROOT/examples/moe_layer.mlir" --egs-lower-to-cpu
 "$bin/egs-runner" "$EGS_ROOT/examples/moe_layer.mlir" -e main --entry-point-result=void
+echo "== the Python package is in build/python_packages: export PYTHONPATH=$EGS_BUILD/python_packages"

@@ -24,6 +24,8 @@ config.substitutions.append(("%mlir_lib_dir", config.mlir_lib_dir))
 config.substitutions.append(("%mlir_dir", config.mlir_dir))
 config.substitutions.append(("%cmake", config.cmake_command))
 config.substitutions.append(("%python", shutil.which("python3") or "python3"))
+with open(os.path.join(config.egs_src_root, "VERSION")) as f:
+    config.substitutions.append(("%egs_version", f.read().strip()))
 
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP",
                                      "CUDA_HOME", "CUDA_ROOT"])

@@ -165,8 +165,13 @@ EGS_CAPI_EXPORTED int egsExecutableInvokeMemRefs(EgsExecutable executable,
 EGS_CAPI_EXPORTED void egsFreeString(char *string);
 EGS_CAPI_EXPORTED void egsFreeBuffer(void *allocated);
 
-/// 1 when `target` ("cpu", "cuda") can be compiled for by this build; else 0
-/// and the reason in `*why` (allocated; release with egsFreeString).
+/// The egs version, "MAJOR.MINOR.PATCH" (static storage).
+EGS_CAPI_EXPORTED const char *egsVersion(void);
+
+/// 1 when `target` ("cpu", "cuda") can be compiled for and run here (for
+/// "cuda": this build has the NVVM pipeline and the egs CUDA runtime finds a
+/// driver and a device); else 0 and the reason in `*why` (allocated; release
+/// with egsFreeString).
 EGS_CAPI_EXPORTED int egsTargetAvailable(const char *target, char **why);
 
 /// Makes later invocations on this thread enqueue CUDA work on `stream` (a

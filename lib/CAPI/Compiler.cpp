@@ -10,6 +10,7 @@
 
 #include "egs/InitAll.h"
 #include "egs/Pipelines/Pipelines.h"
+#include "egs/Version.h"
 #ifdef EGS_HAVE_NVVM_PIPELINE
 #include "egs/Conversion/EGSToGPU/EGSToGPU.h"
 #endif
@@ -433,13 +434,45 @@ extern "C" EgsCompiler egsCompilerCreate(void) {
 
 extern "C" void egsCompilerDestroy(EgsCompiler compiler) { delete compiler; }
 
+/// Whether the egs CUDA runtime finds a driver and a device (it loads
+/// libcuda itself), with the reason when not.
+static bool cudaDeviceAvailable(std::string &why) {
+  std::string runtime = cudaRuntimeLibrary();
+  if (runtime.empty()) {
+    why = "the egs CUDA runtime (libegs_cuda_runtime.so) was not found next to "
+          "libEGSCAPI; set EGS_CUDA_RUNTIME_LIB";
+    return false;
+  }
+  void *handle = egs::capi::openLocalLibrary(runtime, why);
+  if (!handle)
+    return false;
+  using Probe = int (*)(char *, size_t);
+  auto probe = reinterpret_cast<Probe>(::dlsym(handle, "egsCudaAvailable"));
+  if (!probe) {
+    why = runtime + " has no egsCudaAvailable (a runtime of another egs build?)";
+    return false;
+  }
+  char reason[512] = {0};
+  if (probe(reason, sizeof(reason)))
+    return true;
+  why = std::string("no CUDA device: ") + reason;
+  return false;
+}
+
 extern "C" int egsTargetAvailable(const char *target, char **why) {
   StringRef t = target ? target : "cpu";
   if (t == "cpu")
     return 1;
   if (t == "cuda") {
 #ifdef EGS_HAVE_NVVM_PIPELINE
-    return 1;
+    // Programs load their kernels when they are loaded: without a driver
+    // and a device that would end the process, so say so here instead.
+    std::string reason;
+    if (cudaDeviceAvailable(reason))
+      return 1;
+    if (why)
+      *why = copyString(reason);
+    return 0;
 #else
     if (why)
       *why = copyString("CUDA target not available in this build (egs was "
@@ -528,6 +561,8 @@ extern "C" int egsCompile(EgsCompiler compiler, const char *source,
   *result = exe.release();
   return 0;
 }
+
+extern "C" const char *egsVersion(void) { return EGS_VERSION_STRING; }
 
 extern "C" const char *egsHostCPUName(void) {
   static const std::string name = llvm::sys::getHostCPUName().str();

@@ -19,13 +19,13 @@ from ._kernels import cache_info, clear_cache
 from .ops import (check_indices, gather_matmul, matmul_scatter, permute, route, unpermute,
                   weight_grad)
 
-__version__ = "0.1.0"
+__version__ = _egs.version()  # the repository's VERSION, through the C API
 
 __all__ = [
     "gather_matmul", "matmul_scatter", "weight_grad", "permute", "unpermute", "route",
     "compile", "Program", "CompileError", "cache_info", "clear_cache", "check_indices",
-    "target_available", "nn",
-]
+    "target_available",
+]  # egs.nn (PyTorch modules) is imported on first use: `from egs import *` needs no torch
 
 
 def target_available(target):

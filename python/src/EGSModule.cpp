@@ -618,4 +618,5 @@ PYBIND11_MODULE(_egs, m) {
     return py::make_tuple(bool(ok), reason);
   });
   m.def("host_cpu_name", [] { return std::string(egsHostCPUName()); });
+  m.def("version", [] { return std::string(egsVersion()); });
 }

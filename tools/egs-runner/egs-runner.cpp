@@ -7,6 +7,7 @@
 // runner utilities (printMemrefF32, ...) available without extra flags.
 //
 //===----------------------------------------------------------------------===//
+#include "egs/Version.h"
 #include "egs/ExecutionEngine/HostRuntime.h"
 #include "egs/InitAll.h"
 #include "egs/Pipelines/Pipelines.h"
@@ -139,6 +140,9 @@ static std::optional<std::string> cudaRuntimeLib(const char *argv0) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM y(argc, argv);
+  llvm::cl::AddExtraVersionPrinter([](llvm::raw_ostream &os) {
+    os << "egs version " << EGS_VERSION_STRING << "\n";
+  });
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
   llvm::InitializeNativeTargetAsmParser();
