@@ -63,5 +63,7 @@ configure_and_build() {
       -DMLIR_DIR="$LLVM_PREFIX/lib/cmake/mlir" \
       -DLLVM_EXTERNAL_LIT="$LLVM_PREFIX/bin/lit"
   fi
-  run_quiet build ninja -C "$EGS_BUILD"
+  # mlir-doc: the generated dialect and pass reference, which test/Docs
+  # compares with docs/reference.
+  run_quiet build ninja -C "$EGS_BUILD" all mlir-doc
 }
