@@ -55,6 +55,43 @@ def func(name, args, op):
                  f"  {op} : ({types}) -> ()\n  return\n}}")
 
 
+# weight_grad: (I, J) of dw compiled static, each picking one tile of the
+# heuristic (64x64 narrow, 128x128 default, 128x256 large); None: dynamic.
+WEIGHT_GRAD_TILE_SHAPES = [(64, 40), (200, 300), (1000, 1096), (4096, 14336), (2048, 1536), (2048, 1024)]
+
+
+def weight_grad_funcs():
+    M = memref
+    for dt, out in [("bf16", "f32"), ("bf16", "bf16"), ("f16", "f16"), ("f16", "f32"), ("f32", "f32")]:
+        # ragged, dW of gather_matmul: x[rows] * dy
+        func(f"wg_r_glhs_{dt}_{out}", [("x", M(2, dt)), ("rows", M(1, "i32")), ("dy", M(2, dt)),
+                                      ("off", M(1, "i32")), ("dw", M(3, out))],
+             "egs.weight_grad %x[%rows] * %dy offsets %off outs(%dw)")
+        # ragged, dW of matmul_scatter: y * dout[rows] scale s
+        func(f"wg_r_grhs_s_{dt}_{out}", [("y", M(2, dt)), ("dout", M(2, dt)), ("rows", M(1, "i64")),
+                                        ("off", M(1, "i64")), ("s", M(1, "f32")), ("dw", M(3, out))],
+             "egs.weight_grad %y * %dout[%rows] offsets %off scale %s outs(%dw)")
+        # expert choice, batched: x[b, ind] * dy[b,e,k] scale s
+        func(f"wg_b_{dt}_{out}", [("x", M(3, dt)), ("ind", M(3, "i32")), ("dy", M(4, dt)),
+                                 ("s", M(3, dt)), ("dw", M(3, out))],
+             "egs.weight_grad %x[%ind] * %dy scale %s outs(%dw)")
+        # expert choice, unbatched, both in slot order
+        func(f"wg_u_{dt}_{out}", [("a", M(3, dt)), ("b", M(3, dt)), ("dw", M(3, out))],
+             "egs.weight_grad %a * %b outs(%dw)")
+    func("wg_r_both_bf16", [("a", M(2, "bf16")), ("ia", M(1, "i32")), ("b", M(2, "bf16")), ("ib", M(1, "i32")),
+                            ("off", M(1, "i32")), ("dw", M(3, "f32"))],
+         "egs.weight_grad %a[%ia] * %b[%ib] offsets %off outs(%dw)")
+    func("wg_b_both_f32", [("a", M(3, "f32")), ("ia", M(3, "i32")), ("b", M(3, "f32")), ("ib", M(3, "i32")),
+                           ("dw", M(3, "f32"))],
+         "egs.weight_grad %a[%ia] * %b[%ib] outs(%dw)")
+    for I, J in WEIGHT_GRAD_TILE_SHAPES:
+        for out in ["bf16", "f32"]:
+            func(f"wg_r_glhs_bf16_{out}_{I}x{J}",
+                 [("x", M(2, "bf16", ["?", str(I)])), ("rows", M(1, "i32")), ("dy", M(2, "bf16", ["?", str(J)])),
+                  ("off", M(1, "i32")), ("dw", M(3, out, ["?", str(I), str(J)]))],
+                 "egs.weight_grad %x[%rows] * %dy offsets %off outs(%dw)")
+
+
 def main():
     M = memref
     for dt, out in [("bf16", "bf16"), ("bf16", "f32"), ("f16", "f16"), ("f32", "f32")]:
@@ -123,6 +160,7 @@ def main():
          "egs.gather %x[%ind] axis = 0 permutation = [1, 0] outs(%out)")
     func("scatter_add_rows_f32", [("src", M(2, "f32")), ("ind", M(1, "i64")), ("init", M(2, "f32"))],
          "egs.scatter_add %src into %init[%ind] axis = 0")
+    weight_grad_funcs()
     # Tile-strategy variants (the #egs.tile override) for the timing table.
     for tag, tile in TILES.items():
         func(f"gm_b_bf16_bf16_{tag}", [("x", M(3, "bf16")), ("ind", M(3, "i32")), ("w", M(3, "bf16")),

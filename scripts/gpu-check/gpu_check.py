@@ -453,6 +453,179 @@ def check_data_movement():
 
 
 # ---------------------------------------------------------------------------
+# weight_grad
+# ---------------------------------------------------------------------------
+
+def ref_weight_grad(lhs_rows, rhs_rows, off, E, s=None):
+    """dw[e] = sum over slots [off[e], off[e+1]) of s * lhs^T rhs, float64;
+    lhs_rows / rhs_rows are already in slot order."""
+    R, I, J = lhs_rows.shape[0], lhs_rows.shape[1], rhs_rows.shape[1]
+    a, b = lhs_rows.double(), rhs_rows.double()
+    if s is not None:
+        a = a * s.double()[:, None]
+    dw = torch.zeros((E, I, J), device=DEV, dtype=torch.float64)
+    o = off.long().clamp(0, R).tolist()
+    for e in range(E):
+        lo, hi = o[e], max(o[e], o[e + 1])
+        if hi > lo:
+            dw[e] = a[lo:hi].t() @ b[lo:hi]
+    return dw
+
+
+def ragged_offsets(E, R, empty=(), covered=True):
+    """Random expert sizes summing to R (to fewer than R when not covered:
+    the first and last few slots belong to no expert); `empty` experts get 0."""
+    lo, hi = (0, R) if covered else (3, R - 5)
+    cuts = torch.sort(torch.randint(lo, hi + 1, (E - 1,))).values.tolist()
+    off = [lo] + cuts + [hi]
+    for e in empty:
+        off[e + 1] = off[e]
+    for e in range(1, E + 1):
+        off[e] = max(off[e], off[e - 1])
+    off[E] = hi
+    return torch.tensor(off, device=DEV, dtype=torch.int32)
+
+
+def check_weight_grad_ragged(dt, out, T, E, R, I, J, covered=True, empty=(), what=""):
+    tol = max(TOL[dt], TOL[out])
+    off = ragged_offsets(E, R, empty, covered)
+    rows = torch.randint(0, T, (R,), device=DEV, dtype=torch.int32)
+    x, dy = rand((T, I), dt), rand((R, J), dt)
+    dw = poisoned((E, I, J), out)
+    call(f"wg_r_glhs_{dt}_{out}", x, rows, dy, off, dw)
+    ref = ref_weight_grad(x[rows.long()], dy, off, E)
+    torch.cuda.synchronize()
+    check(f"weight_grad ragged x[rows]*dy {dt}->{out} T{T} E{E} R{R} I{I} J{J}{what}", rel_err(dw, ref), tol,
+          mismatch(dw, ref))
+    # dW of matmul_scatter: y * dout[rows] scale s, i64 indices
+    y, dout = rand((R, I), dt), rand((T, J), dt)
+    s = torch.rand((R,), device=DEV)
+    dw2 = poisoned((E, I, J), out)
+    call(f"wg_r_grhs_s_{dt}_{out}", y, dout, rows.long(), off.long(), s, dw2)
+    ref2 = ref_weight_grad(y, dout[rows.long()], off, E, s)
+    torch.cuda.synchronize()
+    check(f"weight_grad ragged y*dout[rows] scale {dt}->{out} I{I} J{J}{what}", rel_err(dw2, ref2), tol,
+          mismatch(dw2, ref2))
+
+
+def check_weight_grad_ec(dt, out, B, T, E, K, I, J):
+    tol = max(TOL[dt], TOL[out])
+    ind = torch.randint(0, T, (B, E, K), device=DEV, dtype=torch.int32)
+    x, dy, s = rand((B, T, I), dt), rand((B, E, K, J), dt), torch.rand((B, E, K), device=DEV).to(DTYPES[dt])
+    dw = poisoned((E, I, J), out)
+    call(f"wg_b_{dt}_{out}", x, ind, dy, s, dw)
+    xg = x.double()[torch.arange(B, device=DEV)[:, None, None], ind.long()]  # [B,E,K,I]
+    ref = torch.einsum("beki,bekj->eij", xg * s.double()[..., None], dy.double())
+    torch.cuda.synchronize()
+    check(f"weight_grad ec batched x[ind]*dy scale {dt}->{out} B{B} E{E} K{K} I{I} J{J}", rel_err(dw, ref), tol,
+          mismatch(dw, ref))
+    a, b = rand((E, K, I), dt), rand((E, K, J), dt)
+    dw2 = poisoned((E, I, J), out)
+    call(f"wg_u_{dt}_{out}", a, b, dw2)
+    ref2 = torch.einsum("eki,ekj->eij", a.double(), b.double())
+    torch.cuda.synchronize()
+    check(f"weight_grad ec unbatched a*b {dt}->{out} E{E} K{K} I{I} J{J}", rel_err(dw2, ref2), tol,
+          mismatch(dw2, ref2))
+
+
+def check_weight_grad():
+    for dt, out in [("bf16", "f32"), ("bf16", "bf16"), ("f16", "f16"), ("f16", "f32"), ("f32", "f32")]:
+        check_weight_grad_ragged(dt, out, 300, 8, 900, 1000, 1096, empty=(2, 5), what=" (empty experts 2, 5)")
+        check_weight_grad_ragged(dt, out, 64, 5, 200, 72, 40, covered=False, what=" (uncovered slots)")
+        check_weight_grad_ec(dt, out, 3, 50, 4, 37, 136, 72)
+        check_weight_grad_ec(dt, out, 1, 20, 3, 300, 24, 8)
+    # both sides gathered; every tile of the heuristic (static I, J)
+    T, E, R = 400, 6, 1500
+    off = ragged_offsets(E, R, (1,))
+    ia, ib = (torch.randint(0, T, (R,), device=DEV, dtype=torch.int32) for _ in range(2))
+    a, b = rand((T, 200), "bf16"), rand((T, 300), "bf16")
+    dw = poisoned((E, 200, 300), "f32")
+    call("wg_r_both_bf16", a, ia, b, ib, off, dw)
+    ref = ref_weight_grad(a[ia.long()], b[ib.long()], off, E)
+    torch.cuda.synchronize()
+    check("weight_grad ragged a[ia]*b[ib] bf16 (both gathered)", rel_err(dw, ref), 1e-2, mismatch(dw, ref))
+    B, K = 2, 33
+    ia3, ib3 = (torch.randint(0, 30, (B, 4, K), device=DEV, dtype=torch.int32) for _ in range(2))
+    a3, b3 = rand((B, 30, 20), "f32"), rand((B, 30, 12), "f32")
+    dw3 = poisoned((4, 20, 12), "f32")
+    call("wg_b_both_f32", a3, ia3, b3, ib3, dw3)
+    bi = torch.arange(B, device=DEV)[:, None, None]
+    ref3 = torch.einsum("beki,bekj->eij", a3.double()[bi, ia3.long()], b3.double()[bi, ib3.long()])
+    torch.cuda.synchronize()
+    check("weight_grad ec batched a[ia]*b[ib] f32 (both gathered)", rel_err(dw3, ref3), 1e-5, mismatch(dw3, ref3))
+    for I, J in WEIGHT_GRAD_TILE_SHAPES:
+        if I * J > 2000 * 2000:
+            continue  # the timing shapes
+        for out in ["bf16", "f32"]:
+            E, R = 5, 700
+            off = ragged_offsets(E, R, (3,))
+            rows = torch.randint(0, 300, (R,), device=DEV, dtype=torch.int32)
+            x, dy = rand((300, I), "bf16"), rand((R, J), "bf16")
+            dw = poisoned((E, I, J), out)
+            call(f"wg_r_glhs_bf16_{out}_{I}x{J}", x, rows, dy, off, dw)
+            ref = ref_weight_grad(x[rows.long()], dy, off, E)
+            torch.cuda.synchronize()
+            check(f"weight_grad static tile I{I} J{J} bf16->{out}", rel_err(dw, ref), 1e-2, mismatch(dw, ref))
+    # misaligned lhs and a strided dy: the general kernel
+    x, dy = misaligned(rand((100, 64), "bf16")), rand((160, 80), "bf16")[::2]
+    rows = torch.randint(0, 100, (80,), device=DEV, dtype=torch.int32)
+    off = ragged_offsets(4, 80)
+    dw = poisoned((4, 64, 40), "f32")
+    call("wg_r_glhs_bf16_f32", x, rows, dy[:, :40], off, dw)
+    ref = ref_weight_grad(x[rows.long()], dy[:, :40], off, 4)
+    torch.cuda.synchronize()
+    check("weight_grad general kernel (misaligned x, strided dy)", rel_err(dw, ref), 1e-2, mismatch(dw, ref))
+    # determinism: two runs bitwise equal (fast bf16 and f32 paths)
+    for dt in ["bf16", "f32"]:
+        off = ragged_offsets(8, 4000)
+        rows = torch.randint(0, 2000, (4000,), device=DEV, dtype=torch.int32)
+        x, dy = rand((2000, 256), dt), rand((4000, 384), dt)
+        d1, d2 = poisoned((8, 256, 384), "f32"), poisoned((8, 256, 384), "f32")
+        call(f"wg_r_glhs_{dt}_f32", x, rows, dy, off, d1)
+        call(f"wg_r_glhs_{dt}_f32", x, rows, dy, off, d2)
+        torch.cuda.synchronize()
+        check_exact(f"weight_grad {dt} deterministic (two runs bitwise equal)", torch.equal(d1, d2))
+
+
+# dW rows (E, k, I, J): Mixtral (w1/w3 [4096, 14336]), Qwen3-30B-A3B, OLMoE.
+WEIGHT_GRAD_ROWS = [("Mixtral", (8, 2, 4096, 14336)), ("Qwen3-30B-A3B", (128, 8, 2048, 1536)),
+                    ("OLMoE", (64, 8, 2048, 1024))]
+WEIGHT_GRAD_TILE_SHAPES = [(64, 40), (200, 300), (1000, 1096), (4096, 14336), (2048, 1536), (2048, 1024)]
+
+
+def weight_grad_timings(T=4096):
+    """dW = x[rows]^T dy per expert vs torch._grouped_mm on pre-gathered rows
+    (mat_a [I, R] transposed, offs over the reduction)."""
+    for name, (E, k, I, J) in WEIGHT_GRAD_ROWS:
+        ids = torch.stack([torch.randperm(E, device=DEV)[:k] for _ in range(T)]).to(torch.int32)
+        rows, off, _ = route_ref(ids, E)
+        R = T * k
+        x, dy = rand((T, I), "bf16"), rand((R, J), "bf16")
+        dw = torch.empty((E, I, J), device=DEV, dtype=torch.bfloat16)
+        xs = x[rows.long()]
+        offs_end = off[1:].contiguous()
+        tf = None
+        if hasattr(torch, "_grouped_mm"):
+            def tf():
+                return torch._grouped_mm(xs.t(), dy, offs=offs_end)
+            try:
+                ref = tf().float()
+                call(f"wg_r_glhs_bf16_bf16_{I}x{J}", x, rows, dy, off, dw)
+                torch.cuda.synchronize()
+                check(f"weight_grad {name} vs torch._grouped_mm", rel_err(dw, ref), 1e-2)
+            except Exception as e:  # noqa: BLE001
+                print(f"torch._grouped_mm dW unavailable: {str(e)[:100]}")
+                tf = None
+        timing(f"weight_grad bf16 {name} dW T{T} (I{I} J{J})",
+               lambda: call(f"wg_r_glhs_bf16_bf16_{I}x{J}", x, rows, dy, off, dw), tf, 2 * R * I * J, None,
+               dw.numel() * 2 / 2 ** 20)
+        dw32 = torch.empty((E, I, J), device=DEV, dtype=torch.float32)
+        timing(f"weight_grad bf16->f32 {name} dW T{T}",
+               lambda: call(f"wg_r_glhs_bf16_f32_{I}x{J}", x, rows, dy, off, dw32), None, 2 * R * I * J, None)
+        del dw, dw32, xs
+
+
+# ---------------------------------------------------------------------------
 # Timings
 # ---------------------------------------------------------------------------
 
@@ -526,6 +699,8 @@ def timing(case, egs_fn, torch_fn, flops=None, bytes_=None, out_mib=None):
 def run_timings():
     if os.environ.get("EGS_CHECK_SWEEP"):
         return ragged_timings()
+    if os.environ.get("EGS_CHECK_WEIGHT_GRAD"):
+        return weight_grad_timings()
     B, T, E, K, I, J = 64, 256, 32, 32, 128, 64
     bidx = torch.arange(B, device=DEV)[:, None, None]
     for dt in ["bf16", "f32"]:
@@ -594,6 +769,7 @@ def run_timings():
            None, (2 * Tu * k * H) * 2)
     timing("route T16384 k4 E8", lambda: call("route_e8", ids, rows_, offp, ridp), None, None, None)
     ragged_timings()
+    weight_grad_timings()
 
 
 def moe_row_case(E, k, H, N, T):
@@ -648,7 +824,9 @@ def main():
         return profile_one()
     print(f"device: {torch.cuda.get_device_name()}  torch {torch.__version__}", flush=True)
     parts = [check_gather_matmul, check_ragged, check_matmul_scatter, check_routing, check_data_movement,
-             check_strategies]
+             check_strategies, check_weight_grad]
+    if os.environ.get("EGS_CHECK_WEIGHT_GRAD"):
+        parts = [check_weight_grad]  # then the dW timing rows only
     if os.environ.get("EGS_CHECK_SWEEP"):
         # Tile sweep: the strategy checks, then the token-choice timing rows only.
         parts = [check_ragged, check_strategies]

@@ -212,11 +212,6 @@ struct CopyChunk {
 };
 } // namespace
 
-Value ExpertGemmEmitter::nextStage(Value stage) {
-  Value n = kb.add(stage, kb.idx(1));
-  return kb.select(kb.eq(n, kb.idx(c.stages)), kb.idx(0), n);
-}
-
 SliceCopier ExpertGemmEmitter::sliceCopier(Value e) {
   OpBuilder &b = kb.builder();
   Location loc = kb.getLoc();
@@ -270,20 +265,14 @@ SliceCopier ExpertGemmEmitter::sliceCopier(Value e) {
   };
   SmallVector<CopyChunk> aChunks = chunksOf(c.bm, c.bk, true);
   SmallVector<CopyChunk> bChunks = chunksOf(c.bk, c.bn, false);
-  auto tokenType = nvgpu::DeviceAsyncTokenType::get(kb.getContext());
-  auto copy = [this, vec, tokenType](const DeviceTensor &src, Value srcOff,
-                                     Value dst, Value stage,
-                                     const CopyChunk &ch, Value n) {
-    OpBuilder &b = kb.builder();
-    // A zero-length copy still names an address: keep it in bounds.
-    Value safe = kb.select(kb.lt(kb.i32(0), n), srcOff, kb.idx(0));
+  int64_t vec2 = vec;
+  auto copy = [this, vec2](const DeviceTensor &src, Value srcOff, Value dst,
+                           Value stage, const CopyChunk &ch, Value n) {
     SmallVector<Value, 4> at{stage};
     at.append(ch.dst.begin(), ch.dst.end());
-    return nvgpu::DeviceAsyncCopyOp::create(
-               b, kb.getLoc(), tokenType, dst, at, src.flat, ValueRange{safe},
-               b.getIndexAttr(vec), kb.toIndex(n), b.getUnitAttr())
-        .getAsyncToken();
+    return asyncCopy(kb, dst, at, src.flat, srcOff, vec2, n);
   };
+  auto tokenType = nvgpu::DeviceAsyncTokenType::get(kb.getContext());
   return [this, aChunks, bChunks, copy, tokenType](Value kt, Value stage) {
     OpBuilder &b = kb.builder();
     Value k0 = kb.mul(kt, kb.idx(c.bk));
@@ -307,89 +296,23 @@ SliceCopier ExpertGemmEmitter::sliceCopier(Value e) {
 }
 
 SmallVector<Value> ExpertGemmEmitter::mainLoopAsync(Value e) {
-  OpBuilder &b = kb.builder();
-  Location loc = kb.getLoc();
   SliceCopier issue = sliceCopier(e);
-  // Prologue: STAGES-1 slices in flight (slices past the end are zero-fill).
-  Value group;
-  for (int64_t s = 0; s + 1 < c.stages; ++s)
-    group = issue(kb.idx(s), kb.idx(s));
-  bool tensorCore = c.path == GemmPath::TensorCore;
-  int64_t numAcc = tensorCore ? (c.warpM / 16) * (c.warpN / 8) : c.threadM;
-  int64_t accWidth = tensorCore ? 4 : c.threadN;
-  auto accType = VectorType::get({accWidth}, b.getF32Type());
-  Value zero = arith::ConstantOp::create(b, loc, accType,
-                                         DenseElementsAttr::get(accType, 0.0f));
-  SmallVector<Value> init(numAcc, zero);
-  // Stages of slice kt and of slice kt+STAGES-1 ride along (no modulo).
-  init.push_back(kb.idx(0));
-  init.push_back(kb.idx(c.stages - 1));
-  init.push_back(group);
   Value slices = kb.ceilDiv(reduce, kb.idx(c.bk));
-  auto waitAndSync = [&](Value token) {
-    nvgpu::DeviceAsyncWaitOp::create(b, loc, token,
-                                     b.getI32IntegerAttr(c.stages - 2));
-    kb.barrier();
-  };
-  int64_t kSteps = c.bk / 16;
-  if (tensorCore) {
-    // Tensor cores, with the fragments double-buffered in registers (the
-    // order of CUTLASS's multistage main loop): the fragments of k-step
-    // ks+1 load while the MMAs of ks run, across slice boundaries too, so
-    // the tensor cores never wait for ldmatrix. Before the last k-step of
-    // slice kt, one wait + barrier makes slice kt+1 visible and tells every
-    // warp that slice kt-1's stage is free for the copies issued next.
-    waitAndSync(group);
-    FragmentSet first = loadFragments(kb.idx(0), 0);
-    init.append(first.begin(), first.end());
-    SmallVector<Value> res = kb.forLoop(
-        kb.idx(0), slices, kb.idx(1), init,
-        [&](Value kt, ValueRange iter) -> SmallVector<Value> {
-          SmallVector<Value> acc(iter.take_front(numAcc));
-          Value stage = iter[numAcc], fillStage = iter[numAcc + 1];
-          Value token = iter[numAcc + 2];
-          FragmentSet frags(iter.drop_front(numAcc + 3));
-          for (int64_t ks = 0; ks < kSteps; ++ks) {
-            bool last = ks + 1 == kSteps;
-            if (last)
-              waitAndSync(token);
-            FragmentSet nextFrags =
-                last ? loadFragments(nextStage(stage), 0)
-                     : loadFragments(stage, ks + 1);
-            if (ks == 0)
-              token = issue(kb.add(kt, kb.idx(c.stages - 1)), fillStage);
-            acc = mmaStep(frags, acc);
-            frags = nextFrags;
-          }
-          acc.push_back(nextStage(stage));
-          acc.push_back(nextStage(fillStage));
-          acc.push_back(token);
-          acc.append(frags.begin(), frags.end());
-          return acc;
-        });
-    nvgpu::DeviceAsyncWaitOp::create(b, loc, res[numAcc + 2],
-                                     b.getI32IntegerAttr(0));
-    res.resize(numAcc);
-    return res;
+  if (c.path == GemmPath::TensorCore) {
+    SmallVector<Value> acc =
+        zeroAccumulators(kb, (c.warpM / 16) * (c.warpN / 8), 4);
+    return pipelinedMmaLoop(
+        kb, c, slices, issue,
+        [&](Value stage, int64_t ks) { return loadFragments(stage, ks); },
+        [&](const FragmentSet &frags, ValueRange acc) {
+          return mmaStep(frags, acc);
+        },
+        acc);
   }
-  SmallVector<Value> res = kb.forLoop(
-      kb.idx(0), slices, kb.idx(1), init,
-      [&](Value kt, ValueRange iter) -> SmallVector<Value> {
-        // After this barrier every warp is done with slice kt-1, whose stage
-        // the copies of slice kt+STAGES-1 overwrite.
-        waitAndSync(iter.back());
-        Value stage = iter[numAcc], fillStage = iter[numAcc + 1];
-        Value nextGroup = issue(kb.add(kt, kb.idx(c.stages - 1)), fillStage);
-        SmallVector<Value> acc =
-            computeCudaCore(stage, iter.take_front(numAcc));
-        acc.push_back(nextStage(stage));
-        acc.push_back(nextStage(fillStage));
-        acc.push_back(nextGroup);
-        return acc;
-      });
-  nvgpu::DeviceAsyncWaitOp::create(b, loc, res.back(), b.getI32IntegerAttr(0));
-  res.resize(numAcc);
-  return res;
+  return pipelinedFmaLoop(
+      kb, c, slices, issue,
+      [&](Value stage, ValueRange acc) { return computeCudaCore(stage, acc); },
+      zeroAccumulators(kb, c.threadM, c.threadN));
 }
 
 FragmentSet ExpertGemmEmitter::loadFragments(Value stage, int64_t ks) {
@@ -413,61 +336,18 @@ FragmentSet ExpertGemmEmitter::loadFragments(Value stage, int64_t ks) {
                                               /*transpose=*/false, 4));
   }
   // B: one transposed x4 per 16 columns (two n8 tiles).
-  for (int64_t nj = 0; nj < c.warpN / 16; ++nj) {
-    Value row = kb.add(laneRow, kb.idx(ks * 16));
-    Value col = kb.add(warpCol, kb.add(laneCol, kb.idx(nj * 16)));
-    frags.push_back(nvgpu::LdMatrixOp::create(b, loc, fragType, bStage,
-                                              ValueRange{stage, row, col},
-                                              /*transpose=*/true, 4));
-  }
+  for (int64_t nj = 0; nj < c.warpN / 16; ++nj)
+    frags.push_back(loadKRowsFragment(kb, dataType, bStage, stage,
+                                      kb.idx(ks * 16),
+                                      kb.add(warpCol, kb.idx(nj * 16))));
   return frags;
 }
 
 SmallVector<Value> ExpertGemmEmitter::mmaStep(const FragmentSet &frags,
                                               ValueRange acc) {
-  OpBuilder &b = kb.builder();
-  Location loc = kb.getLoc();
-  MLIRContext *ctx = kb.getContext();
-  int64_t mTiles = c.warpM / 16, nTiles = c.warpN / 8;
-  bool isBF16 = dataType.isBF16();
-  auto mmaType = isBF16 ? NVVM::MMATypes::bf16 : NVVM::MMATypes::f16;
-  auto resultType = LLVM::LLVMStructType::getLiteral(
-      ctx, SmallVector<Type>(4, b.getF32Type()));
-  // Register r of a fragment as mma.sync takes it (bf16 pairs go as i32).
-  auto reg = [&](Value frag, int64_t r) -> Value {
-    Value pair = vector::ExtractOp::create(b, loc, frag, ArrayRef<int64_t>{r});
-    if (!isBF16)
-      return pair;
-    return LLVM::BitcastOp::create(b, loc, b.getI32Type(), pair);
-  };
-  SmallVector<SmallVector<Value, 4>> aFrag(mTiles), bFrag(nTiles);
-  for (int64_t mi = 0; mi < mTiles; ++mi)
-    for (int64_t r = 0; r < 4; ++r)
-      aFrag[mi].push_back(reg(frags[mi], r));
-  for (int64_t nj = 0; nj < nTiles / 2; ++nj) {
-    Value f = frags[mTiles + nj];
-    bFrag[2 * nj] = {reg(f, 0), reg(f, 1)};
-    bFrag[2 * nj + 1] = {reg(f, 2), reg(f, 3)};
-  }
-  SmallVector<Value> cur(acc.begin(), acc.end());
-  for (int64_t mi = 0; mi < mTiles; ++mi)
-    for (int64_t ni = 0; ni < nTiles; ++ni) {
-      Value &accum = cur[mi * nTiles + ni];
-      SmallVector<Value> cIn;
-      for (int64_t r = 0; r < 4; ++r)
-        cIn.push_back(kb.extract(accum, r));
-      Value d = NVVM::MmaOp::create(
-          b, loc, resultType, aFrag[mi], bFrag[ni], cIn, {16, 8, 16},
-          std::nullopt, std::nullopt,
-          std::array<NVVM::MMATypes, 2>{mmaType, mmaType},
-          std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
-                                         NVVM::MMALayout::col});
-      SmallVector<Value> parts;
-      for (int64_t r = 0; r < 4; ++r)
-        parts.push_back(LLVM::ExtractValueOp::create(b, loc, d, r));
-      accum = vector::FromElementsOp::create(b, loc, accum.getType(), parts);
-    }
-  return cur;
+  int64_t mTiles = c.warpM / 16;
+  return mmaSyncStep(kb, dataType, ArrayRef<Value>(frags).take_front(mTiles),
+                     ArrayRef<Value>(frags).drop_front(mTiles), acc);
 }
 
 SmallVector<Value> ExpertGemmEmitter::computeCudaCore(Value stage,

@@ -10,8 +10,7 @@
 #define EGS_LIB_CONVERSION_EGSTOGPU_EXPERTGEMMEMITTER_H
 
 #include "ExpertGemm.h"
-
-#include <functional>
+#include "MmaPipeline.h"
 
 namespace egs {
 
@@ -25,17 +24,11 @@ struct RowInfo {
   Value scale;     ///< f32
 };
 
-using FragmentSet = SmallVector<Value, 16>;
-
 /// wgmma shared-memory descriptors (i64) of stage 0, k-step 0, and what one
 /// stage adds to each.
 struct WarpgroupDescriptors {
   Value a, b, aStage, bStage;
 };
-
-/// Issues the 16-byte copies of reduction slice `kt` into staging `stage`
-/// (one cp.async group; its token).
-using SliceCopier = std::function<Value(Value kt, Value stage)>;
 
 class ExpertGemmEmitter {
 public:
@@ -55,7 +48,7 @@ private:
   SliceCopier sliceCopier(Value e);
   /// The staging buffer after `stage` (carried through the main loops
   /// instead of kt % STAGES).
-  Value nextStage(Value stage);
+  Value nextStage(Value stage) { return egs::nextStage(kb, c.stages, stage); }
   SmallVector<Value> mainLoopAsync(Value e);
   SmallVector<Value> mainLoopWarpgroup(Value e);
   WarpgroupDescriptors warpgroupDescriptors();

@@ -283,3 +283,65 @@ egs::chooseGemmVariants(const GemmShape &shape, GemmPath path,
   variants.push_back(GemmVariant{*fallback});
   return variants;
 }
+
+//===----------------------------------------------------------------------===//
+// Weight gradient
+//===----------------------------------------------------------------------===//
+
+WeightGradSharedLayout egs::weightGradSharedLayout(const GemmConfig &c) {
+  WeightGradSharedLayout l;
+  l.elemBytes = c.path == GemmPath::TensorCore ? 2 : 4;
+  // 16 bytes of padding per K-row keep ldmatrix.trans free of bank conflicts.
+  l.pad = 16 / l.elemBytes;
+  l.lhsOffset = 0;
+  l.rhsOffset = alignTo16(c.stages * c.bk * (c.bm + l.pad) * l.elemBytes);
+  l.scaleOffset =
+      alignTo16(l.rhsOffset + c.stages * c.bk * (c.bn + l.pad) * l.elemBytes);
+  l.totalBytes = alignTo16(l.scaleOffset + c.stages * c.bk * 4);
+  return l;
+}
+
+/// Tensor cores: 128x256 tiles (8 warps of 64x64) where both sides of dw are
+/// large (the Mixtral and Qwen3 shapes: E * (I/128) * (J/256) blocks is
+/// already several waves, so the reduction is never split), 128x128 by
+/// default, 64x64 with 4 warps for narrow outputs. CUDA cores (f32): 64x64.
+static GemmConfig weightGradHeuristic(const WeightGradShape &s, GemmPath path) {
+  auto atLeast = [](int64_t v, int64_t bound) {
+    return !ShapedType::isDynamic(v) && v >= bound;
+  };
+  auto atMost = [](int64_t v, int64_t bound) {
+    return !ShapedType::isDynamic(v) && v <= bound;
+  };
+  if (path == GemmPath::TensorCore) {
+    if (atLeast(s.rows, 512) && atLeast(s.cols, 1024))
+      return {path, 128, 256, 32, 4, 8};
+    if (atMost(s.rows, 64) || atMost(s.cols, 64))
+      return {path, 64, 64, 32, 4, 4};
+    return {path, 128, 128, 32, 4, 8};
+  }
+  if (path == GemmPath::CudaCoreAsync)
+    return {path, 64, 64, 16, 3, 4};
+  return {path, 64, 64, 16, 1, 4};
+}
+
+FailureOr<GemmConfig> egs::chooseWeightGradConfig(
+    const WeightGradShape &shape, GemmPath path, int64_t maxSharedMemory,
+    function_ref<InFlightDiagnostic()> emitError) {
+  GemmConfig c = weightGradHeuristic(shape, path);
+  auto fail = [&](const Twine &why) -> FailureOr<GemmConfig> {
+    emitError() << "weight-gradient tile configuration " << c.tag()
+                << " cannot be used: " << why;
+    return failure();
+  };
+  bool completed = path == GemmPath::TensorCore ? pickWarpTile(c)
+                                                : pickThreadTile(c);
+  if (!completed)
+    return fail("no split of the tile over the warps");
+  while (c.stages > 2 && weightGradSharedLayout(c).totalBytes > maxSharedMemory)
+    --c.stages;
+  int64_t smem = weightGradSharedLayout(c).totalBytes;
+  if (smem > maxSharedMemory)
+    return fail("needs " + Twine(smem) + " bytes of shared memory, more than " +
+                Twine(maxSharedMemory));
+  return c;
+}

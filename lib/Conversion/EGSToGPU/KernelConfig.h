@@ -109,6 +109,31 @@ struct GemmSharedLayout {
 };
 GemmSharedLayout gemmSharedLayout(const GemmConfig &config);
 
+/// What the weight-gradient heuristic knows (ShapedType::kDynamic where
+/// unknown): dw is [E, I, J], the reduction runs over the expert's slots.
+struct WeightGradShape {
+  int64_t rows;     ///< I (the tile's bm side)
+  int64_t cols;     ///< J (the tile's bn side)
+  mlir::Type dataType;
+};
+
+/// The weight-gradient strategy for `path` (TensorCore, CudaCoreAsync or
+/// CudaCoreGeneral): one block per bm x bn tile of dw[e], bk slots per
+/// reduction slice. Fails with a diagnostic from `emitError`.
+mlir::FailureOr<GemmConfig>
+chooseWeightGradConfig(const WeightGradShape &shape, GemmPath path,
+                       int64_t maxSharedMemory,
+                       llvm::function_ref<mlir::InFlightDiagnostic()> emitError);
+
+/// Byte offsets into the weight-gradient kernel's dynamic shared memory:
+/// both operands staged as K-rows tiles ([stages][bk][bm + pad] and
+/// [stages][bk][bn + pad]) and the slots' scales [stages][bk] f32.
+struct WeightGradSharedLayout {
+  int64_t elemBytes, pad;
+  int64_t lhsOffset, rhsOffset, scaleOffset, totalBytes;
+};
+WeightGradSharedLayout weightGradSharedLayout(const GemmConfig &config);
+
 /// Threads per block of the bandwidth-bound kernels.
 constexpr int64_t kBandwidthThreads = 256;
 /// Threads of the single-block scan kernels (tile map, routing).

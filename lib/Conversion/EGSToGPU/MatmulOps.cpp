@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "ExpertGemm.h"
 #include "ScatterCombine.h"
+#include "WeightGrad.h"
 
 #include "mlir/Dialect/MemRef/Utils/MemRefUtils.h"
 
@@ -310,4 +311,5 @@ void egs::populateEGSMatmulToGPUPatterns(RewritePatternSet &patterns,
                                          const GPULoweringOptions &options) {
   patterns.add<GatherMatmulToGPU, MatmulScatterToGPU>(patterns.getContext(),
                                                       options);
+  populateWeightGradToGPUPatterns(patterns, options);
 }

@@ -1,0 +1,186 @@
+//===- MmaPipeline.cpp - the multistage cp.async + mma.sync loop ----------===//
+#include "MmaPipeline.h"
+
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+
+using namespace mlir;
+using namespace egs;
+
+Value egs::nextStage(KernelBuilder &kb, int64_t stages, Value stage) {
+  Value n = kb.add(stage, kb.idx(1));
+  return kb.select(kb.eq(n, kb.idx(stages)), kb.idx(0), n);
+}
+
+Value egs::asyncCopy(KernelBuilder &kb, Value dst, ValueRange at, Value src,
+                     Value srcOff, int64_t vec, Value n) {
+  OpBuilder &b = kb.builder();
+  auto tokenType = nvgpu::DeviceAsyncTokenType::get(kb.getContext());
+  // A zero-length copy still names an address: keep it in bounds.
+  Value safe = kb.select(kb.lt(kb.i32(0), n), srcOff, kb.idx(0));
+  return nvgpu::DeviceAsyncCopyOp::create(b, kb.getLoc(), tokenType, dst, at,
+                                          src, ValueRange{safe},
+                                          b.getIndexAttr(vec), kb.toIndex(n),
+                                          b.getUnitAttr())
+      .getAsyncToken();
+}
+
+Value egs::loadKRowsFragment(KernelBuilder &kb, Type dataType, Value tile,
+                             Value stage, Value k0, Value col0) {
+  // ldmatrix x4 lane addresses: rows lane % 16, column half lane / 16.
+  Value lane = kb.laneId();
+  Value row = kb.add(k0, kb.remU(lane, kb.idx(16)));
+  Value col = kb.add(col0, kb.mul(kb.divU(lane, kb.idx(16)), kb.idx(8)));
+  return nvgpu::LdMatrixOp::create(kb.builder(), kb.getLoc(),
+                                   VectorType::get({4, 2}, dataType), tile,
+                                   ValueRange{stage, row, col},
+                                   /*transpose=*/true, 4);
+}
+
+SmallVector<Value> egs::mmaSyncStep(KernelBuilder &kb, Type dataType,
+                                    ArrayRef<Value> aFrags,
+                                    ArrayRef<Value> bFrags, ValueRange acc) {
+  OpBuilder &b = kb.builder();
+  Location loc = kb.getLoc();
+  MLIRContext *ctx = kb.getContext();
+  int64_t mTiles = aFrags.size(), nTiles = 2 * bFrags.size();
+  bool isBF16 = dataType.isBF16();
+  auto mmaType = isBF16 ? NVVM::MMATypes::bf16 : NVVM::MMATypes::f16;
+  auto resultType = LLVM::LLVMStructType::getLiteral(
+      ctx, SmallVector<Type>(4, b.getF32Type()));
+  // Register r of a fragment as mma.sync takes it (bf16 pairs go as i32).
+  auto reg = [&](Value frag, int64_t r) -> Value {
+    Value pair = vector::ExtractOp::create(b, loc, frag, ArrayRef<int64_t>{r});
+    if (!isBF16)
+      return pair;
+    return LLVM::BitcastOp::create(b, loc, b.getI32Type(), pair);
+  };
+  SmallVector<SmallVector<Value, 4>> aReg(mTiles), bReg(nTiles);
+  for (int64_t mi = 0; mi < mTiles; ++mi)
+    for (int64_t r = 0; r < 4; ++r)
+      aReg[mi].push_back(reg(aFrags[mi], r));
+  for (int64_t nj = 0; nj < nTiles / 2; ++nj) {
+    Value f = bFrags[nj];
+    bReg[2 * nj] = {reg(f, 0), reg(f, 1)};
+    bReg[2 * nj + 1] = {reg(f, 2), reg(f, 3)};
+  }
+  SmallVector<Value> cur(acc.begin(), acc.end());
+  for (int64_t mi = 0; mi < mTiles; ++mi)
+    for (int64_t ni = 0; ni < nTiles; ++ni) {
+      Value &accum = cur[mi * nTiles + ni];
+      SmallVector<Value> cIn;
+      for (int64_t r = 0; r < 4; ++r)
+        cIn.push_back(kb.extract(accum, r));
+      Value d = NVVM::MmaOp::create(
+          b, loc, resultType, aReg[mi], bReg[ni], cIn, {16, 8, 16},
+          std::nullopt, std::nullopt,
+          std::array<NVVM::MMATypes, 2>{mmaType, mmaType},
+          std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                         NVVM::MMALayout::col});
+      SmallVector<Value> parts;
+      for (int64_t r = 0; r < 4; ++r)
+        parts.push_back(LLVM::ExtractValueOp::create(b, loc, d, r));
+      accum = vector::FromElementsOp::create(b, loc, accum.getType(), parts);
+    }
+  return cur;
+}
+
+SmallVector<Value> egs::zeroAccumulators(KernelBuilder &kb, int64_t n,
+                                         int64_t width) {
+  OpBuilder &b = kb.builder();
+  auto accType = VectorType::get({width}, b.getF32Type());
+  Value zero = arith::ConstantOp::create(b, kb.getLoc(), accType,
+                                         DenseElementsAttr::get(accType, 0.0f));
+  return SmallVector<Value>(n, zero);
+}
+
+/// Issues the first STAGES-1 slices (slices past the end are zero-fill) and
+/// appends the loop's bookkeeping to `init`: the stages of slice kt and of
+/// slice kt+STAGES-1 (no modulo) and the last copy group.
+static void startPipeline(KernelBuilder &kb, const GemmConfig &c,
+                          const SliceCopier &issue, SmallVector<Value> &init) {
+  Value group;
+  for (int64_t s = 0; s + 1 < c.stages; ++s)
+    group = issue(kb.idx(s), kb.idx(s));
+  init.push_back(kb.idx(0));
+  init.push_back(kb.idx(c.stages - 1));
+  init.push_back(group);
+}
+
+static void waitAndSync(KernelBuilder &kb, const GemmConfig &c, Value token) {
+  OpBuilder &b = kb.builder();
+  nvgpu::DeviceAsyncWaitOp::create(b, kb.getLoc(), token,
+                                   b.getI32IntegerAttr(c.stages - 2));
+  kb.barrier();
+}
+
+static void drain(KernelBuilder &kb, Value token) {
+  OpBuilder &b = kb.builder();
+  nvgpu::DeviceAsyncWaitOp::create(b, kb.getLoc(), token,
+                                   b.getI32IntegerAttr(0));
+}
+
+SmallVector<Value> egs::pipelinedMmaLoop(KernelBuilder &kb, const GemmConfig &c,
+                                         Value slices, const SliceCopier &issue,
+                                         const FragmentLoader &load,
+                                         const MmaStep &mma,
+                                         SmallVector<Value> init) {
+  size_t numAcc = init.size();
+  startPipeline(kb, c, issue, init);
+  waitAndSync(kb, c, init.back());
+  FragmentSet first = load(kb.idx(0), 0);
+  init.append(first.begin(), first.end());
+  int64_t kSteps = c.bk / 16;
+  SmallVector<Value> res = kb.forLoop(
+      kb.idx(0), slices, kb.idx(1), init,
+      [&](Value kt, ValueRange iter) -> SmallVector<Value> {
+        SmallVector<Value> acc(iter.take_front(numAcc));
+        Value stage = iter[numAcc], fillStage = iter[numAcc + 1];
+        Value token = iter[numAcc + 2];
+        FragmentSet frags(iter.drop_front(numAcc + 3));
+        for (int64_t ks = 0; ks < kSteps; ++ks) {
+          bool last = ks + 1 == kSteps;
+          if (last)
+            waitAndSync(kb, c, token);
+          FragmentSet nextFrags = last ? load(nextStage(kb, c.stages, stage), 0)
+                                       : load(stage, ks + 1);
+          if (ks == 0)
+            token = issue(kb.add(kt, kb.idx(c.stages - 1)), fillStage);
+          acc = mma(frags, acc);
+          frags = nextFrags;
+        }
+        acc.push_back(nextStage(kb, c.stages, stage));
+        acc.push_back(nextStage(kb, c.stages, fillStage));
+        acc.push_back(token);
+        acc.append(frags.begin(), frags.end());
+        return acc;
+      });
+  drain(kb, res[numAcc + 2]);
+  res.resize(numAcc);
+  return res;
+}
+
+SmallVector<Value> egs::pipelinedFmaLoop(KernelBuilder &kb, const GemmConfig &c,
+                                         Value slices, const SliceCopier &issue,
+                                         const SliceCompute &compute,
+                                         SmallVector<Value> init) {
+  size_t numAcc = init.size();
+  startPipeline(kb, c, issue, init);
+  SmallVector<Value> res = kb.forLoop(
+      kb.idx(0), slices, kb.idx(1), init,
+      [&](Value kt, ValueRange iter) -> SmallVector<Value> {
+        // After this barrier every warp is done with slice kt-1, whose stage
+        // the copies of slice kt+STAGES-1 overwrite.
+        waitAndSync(kb, c, iter.back());
+        Value stage = iter[numAcc], fillStage = iter[numAcc + 1];
+        Value nextGroup = issue(kb.add(kt, kb.idx(c.stages - 1)), fillStage);
+        SmallVector<Value> acc = compute(stage, iter.take_front(numAcc));
+        acc.push_back(nextStage(kb, c.stages, stage));
+        acc.push_back(nextStage(kb, c.stages, fillStage));
+        acc.push_back(nextGroup);
+        return acc;
+      });
+  drain(kb, res.back());
+  res.resize(numAcc);
+  return res;
+}

@@ -1,0 +1,468 @@
+//===- WeightGradKernel.cpp - the weight-gradient kernel body -------------===//
+//
+// One block = a bm x bn tile (rows i0.., columns j0..) of dw[e]:
+//  1. the expert's slot range [lo, hi) (ragged: from offsets on the device;
+//     expert choice: the B*K slots (b, e, k));
+//  2. a loop over bk-slot slices: each slot's lhs row (columns i0..) and rhs
+//     row (columns j0..) are copied as K-rows tiles [bk][bm] and [bk][bn]
+//     (16-byte cp.async, zero fill for tails, rows past hi and
+//     out-of-range tokens), the slot's scale beside them; tensor cores read
+//     both with ldmatrix.trans (the lhs fragment is the transposed A
+//     operand: its registers come out in the order 0, 2, 1, 3), scaled in
+//     registers; CUDA cores multiply the lhs element by the f32 scale first,
+//     exactly as the CPU lowering does;
+//  3. the accumulators go straight to dw (each block owns its tile).
+//
+//===----------------------------------------------------------------------===//
+#include "MmaPipeline.h"
+#include "WeightGrad.h"
+
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+
+using namespace mlir;
+using namespace egs;
+
+namespace {
+/// One operand of the outer product.
+struct Side {
+  DeviceTensor data, ind;
+  bool gathered = false;
+  Value width; ///< I or J
+  Value col0;  ///< first column of the block's tile
+};
+
+class WeightGradEmitter {
+public:
+  WeightGradEmitter(KernelBuilder &kb, const WeightGradSpec &spec,
+                    Type dataType)
+      : kb(kb), spec(spec), c(spec.config),
+        layout(weightGradSharedLayout(spec.config)), dataType(dataType),
+        fast(c.path != GemmPath::CudaCoreGeneral) {}
+
+  void emit(ValueRange args);
+
+private:
+  void locateTile();
+  /// Slot m of the expert as indices of the slot-shaped tensors.
+  SmallVector<Value> slotIndices(Value m, Value &batch);
+  /// Element offset of slot m's row of `side`; -1 past hi or for an
+  /// out-of-range token (the row reads zeros).
+  Value slotRow(const Side &side, Value m);
+  Value slotScale(Value m);
+  void stageScales(Value kt, Value stage);
+  SliceCopier sliceCopier();
+  FragmentSet loadFragments(Value stage, int64_t ks);
+  Value lhsFragment(Value raw, Value stage, int64_t ks);
+  SmallVector<Value> computeCudaCore(Value stage, ValueRange acc);
+  SmallVector<Value> mainLoopGeneral(Value slices, SmallVector<Value> acc);
+  void storeTensorCore(ValueRange acc);
+  void storeCudaCore(ValueRange acc);
+  Value warpRow();
+  Value warpCol();
+
+  KernelBuilder &kb;
+  const WeightGradSpec &spec;
+  const GemmConfig &c;
+  WeightGradSharedLayout layout;
+  Type dataType;
+  bool fast;
+
+  Side lhs, rhs;
+  DeviceTensor offsets, scale, dw;
+  Value tid, e, lo, hi, perBatch;
+  Value lhsStage, rhsStage, scaleStage;
+};
+} // namespace
+
+void WeightGradEmitter::emit(ValueRange args) {
+  unsigned i = 0;
+  lhs.data = DeviceTensor::get(kb, args[i++], fast);
+  if ((lhs.gathered = spec.lhsGathered))
+    lhs.ind = DeviceTensor::get(kb, args[i++], false);
+  rhs.data = DeviceTensor::get(kb, args[i++], fast);
+  if ((rhs.gathered = spec.rhsGathered))
+    rhs.ind = DeviceTensor::get(kb, args[i++], false);
+  if (spec.ragged)
+    offsets = DeviceTensor::get(kb, args[i++], false);
+  if (spec.hasScale)
+    scale = DeviceTensor::get(kb, args[i++], false);
+  dw = DeviceTensor::get(kb, args[i++], fast);
+
+  Type staged = fast ? dataType : kb.builder().getF32Type();
+  lhsStage = kb.sharedView(layout.lhsOffset,
+                           {c.stages, c.bk, c.bm + layout.pad}, staged);
+  rhsStage = kb.sharedView(layout.rhsOffset,
+                           {c.stages, c.bk, c.bn + layout.pad}, staged);
+  scaleStage = kb.sharedView(layout.scaleOffset, {c.stages, c.bk},
+                             kb.builder().getF32Type());
+  tid = kb.threadId();
+  locateTile();
+
+  Value slices = kb.ceilDiv(kb.sub(hi, lo), kb.idx(c.bk));
+  if (c.path == GemmPath::TensorCore) {
+    SmallVector<Value> acc =
+        zeroAccumulators(kb, (c.warpM / 16) * (c.warpN / 8), 4);
+    acc = pipelinedMmaLoop(
+        kb, c, slices, sliceCopier(),
+        [&](Value stage, int64_t ks) { return loadFragments(stage, ks); },
+        [&](const FragmentSet &frags, ValueRange acc) {
+          ArrayRef<Value> f(frags);
+          int64_t mTiles = c.warpM / 16;
+          return mmaSyncStep(kb, dataType, f.take_front(mTiles),
+                             f.drop_front(mTiles), acc);
+        },
+        acc);
+    storeTensorCore(acc);
+    return;
+  }
+  SmallVector<Value> acc = zeroAccumulators(kb, c.threadM, c.threadN);
+  if (fast)
+    acc = pipelinedFmaLoop(kb, c, slices, sliceCopier(),
+                           [&](Value stage, ValueRange acc) {
+                             return computeCudaCore(stage, acc);
+                           },
+                           acc);
+  else
+    acc = mainLoopGeneral(slices, acc);
+  storeCudaCore(acc);
+}
+
+/// The block's expert, tile origin and slot range. Blocks of one expert go
+/// in groups of kRowTileGroup I-tiles that sweep all J-tiles before the next
+/// group starts, so the group's lhs columns stay in L2.
+void WeightGradEmitter::locateTile() {
+  constexpr int64_t kRowTileGroup = 8;
+  Value tilesI = kb.ceilDiv(dw.size(1), kb.idx(c.bm));
+  Value tilesJ = kb.ceilDiv(dw.size(2), kb.idx(c.bn));
+  Value bid = kb.blockId(gpu::Dimension::x);
+  Value perExpert = kb.mul(tilesI, tilesJ);
+  e = kb.divU32(bid, perExpert);
+  Value r = kb.remU32(bid, perExpert);
+  Value perGroup = kb.mul(kb.idx(kRowTileGroup), tilesJ);
+  Value first = kb.mul(kb.divU32(r, perGroup), kb.idx(kRowTileGroup));
+  Value groupRows = kb.minS(kb.idx(kRowTileGroup), kb.sub(tilesI, first));
+  Value inGroup = kb.remU32(r, perGroup);
+  Value ti = kb.add(first, kb.remU32(inGroup, groupRows));
+  Value tj = kb.divU32(inGroup, groupRows);
+  lhs.width = dw.size(1);
+  lhs.col0 = kb.mul(ti, kb.idx(c.bm));
+  rhs.width = dw.size(2);
+  rhs.col0 = kb.mul(tj, kb.idx(c.bn));
+
+  // The slot-shaped tensor: an index, else lhs in slot order.
+  const DeviceTensor &slots = lhs.gathered   ? lhs.ind
+                              : rhs.gathered ? rhs.ind
+                                             : lhs.data;
+  if (spec.ragged) {
+    Value numSlots = slots.size(0);
+    lo = kb.clamp(offsets.loadIndex(kb, offsets.offset(kb, e)), kb.idx(0),
+                  numSlots);
+    Value next = offsets.offset(kb, kb.add(e, kb.idx(1)));
+    hi = kb.clamp(offsets.loadIndex(kb, next), lo, numSlots);
+    return;
+  }
+  perBatch = slots.size(spec.batched ? 2 : 1);
+  lo = kb.idx(0);
+  hi = spec.batched ? kb.mul(slots.size(0), perBatch) : perBatch;
+}
+
+//===----------------------------------------------------------------------===//
+// Slots
+//===----------------------------------------------------------------------===//
+
+SmallVector<Value> WeightGradEmitter::slotIndices(Value m, Value &batch) {
+  if (spec.ragged)
+    return {m};
+  if (!spec.batched)
+    return {e, m};
+  batch = kb.divU32(m, perBatch);
+  return {batch, e, kb.remU32(m, perBatch)};
+}
+
+Value WeightGradEmitter::slotRow(const Side &side, Value m) {
+  Type index = kb.builder().getIndexType();
+  return kb.ifElse(
+      kb.lt(m, hi), index,
+      [&]() -> SmallVector<Value> {
+        Value batch;
+        SmallVector<Value> slot = slotIndices(m, batch);
+        if (!side.gathered)
+          return {side.data.offset(kb, slot)};
+        Value token = side.ind.loadIndex(kb, side.ind.offset(kb, slot));
+        int64_t tokenDim = batch ? 1 : 0;
+        Value off = kb.mul(token, side.data.stride(tokenDim));
+        if (batch)
+          off = kb.add(off, kb.mul(batch, side.data.stride(0)));
+        Value ok = kb.inRange(token, side.data.size(tokenDim));
+        return {kb.select(ok, off, kb.idx(-1))};
+      },
+      [&]() -> SmallVector<Value> { return {kb.idx(-1)}; })[0];
+}
+
+Value WeightGradEmitter::slotScale(Value m) {
+  return kb.ifElse(
+      kb.lt(m, hi), kb.builder().getF32Type(),
+      [&]() -> SmallVector<Value> {
+        Value batch;
+        SmallVector<Value> slot = slotIndices(m, batch);
+        return {scale.loadF32(kb, scale.offset(kb, slot))};
+      },
+      [&]() -> SmallVector<Value> { return {kb.f32(0.0)}; })[0];
+}
+
+/// The scales of slice kt's slots into scaleStage[stage] (plain stores: the
+/// barrier that publishes the slice's copies publishes them too).
+void WeightGradEmitter::stageScales(Value kt, Value stage) {
+  if (!spec.hasScale)
+    return;
+  int64_t nt = c.numThreads();
+  Value first = kb.add(lo, kb.mul(kt, kb.idx(c.bk)));
+  for (int64_t q = 0; q * nt < c.bk; ++q) {
+    Value t = kb.add(tid, kb.idx(q * nt));
+    kb.ifThen(kb.lt(t, kb.idx(c.bk)), [&] {
+      memref::StoreOp::create(kb.builder(), kb.getLoc(),
+                              slotScale(kb.add(first, t)), scaleStage,
+                              ValueRange{stage, t});
+    });
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Staging
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// One 16-byte copy a thread issues per slice; invariant over the loop.
+struct KRowsChunk {
+  const Side *side;
+  Value tile;          ///< the staging view
+  Value row, col;      ///< in the tile (row = slot within the slice)
+  Value limit;         ///< i32: valid elements of the chunk (0..vec)
+};
+} // namespace
+
+SliceCopier WeightGradEmitter::sliceCopier() {
+  int64_t vec = c.copyElems(dataType), nt = c.numThreads();
+  SmallVector<KRowsChunk> chunks;
+  auto addChunks = [&](const Side &side, Value tile, int64_t width) {
+    int64_t total = c.bk * width / vec;
+    for (int64_t q = 0; q * nt < total; ++q) {
+      Value ch = kb.add(tid, kb.idx(q * nt));
+      Value ok = (q + 1) * nt <= total ? kb.boolean(true)
+                                       : kb.lt(ch, kb.idx(total));
+      Value row = kb.divU(ch, kb.idx(width / vec));
+      Value col = kb.mul(kb.remU(ch, kb.idx(width / vec)), kb.idx(vec));
+      KRowsChunk chunk{&side, tile, kb.select(ok, row, kb.idx(0)),
+                       // Idle threads fill the padding past the tile.
+                       kb.select(ok, col, kb.idx(width)), Value()};
+      Value n = kb.clamp(kb.sub(side.width, kb.add(side.col0, col)),
+                         kb.idx(0), kb.idx(vec));
+      chunk.limit = kb.toI32(kb.select(ok, n, kb.idx(0)));
+      chunks.push_back(chunk);
+    }
+  };
+  addChunks(lhs, lhsStage, c.bm);
+  addChunks(rhs, rhsStage, c.bn);
+  return [this, chunks, vec](Value kt, Value stage) {
+    Value first = kb.add(lo, kb.mul(kt, kb.idx(c.bk)));
+    SmallVector<Value> tokens;
+    for (const KRowsChunk &ch : chunks) {
+      Value rowOff = slotRow(*ch.side, kb.add(first, ch.row));
+      Value n = kb.select(kb.ge(rowOff, kb.idx(0)), ch.limit, kb.i32(0));
+      Value src = kb.add(rowOff, kb.add(ch.side->col0, ch.col));
+      tokens.push_back(asyncCopy(kb, ch.tile, ValueRange{stage, ch.row, ch.col},
+                                 ch.side->data.flat, src, vec, n));
+    }
+    stageScales(kt, stage);
+    auto tokenType = nvgpu::DeviceAsyncTokenType::get(kb.getContext());
+    return nvgpu::DeviceAsyncCreateGroupOp::create(kb.builder(), kb.getLoc(),
+                                                   tokenType, tokens)
+        .getAsyncToken();
+  };
+}
+
+/// Element-wise staging for any layout, alignment and element type (f32
+/// tiles), one slice at a time.
+SmallVector<Value> WeightGradEmitter::mainLoopGeneral(Value slices,
+                                                      SmallVector<Value> acc) {
+  OpBuilder &b = kb.builder();
+  Location loc = kb.getLoc();
+  int64_t nt = c.numThreads();
+  auto stageSide = [&](const Side &side, Value tile, int64_t width,
+                       Value first) {
+    for (int64_t q = 0; q * nt < c.bk * width; ++q) {
+      Value el = kb.add(tid, kb.idx(q * nt));
+      kb.ifThen(kb.lt(el, kb.idx(c.bk * width)), [&] {
+        Value row = kb.divU(el, kb.idx(width));
+        Value col = kb.remU(el, kb.idx(width));
+        Value rowOff = slotRow(side, kb.add(first, row));
+        Value at = kb.add(side.col0, col);
+        Value ok = kb.andB(kb.ge(rowOff, kb.idx(0)), kb.lt(at, side.width));
+        const DeviceTensor &t = side.data;
+        Value v = kb.ifElse(ok, b.getF32Type(), [&]() -> SmallVector<Value> {
+          Value off = kb.add(rowOff, kb.mul(at, t.stride(t.rank() - 1)));
+          return {t.loadF32(kb, off)};
+        }, [&]() -> SmallVector<Value> { return {kb.f32(0.0)}; })[0];
+        memref::StoreOp::create(b, loc, v, tile, ValueRange{kb.idx(0), row, col});
+      });
+    }
+  };
+  return kb.forLoop(kb.idx(0), slices, kb.idx(1), acc,
+                    [&](Value kt, ValueRange acc) -> SmallVector<Value> {
+                      Value first = kb.add(lo, kb.mul(kt, kb.idx(c.bk)));
+                      kb.barrier();
+                      stageSide(lhs, lhsStage, c.bm, first);
+                      stageSide(rhs, rhsStage, c.bn, first);
+                      stageScales(kt, kb.idx(0));
+                      kb.barrier();
+                      return computeCudaCore(kb.idx(0), acc);
+                    });
+}
+
+//===----------------------------------------------------------------------===//
+// Compute
+//===----------------------------------------------------------------------===//
+
+Value WeightGradEmitter::warpRow() {
+  Value warpsN = kb.idx(c.bn / c.warpN);
+  return kb.mul(kb.divU(kb.warpId(), warpsN), kb.idx(c.warpM));
+}
+
+Value WeightGradEmitter::warpCol() {
+  Value warpsN = kb.idx(c.bn / c.warpN);
+  return kb.mul(kb.remU(kb.warpId(), warpsN), kb.idx(c.warpN));
+}
+
+FragmentSet WeightGradEmitter::loadFragments(Value stage, int64_t ks) {
+  FragmentSet frags;
+  Value k0 = kb.idx(ks * 16);
+  Value row0 = warpRow(), col0 = warpCol();
+  for (int64_t mi = 0; mi < c.warpM / 16; ++mi) {
+    Value raw = loadKRowsFragment(kb, dataType, lhsStage, stage, k0,
+                                  kb.add(row0, kb.idx(mi * 16)));
+    frags.push_back(lhsFragment(raw, stage, ks));
+  }
+  for (int64_t nj = 0; nj < c.warpN / 16; ++nj)
+    frags.push_back(loadKRowsFragment(kb, dataType, rhsStage, stage, k0,
+                                      kb.add(col0, kb.idx(nj * 16))));
+  return frags;
+}
+
+/// ldmatrix.trans of a K-rows tile gives (k 0-7 | k 8-15) x (rows 0-7 |
+/// rows 8-15) in the order 00, 10, 01, 11; mma.sync's A operand wants rows
+/// first: 00, 01, 10, 11. Registers 0-1 hold slots 2*(lane%4)+{0,1} of the
+/// k-step, 2-3 those 8 later: each pair is scaled by its slots' scales.
+Value WeightGradEmitter::lhsFragment(Value raw, Value stage, int64_t ks) {
+  OpBuilder &b = kb.builder();
+  Location loc = kb.getLoc();
+  Value frag = vector::ShuffleOp::create(b, loc, raw, raw,
+                                         ArrayRef<int64_t>{0, 2, 1, 3});
+  if (!spec.hasScale)
+    return frag;
+  auto pairType = VectorType::get({2}, b.getF32Type());
+  Value k = kb.add(kb.idx(ks * 16), kb.mul(kb.remU(kb.laneId(), kb.idx(4)),
+                                           kb.idx(2)));
+  Value scales[2];
+  for (int64_t h = 0; h < 2; ++h) {
+    auto ld = vector::LoadOp::create(b, loc, pairType, scaleStage,
+                                     ValueRange{stage, kb.add(k, kb.idx(8 * h))});
+    ld.setAlignment(8);
+    scales[h] = ld;
+  }
+  for (int64_t r = 0; r < 4; ++r) {
+    Value pair = vector::ExtractOp::create(b, loc, frag, ArrayRef<int64_t>{r});
+    Value scaled = kb.fromF32(kb.mulF(kb.toF32(pair), scales[r / 2]), dataType);
+    frag = vector::InsertOp::create(b, loc, scaled, frag, ArrayRef<int64_t>{r});
+  }
+  return frag;
+}
+
+SmallVector<Value> WeightGradEmitter::computeCudaCore(Value stage,
+                                                      ValueRange acc) {
+  OpBuilder &b = kb.builder();
+  Location loc = kb.getLoc();
+  Value threadsN = kb.idx(c.bn / c.threadN);
+  Value row = kb.mul(kb.divU(tid, threadsN), kb.idx(c.threadM));
+  Value col = kb.mul(kb.remU(tid, threadsN), kb.idx(c.threadN));
+  auto vm = VectorType::get({c.threadM}, b.getF32Type());
+  auto vn = VectorType::get({c.threadN}, b.getF32Type());
+  int64_t alignM = c.threadM % 4 == 0 ? 16 : 4;
+  SmallVector<Value> cur(acc.begin(), acc.end());
+  for (int64_t k = 0; k < c.bk; ++k) {
+    Value kk = kb.idx(k);
+    auto a = vector::LoadOp::create(b, loc, vm, lhsStage,
+                                    ValueRange{stage, kk, row});
+    a.setAlignment(alignM);
+    Value av = a;
+    if (spec.hasScale) {
+      Value s = memref::LoadOp::create(b, loc, scaleStage, ValueRange{stage, kk});
+      av = kb.mulF(av, kb.splat(s, c.threadM));
+    }
+    auto bv = vector::LoadOp::create(b, loc, vn, rhsStage,
+                                     ValueRange{stage, kk, col});
+    bv.setAlignment(16);
+    for (int64_t tm = 0; tm < c.threadM; ++tm)
+      cur[tm] = kb.fma(kb.splat(kb.extract(av, tm), c.threadN), bv, cur[tm]);
+  }
+  return cur;
+}
+
+//===----------------------------------------------------------------------===//
+// Output
+//===----------------------------------------------------------------------===//
+
+/// m16n8 accumulator tiles: registers (0, 1) are row lane/4, columns
+/// 2*(lane%4)+{0,1}; (2, 3) the row 8 below. dw rows are 16-byte aligned
+/// (checked on the host), so a pair is one store.
+void WeightGradEmitter::storeTensorCore(ValueRange acc) {
+  OpBuilder &b = kb.builder();
+  Location loc = kb.getLoc();
+  Value lane = kb.laneId();
+  Value rowBase = kb.add(kb.add(lhs.col0, warpRow()), kb.divU(lane, kb.idx(4)));
+  Value colBase = kb.add(kb.add(rhs.col0, warpCol()),
+                         kb.mul(kb.remU(lane, kb.idx(4)), kb.idx(2)));
+  int64_t nTiles = c.warpN / 8;
+  int64_t align = 2 * elementBytes(dw.elementType);
+  for (int64_t mi = 0; mi < c.warpM / 16; ++mi)
+    for (int64_t ni = 0; ni < nTiles; ++ni)
+      for (int64_t h = 0; h < 2; ++h) {
+        Value row = kb.add(rowBase, kb.idx(mi * 16 + h * 8));
+        Value col = kb.add(colBase, kb.idx(ni * 8));
+        Value v = acc[mi * nTiles + ni];
+        kb.ifThen(kb.andB(kb.lt(row, lhs.width), kb.lt(col, rhs.width)), [&] {
+          Value pair = vector::FromElementsOp::create(
+              b, loc, VectorType::get({2}, b.getF32Type()),
+              ValueRange{kb.extract(v, 2 * h), kb.extract(v, 2 * h + 1)});
+          dw.storeVectorF32(kb, pair, dw.offset(kb, {e, row, col}), align);
+        });
+      }
+}
+
+void WeightGradEmitter::storeCudaCore(ValueRange acc) {
+  Value threadsN = kb.idx(c.bn / c.threadN);
+  Value row0 = kb.add(lhs.col0, kb.mul(kb.divU(tid, threadsN), kb.idx(c.threadM)));
+  Value col = kb.add(rhs.col0, kb.mul(kb.remU(tid, threadsN), kb.idx(c.threadN)));
+  for (int64_t tm = 0; tm < c.threadM; ++tm) {
+    Value row = kb.add(row0, kb.idx(tm));
+    kb.ifThen(kb.lt(row, lhs.width), [&] {
+      if (fast) { // f32 rows of 16 bytes: J is a multiple of 4
+        kb.ifThen(kb.lt(col, rhs.width), [&] {
+          dw.storeVectorF32(kb, acc[tm], dw.offset(kb, {e, row, col}), 16);
+        });
+        return;
+      }
+      for (int64_t q = 0; q < c.threadN; ++q) {
+        Value j = kb.add(col, kb.idx(q));
+        kb.ifThen(kb.lt(j, rhs.width), [&] {
+          Value off = kb.add(dw.offset(kb, {e, row}), kb.mul(j, dw.stride(2)));
+          dw.storeF32(kb, kb.extract(acc[tm], q), off);
+        });
+      }
+    });
+  }
+}
+
+void egs::emitWeightGradKernel(KernelBuilder &kb, const WeightGradSpec &spec,
+                               Type dataType, ValueRange args) {
+  WeightGradEmitter(kb, spec, dataType).emit(args);
+}

@@ -1,0 +1,129 @@
+//===- WeightGradOps.cpp - GPU lowering of weight_grad --------------------===//
+//
+// A fast kernel (16-byte cp.async staging; mma.sync for f16/bf16, CUDA cores
+// for f32) and a general one (element loads, any layout); the host code
+// launches the fast one where lhs, rhs and dw have unit inner strides and
+// 16-byte aligned rows and bases.
+//
+//===----------------------------------------------------------------------===//
+#include "WeightGrad.h"
+#include "egs/Dialect/EGS/IR/EGSOps.h"
+
+using namespace mlir;
+using namespace egs;
+
+namespace {
+struct WeightGradStrategies {
+  GemmConfig fast, general;
+};
+} // namespace
+
+static Type elementTypeOf(Value v) {
+  return cast<ShapedType>(v.getType()).getElementType();
+}
+
+/// The kernel's symbol, from its spec, strategy and argument types.
+static std::string weightGradKernelName(const WeightGradSpec &spec,
+                                        TypeRange types) {
+  std::string name = "egs_weight_grad_";
+  name += spec.ragged ? "ragged" : spec.batched ? "ec_batched" : "ec";
+  name += spec.lhsGathered ? "_glhs" : "_slhs";
+  name += spec.rhsGathered ? "_grhs" : "_srhs";
+  if (spec.hasScale)
+    name += "_scale";
+  name += "_" + spec.config.tag();
+  for (Type t : types)
+    name += "_" + typeTag(cast<MemRefType>(t).getElementType());
+  return name;
+}
+
+void egs::launchWeightGrad(HostLauncher &host, const WeightGradSpec &spec,
+                           const WeightGradOperands &ops, Value cond) {
+  KernelBuilder &kb = host.host();
+  OpBuilder &b = kb.builder();
+  const GemmConfig &c = spec.config;
+  SmallVector<Value> args{ops.lhs};
+  if (spec.lhsGathered)
+    args.push_back(ops.lhsInd);
+  args.push_back(ops.rhs);
+  if (spec.rhsGathered)
+    args.push_back(ops.rhsInd);
+  if (spec.ragged)
+    args.push_back(ops.offsets);
+  if (spec.hasScale)
+    args.push_back(ops.scale);
+  args.push_back(ops.dw);
+  auto dim = [&](int64_t d) {
+    return memref::DimOp::create(b, kb.getLoc(), ops.dw, d).getResult();
+  };
+  Value blocks = kb.mul(dim(0), kb.mul(kb.ceilDiv(dim(1), kb.idx(c.bm)),
+                                       kb.ceilDiv(dim(2), kb.idx(c.bn))));
+  Type dataType = elementTypeOf(ops.lhs);
+  TypeRange types = ValueRange(args).getTypes();
+  auto kernel = host.kernels().getOrCreate(
+      weightGradKernelName(spec, types), types, c.numThreads(),
+      [&](KernelBuilder &k, ValueRange a) {
+        emitWeightGradKernel(k, spec, dataType, a);
+      });
+  host.launch(kernel, {blocks, kb.idx(1), kb.idx(1)}, c.numThreads(),
+              weightGradSharedLayout(c).totalBytes, args, cond);
+}
+
+namespace {
+struct WeightGradToGPU
+    : PreparedGPULoweringPattern<WeightGradOp, WeightGradStrategies> {
+  using PreparedGPULoweringPattern::PreparedGPULoweringPattern;
+
+  FailureOr<WeightGradStrategies> prepare(WeightGradOp op) const override {
+    auto dwType = cast<MemRefType>(op.getOut().getType());
+    WeightGradShape shape{dwType.getDimSize(1), dwType.getDimSize(2),
+                          elementTypeOf(op.getLhs())};
+    GemmPath fastPath = shape.dataType.isF32() ? GemmPath::CudaCoreAsync
+                                               : GemmPath::TensorCore;
+    auto emitError = [&] { return op->emitOpError(); };
+    FailureOr<GemmConfig> fast = chooseWeightGradConfig(
+        shape, fastPath, options.maxSharedMemory, emitError);
+    FailureOr<GemmConfig> general = chooseWeightGradConfig(
+        shape, GemmPath::CudaCoreGeneral, options.maxSharedMemory, emitError);
+    if (failed(fast) || failed(general))
+      return failure();
+    return WeightGradStrategies{*fast, *general};
+  }
+
+  void lower(WeightGradOp op, const WeightGradStrategies &strategies,
+             HostLauncher &host, PatternRewriter &) const override {
+    KernelBuilder &kb = host.host();
+    WeightGradOperands ops;
+    auto device = [&](Value v) { return v ? host.device(v) : Value(); };
+    ops.lhs = device(op.getLhs());
+    ops.lhsInd = device(op.getLhsInd());
+    ops.rhs = device(op.getRhs());
+    ops.rhsInd = device(op.getRhsInd());
+    ops.offsets = device(op.getExpertOffsets());
+    ops.scale = device(op.getScale());
+    ops.dw = device(op.getOut());
+
+    WeightGradSpec spec;
+    spec.ragged = op.isRagged();
+    spec.batched = op.isBatched();
+    spec.lhsGathered = static_cast<bool>(ops.lhsInd);
+    spec.rhsGathered = static_cast<bool>(ops.rhsInd);
+    spec.hasScale = static_cast<bool>(ops.scale);
+    // 32-bit index math in the kernels (slot -> (b, k), tile ids).
+    Value fits = kb.andB(host.fitsInt32(ops.lhs), host.fitsInt32(ops.rhs));
+    fits = kb.andB(fits, host.fitsInt32(ops.dw));
+    Value fastOk = kb.andB(host.vectorAccessible(ops.lhs, 16),
+                           kb.andB(host.vectorAccessible(ops.rhs, 16),
+                                   host.vectorAccessible(ops.dw, 16)));
+    spec.config = strategies.fast;
+    launchWeightGrad(host, spec, ops, kb.andB(fits, fastOk));
+    spec.config = strategies.general;
+    launchWeightGrad(host, spec, ops, kb.notB(kb.andB(fits, fastOk)));
+  }
+};
+} // namespace
+
+void egs::populateWeightGradToGPUPatterns(RewritePatternSet &patterns,
+                                          const GPULoweringOptions &options) {
+  patterns.add<WeightGradToGPU>(patterns.getContext(), options);
+}
