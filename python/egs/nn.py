@@ -5,6 +5,9 @@
     MoE(hidden, ffn, num_experts, top_k, activation="swiglu")
         router -> softmax -> top-k -> egs.route -> fused up-projection
         -> activation -> fused down-projection with the weighted combine
+    MoE.from_transformers(block)        the same layer on a transformers
+                                        sparse-MoE block's own parameters
+    slot_weights(weights, row_id_map)   routing weight of each ragged slot
 
 The ops behind them are torch custom operators (egs::gather_matmul, ...;
 see egs._torch_ops for the backward formulas), so torch.compile keeps them
@@ -18,7 +21,7 @@ from torch import nn
 
 from . import _torch_ops as ops
 
-__all__ = ["ExpertGather", "ExpertScatter", "MoE", "ops"]
+__all__ = ["ExpertGather", "ExpertScatter", "MoE", "ops", "slot_weights"]
 
 
 def _init_experts(weight, fan_in):
@@ -85,6 +88,33 @@ class ExpertScatter(nn.Module):
 _ACTIVATIONS = ("swiglu", "silu", "gelu", "relu")
 
 
+def slot_weights(weights, row_id_map):
+    """[T*k]: the routing weight of each ragged slot, in slot order.
+
+    egs.route orders the slots of choice j of token t at row_id_map[j*T + t];
+    weights [T,k] is scattered there on the device (no host sync, autograd
+    flows back to weights): the `scale` of the ragged matmul_scatter."""
+    flat = weights.t().reshape(-1)
+    return flat.new_empty(flat.shape).scatter(0, row_id_map.long(), flat)
+
+
+def _is_silu(act):
+    """Whether act (a transformers ACT2FN module) is silu: checked on values."""
+    if not callable(act):
+        return False
+    t = torch.linspace(-4.0, 4.0, 17)
+    try:
+        return torch.allclose(act(t), F.silu(t))
+    except Exception:
+        return False
+
+
+# transformers routers egs.nn.MoE reproduces exactly: class name -> attribute
+# that says whether the top-k weights are renormalized (None: always).
+_HF_ROUTERS = {"MixtralTopKRouter": None, "Qwen3MoeTopKRouter": "norm_topk_prob",
+               "Qwen2MoeTopKRouter": "norm_topk_prob", "OlmoeTopKRouter": "norm_topk_prob"}
+
+
 class MoE(nn.Module):
     """Token-choice top-k Mixture-of-Experts feed-forward layer.
 
@@ -94,10 +124,15 @@ class MoE(nn.Module):
     -> activation (swiglu: silu(a) * b over the two halves) -> down
     projection scattered back to the tokens with the routing weights
     (egs.matmul_scatter, ragged, scale = weight of each slot).
+
+    Weights: w_up [E, hidden, up] and w_down [E, ffn, hidden] (up = 2*ffn for
+    swiglu, gate half first); with w_transposed=True they are stored as
+    transformers stores experts, w_up [E, up, hidden] and w_down [E, hidden,
+    ffn], and read in place (CPU kernels; not yet on CUDA).
     """
 
     def __init__(self, hidden, ffn, num_experts, top_k, activation="swiglu",
-                 normalize_topk=True, device=None, dtype=None):
+                 normalize_topk=True, device=None, dtype=None, *, w_transposed=False):
         super().__init__()
         if activation not in _ACTIVATIONS:
             raise ValueError(f"activation must be one of {_ACTIVATIONS}, got {activation!r}")
@@ -106,10 +141,15 @@ class MoE(nn.Module):
         kw = {"device": device, "dtype": dtype}
         self.hidden, self.ffn, self.num_experts, self.top_k = hidden, ffn, num_experts, top_k
         self.activation, self.normalize_topk = activation, normalize_topk
+        self.w_transposed = bool(w_transposed)
         up = 2 * ffn if activation == "swiglu" else ffn
         self.router = nn.Linear(hidden, num_experts, bias=False, **kw)
-        self.w_up = nn.Parameter(torch.empty(num_experts, hidden, up, **kw))
-        self.w_down = nn.Parameter(torch.empty(num_experts, ffn, hidden, **kw))
+        if self.w_transposed:
+            self.w_up = nn.Parameter(torch.empty(num_experts, up, hidden, **kw))
+            self.w_down = nn.Parameter(torch.empty(num_experts, hidden, ffn, **kw))
+        else:
+            self.w_up = nn.Parameter(torch.empty(num_experts, hidden, up, **kw))
+            self.w_down = nn.Parameter(torch.empty(num_experts, ffn, hidden, **kw))
         _init_experts(self.w_up, hidden)
         _init_experts(self.w_down, ffn)
 
@@ -140,16 +180,105 @@ class MoE(nn.Module):
         rows, offsets, row_id_map = ops.route(ids, self.num_experts)
         # Slot r holds choice j of token t where row_id_map[j*T + t] = r; its
         # weight is weights[t, j].
-        slot_of = torch.empty_like(row_id_map, dtype=torch.long)
-        slot_of.scatter_(0, row_id_map.long(),
-                         torch.arange(row_id_map.shape[0], device=x.device))
-        scale = weights.t().reshape(-1)[slot_of]
-        h = ops.gather_matmul(x2, rows, self.w_up, None, offsets)
+        scale = slot_weights(weights, row_id_map)
+        h = ops.gather_matmul(x2, rows, self.w_up, None, offsets, self.w_transposed)
         a = self._activate(h)
-        out = ops.matmul_scatter(a.contiguous(), rows, self.w_down, None, t, scale.contiguous(),
-                                 offsets, False)
+        out = ops.matmul_scatter(a.contiguous(), rows, self.w_down, None, t, scale,
+                                 offsets, False, self.w_transposed)
         return out.reshape(shape)
 
     def extra_repr(self):
         return (f"hidden={self.hidden}, ffn={self.ffn}, num_experts={self.num_experts}, "
-                f"top_k={self.top_k}, activation={self.activation!r}")
+                f"top_k={self.top_k}, activation={self.activation!r}"
+                + (", w_transposed=True" if self.w_transposed else ""))
+
+    @classmethod
+    def from_transformers(cls, block, *, copy=None):
+        """An egs.nn.MoE computing what the transformers sparse-MoE `block`
+        computes (router, softmax, top-k, optional renormalization, SwiGLU
+        experts), for swapping modules by hand.
+
+        Supported: Mixtral (MixtralSparseMoeBlock), Qwen3-MoE
+        (Qwen3MoeSparseMoeBlock), OLMoE (OlmoeSparseMoeBlock): a softmax
+        top-k router without bias and SiLU-gated experts stored
+        [E, out, in] without biases. Other blocks raise ValueError saying
+        why (GPT-OSS's biased router and clamped gate, DeepSeek-V3's
+        group-limited sigmoid routing and Qwen2-MoE's shared expert are not
+        what MoE computes): run them through
+        `experts_implementation="egs"` (egs.integrations.transformers),
+        which keeps the model's own router.
+
+        copy=False shares the block's Parameters (router weight,
+        gate_up_proj, down_proj: the same tensor objects, no copy; the
+        MoE reads [E, out, in] in place with w_transposed=True, so
+        training either module trains both). copy=True copies them into
+        MoE's own layout ([E, in, out], independent parameters). The
+        default (None) shares where the weights' device reads transposed
+        weights in place (CPU) and copies elsewhere (CUDA today)."""
+        gate = getattr(block, "gate", None)
+        experts = getattr(block, "experts", None)
+        name = type(block).__name__
+        if gate is None or experts is None:
+            raise ValueError(f"MoE.from_transformers: {name} has no .gate router and .experts "
+                             "(GPT-OSS's GptOssMLP: biased router, clamped interleaved gate "
+                             "and expert biases are not what egs.nn.MoE computes; use "
+                             "experts_implementation=\"egs\" from egs.integrations.transformers)")
+        router_kind = type(gate).__name__
+        if router_kind not in _HF_ROUTERS:
+            raise ValueError(f"MoE.from_transformers: {name}'s router {router_kind} is not a "
+                             "softmax top-k router egs.nn.MoE reproduces (supported: "
+                             f"{', '.join(sorted(_HF_ROUTERS))}); use experts_implementation="
+                             "\"egs\" (egs.integrations.transformers), which keeps the "
+                             "model's router")
+        for shared in ("shared_expert", "shared_experts"):
+            if getattr(block, shared, None) is not None:
+                raise ValueError(f"MoE.from_transformers: {name} has a shared expert, which "
+                                 "egs.nn.MoE does not compute; use experts_implementation="
+                                 "\"egs\" (egs.integrations.transformers)")
+        if getattr(block, "jitter_noise", 0) and block.jitter_noise > 0:
+            raise ValueError(f"MoE.from_transformers: {name} has router jitter noise "
+                             f"{block.jitter_noise}, which egs.nn.MoE does not apply")
+        wu, wd = getattr(experts, "gate_up_proj", None), getattr(experts, "down_proj", None)
+        if (not isinstance(wu, torch.Tensor) or not isinstance(wd, torch.Tensor)
+                or getattr(experts, "has_bias", False) or getattr(experts, "is_transposed", False)
+                or not getattr(experts, "has_gate", True)):
+            raise ValueError(f"MoE.from_transformers: {name}'s experts are not gated, "
+                             "bias-free [E, out, in] gate_up_proj/down_proj")
+        from transformers.integrations.moe import _default_apply_gate
+        if getattr(type(experts), "_apply_gate", _default_apply_gate) is not _default_apply_gate \
+                or not _is_silu(getattr(experts, "act_fn", None)):
+            raise ValueError(f"MoE.from_transformers: {name}'s experts gate is not "
+                             "silu(gate) * up (egs.nn.MoE's swiglu)")
+        num_experts, up, hidden = wu.shape
+        ffn = wd.shape[2]
+        if up != 2 * ffn or tuple(wd.shape) != (num_experts, hidden, ffn) \
+                or tuple(gate.weight.shape) != (num_experts, hidden):
+            raise ValueError(f"MoE.from_transformers: {name}'s weights have unexpected shapes "
+                             f"router {tuple(gate.weight.shape)}, gate_up_proj {tuple(wu.shape)},"
+                             f" down_proj {tuple(wd.shape)}")
+        norm_attr = _HF_ROUTERS[router_kind]
+        normalize = True if norm_attr is None else bool(getattr(gate, norm_attr))
+        if copy is None:
+            copy = not ops._READS_TRANSPOSED_W.get(wu.device.type, False)
+            if copy:
+                import warnings
+                warnings.warn(f"MoE.from_transformers: egs's {wu.device.type} kernels cannot "
+                              "read [E, out, in] weights in place yet; copying them into "
+                              "egs.nn.MoE's layout (the MoE's parameters are not the block's)",
+                              UserWarning, stacklevel=2)
+        elif not copy and not ops._READS_TRANSPOSED_W.get(wu.device.type, False):
+            raise ValueError(f"MoE.from_transformers: copy=False needs kernels that read "
+                             f"[E, out, in] weights in place, which {wu.device.type} has not yet")
+        moe = cls(hidden, ffn, num_experts, gate.top_k, "swiglu", normalize_topk=normalize,
+                  device="meta", dtype=wu.dtype, w_transposed=not copy)
+        if copy:
+            def own(p, t):
+                return nn.Parameter(t.detach().contiguous().clone(), requires_grad=p.requires_grad)
+            moe.router.weight = own(gate.weight, gate.weight)
+            moe.w_up = own(wu, wu.transpose(1, 2))
+            moe.w_down = own(wd, wd.transpose(1, 2))
+        else:
+            moe.router.weight = gate.weight
+            moe.w_up = wu
+            moe.w_down = wd
+        return moe
