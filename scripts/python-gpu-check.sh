@@ -6,6 +6,8 @@
 #                                        #   [".carry/egs-py"]): builds the small
 #                                        #   extension for its Python, runs
 #                                        #   test/python and the overhead benchmark
+#   scripts/python-gpu-check.sh package  # on the GPU machine: only the package
+#                                        #   (/tmp/egs-pkg), for benchmarks
 #
 # libEGSCAPI.so is self-contained (MLIR and LLVM inside), so it travels as is,
 # compressed to fit the carry limit; the GPU machine compiles only the pybind11
@@ -25,12 +27,13 @@ build)
   cp "$build/lib/libegs_cuda_runtime.so" "$CARRY/"
   du -sh "$CARRY"
   ;;
-device)
+device|package)
   cd "$ROOT"
   pkg=/tmp/egs-pkg/egs
   rm -rf /tmp/egs-pkg && mkdir -p "$pkg"
   xz -dc "$CARRY/libEGSCAPI.so.xz" > "$pkg/libEGSCAPI.so"
-  cp "$CARRY/libegs_cuda_runtime.so" python/egs/*.py "$pkg/"
+  cp "$CARRY/libegs_cuda_runtime.so" "$pkg/"
+  cp -r python/egs/. "$pkg/"  # the modules and subpackages (egs.integrations)
   suffix=$(python3 -c "import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))")
   g++ -O2 -shared -fPIC -std=c++17 -fvisibility=hidden -Iinclude \
     $(python3 -m pybind11 --includes) python/src/EGSModule.cpp \
@@ -52,6 +55,7 @@ print(' '.join('-isystem ' + p for p in c.include_paths()))" 2>/dev/null || true
     echo "egs._egs_torch not built (no torch, or it did not compile): the Python replay runs"
   fi
   wait "$egs_ext"
+  [ "$MODE" = package ] && exit 0
   export CUDA_HOME="${CUDA_HOME:-/usr/local/cuda}" PYTHONPATH=/tmp/egs-pkg
   unset EGS_BUILD
   python3 -m pytest -q -p no:cacheprovider test/python "$@" 2>&1 | tail -15
@@ -59,7 +63,7 @@ print(' '.join('-isystem ' + p for p in c.include_paths()))" 2>/dev/null || true
   python3 benchmarks/cuda_call_breakdown.py
   ;;
 *)
-  echo "usage: $0 build|device [pytest args]" >&2
+  echo "usage: $0 build|device|package [pytest args]" >&2
   exit 2
   ;;
 esac
