@@ -825,8 +825,8 @@ def main():
     print(f"device: {torch.cuda.get_device_name()}  torch {torch.__version__}", flush=True)
     parts = [check_gather_matmul, check_ragged, check_matmul_scatter, check_routing, check_data_movement,
              check_strategies, check_weight_grad]
-    if os.environ.get("EGS_CHECK_WEIGHT_GRAD"):
-        parts = [check_weight_grad]  # then the dW timing rows only
+    if os.environ.get("EGS_CHECK_WEIGHT_GRAD") and not os.environ.get("EGS_CHECK_ALL"):
+        parts = [check_weight_grad]  # then the dW timing rows only (EGS_CHECK_ALL: every check)
     if os.environ.get("EGS_CHECK_SWEEP"):
         # Tile sweep: the strategy checks, then the token-choice timing rows only.
         parts = [check_ragged, check_strategies]
