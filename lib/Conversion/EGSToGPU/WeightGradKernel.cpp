@@ -41,6 +41,10 @@ struct KRowsChunk {
   SmallVector<Value, 3> dst; ///< in the tile, after the stage index
   Value row, col;            ///< row = slot within the slice; tile column
   Value limit;               ///< i32: valid elements of the chunk (0..vec)
+  /// Linear slot orders (see chunkSource): at slice 0, the element offset
+  /// of the chunk (slot order) or of its slot's index (gathered), and what
+  /// one slice adds to it.
+  Value base, step;
 };
 
 class WeightGradEmitter {
@@ -63,6 +67,9 @@ private:
   Value slotScale(Value m);
   void stageScales(Value kt, Value stage);
   SliceCopier sliceCopier();
+  void prepareLinearChunk(KRowsChunk &chunk);
+  /// The source offset of `chunk` in slice kt and its valid elements `n`.
+  Value chunkSource(const KRowsChunk &chunk, Value kt, Value &n);
   SmallVector<Value> mainLoopWarpgroup(Value slices);
   void rescaleLandedLhs(Value stage);
   FragmentSet loadFragments(Value stage, int64_t ks);
@@ -83,7 +90,7 @@ private:
 
   Side lhs, rhs;
   DeviceTensor offsets, scale, dw;
-  Value tid, e, lo, hi, perBatch;
+  Value tid, e, lo, hi, perBatch, numSlots;
   Value lhsStage, rhsStage, scaleStage;
   SmallVector<KRowsChunk> lhsChunks, rhsChunks;
 };
@@ -289,15 +296,17 @@ SliceCopier WeightGradEmitter::sliceCopier() {
   };
   lhsChunks = chunksOf(lhs, lhsStage, c.bm);
   rhsChunks = chunksOf(rhs, rhsStage, c.bn);
+  numSlots = kb.sub(hi, lo);
+  for (KRowsChunk &ch : lhsChunks)
+    prepareLinearChunk(ch);
+  for (KRowsChunk &ch : rhsChunks)
+    prepareLinearChunk(ch);
   SmallVector<KRowsChunk> chunks(lhsChunks);
   chunks.append(rhsChunks.begin(), rhsChunks.end());
   return [this, chunks, vec](Value kt, Value stage) {
-    Value first = kb.add(lo, kb.mul(kt, kb.idx(c.bk)));
     SmallVector<Value> tokens;
     for (const KRowsChunk &ch : chunks) {
-      Value rowOff = slotRow(*ch.side, kb.add(first, ch.row));
-      Value n = kb.select(kb.ge(rowOff, kb.idx(0)), ch.limit, kb.i32(0));
-      Value src = kb.add(rowOff, kb.add(ch.side->col0, ch.col));
+      Value n, src = chunkSource(ch, kt, n);
       SmallVector<Value, 4> at{stage};
       at.append(ch.dst.begin(), ch.dst.end());
       tokens.push_back(
@@ -309,6 +318,51 @@ SliceCopier WeightGradEmitter::sliceCopier() {
                                                    tokenType, tokens)
         .getAsyncToken();
   };
+}
+
+/// Ragged and unbatched expert-choice slots are linear: slot lo + r has its
+/// row (slot order) or its index (gathered) at a fixed stride per slot, so
+/// a chunk's offsets are computed once and advance by one multiply-add per
+/// slice (the copy loop is issue-bound otherwise). Batched slots (b, k)
+/// decode each slot instead.
+void WeightGradEmitter::prepareLinearChunk(KRowsChunk &ch) {
+  if (spec.batched)
+    return;
+  const Side &side = *ch.side;
+  const DeviceTensor &t = side.gathered ? side.ind : side.data;
+  int64_t slotDim = spec.ragged ? 0 : 1;
+  Value batch;
+  Value first = kb.add(lo, ch.row);
+  // (An offset only: nothing is read at slots past hi.)
+  ch.base = t.offset(kb, slotIndices(first, batch));
+  if (!side.gathered)
+    ch.base = kb.add(ch.base, kb.add(side.col0, ch.col));
+  ch.step = kb.mul(t.stride(slotDim), kb.idx(c.bk));
+}
+
+Value WeightGradEmitter::chunkSource(const KRowsChunk &ch, Value kt, Value &n) {
+  const Side &side = *ch.side;
+  Value colOffset = kb.add(side.col0, ch.col);
+  if (!ch.base) {
+    Value first = kb.add(lo, kb.mul(kt, kb.idx(c.bk)));
+    Value rowOff = slotRow(side, kb.add(first, ch.row));
+    n = kb.select(kb.ge(rowOff, kb.idx(0)), ch.limit, kb.i32(0));
+    return kb.add(rowOff, colOffset);
+  }
+  Value valid = kb.lt(kb.add(kb.mul(kt, kb.idx(c.bk)), ch.row), numSlots);
+  Value at = kb.add(ch.base, kb.mul(kt, ch.step));
+  if (!side.gathered) {
+    n = kb.select(valid, ch.limit, kb.i32(0));
+    return at;
+  }
+  Value token = kb.ifElse(
+      valid, kb.builder().getIndexType(),
+      [&]() -> SmallVector<Value> { return {side.ind.loadIndex(kb, at)}; },
+      [&]() -> SmallVector<Value> { return {kb.idx(-1)}; })[0];
+  // Out-of-range tokens read zeros.
+  Value ok = kb.inRange(token, side.data.size(0));
+  n = kb.select(ok, ch.limit, kb.i32(0));
+  return kb.add(kb.mul(token, side.data.stride(0)), colOffset);
 }
 
 /// sm_90a: wgmma reads both K-rows tiles from shared memory, lhs as the
