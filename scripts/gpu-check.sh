@@ -19,6 +19,9 @@
 # points become libegs_check.so (host-buffers=device host-sync=false), which
 # gpu_check.py calls on torch tensors: correctness first (random data,
 # outputs poisoned, float64 reference), then a table of timings.
+# libegs_check_sm80.so holds the weight_grad entry points built for sm_80
+# (mma.sync instead of wgmma); `device` runs the weight_grad checks with it
+# too (EGS_CHECK_WEIGHT_GRAD=1: the weight_grad cases and dW timings only).
 #
 # env: BUILD (default build-gpu), CUDA_HOME (default /usr/local/cuda),
 #      CHIP (default sm_90a), OUT (device mode, default /tmp/egs-gpu-check).
@@ -35,13 +38,24 @@ is_program() {
   grep -q "^// RUN: egs-runner" "$f" && ! grep -q "^// RUN: not " "$f"
 }
 
+# check_library BUILD CHIP NAME SOURCE: $obj/SOURCE -> $CARRY/lib/NAME.
+check_library() {
+  local build=$1 chip=$2 name=$3 src=$4 llvm=/usr/lib/llvm-22/bin
+  "$build/bin/egs-opt" "$obj/$src" \
+    --egs-lower-to-nvvm="bufferize=false host-buffers=device host-sync=false chip=$chip" -o "$obj/check.llvm.mlir"
+  "$llvm/mlir-translate" --mlir-to-llvmir "$obj/check.llvm.mlir" -o "$obj/check.ll"
+  "$llvm/llc" -O3 -relocation-model=pic -filetype=obj "$obj/check.ll" -o "$obj/check.o"
+  g++ -shared "$obj/check.o" -L "$CARRY/lib" -legs_cuda_runtime -Wl,-rpath,'$ORIGIN' \
+    -static-libstdc++ -static-libgcc -o "$CARRY/lib/$name"
+}
+
 build() {
   local build="${BUILD:-$ROOT/build-gpu}" llvm=/usr/lib/llvm-22/bin
   export CUDA_HOME="${CUDA_HOME:-/usr/local/cuda}"
   local chip="${CHIP:-sm_90a}"
   rm -rf "$CARRY"
   mkdir -p "$CARRY/lib" "$CARRY/tests" "$CARRY/obj"
-  local obj="$CARRY/obj"
+  obj="$CARRY/obj"
   echo "== runtime"
   g++ -O2 -std=c++17 -shared -fPIC -fvisibility=hidden -static-libstdc++ -static-libgcc \
     -I "$ROOT/runtime/include" \
@@ -73,12 +87,12 @@ build() {
 
   echo "== check library"
   python3 "$HERE/gen_check_kernels.py" > "$obj/check.mlir"
-  "$build/bin/egs-opt" "$obj/check.mlir" \
-    --egs-lower-to-nvvm="bufferize=false host-buffers=device host-sync=false chip=$chip" -o "$obj/check.llvm.mlir"
-  "$llvm/mlir-translate" --mlir-to-llvmir "$obj/check.llvm.mlir" -o "$obj/check.ll"
-  "$llvm/llc" -O3 -relocation-model=pic -filetype=obj "$obj/check.ll" -o "$obj/check.o"
-  g++ -shared "$obj/check.o" -L "$CARRY/lib" -legs_cuda_runtime -Wl,-rpath,'$ORIGIN' \
-    -static-libstdc++ -static-libgcc -o "$CARRY/lib/libegs_check.so"
+  check_library "$build" "$chip" libegs_check.so check.mlir
+  # weight_grad's entry points for sm_80 (mma.sync instead of wgmma; sm_80
+  # code runs on Hopper too): the device run checks the mma.sync path.
+  echo "== check library, weight_grad for sm_80"
+  python3 "$HERE/gen_check_kernels.py" --weight-grad-only > "$obj/check_wg.mlir"
+  check_library "$build" sm_80 libegs_check_sm80.so check_wg.mlir
   cp "$HERE/gpu_check.py" "$CARRY/"
   rm -rf "$obj"
   du -sh "$CARRY"
@@ -116,6 +130,9 @@ device() {
   fi
   echo "== gpu_check.py"
   timeout 420 python3 gpu_check.py "$CARRY" 2>&1 | tee "$out/gpu_check.log" || fails=$((fails + 1))
+  echo "== gpu_check.py: weight_grad with the sm_80 (mma.sync) kernels"
+  EGS_CHECK_LIB=libegs_check_sm80.so EGS_CHECK_WEIGHT_GRAD=1 timeout 300 python3 gpu_check.py "$CARRY" 2>&1 |
+    tee "$out/gpu_check_sm80.log" || fails=$((fails + 1))
   # The run tool fetches a limited number of files: one archive of them all.
   tar -C "$out" -czf "$out/outputs.tgz" tests && rm -rf "$out/tests"
   echo "program failures (exit codes): $fails"

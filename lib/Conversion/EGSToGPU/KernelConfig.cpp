@@ -290,22 +290,29 @@ egs::chooseGemmVariants(const GemmShape &shape, GemmPath path,
 
 WeightGradSharedLayout egs::weightGradSharedLayout(const GemmConfig &c) {
   WeightGradSharedLayout l;
-  l.elemBytes = c.path == GemmPath::TensorCore ? 2 : 4;
-  // 16 bytes of padding per K-row keep ldmatrix.trans free of bank conflicts.
-  l.pad = 16 / l.elemBytes;
+  bool swizzled = c.path == GemmPath::Warpgroup;
+  l.elemBytes = c.path == GemmPath::TensorCore || swizzled ? 2 : 4;
+  // 16 bytes of padding per K-row keep ldmatrix.trans free of bank conflicts;
+  // wgmma's swizzle does that itself and needs 1024-byte aligned tiles.
+  l.pad = swizzled ? 0 : 16 / l.elemBytes;
+  int64_t align = swizzled ? 1024 : 16;
   l.lhsOffset = 0;
-  l.rhsOffset = alignTo16(c.stages * c.bk * (c.bm + l.pad) * l.elemBytes);
+  l.rhsOffset =
+      llvm::alignTo(c.stages * c.bk * (c.bm + l.pad) * l.elemBytes, align);
   l.scaleOffset =
       alignTo16(l.rhsOffset + c.stages * c.bk * (c.bn + l.pad) * l.elemBytes);
   l.totalBytes = alignTo16(l.scaleOffset + c.stages * c.bk * 4);
   return l;
 }
 
-/// Tensor cores: 128x256 tiles (8 warps of 64x64) where both sides of dw are
-/// large (the Mixtral and Qwen3 shapes: E * (I/128) * (J/256) blocks is
-/// already several waves, so the reduction is never split), 128x128 by
-/// default, 64x64 with 4 warps for narrow outputs. CUDA cores (f32): 64x64.
-static GemmConfig weightGradHeuristic(const WeightGradShape &s, GemmPath path) {
+/// Tensor cores: 128x256 tiles (8 warps of 64x64; on sm_90a two warpgroups
+/// of wgmma m64n256k16 with bk = 64) where both sides of dw are large (the
+/// Mixtral and Qwen3 shapes: E * (I/128) * (J/256) blocks is already several
+/// waves, so the reduction is never split), 128x128 by default (wgmma
+/// m64n128k16 on sm_90a), 64x64 mma.sync with 4 warps for narrow outputs.
+/// CUDA cores (f32): 64x64.
+static GemmConfig weightGradHeuristic(const WeightGradShape &s, GemmPath path,
+                                      bool warpgroupMma) {
   auto atLeast = [](int64_t v, int64_t bound) {
     return !ShapedType::isDynamic(v) && v >= bound;
   };
@@ -313,11 +320,12 @@ static GemmConfig weightGradHeuristic(const WeightGradShape &s, GemmPath path) {
     return !ShapedType::isDynamic(v) && v <= bound;
   };
   if (path == GemmPath::TensorCore) {
-    if (atLeast(s.rows, 512) && atLeast(s.cols, 1024))
-      return {path, 128, 256, 32, 4, 8};
     if (atMost(s.rows, 64) || atMost(s.cols, 64))
       return {path, 64, 64, 32, 4, 4};
-    return {path, 128, 128, 32, 4, 8};
+    bool large = atLeast(s.rows, 512) && atLeast(s.cols, 1024);
+    if (warpgroupMma)
+      return {GemmPath::Warpgroup, 128, large ? 256 : 128, 64, 4, 8};
+    return {path, 128, large ? 256 : 128, 32, 4, 8};
   }
   if (path == GemmPath::CudaCoreAsync)
     return {path, 64, 64, 16, 3, 4};
@@ -326,18 +334,32 @@ static GemmConfig weightGradHeuristic(const WeightGradShape &s, GemmPath path) {
 
 FailureOr<GemmConfig> egs::chooseWeightGradConfig(
     const WeightGradShape &shape, GemmPath path, int64_t maxSharedMemory,
-    function_ref<InFlightDiagnostic()> emitError) {
-  GemmConfig c = weightGradHeuristic(shape, path);
+    bool warpgroupMma, function_ref<InFlightDiagnostic()> emitError) {
+  GemmConfig c = weightGradHeuristic(shape, path, warpgroupMma);
   auto fail = [&](const Twine &why) -> FailureOr<GemmConfig> {
     emitError() << "weight-gradient tile configuration " << c.tag()
                 << " cannot be used: " << why;
     return failure();
   };
-  bool completed = path == GemmPath::TensorCore ? pickWarpTile(c)
-                                                : pickThreadTile(c);
+  bool completed;
+  if (c.path == GemmPath::Warpgroup) {
+    // One warpgroup per 64 rows of I, each the full bn wide; 128-byte K-rows
+    // slabs of 64 columns; every thread issues whole 16-byte copies.
+    c.warpM = 16;
+    c.warpN = c.bn;
+    completed = c.bk == 64 && c.bm % 64 == 0 && c.bn % 64 == 0 &&
+                c.bn <= 256 && c.warps == 4 * (c.bm / 64) && c.stages >= 3 &&
+                (c.bk * c.bm / 8) % c.numThreads() == 0 &&
+                (c.bk * c.bn / 8) % c.numThreads() == 0;
+  } else {
+    completed = c.path == GemmPath::TensorCore ? pickWarpTile(c)
+                                               : pickThreadTile(c);
+  }
   if (!completed)
     return fail("no split of the tile over the warps");
-  while (c.stages > 2 && weightGradSharedLayout(c).totalBytes > maxSharedMemory)
+  int64_t minStages = c.path == GemmPath::Warpgroup ? 3 : 2;
+  while (c.stages > minStages &&
+         weightGradSharedLayout(c).totalBytes > maxSharedMemory)
     --c.stages;
   int64_t smem = weightGradSharedLayout(c).totalBytes;
   if (smem > maxSharedMemory)

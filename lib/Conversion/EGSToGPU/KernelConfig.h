@@ -120,14 +120,17 @@ struct WeightGradShape {
 /// The weight-gradient strategy for `path` (TensorCore, CudaCoreAsync or
 /// CudaCoreGeneral): one block per bm x bn tile of dw[e], bk slots per
 /// reduction slice. Fails with a diagnostic from `emitError`.
+/// `warpgroupMma`: the large tiles of the tensor-core path use wgmma.
 mlir::FailureOr<GemmConfig>
 chooseWeightGradConfig(const WeightGradShape &shape, GemmPath path,
-                       int64_t maxSharedMemory,
+                       int64_t maxSharedMemory, bool warpgroupMma,
                        llvm::function_ref<mlir::InFlightDiagnostic()> emitError);
 
 /// Byte offsets into the weight-gradient kernel's dynamic shared memory:
 /// both operands staged as K-rows tiles ([stages][bk][bm + pad] and
-/// [stages][bk][bn + pad]) and the slots' scales [stages][bk] f32.
+/// [stages][bk][bn + pad]; Warpgroup: 128-byte swizzled slabs of 64 columns
+/// [stages][bm / 64][bk][64], 1024-byte aligned) and the slots' scales
+/// [stages][bk] f32.
 struct WeightGradSharedLayout {
   int64_t elemBytes, pad;
   int64_t lhsOffset, rhsOffset, scaleOffset, totalBytes;

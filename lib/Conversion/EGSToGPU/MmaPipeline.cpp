@@ -184,3 +184,104 @@ SmallVector<Value> egs::pipelinedFmaLoop(KernelBuilder &kb, const GemmConfig &c,
   res.resize(numAcc);
   return res;
 }
+
+//===----------------------------------------------------------------------===//
+// Warpgroup MMA
+//===----------------------------------------------------------------------===//
+
+Value egs::swizzledDescriptor(KernelBuilder &kb, Value base, Value byteOffset,
+                              int64_t lbo) {
+  // Start address >> 4 in bits 0-13, leading byte offset >> 4 in 16-29,
+  // stride byte offset >> 4 in 32-45, 128-byte swizzle (1) in bits 62-63.
+  int64_t bits = ((lbo >> 4) << 16) | ((int64_t(1024) >> 4) << 32) |
+                 (int64_t(1) << 62);
+  Value field = kb.divU(kb.add(base, byteOffset), kb.i64(16));
+  return kb.orB(field, kb.i64(bits));
+}
+
+/// Waits for this thread's copies of a slice (all but `pending` groups),
+/// then makes everyone's visible to the tensor cores.
+static void publishSlice(KernelBuilder &kb, Value group, int64_t pending) {
+  OpBuilder &b = kb.builder();
+  MLIRContext *ctx = kb.getContext();
+  if (group)
+    nvgpu::DeviceAsyncWaitOp::create(b, kb.getLoc(), group,
+                                     b.getI32IntegerAttr(pending));
+  NVVM::FenceProxyOp::create(
+      b, kb.getLoc(), NVVM::ProxyKindAttr::get(ctx, NVVM::ProxyKind::async_shared),
+      NVVM::SharedSpaceAttr::get(ctx, NVVM::SharedSpace::shared_cta));
+  kb.barrier();
+}
+
+SmallVector<Value> egs::pipelinedWarpgroupLoop(
+    KernelBuilder &kb, const GemmConfig &c, Type dataType, Value slices,
+    const SliceCopier &issue, const WarpgroupOperands &operands,
+    const std::function<void(Value)> &restage, bool copiesAfterMma) {
+  OpBuilder &ob = kb.builder();
+  Location loc = kb.getLoc();
+  MLIRContext *ctx = kb.getContext();
+  int64_t numAcc = c.bn / 2; // m64nNk16: 64 * N / 128 f32 per thread
+  auto accType = LLVM::LLVMStructType::getLiteral(
+      ctx, SmallVector<Type>(numAcc, ob.getF32Type()));
+  auto wgType =
+      dataType.isBF16() ? NVVM::WGMMATypes::bf16 : NVVM::WGMMATypes::f16;
+  auto shape = NVVM::MMAShapeAttr::get(ctx, 64, c.bn, 16);
+  Value group;
+  for (int64_t s = 0; s + 2 < c.stages; ++s)
+    group = issue(kb.idx(s), kb.idx(s));
+  auto [a, b] = operands();
+  SmallVector<Value> init{LLVM::ZeroOp::create(ob, loc, accType), kb.idx(0),
+                          kb.idx(c.stages - 2), group};
+  SmallVector<Value> res = kb.forLoop(
+      kb.idx(0), slices, kb.idx(1), init,
+      [&](Value kt, ValueRange iter) -> SmallVector<Value> {
+        Value stage = iter[1], fillStage = iter[2];
+        // After the barrier every warpgroup has also finished slice kt-2
+        // (wait below), whose stage is refilled now.
+        publishSlice(kb, iter[3], c.stages - 3);
+        if (restage) {
+          restage(stage);
+          publishSlice(kb, Value(), 0);
+        }
+        Value next = kb.add(kt, kb.idx(c.stages - 2)), token;
+        if (!copiesAfterMma)
+          token = issue(next, fillStage);
+        Value stage64 = kb.toI64(stage);
+        Value da = kb.add(a.desc, kb.mul(stage64, a.stageStep));
+        Value db = kb.add(b.desc, kb.mul(stage64, b.stageStep));
+        NVVM::WgmmaFenceAlignedOp::create(ob, loc);
+        Value acc = iter[0];
+        for (int64_t ks = 0; ks < c.bk / 16; ++ks)
+          acc = NVVM::WgmmaMmaAsyncOp::create(
+              ob, loc, accType, acc,
+              kb.add(da, kb.i64(ks * a.kStepBytes >> 4)),
+              kb.add(db, kb.i64(ks * b.kStepBytes >> 4)), shape, wgType,
+              wgType, NVVM::WGMMATypes::f32, NVVM::WGMMAScaleOut::one,
+              NVVM::WGMMAScaleIn::one, NVVM::WGMMAScaleIn::one, a.layout,
+              b.layout, nullptr);
+        NVVM::WgmmaGroupSyncAlignedOp::create(ob, loc);
+        if (copiesAfterMma)
+          token = issue(next, fillStage);
+        NVVM::WgmmaWaitGroupSyncOp::create(ob, loc, 1);
+        return {acc, nextStage(kb, c.stages, stage),
+                nextStage(kb, c.stages, fillStage), token};
+      });
+  NVVM::WgmmaWaitGroupSyncOp::create(ob, loc, 0);
+  nvgpu::DeviceAsyncWaitOp::create(ob, loc, res[3], ob.getI32IntegerAttr(0));
+  return warpgroupAccumulators(kb, res[0], c.bn);
+}
+
+SmallVector<Value> egs::warpgroupAccumulators(KernelBuilder &kb, Value acc,
+                                              int64_t n) {
+  OpBuilder &b = kb.builder();
+  // Accumulator i: n8 tile i / 4, register i % 4 of the mma.sync layout.
+  auto v4 = VectorType::get({4}, b.getF32Type());
+  SmallVector<Value> tiles;
+  for (int64_t t = 0; t < n / 8; ++t) {
+    SmallVector<Value> parts;
+    for (int64_t r = 0; r < 4; ++r)
+      parts.push_back(LLVM::ExtractValueOp::create(b, kb.getLoc(), acc, 4 * t + r));
+    tiles.push_back(vector::FromElementsOp::create(b, kb.getLoc(), v4, parts));
+  }
+  return tiles;
+}

@@ -79,6 +79,47 @@ SmallVector<Value> pipelinedFmaLoop(KernelBuilder &kb, const GemmConfig &c,
                                     const SliceCompute &compute,
                                     SmallVector<Value> acc);
 
+/// One wgmma operand staged in shared memory: its descriptor at stage 0,
+/// k-step 0 (i64), what one stage adds (i64, descriptor units), what one
+/// 16-deep k-step adds in bytes, and its layout (row: K-major A, N-major B;
+/// col: M-major A).
+struct WarpgroupOperand {
+  Value desc, stageStep;
+  int64_t kStepBytes;
+  NVVM::MMALayout layout;
+};
+
+/// The descriptor of a 128-byte-swizzled tile `byteOffset` bytes after the
+/// shared address `base` (i64): `lbo` bytes between 64-element slabs (or
+/// k-halves), 8-row groups 1024 bytes apart (PTX ISA "Matrix Descriptor
+/// Format").
+Value swizzledDescriptor(KernelBuilder &kb, Value base, Value byteOffset,
+                         int64_t lbo);
+
+/// The m64nNk16 accumulator struct as the mma.sync layout of each warp:
+/// vector<4xf32> per n8 tile.
+SmallVector<Value> warpgroupAccumulators(KernelBuilder &kb, Value acc,
+                                         int64_t n);
+
+/// The warpgroup-MMA main loop over `slices` (sm_90a): copies run STAGES-2
+/// slices ahead, one wgmma group stays in flight, so the stage refilled at
+/// iteration kt is that of slice kt-2. After a slice has landed (wait, proxy
+/// fence, barrier), `restage(stage)`, if given, may rewrite the thread's own
+/// staged chunks; another fence and barrier then publish them. Returns the
+/// accumulators in the mma.sync layout of each warp (m64nN: 16 rows per
+/// warp, N/8 vector<4xf32>); every copy and wgmma has completed.
+/// `operands` builds the (A, B) descriptors once the first copies are
+/// issued (their address math then overlaps the copies). `copiesAfterMma`:
+/// a slice's copies are issued after its wgmmas, so that copies whose
+/// addresses wait on global loads (gathered rows) overlap the tensor cores.
+using WarpgroupOperands =
+    std::function<std::pair<WarpgroupOperand, WarpgroupOperand>()>;
+SmallVector<Value> pipelinedWarpgroupLoop(
+    KernelBuilder &kb, const GemmConfig &c, Type dataType, Value slices,
+    const SliceCopier &issue, const WarpgroupOperands &operands,
+    const std::function<void(Value stage)> &restage = nullptr,
+    bool copiesAfterMma = false);
+
 } // namespace egs
 
 #endif

@@ -12,6 +12,9 @@
 //     registers; CUDA cores multiply the lhs element by the f32 scale first,
 //     exactly as the CPU lowering does;
 //  3. the accumulators go straight to dw (each block owns its tile).
+// On sm_90a the tensor-core tiles are 128-byte swizzled slabs read by
+// wgmma (lhs as the M-major A operand, rhs as the N-major B operand); the
+// scale is applied to the landed lhs chunks in shared memory.
 //
 //===----------------------------------------------------------------------===//
 #include "MmaPipeline.h"
@@ -29,6 +32,19 @@ struct Side {
   bool gathered = false;
   Value width; ///< I or J
   Value col0;  ///< first column of the block's tile
+};
+
+/// One 16-byte copy a thread issues per slice; invariant over the loop.
+struct KRowsChunk {
+  const Side *side;
+  Value tile;                ///< the staging view
+  SmallVector<Value, 3> dst; ///< in the tile, after the stage index
+  Value row, col;            ///< row = slot within the slice; tile column
+  Value limit;               ///< i32: valid elements of the chunk (0..vec)
+  /// Linear slot orders (see chunkSource): at slice 0, the element offset
+  /// of the chunk (slot order) or of its slot's index (gathered), and what
+  /// one slice adds to it.
+  Value base, step;
 };
 
 class WeightGradEmitter {
@@ -51,6 +67,11 @@ private:
   Value slotScale(Value m);
   void stageScales(Value kt, Value stage);
   SliceCopier sliceCopier();
+  void prepareLinearChunk(KRowsChunk &chunk);
+  /// The source offset of `chunk` in slice kt and its valid elements `n`.
+  Value chunkSource(const KRowsChunk &chunk, Value kt, Value &n);
+  SmallVector<Value> mainLoopWarpgroup(Value slices);
+  void rescaleLandedLhs(Value stage);
   FragmentSet loadFragments(Value stage, int64_t ks);
   Value lhsFragment(Value raw, Value stage, int64_t ks);
   SmallVector<Value> computeCudaCore(Value stage, ValueRange acc);
@@ -69,8 +90,9 @@ private:
 
   Side lhs, rhs;
   DeviceTensor offsets, scale, dw;
-  Value tid, e, lo, hi, perBatch;
+  Value tid, e, lo, hi, perBatch, numSlots;
   Value lhsStage, rhsStage, scaleStage;
+  SmallVector<KRowsChunk> lhsChunks, rhsChunks;
 };
 } // namespace
 
@@ -89,16 +111,24 @@ void WeightGradEmitter::emit(ValueRange args) {
   dw = DeviceTensor::get(kb, args[i++], fast);
 
   Type staged = fast ? dataType : kb.builder().getF32Type();
-  lhsStage = kb.sharedView(layout.lhsOffset,
-                           {c.stages, c.bk, c.bm + layout.pad}, staged);
-  rhsStage = kb.sharedView(layout.rhsOffset,
-                           {c.stages, c.bk, c.bn + layout.pad}, staged);
+  bool swizzled = c.path == GemmPath::Warpgroup;
+  auto kRowsTile = [&](int64_t offset, int64_t width) {
+    if (swizzled) // slabs of 64 columns: [bk][64] each
+      return kb.sharedView(offset, {c.stages, width / 64, c.bk, 64}, staged);
+    return kb.sharedView(offset, {c.stages, c.bk, width + layout.pad}, staged);
+  };
+  lhsStage = kRowsTile(layout.lhsOffset, c.bm);
+  rhsStage = kRowsTile(layout.rhsOffset, c.bn);
   scaleStage = kb.sharedView(layout.scaleOffset, {c.stages, c.bk},
                              kb.builder().getF32Type());
   tid = kb.threadId();
   locateTile();
 
   Value slices = kb.ceilDiv(kb.sub(hi, lo), kb.idx(c.bk));
+  if (swizzled) {
+    storeTensorCore(mainLoopWarpgroup(slices));
+    return;
+  }
   if (c.path == GemmPath::TensorCore) {
     SmallVector<Value> acc =
         zeroAccumulators(kb, (c.warpM / 16) * (c.warpN / 8), 4);
@@ -231,20 +261,12 @@ void WeightGradEmitter::stageScales(Value kt, Value stage) {
 // Staging
 //===----------------------------------------------------------------------===//
 
-namespace {
-/// One 16-byte copy a thread issues per slice; invariant over the loop.
-struct KRowsChunk {
-  const Side *side;
-  Value tile;          ///< the staging view
-  Value row, col;      ///< in the tile (row = slot within the slice)
-  Value limit;         ///< i32: valid elements of the chunk (0..vec)
-};
-} // namespace
-
 SliceCopier WeightGradEmitter::sliceCopier() {
+  OpBuilder &b = kb.builder();
   int64_t vec = c.copyElems(dataType), nt = c.numThreads();
-  SmallVector<KRowsChunk> chunks;
-  auto addChunks = [&](const Side &side, Value tile, int64_t width) {
+  bool swizzled = c.path == GemmPath::Warpgroup;
+  auto chunksOf = [&](const Side &side, Value tile, int64_t width) {
+    SmallVector<KRowsChunk> chunks;
     int64_t total = c.bk * width / vec;
     for (int64_t q = 0; q * nt < total; ++q) {
       Value ch = kb.add(tid, kb.idx(q * nt));
@@ -252,26 +274,43 @@ SliceCopier WeightGradEmitter::sliceCopier() {
                                        : kb.lt(ch, kb.idx(total));
       Value row = kb.divU(ch, kb.idx(width / vec));
       Value col = kb.mul(kb.remU(ch, kb.idx(width / vec)), kb.idx(vec));
-      KRowsChunk chunk{&side, tile, kb.select(ok, row, kb.idx(0)),
+      KRowsChunk chunk{&side, tile, {}, kb.select(ok, row, kb.idx(0)),
                        // Idle threads fill the padding past the tile.
                        kb.select(ok, col, kb.idx(width)), Value()};
+      if (swizzled) {
+        // wgmma's 128-byte swizzle: 16-byte chunk q of K-row r of a slab
+        // sits at chunk q ^ (r % 8). (The tiles split evenly: `ok` holds.)
+        Value inSlab = kb.divU(kb.remU(col, kb.idx(64)), kb.idx(vec));
+        Value phase = kb.remU(row, kb.idx(8));
+        Value swz = arith::XOrIOp::create(b, kb.getLoc(), inSlab, phase);
+        chunk.dst = {kb.divU(col, kb.idx(64)), row, kb.mul(swz, kb.idx(vec))};
+      } else {
+        chunk.dst = {chunk.row, chunk.col};
+      }
       Value n = kb.clamp(kb.sub(side.width, kb.add(side.col0, col)),
                          kb.idx(0), kb.idx(vec));
       chunk.limit = kb.toI32(kb.select(ok, n, kb.idx(0)));
       chunks.push_back(chunk);
     }
+    return chunks;
   };
-  addChunks(lhs, lhsStage, c.bm);
-  addChunks(rhs, rhsStage, c.bn);
+  lhsChunks = chunksOf(lhs, lhsStage, c.bm);
+  rhsChunks = chunksOf(rhs, rhsStage, c.bn);
+  numSlots = kb.sub(hi, lo);
+  for (KRowsChunk &ch : lhsChunks)
+    prepareLinearChunk(ch);
+  for (KRowsChunk &ch : rhsChunks)
+    prepareLinearChunk(ch);
+  SmallVector<KRowsChunk> chunks(lhsChunks);
+  chunks.append(rhsChunks.begin(), rhsChunks.end());
   return [this, chunks, vec](Value kt, Value stage) {
-    Value first = kb.add(lo, kb.mul(kt, kb.idx(c.bk)));
     SmallVector<Value> tokens;
     for (const KRowsChunk &ch : chunks) {
-      Value rowOff = slotRow(*ch.side, kb.add(first, ch.row));
-      Value n = kb.select(kb.ge(rowOff, kb.idx(0)), ch.limit, kb.i32(0));
-      Value src = kb.add(rowOff, kb.add(ch.side->col0, ch.col));
-      tokens.push_back(asyncCopy(kb, ch.tile, ValueRange{stage, ch.row, ch.col},
-                                 ch.side->data.flat, src, vec, n));
+      Value n, src = chunkSource(ch, kt, n);
+      SmallVector<Value, 4> at{stage};
+      at.append(ch.dst.begin(), ch.dst.end());
+      tokens.push_back(
+          asyncCopy(kb, ch.tile, at, ch.side->data.flat, src, vec, n));
     }
     stageScales(kt, stage);
     auto tokenType = nvgpu::DeviceAsyncTokenType::get(kb.getContext());
@@ -279,6 +318,99 @@ SliceCopier WeightGradEmitter::sliceCopier() {
                                                    tokenType, tokens)
         .getAsyncToken();
   };
+}
+
+/// Ragged and unbatched expert-choice slots are linear: slot lo + r has its
+/// row (slot order) or its index (gathered) at a fixed stride per slot, so
+/// a chunk's offsets are computed once and advance by one multiply-add per
+/// slice (the copy loop is issue-bound otherwise). Batched slots (b, k)
+/// decode each slot instead.
+void WeightGradEmitter::prepareLinearChunk(KRowsChunk &ch) {
+  if (spec.batched)
+    return;
+  const Side &side = *ch.side;
+  const DeviceTensor &t = side.gathered ? side.ind : side.data;
+  int64_t slotDim = spec.ragged ? 0 : 1;
+  Value batch;
+  Value first = kb.add(lo, ch.row);
+  // (An offset only: nothing is read at slots past hi.)
+  ch.base = t.offset(kb, slotIndices(first, batch));
+  if (!side.gathered)
+    ch.base = kb.add(ch.base, kb.add(side.col0, ch.col));
+  ch.step = kb.mul(t.stride(slotDim), kb.idx(c.bk));
+}
+
+Value WeightGradEmitter::chunkSource(const KRowsChunk &ch, Value kt, Value &n) {
+  const Side &side = *ch.side;
+  Value colOffset = kb.add(side.col0, ch.col);
+  if (!ch.base) {
+    Value first = kb.add(lo, kb.mul(kt, kb.idx(c.bk)));
+    Value rowOff = slotRow(side, kb.add(first, ch.row));
+    n = kb.select(kb.ge(rowOff, kb.idx(0)), ch.limit, kb.i32(0));
+    return kb.add(rowOff, colOffset);
+  }
+  Value valid = kb.lt(kb.add(kb.mul(kt, kb.idx(c.bk)), ch.row), numSlots);
+  Value at = kb.add(ch.base, kb.mul(kt, ch.step));
+  if (!side.gathered) {
+    n = kb.select(valid, ch.limit, kb.i32(0));
+    return at;
+  }
+  Value token = kb.ifElse(
+      valid, kb.builder().getIndexType(),
+      [&]() -> SmallVector<Value> { return {side.ind.loadIndex(kb, at)}; },
+      [&]() -> SmallVector<Value> { return {kb.idx(-1)}; })[0];
+  // Out-of-range tokens read zeros.
+  Value ok = kb.inRange(token, side.data.size(0));
+  n = kb.select(ok, ch.limit, kb.i32(0));
+  return kb.add(kb.mul(token, side.data.stride(0)), colOffset);
+}
+
+/// sm_90a: wgmma reads both K-rows tiles from shared memory, lhs as the
+/// M-major (transposed) A operand: slabs of 64 rows of I, one per
+/// warpgroup, bk * 128 bytes apart; rhs as the N-major B operand.
+SmallVector<Value> WeightGradEmitter::mainLoopWarpgroup(Value slices) {
+  constexpr int64_t kStepBytes = 16 * 128; // 16 K-rows of 128 bytes
+  auto operands = [&] {
+    Value smem = kb.toI64(memref::ExtractAlignedPointerAsIndexOp::create(
+        kb.builder(), kb.getLoc(), lhsStage));
+    int64_t slab = c.bk * 128;
+    Value warpgroup = kb.toI64(kb.divU(tid, kb.idx(128)));
+    WarpgroupOperand a{kb.add(swizzledDescriptor(kb, smem, kb.i64(0), slab),
+                              kb.mul(warpgroup, kb.i64(slab >> 4))),
+                       kb.i64(c.bm * c.bk * 2 >> 4), kStepBytes,
+                       NVVM::MMALayout::col};
+    Value rhsAt = kb.i64(layout.rhsOffset - layout.lhsOffset);
+    WarpgroupOperand b{swizzledDescriptor(kb, smem, rhsAt, slab),
+                       kb.i64(c.bn * c.bk * 2 >> 4), kStepBytes,
+                       NVVM::MMALayout::row};
+    return std::make_pair(a, b);
+  };
+  std::function<void(Value)> restage;
+  if (spec.hasScale)
+    restage = [this](Value stage) { rescaleLandedLhs(stage); };
+  return pipelinedWarpgroupLoop(kb, c, dataType, slices, sliceCopier(),
+                                operands, restage, /*copiesAfterMma=*/true);
+}
+
+/// wgmma cannot scale its operands: each thread multiplies the lhs chunks
+/// it copied itself (landed for it after its cp.async wait) by their slots'
+/// scales, staged beside them.
+void WeightGradEmitter::rescaleLandedLhs(Value stage) {
+  OpBuilder &b = kb.builder();
+  Location loc = kb.getLoc();
+  int64_t vec = c.copyElems(dataType);
+  auto vt = VectorType::get({vec}, dataType);
+  for (const KRowsChunk &ch : lhsChunks) {
+    SmallVector<Value, 4> at{stage};
+    at.append(ch.dst.begin(), ch.dst.end());
+    auto ld = vector::LoadOp::create(b, loc, vt, ch.tile, at);
+    ld.setAlignment(16);
+    Value s = memref::LoadOp::create(b, loc, scaleStage,
+                                     ValueRange{stage, ch.row});
+    Value scaled = kb.fromF32(kb.mulF(kb.toF32(ld), kb.splat(s, vec)), dataType);
+    auto st = vector::StoreOp::create(b, loc, scaled, ch.tile, at);
+    st.setAlignment(16);
+  }
 }
 
 /// Element-wise staging for any layout, alignment and element type (f32

@@ -1,7 +1,7 @@
 //===- WeightGradOps.cpp - GPU lowering of weight_grad --------------------===//
 //
-// A fast kernel (16-byte cp.async staging; mma.sync for f16/bf16, CUDA cores
-// for f32) and a general one (element loads, any layout); the host code
+// A fast kernel (16-byte cp.async staging; mma.sync, or on sm_90a warpgroup
+// MMA, for f16/bf16, CUDA cores for f32) and a general one (element loads, any layout); the host code
 // launches the fast one where lhs, rhs and dw have unit inner strides and
 // 16-byte aligned rows and bases.
 //
@@ -81,10 +81,12 @@ struct WeightGradToGPU
     GemmPath fastPath = shape.dataType.isF32() ? GemmPath::CudaCoreAsync
                                                : GemmPath::TensorCore;
     auto emitError = [&] { return op->emitOpError(); };
-    FailureOr<GemmConfig> fast = chooseWeightGradConfig(
-        shape, fastPath, options.maxSharedMemory, emitError);
-    FailureOr<GemmConfig> general = chooseWeightGradConfig(
-        shape, GemmPath::CudaCoreGeneral, options.maxSharedMemory, emitError);
+    FailureOr<GemmConfig> fast =
+        chooseWeightGradConfig(shape, fastPath, options.maxSharedMemory,
+                               options.warpgroupMma, emitError);
+    FailureOr<GemmConfig> general =
+        chooseWeightGradConfig(shape, GemmPath::CudaCoreGeneral,
+                               options.maxSharedMemory, false, emitError);
     if (failed(fast) || failed(general))
       return failure();
     return WeightGradStrategies{*fast, *general};

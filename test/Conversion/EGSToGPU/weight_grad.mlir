@@ -1,5 +1,6 @@
 // RUN: egs-opt %s --convert-egs-to-gpu="host-buffers=device" --split-input-file | FileCheck %s --enable-var-scope
 // RUN: egs-opt %s --convert-egs-to-gpu --split-input-file | FileCheck %s --check-prefix=COPY
+// RUN: egs-opt %s --convert-egs-to-gpu="host-buffers=device warpgroup-mma=true" --split-input-file | FileCheck %s --check-prefix=WGMMA
 
 // weight_grad lowers to kernels, never to host loops over the buffers: one
 // block per (expert, I-tile, J-tile) of dw, the expert's slot range read from
@@ -73,6 +74,26 @@ func.func @ragged_gather_lhs(%x: memref<?x256xbf16>, %rows: memref<?xi32>, %dy: 
 // CHECK: vector.store {{.*}} : memref<?xbf16, strided<[1], offset: ?>>, vector<2xbf16>
 // CHECK-LABEL: func.func @ragged_gather_rhs_scale(
 // CHECK: gpu.launch_func
+// With warpgroup MMA (sm_90a) the tiles are 128-byte-swizzled slabs of 64
+// columns ([stage][slab][k][64]) read by wgmma through descriptors: lhs as
+// the M-major A operand (layout col), rhs N-major (layout row). wgmma
+// cannot scale an operand: the landed lhs chunks are rescaled in shared
+// memory, then fenced for the async proxy again.
+// WGMMA-LABEL: gpu.func @egs_weight_grad_ragged_slhs_grhs_scale_wg_128x256x64_s4_w8_bf16_bf16_i64_i64_f32_bf16(
+// WGMMA: memref.view {{.*}} to memref<4x2x64x64xbf16, #gpu.address_space<workgroup>>
+// WGMMA: memref.view {{.*}} to memref<4x4x64x64xbf16, #gpu.address_space<workgroup>>
+// WGMMA: arith.xori
+// WGMMA: scf.for
+// WGMMA: nvvm.fence.proxy
+// WGMMA: gpu.barrier
+// WGMMA: vector.load {{.*}} : memref<4x2x64x64xbf16, #gpu.address_space<workgroup>>, vector<8xbf16>
+// WGMMA: arith.mulf {{.*}} : vector<8xf32>
+// WGMMA: vector.store {{.*}} : memref<4x2x64x64xbf16, #gpu.address_space<workgroup>>, vector<8xbf16>
+// WGMMA: nvvm.fence.proxy
+// WGMMA: gpu.barrier
+// WGMMA: nvvm.wgmma.mma_async {{.*}} <m = 64, n = 256, k = 16>, D[<f32>, <one>], A[<bf16>, <one>, <col>], B[<bf16>, <one>, <row>]
+// WGMMA: nvvm.wgmma.wait.group.sync.aligned 1
+// WGMMA: nvvm.wgmma.wait.group.sync.aligned 0
 func.func @ragged_gather_rhs_scale(%y: memref<?x2048xbf16>, %dout: memref<?x4096xbf16>, %rows: memref<?xi64>,
                                    %off: memref<129xi64>, %s: memref<?xf32>, %dw: memref<128x2048x4096xbf16>) {
   egs.weight_grad %y * %dout[%rows] offsets %off scale %s outs(%dw)
