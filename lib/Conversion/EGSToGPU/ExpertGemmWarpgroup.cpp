@@ -15,8 +15,8 @@
 using namespace mlir;
 using namespace egs;
 
-// A k-step of 16 moves 32 bytes along A's 128-byte rows and 16 rows (2048
-// bytes) down B's slabs.
+// A k-step of 16 moves 32 bytes along A's 128-byte rows (and a K-major
+// B's) and 16 rows (2048 bytes) down B's slabs.
 static constexpr int64_t kAStepBytes = 32, kBStepBytes = 2048;
 
 WarpgroupDescriptors ExpertGemmEmitter::warpgroupDescriptors() {
@@ -24,7 +24,8 @@ WarpgroupDescriptors ExpertGemmEmitter::warpgroupDescriptors() {
   // leading byte offset >> 4 in 16-29, stride byte offset >> 4 in 32-45,
   // 128-byte swizzle (1) in bits 62-63. A (K-major, rows of 64 elements):
   // 8-row groups 1024 bytes apart. B (N-major, slabs of 64 columns x bk
-  // rows): slabs bk * 128 bytes apart, 8-row groups 1024 bytes apart.
+  // rows): slabs bk * 128 bytes apart, 8-row groups 1024 bytes apart. A
+  // transposed w's B is K-major like A (rows of 64 reduction elements).
   auto bits = [](int64_t lbo, int64_t sbo) {
     return ((lbo >> 4) << 16) | ((sbo >> 4) << 32) | (int64_t(1) << 62);
   };
@@ -37,7 +38,8 @@ WarpgroupDescriptors ExpertGemmEmitter::warpgroupDescriptors() {
   };
   WarpgroupDescriptors d;
   Value a = descriptor(0, bits(16, 1024));
-  d.b = descriptor(layout.bOffset - layout.aOffset, bits(c.bk * 128, 1024));
+  d.b = descriptor(layout.bOffset - layout.aOffset,
+                   spec.kMajorB() ? bits(16, 1024) : bits(c.bk * 128, 1024));
   // Each warpgroup computes its own 64 rows: its A descriptors start there.
   Value warpgroup = kb.divU(tid, kb.idx(128));
   d.a = kb.add(a, kb.toI64(kb.mul(warpgroup, kb.idx(64 * c.bk * 2 / 16))));
@@ -57,6 +59,9 @@ SmallVector<Value> ExpertGemmEmitter::mainLoopWarpgroup(Value e) {
       ctx, SmallVector<Type>(numAcc, b.getF32Type()));
   auto wgType = dataType.isBF16() ? NVVM::WGMMATypes::bf16 : NVVM::WGMMATypes::f16;
   auto shape = NVVM::MMAShapeAttr::get(ctx, 64, c.bn, 16);
+  // B N-major (row: imm-trans-b = 1), or K-major like A for a transposed w.
+  auto layoutB = spec.kMajorB() ? NVVM::MMALayout::col : NVVM::MMALayout::row;
+  int64_t bStepBytes = spec.kMajorB() ? kAStepBytes : kBStepBytes;
   // The copies of this thread have landed; the proxy fence makes them
   // visible to wgmma, the barrier everyone's.
   auto landed = [&](Value group, int64_t pending) {
@@ -76,12 +81,12 @@ SmallVector<Value> ExpertGemmEmitter::mainLoopWarpgroup(Value e) {
   auto multiply = [&](Value acc, std::pair<Value, Value> tiles) {
     for (int64_t ks = 0; ks < c.bk / 16; ++ks) {
       Value da = kb.add(tiles.first, kb.i64(ks * kAStepBytes >> 4));
-      Value db = kb.add(tiles.second, kb.i64(ks * kBStepBytes >> 4));
+      Value db = kb.add(tiles.second, kb.i64(ks * bStepBytes >> 4));
       acc = NVVM::WgmmaMmaAsyncOp::create(
           b, loc, accType, acc, da, db, shape, wgType, wgType,
           NVVM::WGMMATypes::f32, NVVM::WGMMAScaleOut::one,
           NVVM::WGMMAScaleIn::one, NVVM::WGMMAScaleIn::one,
-          NVVM::MMALayout::row, NVVM::MMALayout::row, nullptr);
+          NVVM::MMALayout::row, layoutB, nullptr);
     }
     return acc;
   };
