@@ -30,8 +30,8 @@ while read -r name; do
 done < "$OUT/programs.txt"
 tar -C "$OUT" -czf "$OUT/outputs.tgz" tests programs.txt && rm -rf "$OUT/tests"
 
-echo "== gpu_check.py: every correctness check, then the dW timing rows"
-EGS_CHECK_WEIGHT_GRAD=1 EGS_CHECK_ALL=1 timeout 360 python3 gpu_check.py "$CARRY" > "$OUT/gpu_check.log" 2>&1 ||
+echo "== gpu_check.py: every correctness check, then the dW and transposed-weight timing rows"
+EGS_CHECK_WEIGHT_GRAD=1 EGS_CHECK_TRANSPOSED=1 EGS_CHECK_ALL=1 timeout 360 python3 gpu_check.py "$CARRY" > "$OUT/gpu_check.log" 2>&1 ||
   fails=$((fails + 1))
 grep -E "^FAIL|correctness:" "$OUT/gpu_check.log"
 
@@ -46,6 +46,6 @@ echo "== layer benchmark"
 PYTHONPATH=/tmp/egs-pkg timeout 420 python3 benchmarks/bench_layer.py ${BENCH_ARGS:---quick} \
   ${LAYERS:+--layers "$LAYERS"} --out "$OUT/layer.jsonl" --table > "$OUT/layer.log" 2>&1 || fails=$((fails + 1))
 tail -40 "$OUT/layer.log"
-echo "== dW timings"
+echo "== dW and transposed-weight timings"
 grep "^|" "$OUT/gpu_check.log"
 echo "failures: $fails"

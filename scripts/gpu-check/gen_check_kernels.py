@@ -94,6 +94,65 @@ def weight_grad_funcs():
                  "egs.weight_grad %x[%rows] * %dy offsets %off outs(%dw)")
 
 
+def transposed_funcs():
+    """The matmul forms again with w stored transposed ([E, cols, reduce],
+    read in place): names end in _wt."""
+    M = memref
+    for dt, out in [("bf16", "bf16"), ("bf16", "f32"), ("f16", "f16"), ("f32", "f32")]:
+        func(f"gm_b_{dt}_{out}_wt", [("x", M(3, dt)), ("ind", M(3, "i32")), ("w", M(3, dt)), ("y", M(4, out))],
+             "egs.gather_matmul %x[%ind] * %w transposed outs(%y)")
+    for dt in ["bf16", "f16", "f32"]:
+        func(f"gm_r_{dt}_wt", [("x", M(2, dt)), ("rows", M(1, "i32")), ("w", M(3, dt)), ("off", M(1, "i32")),
+                               ("y", M(2, dt))],
+             "egs.gather_matmul %x[%rows] * %w transposed offsets %off outs(%y)")
+    for act in ["silu", "swiglu"]:
+        func(f"gm_b_bf16_bias_{act}_wt",
+             [("x", M(3, "bf16")), ("ind", M(3, "i32")), ("w", M(3, "bf16")), ("bias", M(2, "bf16")),
+              ("y", M(4, "bf16"))],
+             f"egs.gather_matmul %x[%ind] * %w transposed + %bias outs(%y) {{activation = #egs.activation<{act}>}}")
+    for dt, init, det, scale in [("bf16", "bf16", False, True), ("bf16", "f32", False, False),
+                                 ("f16", "f16", False, True), ("bf16", "bf16", True, True),
+                                 ("f32", "f32", False, True), ("f32", "f32", True, False)]:
+        args = [("y", M(4, dt)), ("ind", M(3, "i32")), ("w", M(3, dt)), ("init", M(3, init))]
+        if scale:
+            args.append(("s", M(3, "f32")))
+        name = f"ms_b_{dt}_{init}" + ("_det" if det else "") + ("_s" if scale else "") + "_wt"
+        func(name, args, "egs.matmul_scatter %y * %w transposed into %init[%ind]" + (" scale %s" if scale else "")
+             + (" {deterministic}" if det else ""))
+    for det in [False, True]:
+        func("ms_r_bf16" + ("_det" if det else "") + "_wt",
+             [("y", M(2, "bf16")), ("rows", M(1, "i32")), ("w", M(3, "bf16")), ("off", M(1, "i32")),
+              ("init", M(2, "bf16")), ("s", M(1, "f32"))],
+             "egs.matmul_scatter %y * %w transposed offsets %off into %init[%rows] scale %s"
+             + (" {deterministic}" if det else ""))
+    for E, I, J in STATIC_GATHERS:
+        func(f"gm_s_{E}_{I}_{J}_wt", [("x", M(3, "bf16", ["?", "?", str(I)])),
+                                     ("ind", M(3, "i32", ["?", str(E), "?"])),
+                                     ("w", M(3, "bf16", [str(E), str(J), str(I)])),
+                                     ("y", M(4, "bf16", ["?", str(E), "?", str(J)]))],
+             "egs.gather_matmul %x[%ind] * %w transposed outs(%y)")
+        func(f"ms_s_{E}_{I}_{J}_wt", [("y", M(4, "bf16", ["?", str(E), "?", str(J)])),
+                                     ("ind", M(3, "i32", ["?", str(E), "?"])),
+                                     ("w", M(3, "bf16", [str(E), str(I), str(J)])),
+                                     ("init", M(3, "f32", ["?", "?", str(I)]))],
+             "egs.matmul_scatter %y * %w transposed into %init[%ind]")
+        func(f"gm_rs_{E}_{I}_{J}_wt", [("x", M(2, "bf16", ["?", str(I)])), ("rows", M(1, "i32")),
+                                      ("w", M(3, "bf16", [str(E), str(J), str(I)])),
+                                      ("off", M(1, "i32", [str(E + 1)])),
+                                      ("y", M(2, "bf16", ["?", str(J)]))],
+             "egs.gather_matmul %x[%rows] * %w transposed offsets %off outs(%y)")
+    for tag, tile in TILES.items():
+        func(f"gm_b_bf16_bf16_{tag}_wt", [("x", M(3, "bf16")), ("ind", M(3, "i32")), ("w", M(3, "bf16")),
+                                           ("y", M(4, "bf16"))],
+             f"egs.gather_matmul %x[%ind] * %w transposed outs(%y) {{tile = {tile}}}")
+        func(f"ms_b_bf16_f32_{tag}_wt", [("y", M(4, "bf16")), ("ind", M(3, "i32")), ("w", M(3, "bf16")),
+                                          ("init", M(3, "f32"))],
+             f"egs.matmul_scatter %y * %w transposed into %init[%ind] {{tile = {tile}}}")
+        func(f"gm_r_bf16_{tag}_wt", [("x", M(2, "bf16")), ("rows", M(1, "i32")), ("w", M(3, "bf16")),
+                                      ("off", M(1, "i32")), ("y", M(2, "bf16"))],
+             f"egs.gather_matmul %x[%rows] * %w transposed offsets %off outs(%y) {{tile = {tile}}}")
+
+
 def main():
     if sys.argv[1:] == ["--weight-grad-only"]:
         # (The sm_80 library: the other ops' warpgroup tile overrides need sm_90a.)
@@ -169,6 +228,7 @@ def main():
     func("scatter_add_rows_f32", [("src", M(2, "f32")), ("ind", M(1, "i64")), ("init", M(2, "f32"))],
          "egs.scatter_add %src into %init[%ind] axis = 0")
     weight_grad_funcs()
+    transposed_funcs()
     # Tile-strategy variants (the #egs.tile override) for the timing table.
     for tag, tile in TILES.items():
         func(f"gm_b_bf16_bf16_{tag}", [("x", M(3, "bf16")), ("ind", M(3, "i32")), ("w", M(3, "bf16")),

@@ -276,20 +276,22 @@ def check_strategies():
                                     f"gm_r_bf16_{tag}", 2, 37, 3, 150, 264, 200, (100, 333))
 
 
-def check_gather_scatter_ragged(what, gm, ms, gmr, B, T, E, K, I, J, ragged):
+def check_gather_scatter_ragged(what, gm, ms, gmr, B, T, E, K, I, J, ragged, transposed=False):
     """One strategy's gather (x [B,T,I] -> y [B,E,K,J]), matmul_scatter back
-    (y @ w [E,J,I] into an f32 init) and ragged gather (ragged = (T, R))."""
+    (y @ w [E,J,I] into an f32 init) and ragged gather (ragged = (T, R));
+    `transposed`: the kernels take w stored transposed."""
+    wl = wt_of if transposed else (lambda w: w)
     x, w = rand((B, T, I), "bf16"), rand((E, I, J), "bf16", 1 / math.sqrt(I))
     ind = torch.randint(0, T, (B, E, K), device=DEV, dtype=torch.int32)
     y = poisoned((B, E, K, J), "bf16")
-    call(gm, x, ind, w, y)
+    call(gm, x, ind, wl(w), y)
     yv, w2 = rand((B, E, K, J), "bf16"), rand((E, J, I), "bf16", 1 / math.sqrt(J))
     init = rand((B, T, I), "f32")
     ref = ref_matmul_scatter(yv, ind, w2, init)
-    call(ms, yv, ind, w2, init)
+    call(ms, yv, ind, wl(w2), init)
     xr, rows, wr, off = ragged_case(ragged[0], E, ragged[1], I, J, "bf16", False)
     yr = poisoned((ragged[1], J), "bf16")
-    call(gmr, xr, rows, wr, off, yr)
+    call(gmr, xr, rows, wl(wr), off, yr)
     torch.cuda.synchronize()
     check(f"gather_matmul bf16 {what}", rel_err(y, ref_gather_matmul(x, ind, w)), 1e-2)
     check(f"matmul_scatter bf16->f32 {what}", rel_err(init, ref), 1e-5)
@@ -366,8 +368,9 @@ def check_matmul_scatter():
         check_ragged_scatter(det, 2000, 5, 300, 64, 48, False, " fewer slots than tokens")
 
 
-def check_ragged_scatter(det, T, E, R, J, I, covered, what):
-    """Ragged matmul_scatter (bf16, f32 scale) into a bf16 init, against float64."""
+def check_ragged_scatter(det, T, E, R, J, I, covered, what, transposed=False):
+    """Ragged matmul_scatter (bf16, f32 scale) into a bf16 init, against
+    float64 (`transposed`: the kernel takes w stored [E, I, J])."""
     _, rows, _, off = ragged_case(T, E, R, J, I, "bf16", covered)
     y = rand((R, J), "bf16")
     w = rand((E, J, I), "bf16", 1 / math.sqrt(J))
@@ -378,9 +381,11 @@ def check_ragged_scatter(det, T, E, R, J, I, covered, what):
     ref = init.double().clone()
     contrib = torch.einsum("rj,rji->ri", y.double()[m], w.double()[e[m]]) * s.double()[m][:, None]
     ref.index_add_(0, rows.long()[m], contrib)
-    call("ms_r_bf16" + ("_det" if det else ""), y, rows, w, off, init, s)
+    call("ms_r_bf16" + ("_det" if det else "") + ("_wt" if transposed else ""), y, rows,
+         wt_of(w) if transposed else w, off, init, s)
     torch.cuda.synchronize()
-    check(f"matmul_scatter ragged bf16{' det' if det else ''} T{T} E{E} R{R}{what}", rel_err(init, ref), 1e-2)
+    check(f"{'transposed ' if transposed else ''}matmul_scatter ragged bf16{' det' if det else ''} T{T} E{E} R{R}{what}",
+          rel_err(init, ref), 1e-2)
 
 
 def check_route(T, k, E, what=""):
@@ -450,6 +455,122 @@ def check_data_movement():
     check_exact("gather rows f32", torch.equal(out, x[ind]))
     check_exact("gather rows f32, permuted layout", torch.equal(outt, x[ind].t()))
     check("scatter_add rows f32", rel_err(init, ref), 1e-5)
+
+
+# ---------------------------------------------------------------------------
+# Transposed weights (w_transposed: w stored [E, cols, reduce], read in place)
+# ---------------------------------------------------------------------------
+
+def wt_of(w):
+    """w [E, reduce, cols] as a transposed-layout weight [E, cols, reduce]."""
+    return w.transpose(1, 2).contiguous()
+
+
+def check_transposed():
+    """Every matmul form with w stored transposed, against the float64
+    reference of the untransposed w: dtypes, tails (SHAPES: I, J not tile
+    multiples; I = 37 takes the general kernel), ragged, activations, scatter
+    (atomic, f16/bf16 init, deterministic), the static strategies (the
+    resident warpgroup tile) and every tile variant."""
+    for dt, out in [("bf16", "bf16"), ("bf16", "f32"), ("f16", "f16"), ("f32", "f32")]:
+        for (B, T, E, K, I, J) in SHAPES:
+            x, w = rand((B, T, I), dt), rand((E, I, J), dt, 1 / math.sqrt(I))
+            ind = torch.randint(0, T, (B, E, K), device=DEV, dtype=torch.int32)
+            y = poisoned((B, E, K, J), out)
+            call(f"gm_b_{dt}_{out}_wt", x, ind, wt_of(w), y)
+            torch.cuda.synchronize()
+            check(f"transposed gather_matmul {dt}->{out} B{B} T{T} E{E} K{K} I{I} J{J}",
+                  rel_err(y, ref_gather_matmul(x, ind, w)), TOL[out], mismatch(y, ref_gather_matmul(x, ind, w)))
+        B, T, E, K, I, J = 2, 30, 3, 9, 64, 40
+        x, w = rand((B, T, I), dt), rand((E, I, J), dt, 1 / 8)
+        ind = torch.randint(0, T, (B, E, K), device=DEV, dtype=torch.int32)
+        y = poisoned((B, E, K, J), out)
+        call(f"gm_b_{dt}_{out}_wt", x, ind, misaligned(wt_of(w)), y)
+        torch.cuda.synchronize()
+        check(f"transposed gather_matmul {dt}->{out} misaligned w (general kernel)",
+              rel_err(y, ref_gather_matmul(x, ind, w)), TOL[out])
+    for dt in ["bf16", "f16", "f32"]:
+        for (T, E, R, I, J, cov) in [(40, 5, 80, 64, 48, True), (100, 8, 333, 136, 72, False),
+                                     (7, 1, 3, 16, 8, True), (512, 16, 1024, 256, 128, True),
+                                     (257, 5, 900, 1000, 1096, False), (300, 4, 700, 1056, 1040, True)]:
+            x, rows, w, off = ragged_case(T, E, R, I, J, dt, cov)
+            y = poisoned((R, J), dt)
+            call(f"gm_r_{dt}_wt", x, rows, wt_of(w), off, y)
+            torch.cuda.synchronize()
+            check(f"transposed gather_matmul ragged {dt} T{T} E{E} R{R} I{I} J{J}" + ("" if cov else " uncovered"),
+                  rel_err(y, ragged_ref(x, rows, w, off)), TOL[dt])
+    for act in ["silu", "swiglu"]:
+        for (B, T, E, K, I, J) in [(2, 19, 3, 7, 40, 48), (2, 64, 4, 130, 264, 272), (1, 9, 2, 5, 24, 18),
+                                   (1, 80, 3, 140, 576, 2064)]:
+            x, w = rand((B, T, I), "bf16"), rand((E, I, J), "bf16", 1 / math.sqrt(I))
+            bias = rand((E, J), "bf16")
+            ind = torch.randint(0, T, (B, E, K), device=DEV, dtype=torch.int32)
+            y = poisoned((B, E, K, J // 2 if act == "swiglu" else J), "bf16")
+            call(f"gm_b_bf16_bias_{act}_wt", x, ind, wt_of(w), bias, y)
+            torch.cuda.synchronize()
+            check(f"transposed gather_matmul bf16 + bias, {act} B{B} K{K} I{I} J{J}",
+                  rel_err(y, ref_gather_matmul(x, ind, w, bias, act)), 1e-2)
+    for name, dt, init_t, det, sc in [("ms_b_bf16_bf16_s_wt", "bf16", "bf16", False, True),
+                                       ("ms_b_bf16_f32_wt", "bf16", "f32", False, False),
+                                       ("ms_b_f16_f16_s_wt", "f16", "f16", False, True),
+                                       ("ms_b_bf16_bf16_det_s_wt", "bf16", "bf16", True, True),
+                                       ("ms_b_f32_f32_s_wt", "f32", "f32", False, True),
+                                       ("ms_b_f32_f32_det_wt", "f32", "f32", True, False)]:
+        for (B, T, E, K, J, I) in SHAPES + [(1, 64, 2, 100, 1040, 1032)]:
+            y, w = rand((B, E, K, J), dt), rand((E, J, I), dt, 1 / math.sqrt(J))
+            ind = torch.randint(0, T, (B, E, K), device=DEV, dtype=torch.int32)
+            init = rand((B, T, I), init_t)
+            s = torch.rand((B, E, K), device=DEV) if sc else None
+            ref = ref_matmul_scatter(y, ind, w, init, s)
+            call(name, y, ind, wt_of(w), init, *([s] if sc else []))
+            torch.cuda.synchronize()
+            check(f"transposed matmul_scatter {name[5:-3]} B{B} T{T} E{E} K{K} J{J} I{I}", rel_err(init, ref),
+                  TOL[init_t], mismatch(init, ref))
+    for det in [False, True]:
+        for (T, E, R, J, I, cov) in [(40, 5, 80, 64, 48, True), (100, 8, 333, 136, 72, False),
+                                     (300, 4, 700, 1056, 1040, True)]:
+            check_ragged_scatter(det, T, E, R, J, I, cov, "" if cov else " uncovered", transposed=True)
+    for (B, T, E, K, I, J) in [(64, 256, 32, 32, 128, 64), (4, 100, 4, 80, 96, 40),
+                               (2, 300, 3, 200, 64, 72), (1, 10, 4, 5, 96, 40)]:
+        check_gather_scatter_ragged(f"transposed static E{E} I{I} J{J}, B{B} K{K}", f"gm_s_{E}_{I}_{J}_wt",
+                                    f"ms_s_{E}_{I}_{J}_wt", f"gm_rs_{E}_{I}_{J}_wt", B, T, E, K, I, J,
+                                    (T, B * E * K), transposed=True)
+    for tag in TILE_ALL:
+        check_gather_scatter_ragged(f"transposed tile {tag}", f"gm_b_bf16_bf16_{tag}_wt",
+                                    f"ms_b_bf16_f32_{tag}_wt", f"gm_r_bf16_{tag}_wt", 2, 37, 3, 150, 264, 200,
+                                    (100, 333), transposed=True)
+
+
+def transposed_timings(T=4096):
+    """Token-choice rows with w transposed vs untransposed (the same bytes:
+    within ~5% expected). Ragged gather_matmul of every MOE_ROWS row, and
+    the ragged matmul_scatter of the down rows."""
+    def compare(case, base, trans, flops):
+        timing(case, base, None, flops, None)
+        timing(case + ", transposed w", trans, None, flops, None)
+        r = ROWS[-1][1] / ROWS[-2][1]
+        print(f"{'PASS' if r <= 1.05 else 'SLOW'}  transposed/untransposed {case}: {r:.3f}"
+              f" ({ROWS[-1][1]:.1f} vs {ROWS[-2][1]:.1f} us)", flush=True)
+    for name, (E, k, H, N) in MOE_ROWS:
+        x, rows, w, off, y = moe_row_case(E, k, H, N, T)
+        wt, yt = wt_of(w), torch.empty_like(y)
+        call("gm_r_bf16", x, rows, w, off, y)
+        call("gm_r_bf16_wt", x, rows, wt, off, yt)
+        torch.cuda.synchronize()
+        check(f"transposed = untransposed ragged gather_matmul {name}", rel_err(yt, y), 1e-2)
+        compare(f"ragged gather_matmul bf16 {name} T{T}", lambda: call("gm_r_bf16", x, rows, w, off, y),
+                lambda: call("gm_r_bf16_wt", x, rows, wt, off, yt), 2 * T * k * H * N)
+        del x, w, wt, y, yt
+        if "down" not in name:
+            continue
+        # matmul_scatter: y [T*k, H] @ w [E, H, N] into init [T, N]
+        _, rows, _, off, _ = moe_row_case(E, k, 8, 8, T)
+        ys, w = rand((T * k, H), "bf16"), rand((E, H, N), "bf16", 0.02)
+        wt, init, s = wt_of(w), rand((T, N), "bf16"), torch.rand((T * k,), device=DEV)
+        compare(f"ragged matmul_scatter bf16 {name} T{T}",
+                lambda: call("ms_r_bf16", ys, rows, w, off, init, s),
+                lambda: call("ms_r_bf16_wt", ys, rows, wt, off, init, s), 2 * T * k * H * N)
+        del ys, w, wt, init
 
 
 # ---------------------------------------------------------------------------
@@ -699,8 +820,13 @@ def timing(case, egs_fn, torch_fn, flops=None, bytes_=None, out_mib=None):
 def run_timings():
     if os.environ.get("EGS_CHECK_SWEEP"):
         return ragged_timings()
-    if os.environ.get("EGS_CHECK_WEIGHT_GRAD"):
-        return weight_grad_timings()
+    if os.environ.get("EGS_CHECK_WEIGHT_GRAD") or os.environ.get("EGS_CHECK_TRANSPOSED"):
+        # The training path's rows: dW and/or transposed vs untransposed weights.
+        if os.environ.get("EGS_CHECK_WEIGHT_GRAD"):
+            weight_grad_timings()
+        if os.environ.get("EGS_CHECK_TRANSPOSED"):
+            transposed_timings()
+        return
     B, T, E, K, I, J = 64, 256, 32, 32, 128, 64
     bidx = torch.arange(B, device=DEV)[:, None, None]
     for dt in ["bf16", "f32"]:
@@ -824,7 +950,7 @@ def main():
         return profile_one()
     print(f"device: {torch.cuda.get_device_name()}  torch {torch.__version__}", flush=True)
     parts = [check_gather_matmul, check_ragged, check_matmul_scatter, check_routing, check_data_movement,
-             check_strategies, check_weight_grad]
+             check_strategies, check_weight_grad, check_transposed]
     if os.environ.get("EGS_CHECK_WEIGHT_GRAD") and not os.environ.get("EGS_CHECK_ALL"):
         parts = [check_weight_grad]  # then the dW timing rows only (EGS_CHECK_ALL: every check)
     if os.environ.get("EGS_CHECK_SWEEP"):
@@ -832,6 +958,8 @@ def main():
         parts = [check_ragged, check_strategies]
     if os.environ.get("EGS_CHECK_SEED"):
         parts = [check_gather_matmul, check_strategies]  # then the seed gather timings
+    if os.environ.get("EGS_CHECK_TRANSPOSED") and not os.environ.get("EGS_CHECK_ALL"):
+        parts = [check_transposed]  # then transposed vs untransposed timings
     for part in parts:
         try:
             part()

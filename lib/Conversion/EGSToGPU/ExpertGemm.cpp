@@ -39,7 +39,10 @@ void ExpertGemmEmitter::emit(ValueRange args) {
   Type stagedType = fast ? dataType : kb.builder().getF32Type();
   aStage = kb.sharedView(layout.aOffset,
                          {c.stages, c.bm, c.bk + layout.pad}, stagedType);
-  if (c.path == GemmPath::Warpgroup) // slabs of 64 columns: [bk][64] each
+  if (spec.kMajorB()) // a transposed w: [bn][bk] tiles shaped like A's
+    bStage = kb.sharedView(layout.bOffset, {c.stages, c.bn, c.bk + layout.pad},
+                           stagedType);
+  else if (c.path == GemmPath::Warpgroup) // slabs of 64 columns: [bk][64] each
     bStage = kb.sharedView(layout.bOffset, {c.stages, c.bn / 64, c.bk, 64},
                            stagedType);
   else
@@ -54,8 +57,8 @@ void ExpertGemmEmitter::emit(ValueRange args) {
                          kb.builder().getF32Type());
 
   tid = kb.threadId();
-  reduce = w.size(1);
-  cols = w.size(2);
+  reduce = w.size(spec.wReduceDim());
+  cols = w.size(spec.wColsDim());
   outCols = spec.paired() ? kb.divU(cols, kb.idx(2)) : cols;
   // Row tiles (bx) and column tiles (tileN) come from one linear block id,
   // in groups of kRowTileGroup row tiles that sweep all column tiles before
@@ -218,6 +221,9 @@ SliceCopier ExpertGemmEmitter::sliceCopier(Value e) {
   int64_t vec = c.copyElems(dataType), nt = c.numThreads();
   Value wBase = kb.mul(e, w.stride(0));
   bool swizzled = c.path == GemmPath::Warpgroup;
+  // A transposed w is staged like A: rows are output columns, 16-byte
+  // copies run along the reduction.
+  bool bKMajor = spec.kMajorB();
   // Warpgroup tiles have 128-byte rows whose 16-byte chunks are permuted by
   // the row index mod 8 (wgmma's 128-byte swizzle): chunk q of row r sits at
   // chunk q ^ (r % 8).
@@ -227,6 +233,7 @@ SliceCopier ExpertGemmEmitter::sliceCopier(Value e) {
     return kb.mul(arith::XOrIOp::create(b, loc, chunk, phase), kb.idx(vec));
   };
   auto chunksOf = [&](int64_t rows, int64_t width, bool isA) {
+    bool kMajor = isA || bKMajor;
     SmallVector<CopyChunk> chunks;
     int64_t total = rows * width / vec;
     for (int64_t q = 0; q * nt < total; ++q) {
@@ -241,7 +248,7 @@ SliceCopier ExpertGemmEmitter::sliceCopier(Value e) {
       Value tileCol = kb.select(ok, col, kb.idx(width));
       if (!swizzled)
         chunk.dst = {tileRow, tileCol};
-      else if (isA)
+      else if (kMajor)
         chunk.dst = {row, swizzle(row, col)};
       else // row = k, col = n: slab n / 64, row k, swizzled column in it
         chunk.dst = {kb.divU(col, kb.idx(64)), row,
@@ -250,6 +257,12 @@ SliceCopier ExpertGemmEmitter::sliceCopier(Value e) {
         Value off = kb.toIndex(memref::LoadOp::create(b, loc, aRows, tileRow));
         Value has = kb.andB(ok, kb.ge(off, kb.idx(0)));
         chunk.src = kb.add(off, tileCol);
+        chunk.limit = kb.select(has, kb.i32(vec), kb.i32(0));
+        chunk.first = kb.toI32(tileCol);
+      } else if (bKMajor) { // row = tile column, col = k: w[e][src][k]
+        auto [src, bound] = sourceColumn(tileRow);
+        Value has = kb.andB(ok, kb.lt(src, bound));
+        chunk.src = kb.add(wBase, kb.add(kb.mul(src, w.stride(1)), tileCol));
         chunk.limit = kb.select(has, kb.i32(vec), kb.i32(0));
         chunk.first = kb.toI32(tileCol);
       } else {
@@ -264,7 +277,8 @@ SliceCopier ExpertGemmEmitter::sliceCopier(Value e) {
     return chunks;
   };
   SmallVector<CopyChunk> aChunks = chunksOf(c.bm, c.bk, true);
-  SmallVector<CopyChunk> bChunks = chunksOf(c.bk, c.bn, false);
+  SmallVector<CopyChunk> bChunks =
+      bKMajor ? chunksOf(c.bn, c.bk, false) : chunksOf(c.bk, c.bn, false);
   int64_t vec2 = vec;
   auto copy = [this, vec2](const DeviceTensor &src, Value srcOff, Value dst,
                            Value stage, const CopyChunk &ch, Value n) {
@@ -273,7 +287,8 @@ SliceCopier ExpertGemmEmitter::sliceCopier(Value e) {
     return asyncCopy(kb, dst, at, src.flat, srcOff, vec2, n);
   };
   auto tokenType = nvgpu::DeviceAsyncTokenType::get(kb.getContext());
-  return [this, aChunks, bChunks, copy, tokenType](Value kt, Value stage) {
+  return [this, aChunks, bChunks, bKMajor, copy, tokenType](Value kt,
+                                                             Value stage) {
     OpBuilder &b = kb.builder();
     Value k0 = kb.mul(kt, kb.idx(c.bk));
     // Elements of the reduction left from k0 (negative past the end), in
@@ -281,11 +296,19 @@ SliceCopier ExpertGemmEmitter::sliceCopier(Value e) {
     Value left = kb.toI32(kb.maxS(kb.sub(reduce, k0), kb.idx(-1)));
     Value kOffset = kb.mul(k0, w.stride(1));
     SmallVector<Value> tokens;
-    for (const CopyChunk &ch : aChunks) {
-      Value n = kb.minS(ch.limit, kb.maxS(kb.sub(left, ch.first), kb.i32(0)));
-      tokens.push_back(copy(a, kb.add(ch.src, k0), aStage, stage, ch, n));
-    }
+    // K-major chunks cut the reduction's tail inside a copy.
+    auto kMajorCount = [&](const CopyChunk &ch) {
+      return kb.minS(ch.limit, kb.maxS(kb.sub(left, ch.first), kb.i32(0)));
+    };
+    for (const CopyChunk &ch : aChunks)
+      tokens.push_back(
+          copy(a, kb.add(ch.src, k0), aStage, stage, ch, kMajorCount(ch)));
     for (const CopyChunk &ch : bChunks) {
+      if (bKMajor) {
+        tokens.push_back(
+            copy(w, kb.add(ch.src, k0), bStage, stage, ch, kMajorCount(ch)));
+        continue;
+      }
       Value n = kb.select(kb.lt(ch.first, left), ch.limit, kb.i32(0));
       tokens.push_back(copy(w, kb.add(ch.src, kOffset), bStage, stage, ch, n));
     }
@@ -335,11 +358,16 @@ FragmentSet ExpertGemmEmitter::loadFragments(Value stage, int64_t ks) {
                                               ValueRange{stage, row, col},
                                               /*transpose=*/false, 4));
   }
-  // B: one transposed x4 per 16 columns (two n8 tiles).
-  for (int64_t nj = 0; nj < c.warpN / 16; ++nj)
-    frags.push_back(loadKRowsFragment(kb, dataType, bStage, stage,
-                                      kb.idx(ks * 16),
-                                      kb.add(warpCol, kb.idx(nj * 16))));
+  // B: one x4 per 16 columns (two n8 tiles), transposed unless w is.
+  for (int64_t nj = 0; nj < c.warpN / 16; ++nj) {
+    Value col0 = kb.add(warpCol, kb.idx(nj * 16));
+    frags.push_back(
+        spec.kMajorB()
+            ? loadKMajorFragment(kb, dataType, bStage, stage, col0,
+                                 kb.idx(ks * 16))
+            : loadKRowsFragment(kb, dataType, bStage, stage, kb.idx(ks * 16),
+                                col0));
+  }
   return frags;
 }
 
@@ -368,10 +396,26 @@ SmallVector<Value> ExpertGemmEmitter::computeCudaCore(Value stage,
                                           ValueRange{stage, row, kb.idx(kq * 4)},
                                           false, llvm::MaybeAlign(16)));
     }
+    // A transposed w's tile holds 4 k of a column per vector: regroup them
+    // into the 4 columns of each k.
+    SmallVector<Value> bq;
+    for (int64_t tn = 0; spec.kMajorB() && tn < c.threadN; ++tn)
+      bq.push_back(vector::LoadOp::create(
+          b, loc, v4, bStage,
+          ValueRange{stage, kb.add(col, kb.idx(tn)), kb.idx(kq * 4)}, false,
+          llvm::MaybeAlign(16)));
     for (int64_t kk = 0; kk < 4; ++kk) {
-      Value bv = vector::LoadOp::create(b, loc, vn, bStage,
-                                        ValueRange{stage, kb.idx(kq * 4 + kk), col},
-                                        false, llvm::MaybeAlign(16));
+      Value bv;
+      if (spec.kMajorB()) {
+        SmallVector<Value> parts;
+        for (Value v : bq)
+          parts.push_back(kb.extract(v, kk));
+        bv = vector::FromElementsOp::create(b, loc, vn, parts);
+      } else {
+        bv = vector::LoadOp::create(b, loc, vn, bStage,
+                                    ValueRange{stage, kb.idx(kq * 4 + kk), col},
+                                    false, llvm::MaybeAlign(16));
+      }
       for (int64_t tm = 0; tm < c.threadM; ++tm)
         cur[tm] = kb.fma(kb.splat(kb.extract(av[tm], kk), c.threadN), bv, cur[tm]);
     }
@@ -416,8 +460,8 @@ SmallVector<Value> ExpertGemmEmitter::mainLoopGeneral(Value e) {
     Value i = kb.add(k0, row);
     Value ok = kb.andB(kb.lt(i, reduce), kb.lt(src, bound));
     return kb.ifElse(ok, b.getF32Type(), [&] {
-      Value off = kb.add(wBase, kb.add(kb.mul(i, w.stride(1)),
-                                       kb.mul(src, w.stride(2))));
+      Value off = kb.add(wBase, kb.add(kb.mul(i, w.stride(spec.wReduceDim())),
+                                       kb.mul(src, w.stride(spec.wColsDim()))));
       return SmallVector<Value>{w.loadF32(kb, off)};
     }, [&] { return SmallVector<Value>{zero}; })[0];
   };

@@ -41,14 +41,24 @@ struct ExpertGemmSpec {
   bool hasScale = false;
   /// AtomicAddTokens: one 16-byte vector atomic per 4 columns (sm_90+).
   bool vectorAtomics = false;
+  /// w is stored [E, cols, reduce] (`w_transposed`), read in place.
+  bool wTransposed = false;
 
   /// swiglu: a tile holds matching columns of both halves of w.
   bool paired() const { return activation == Activation::swiglu; }
+  /// The B tile is staged K-major, [bn][bk] like A: a transposed w on the
+  /// fast paths (the general kernel stages element by element, [bk][bn]).
+  bool kMajorB() const {
+    return wTransposed && config.path != GemmPath::CudaCoreGeneral;
+  }
+  /// The dimensions of w that are the reduction and the columns.
+  int64_t wReduceDim() const { return wTransposed ? 2 : 1; }
+  int64_t wColsDim() const { return wTransposed ? 1 : 2; }
 };
 
 /// Device operands (kernel argument types, see HostLauncher::device):
 /// a [B?,T,I] or [B?,E,K,J] / [R,J]; ind [B?,E,K] or rows [R];
-/// w [E, reduce, cols]; offsets [E+1] (ragged); bias [E, cols];
+/// w [E, reduce, cols] ([E, cols, reduce] when wTransposed); offsets [E+1] (ragged); bias [E, cols];
 /// scale [B?,E,K] / [R]; out: [B?,E,K,cols'] / [R,cols'] (StoreSlots) or
 /// [B?,T,cols] (AtomicAddTokens).
 struct ExpertGemmOperands {

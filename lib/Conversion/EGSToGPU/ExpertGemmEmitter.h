@@ -34,7 +34,7 @@ class ExpertGemmEmitter {
 public:
   ExpertGemmEmitter(KernelBuilder &kb, const ExpertGemmSpec &spec,
                     Type dataType)
-      : kb(kb), spec(spec), c(spec.config), layout(gemmSharedLayout(c)),
+      : kb(kb), spec(spec), c(spec.config), layout(gemmSharedLayout(c, spec.kMajorB())),
         dataType(dataType), fast(c.path != GemmPath::CudaCoreGeneral) {}
 
   void emit(ValueRange args);

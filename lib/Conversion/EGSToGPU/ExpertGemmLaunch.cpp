@@ -49,6 +49,8 @@ static std::string gemmKernelName(const ExpertGemmSpec &spec, TypeRange types) {
     name += "_" + stringifyActivation(spec.activation).str();
   if (spec.vectorAtomics && spec.output == GemmOutput::AtomicAddTokens)
     name += "_red4";
+  if (spec.wTransposed)
+    name += "_wt";
   for (Type t : types)
     name += "_" + typeTag(cast<MemRefType>(t).getElementType());
   return name;
@@ -93,7 +95,7 @@ void egs::launchExpertGemm(HostLauncher &host, const ExpertGemmSpec &spec,
   if (spec.hasScale)
     args.push_back(ops.scale);
   args.push_back(ops.out);
-  Value cols = dim(ops.w, 2);
+  Value cols = dim(ops.w, spec.wColsDim());
   Value outCols = spec.paired() ? kb.divU(cols, kb.idx(2)) : cols;
   int64_t tileCols = spec.paired() ? c.bn / 2 : c.bn;
   Value gridZ = kb.ceilDiv(outCols, kb.idx(tileCols));
@@ -105,5 +107,5 @@ void egs::launchExpertGemm(HostLauncher &host, const ExpertGemmSpec &spec,
         ExpertGemmEmitter(k, spec, dataType).emit(a);
       });
   host.launch(kernel, {gridX, kb.idx(1), kb.idx(1)}, c.numThreads(),
-              gemmSharedLayout(c).totalBytes, args, cond);
+              gemmSharedLayout(c, spec.kMajorB()).totalBytes, args, cond);
 }

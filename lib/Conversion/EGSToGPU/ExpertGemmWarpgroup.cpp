@@ -15,21 +15,22 @@
 using namespace mlir;
 using namespace egs;
 
-// A k-step of 16 moves 32 bytes along A's 128-byte rows and 16 rows (2048
-// bytes) down B's slabs.
+// A k-step of 16 moves 32 bytes along A's 128-byte rows (and a K-major B's)
+// and 16 rows (2048 bytes) down an N-major B's slabs.
 static constexpr int64_t kAStepBytes = 32, kBStepBytes = 2048;
 
 WarpgroupDescriptors ExpertGemmEmitter::warpgroupDescriptors() {
   // A (K-major, rows of 64 elements): 8-row groups 1024 bytes apart. B
   // (N-major, slabs of 64 columns x bk rows): slabs bk * 128 bytes apart,
-  // 8-row groups 1024 bytes apart. (aStage's pointer is the A tile itself:
+  // 8-row groups 1024 bytes apart; a transposed w's B is K-major like A
+  // (rows of 64 reduction elements). (aStage's pointer is the A tile itself:
   // offsets relative to it.)
   Value smem = kb.toI64(memref::ExtractAlignedPointerAsIndexOp::create(
       kb.builder(), kb.getLoc(), aStage));
   WarpgroupDescriptors d;
   Value a = swizzledDescriptor(kb, smem, kb.i64(0), 16);
   d.b = swizzledDescriptor(kb, smem, kb.i64(layout.bOffset - layout.aOffset),
-                           c.bk * 128);
+                           spec.kMajorB() ? 16 : c.bk * 128);
   // Each warpgroup computes its own 64 rows: its A descriptors start there.
   Value warpgroup = kb.divU(tid, kb.idx(128));
   d.a = kb.add(a, kb.toI64(kb.mul(warpgroup, kb.idx(64 * c.bk * 2 / 16))));
@@ -43,13 +44,16 @@ SmallVector<Value> ExpertGemmEmitter::mainLoopWarpgroup(Value e) {
   Location loc = kb.getLoc();
   MLIRContext *ctx = kb.getContext();
   SliceCopier issue = sliceCopier(e);
+  // B N-major (row: imm-trans-b = 1), or K-major like A for a transposed w.
+  auto layoutB = spec.kMajorB() ? NVVM::MMALayout::col : NVVM::MMALayout::row;
+  int64_t bStepBytes = spec.kMajorB() ? kAStepBytes : kBStepBytes;
   if (!c.resident) {
     Value slices = kb.ceilDiv(reduce, kb.idx(c.bk));
     return pipelinedWarpgroupLoop(kb, c, dataType, slices, issue, [&] {
       WarpgroupDescriptors d = warpgroupDescriptors();
       return std::make_pair(
           WarpgroupOperand{d.a, d.aStage, kAStepBytes, NVVM::MMALayout::row},
-          WarpgroupOperand{d.b, d.bStage, kBStepBytes, NVVM::MMALayout::row});
+          WarpgroupOperand{d.b, d.bStage, bStepBytes, layoutB});
     });
   }
   // The whole reduction (at most `stages` slices, chooseGemmVariants) is
@@ -77,10 +81,10 @@ SmallVector<Value> ExpertGemmEmitter::mainLoopWarpgroup(Value e) {
     for (int64_t ks = 0; ks < c.bk / 16; ++ks)
       acc = NVVM::WgmmaMmaAsyncOp::create(
           b, loc, accType, acc, kb.add(da, kb.i64(ks * kAStepBytes >> 4)),
-          kb.add(db, kb.i64(ks * kBStepBytes >> 4)), shape, wgType, wgType,
+          kb.add(db, kb.i64(ks * bStepBytes >> 4)), shape, wgType, wgType,
           NVVM::WGMMATypes::f32, NVVM::WGMMAScaleOut::one,
           NVVM::WGMMAScaleIn::one, NVVM::WGMMAScaleIn::one,
-          NVVM::MMALayout::row, NVVM::MMALayout::row, nullptr);
+          NVVM::MMALayout::row, layoutB, nullptr);
   }
   NVVM::WgmmaGroupSyncAlignedOp::create(b, loc);
   NVVM::WgmmaWaitGroupSyncOp::create(b, loc, 0);

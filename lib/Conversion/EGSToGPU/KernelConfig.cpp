@@ -32,7 +32,7 @@ std::string GemmConfig::tag() const {
 
 static int64_t alignTo16(int64_t v) { return llvm::alignTo(v, 16); }
 
-GemmSharedLayout egs::gemmSharedLayout(const GemmConfig &c) {
+GemmSharedLayout egs::gemmSharedLayout(const GemmConfig &c, bool kMajorB) {
   GemmSharedLayout l;
   bool swizzled = c.path == GemmPath::Warpgroup;
   l.elemBytes = c.path == GemmPath::TensorCore || swizzled ? 2 : 4;
@@ -42,7 +42,9 @@ GemmSharedLayout egs::gemmSharedLayout(const GemmConfig &c) {
   l.aOffset = 0;
   int64_t aBytes = c.stages * c.bm * (c.bk + l.pad) * l.elemBytes;
   l.bOffset = swizzled ? llvm::alignTo(aBytes, 1024) : alignTo16(aBytes);
-  int64_t staging = l.bOffset + c.stages * c.bk * (c.bn + l.pad) * l.elemBytes;
+  int64_t bRow = kMajorB ? c.bk + l.pad : c.bn + l.pad;
+  int64_t bRows = kMajorB ? c.bn : c.bk;
+  int64_t staging = l.bOffset + c.stages * bRows * bRow * l.elemBytes;
   l.cOffset = 0;
   l.cPad = 8;
   int64_t cBytes = c.bm * (c.bn + l.cPad) * 4;
@@ -188,13 +190,16 @@ egs::chooseGemmConfig(const GemmShape &shape, GemmPath path,
   }
   if (path == GemmPath::CudaCoreAsync && c.bk % 4)
     return fail("bk must be a multiple of 4");
-  int64_t smem = gemmSharedLayout(c).totalBytes;
+  // (The general kernel stages B [bk][bn] whatever w's layout.)
+  bool kMajorB = shape.kMajorB && path != GemmPath::CudaCoreGeneral;
+  int64_t smem = gemmSharedLayout(c, kMajorB).totalBytes;
   if (smem > maxSharedMemory) {
     if (!override) {
       // Fewer stages first, then give up with the honest message.
-      while (c.stages > 2 && gemmSharedLayout(c).totalBytes > maxSharedMemory)
+      while (c.stages > 2 &&
+             gemmSharedLayout(c, kMajorB).totalBytes > maxSharedMemory)
         --c.stages;
-      if (gemmSharedLayout(c).totalBytes <= maxSharedMemory)
+      if (gemmSharedLayout(c, kMajorB).totalBytes <= maxSharedMemory)
         return c;
     }
     return fail("needs " + Twine(smem) + " bytes of shared memory, more than " +

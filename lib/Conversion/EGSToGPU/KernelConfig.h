@@ -61,6 +61,7 @@ struct GemmShape {
   int64_t cols;          ///< J or I
   mlir::Type dataType;   ///< f32, f16 or bf16
   bool pairedHalves;     ///< swiglu: tiles hold matching columns of both halves
+  bool kMajorB = false;  ///< w stored transposed: B staged [bn][bk] like A
 };
 
 /// Picks the strategy for `path`, honouring `override` (from the op's `tile`
@@ -107,7 +108,10 @@ struct GemmSharedLayout {
   int64_t rowsOffset;    ///< aRow [bm] i64, outRow [bm] i64, scale [bm] f32
   int64_t totalBytes;
 };
-GemmSharedLayout gemmSharedLayout(const GemmConfig &config);
+/// `kMajorB`: the B tile is staged [bn][bk] (a transposed w, fast paths)
+/// instead of [bk][bn].
+GemmSharedLayout gemmSharedLayout(const GemmConfig &config,
+                                  bool kMajorB = false);
 
 /// What the weight-gradient heuristic knows (ShapedType::kDynamic where
 /// unknown): dw is [E, I, J], the reduction runs over the expert's slots.

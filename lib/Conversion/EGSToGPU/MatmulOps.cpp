@@ -90,8 +90,9 @@ static void launchStrategies(HostLauncher &host, ExpertGemmSpec spec,
 }
 
 /// Rows per expert, reduction and columns of an op's GEMM at run time.
-static GemmSizes gemmSizes(KernelBuilder &kb, bool ragged, bool batched,
+static GemmSizes gemmSizes(KernelBuilder &kb, const ExpertGemmSpec &spec,
                            Value ind, Value w) {
+  bool ragged = spec.ragged, batched = spec.batched;
   OpBuilder &b = kb.builder();
   Location loc = kb.getLoc();
   auto dim = [&](Value v, int64_t d) {
@@ -102,7 +103,7 @@ static GemmSizes gemmSizes(KernelBuilder &kb, bool ragged, bool batched,
     rows = kb.ceilDiv(dim(ind, 0), kb.maxS(dim(w, 0), kb.idx(1)));
   else
     rows = batched ? kb.mul(dim(ind, 0), dim(ind, 2)) : dim(ind, 1);
-  return {rows, dim(w, 1), dim(w, 2)};
+  return {rows, dim(w, spec.wReduceDim()), dim(w, spec.wColsDim())};
 }
 
 /// Ragged gather_matmul: rows of y outside [offsets[0], offsets[E]) are
@@ -152,9 +153,11 @@ GemmShape gemmShapeOf(OpT op, Value rowsOperand, bool pairedHalves) {
       op.isRagged()    ? ShapedType::kDynamic
       : op.isBatched() ? product(staticDim(ind, 0), staticDim(ind, 2))
                        : staticDim(ind, 1);
-  return {perExpert, staticDim(op.getW(), 1), staticDim(op.getW(), 2),
+  bool transposed = op.getWTransposed();
+  return {perExpert, staticDim(op.getW(), transposed ? 2 : 1),
+          staticDim(op.getW(), transposed ? 1 : 2),
           cast<MemRefType>(rowsOperand.getType()).getElementType(),
-          pairedHalves};
+          pairedHalves, transposed};
 }
 
 /// The operands both matmul ops pass alike: the rows, indices, weights and
@@ -175,17 +178,8 @@ ExpertGemmSpec specOf(OpT op) {
   ExpertGemmSpec spec;
   spec.ragged = op.isRagged();
   spec.batched = op.isBatched();
+  spec.wTransposed = op.getWTransposed();
   return spec;
-}
-
-/// The GPU kernels stage w with its columns contiguous; a transposed w
-/// (`w_transposed`) is not read by them yet.
-LogicalResult rejectTransposedWeight(Operation *op) {
-  if (!op->hasAttr("w_transposed"))
-    return success();
-  return op->emitOpError()
-         << "with a transposed weight ('transposed') has no GPU lowering yet; "
-            "pass w in the untransposed layout";
 }
 
 struct GatherMatmulToGPU
@@ -193,8 +187,6 @@ struct GatherMatmulToGPU
   using PreparedGPULoweringPattern::PreparedGPULoweringPattern;
 
   FailureOr<GemmStrategies> prepare(GatherMatmulOp op) const override {
-    if (failed(rejectTransposedWeight(op)))
-      return failure();
     bool swiglu = op.getActivation() == Activation::swiglu;
     return chooseStrategies(op, op.getTileAttr(),
                             gemmShapeOf(op, op.getX(), swiglu), options);
@@ -221,7 +213,7 @@ struct GatherMatmulToGPU
       fastOk = kb.andB(fastOk, host.vectorAccessible(ops.bias, 16));
     fastOk = kb.andB(fastOk, host.fitsInt32(ops.ind));
     launchStrategies(host, spec, strategies, ops, fastOk,
-                     gemmSizes(kb, spec.ragged, spec.batched, ops.ind, ops.w));
+                     gemmSizes(kb, spec, ops.ind, ops.w));
     if (spec.ragged)
       zeroUncoveredRows(host, ops.offsets, ops.out);
   }
@@ -232,8 +224,6 @@ struct MatmulScatterToGPU
   using PreparedGPULoweringPattern::PreparedGPULoweringPattern;
 
   FailureOr<GemmStrategies> prepare(MatmulScatterOp op) const override {
-    if (failed(rejectTransposedWeight(op)))
-      return failure();
     return chooseStrategies(op, op.getTileAttr(),
                             gemmShapeOf(op, op.getY(), false), options);
   }
@@ -253,7 +243,7 @@ struct MatmulScatterToGPU
     spec.rows = RowSource::Slots;
     spec.hasScale = static_cast<bool>(ops.scale);
     spec.vectorAtomics = options.vectorAtomics;
-    GemmSizes sizes = gemmSizes(kb, spec.ragged, spec.batched, ops.ind, ops.w);
+    GemmSizes sizes = gemmSizes(kb, spec, ops.ind, ops.w);
     Value fastOk = kb.andB(host.vectorAccessible(ops.a, 16),
                            host.vectorAccessible(ops.w, 16));
     fastOk = kb.andB(fastOk, host.fitsInt32(ops.ind));
@@ -271,7 +261,8 @@ struct MatmulScatterToGPU
     if (op.getDeterministic()) {
       // Per-slot rows into scratch, then a fixed-order sum per token.
       SmallVector<Value> slotShape = dims(ops.ind);
-      slotShape.push_back(memref::DimOp::create(b, loc, ops.w, 2));
+      slotShape.push_back(
+          memref::DimOp::create(b, loc, ops.w, spec.wColsDim()));
       Value rows = host.scratch(f32Type(slotShape.size()), slotShape);
       ops.out = host.kernelArg(rows);
       spec.output = GemmOutput::StoreSlots;

@@ -37,6 +37,23 @@ Value egs::loadKRowsFragment(KernelBuilder &kb, Type dataType, Value tile,
                                    /*transpose=*/true, 4);
 }
 
+Value egs::loadKMajorFragment(KernelBuilder &kb, Type dataType, Value tile,
+                              Value stage, Value col0, Value k0) {
+  // Lanes 8i..8i+7 address the rows of matrix i, in mma.sync's B register
+  // order: (cols 0-7, k 0-7), (cols 0-7, k 8-15), (cols 8-15, k 0-7),
+  // (cols 8-15, k 8-15). An 8x8 block of [col][k] read without .trans gives
+  // each thread b(k = 2 * (lane % 4) + {0, 1}, col = lane / 4).
+  Value lane = kb.laneId();
+  Value col = kb.add(col0, kb.add(kb.remU(lane, kb.idx(8)),
+                                  kb.mul(kb.divU(lane, kb.idx(16)), kb.idx(8))));
+  Value k = kb.add(k0, kb.mul(kb.remU(kb.divU(lane, kb.idx(8)), kb.idx(2)),
+                              kb.idx(8)));
+  return nvgpu::LdMatrixOp::create(kb.builder(), kb.getLoc(),
+                                   VectorType::get({4, 2}, dataType), tile,
+                                   ValueRange{stage, col, k},
+                                   /*transpose=*/false, 4);
+}
+
 SmallVector<Value> egs::mmaSyncStep(KernelBuilder &kb, Type dataType,
                                     ArrayRef<Value> aFrags,
                                     ArrayRef<Value> bFrags, ValueRange acc) {

@@ -48,6 +48,12 @@ Value asyncCopy(KernelBuilder &kb, Value dst, ValueRange at, Value src,
 Value loadKRowsFragment(KernelBuilder &kb, Type dataType, Value tile,
                         Value stage, Value k0, Value col0);
 
+/// ldmatrix x4 (no .trans) of a 16 x 16 block of a K-major tile `tile`
+/// [stage][col][k] (a B operand stored like A): columns col0.., k k0...
+/// Registers as loadKRowsFragment returns them.
+Value loadKMajorFragment(KernelBuilder &kb, Type dataType, Value tile,
+                         Value stage, Value col0, Value k0);
+
 /// mma.sync m16n8k16 over a warp tile of (aFrags.size() * 16) rows x
 /// (bFrags.size() * 16) columns: aFrags are A fragments (registers in
 /// mma.sync order), bFrags as loadKRowsFragment returns them; `acc` holds
