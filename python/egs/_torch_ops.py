@@ -50,9 +50,9 @@ def _(x, ind, w, bias=None, expert_offsets=None, w_transposed=False):
     return x.new_empty(tuple(ind.shape) + (j,))
 
 
-# The GPU kernels read w only untransposed so far: on CUDA the backward's
-# other orientation of w is a transposed copy (the CPU kernels read it in place).
-_READS_TRANSPOSED_W = {"cpu": True, "cuda": False}
+# Devices whose kernels read a transposed w in place (w_transposed); elsewhere
+# the backward's other orientation of w is a transposed copy.
+_READS_TRANSPOSED_W = {"cpu": True, "cuda": True}
 
 
 def _other_orientation(w, transposed):

@@ -82,8 +82,8 @@ def unsupported_reason(experts, hidden_states, top_k_index, top_k_weights):
     DTensor), not contiguous, or of a dtype egs has no kernels for
     (float32/float16/bfloat16 only); a device egs has no target for; and
     [E,out,in] weights on a device whose kernels cannot read them
-    transposed in place (`egs._torch_ops._READS_TRANSPOSED_W`: False on CUDA
-    today), where every call would need a transposed copy."""
+    transposed in place (`egs._torch_ops._READS_TRANSPOSED_W`; CPU and CUDA
+    both do), where every call would need a transposed copy."""
     if not hasattr(experts, "has_gate") or not hasattr(experts, "is_transposed"):
         return (f"{type(experts).__name__} is not an experts class of the transformers "
                 "experts interface (@use_experts_implementation)")
