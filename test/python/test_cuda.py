@@ -341,3 +341,26 @@ def test_moe_forward_backward_is_one_cuda_graph():
     assert rel(got_out, eager.detach()) < 1e-2
     assert rel(got_gx, x2.grad) < 2e-2
     assert rel(got_w, m.w_up.grad) < 2e-2
+
+
+@needs_target
+@pytest.mark.parametrize("name", ["mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss",
+                                  "deepseek_v3"])
+def test_transformers_models_through_egs_match_grouped_mm_in_bf16(name):
+    """experts_implementation="egs" on the GPU (model weights read in place,
+    no fallback) against transformers' grouped_mm backend, bf16; then a few
+    generated tokens."""
+    import warnings
+    from test_transformers import VOCAB, _model
+    ref = _model(name, "grouped_mm").cuda().to(torch.bfloat16)
+    model = _model(name, "egs").cuda().to(torch.bfloat16)
+    ids = torch.randint(0, VOCAB, (2, 12), device="cuda", generator=torch.Generator(device="cuda").manual_seed(0))
+    with torch.no_grad(), warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        logits = model(ids).logits
+        expected = ref(ids).logits
+        generated = model.generate(ids[:, :4], max_new_tokens=4, do_sample=False)
+    fallbacks = [str(w.message) for w in caught if "egs" in str(w.message)]
+    assert not fallbacks, fallbacks
+    assert rel(logits.float(), expected.float()) < 5e-2
+    assert generated.shape == (2, 8)
