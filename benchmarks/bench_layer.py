@@ -85,6 +85,7 @@ def say(*a):
 def import_egs(dev):
     try:
         import egs
+        import egs.integrations.transformers  # noqa: F401  (registers "egs")
         import egs.nn  # noqa: F401
     except Exception as e:
         return None, f"egs not importable: {type(e).__name__}: {e}"
@@ -223,34 +224,6 @@ class HFWrap(nn.Module):
     def forward(self, x):
         out = self.block(x.unsqueeze(0))
         return (out[0] if isinstance(out, tuple) else out).squeeze(0)
-
-
-def slot_scale(weights, row_id_map):
-    """Routing weight of each ragged slot (as egs.nn.MoE computes it)."""
-    slot_of = torch.empty_like(row_id_map, dtype=torch.long)
-    slot_of.scatter_(0, row_id_map.long(), torch.arange(row_id_map.shape[0], device=weights.device))
-    return weights.t().reshape(-1)[slot_of].contiguous()
-
-
-class EgsGptOss(nn.Module):
-    """GPT-OSS experts on egs ops: transformers' own router and gate function
-    (GptOssExperts._apply_gate, imported), egs.route + ragged gather_matmul (with the
-    up bias) + matmul_scatter (routing weights as scale, down bias through init)."""
-
-    def __init__(self, block):
-        super().__init__()
-        self.block = block  # parameters live here, in transformers' layout (= egs's)
-
-    def forward(self, x):
-        from egs.nn import ops
-        ex = self.block.experts
-        _, w, ids = self.block.router(x)
-        rows, offs, rmap = ops.route(ids.to(torch.int32), ex.num_experts)
-        h = ops.gather_matmul(x, rows, ex.gate_up_proj, ex.gate_up_proj_bias, offs)
-        a = ex._apply_gate(h).contiguous()
-        init = (w.unsqueeze(-1) * ex.down_proj_bias[ids]).sum(1).to(x.dtype)
-        return ops.matmul_scatter(a, rows, ex.down_proj, init, None,
-                                  slot_scale(w, rmap).to(x.dtype), offs, False)
 
 
 class ScatterWrap(nn.Module):
@@ -393,11 +366,6 @@ def run_layer(name, spec, args, ctx):
             return HFWrap(blk), {n: (lambda m, f=f: f(m.block)) for n, f in g.items()}
         return b
 
-    def egs_gptoss():
-        with torch.device(dev):
-            blk = hf_block(model, E, k, H, Fd, "eager")
-        g = load_hf(blk, model, W, dtype)
-        return EgsGptOss(blk), {n: (lambda m, f=f: f(m.block)) for n, f in g.items()}
 
     def scatter():
         m = ScatterWrap(ctx["scatter"], E, k, H, Fd, norm, dev, dtype)
@@ -413,7 +381,9 @@ def run_layer(name, spec, args, ctx):
 
     if model == "gpt_oss":
         if ctx["egs"]:
-            impls.append(("egs ops (GPT-OSS experts)", egs_gptoss,
+            # transformers' own block with the "egs" experts implementation
+            # (egs.integrations.transformers: route + ragged GEMMs, biases, its gate fn).
+            impls.append(("egs (hf experts_implementation=egs)", hf("egs"),
                           "whole layer (transformers' router + gate fn, egs route/GEMMs)", ""))
             impls.append(("egs.nn.MoE", egs_moe, "not compared",
                           "timed only: egs.nn.MoE has plain swiglu, no biases (same FLOPs)"))

@@ -85,7 +85,7 @@ def plots(rows, prefix):
 # bench_layer.py: the whole MoE layer
 # --------------------------------------------------------------------------
 
-EGS_LAYER_PEERS = ("egs.nn.MoE", "egs ops (GPT-OSS experts)")
+EGS_LAYER_PEERS = ("egs.nn.MoE", "egs (hf experts_implementation=egs)")
 
 
 def _fmt(v, spec="%.3g"):
