@@ -8,6 +8,8 @@
 #                                       #   checks + token-choice GEMM timings
 #   scripts/gpu-check.sh seed           # on the GPU machine: the same for the
 #                                       #   expert-choice seed gather + ncu
+#   scripts/gpu-check.sh sanitize       # on the GPU machine: compute-sanitizer
+#                                       #   over the whole matrix (see sanitize())
 #   scripts/gpu-check.sh verify DIR     # here: FileCheck the programs' output
 #                                       #   that came back in DIR
 #
@@ -181,8 +183,61 @@ seed() {
   fi
 }
 
+# compute-sanitizer over the whole GPU matrix: memcheck, racecheck and
+# synccheck on every integration program (their kernels stage tiles in shared
+# memory: GEMMs, scans, combines), memcheck on every gpu_check.py correctness
+# case (both check libraries), and memcheck on the Python CUDA tests where the
+# package is carried too (.carry/egs-py; pytest arguments in PYTEST_ARGS).
+# torch's caching allocator is off (PYTORCH_NO_CUDA_MEMORY_CACHING=1) so that
+# an access past a tensor is not hidden inside one of its pools. A line per
+# run, then "sanitizer runs: N, with errors: M". env: SANITIZE_TOOLS,
+# CHECK_SECONDS, PYTEST_SECONDS.
+sanitize() {
+  local out="${OUT:-/tmp/egs-gpu-check}" name tool rc runs=0 bad=0
+  mkdir -p "$out/sanitizer"
+  cd "$CARRY"
+  export PYTORCH_NO_CUDA_MEMORY_CACHING=1
+  # sanitize_one LABEL TOOL TIMEOUT CMD...: rc 99 = errors found.
+  sanitize_one() {
+    local label=$1 tool=$2 limit=$3; shift 3
+    local log="$out/sanitizer/$label.$tool.log" rc=0 t0=$SECONDS
+    timeout "$limit" compute-sanitizer --tool "$tool" --error-exitcode 99 "$@" > "$log" 2>&1 || rc=$?
+    runs=$((runs + 1))
+    printf "%-52s %-9s rc=%-3d %4ds  %s\n" "$label" "$tool" "$rc" $((SECONDS - t0)) \
+      "$(grep -E "(ERROR|RACECHECK|SYNCCHECK) SUMMARY" "$log" | tail -1 | sed 's/^=* *//')"
+    if [ "$rc" != 0 ]; then
+      bad=$((bad + 1)); grep -m 4 -E "^=+ +(Invalid|Race|Barrier|Error|ERROR|Program hit)" "$log" || tail -3 "$log"
+    fi
+  }
+  echo "== integration programs"
+  while read -r name; do
+    for tool in ${SANITIZE_TOOLS:-memcheck racecheck synccheck}; do
+      sanitize_one "$name" "$tool" 300 "./tests/$name"
+    done
+  done < programs.txt
+  echo "== gpu_check.py correctness (memcheck)"
+  EGS_CHECK_NO_TIMINGS=1 EGS_CHECK_ALL=1 EGS_CHECK_WEIGHT_GRAD=1 EGS_CHECK_TRANSPOSED=1 \
+    sanitize_one gpu_check memcheck "${CHECK_SECONDS:-300}" python3 gpu_check.py "$CARRY"
+  grep -E "^FAIL|correctness:" "$out/sanitizer/gpu_check.memcheck.log"
+  EGS_CHECK_LIB=libegs_check_sm80.so EGS_CHECK_WEIGHT_GRAD=1 EGS_CHECK_NO_TIMINGS=1 \
+    sanitize_one gpu_check_sm80 memcheck "${CHECK_SECONDS:-300}" python3 gpu_check.py "$CARRY"
+  grep -E "^FAIL|correctness:" "$out/sanitizer/gpu_check_sm80.memcheck.log"
+  if [ -f "$ROOT/.carry/egs-py/libEGSCAPI.so.xz" ]; then
+    echo "== Python CUDA tests (memcheck)"
+    cd "$ROOT"
+    bash scripts/python-gpu-check.sh package > "$out/sanitizer/package.log" 2>&1
+    PYTHONPATH=/tmp/egs-pkg sanitize_one pytest memcheck "${PYTEST_SECONDS:-400}" \
+      python3 -m pytest -q -p no:cacheprovider ${PYTEST_ARGS:-test/python/test_cuda.py}
+    grep -E "passed|failed" "$out/sanitizer/pytest.memcheck.log" | tail -2
+  fi
+  tar -C "$out" -czf "$out/sanitizer.tgz" sanitizer && rm -rf "$out/sanitizer"
+  echo "sanitizer runs: $runs, with errors: $bad"
+  [ "$bad" = 0 ]
+}
+
 case "$MODE" in
   build) build ;;
+  sanitize) sanitize ;;
   device) device ;;
   sweep) sweep ;;
   seed) seed ;;
