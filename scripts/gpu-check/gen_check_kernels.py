@@ -15,6 +15,17 @@ def memref(rank, elt, fixed=None):
 
 
 FUNCS = []
+# The epilogue activations the checks call, by entry-point suffix. limit 1
+# so that GPT-OSS's clamps matter on the checks' data.
+ACTS = {
+    "silu": "activation = #egs.activation<silu>",
+    "gelu": "activation = #egs.activation<gelu>",
+    "swiglu": "activation = #egs.activation<swiglu>",
+    "swiglu_il": "activation = #egs.activation<swiglu>, interleaved",
+    "clamped": "activation = #egs.activation<clamped_swiglu>, alpha = 1.5 : f32, limit = 1.0 : f32",
+    "clamped_il": ("activation = #egs.activation<clamped_swiglu>, alpha = 1.702 : f32, "
+                   "limit = 1.0 : f32, interleaved"),
+}
 # (E, I, J) of the expert-choice gathers compiled with static E, I, J.
 STATIC_GATHERS = [(32, 128, 64), (4, 96, 40), (3, 64, 72)]
 
@@ -105,11 +116,17 @@ def transposed_funcs():
         func(f"gm_r_{dt}_wt", [("x", M(2, dt)), ("rows", M(1, "i32")), ("w", M(3, dt)), ("off", M(1, "i32")),
                                ("y", M(2, dt))],
              "egs.gather_matmul %x[%rows] * %w transposed offsets %off outs(%y)")
-    for act in ["silu", "swiglu"]:
+    for act in ["silu", "swiglu", "clamped_il"]:
         func(f"gm_b_bf16_bias_{act}_wt",
              [("x", M(3, "bf16")), ("ind", M(3, "i32")), ("w", M(3, "bf16")), ("bias", M(2, "bf16")),
               ("y", M(4, "bf16"))],
-             f"egs.gather_matmul %x[%ind] * %w transposed + %bias outs(%y) {{activation = #egs.activation<{act}>}}")
+             f"egs.gather_matmul %x[%ind] * %w transposed + %bias outs(%y) {{{ACTS[act]}}}")
+    # GPT-OSS's experts: ragged, w [E, 2F, H] read in place, bias, clamped
+    # swiglu over interleaved gate/up.
+    func("gm_r_bf16_bias_clamped_il_wt",
+         [("x", M(2, "bf16")), ("rows", M(1, "i32")), ("w", M(3, "bf16")), ("off", M(1, "i32")),
+          ("bias", M(2, "bf16")), ("y", M(2, "bf16"))],
+         f"egs.gather_matmul %x[%rows] * %w transposed offsets %off + %bias outs(%y) {{{ACTS['clamped_il']}}}")
     for dt, init, det, scale in [("bf16", "bf16", False, True), ("bf16", "f32", False, False),
                                  ("f16", "f16", False, True), ("bf16", "bf16", True, True),
                                  ("f32", "f32", False, True), ("f32", "f32", True, False)]:
@@ -185,11 +202,11 @@ def main():
              "egs.gather_matmul %x[%rows] * %w offsets %off outs(%y)")
     func("gm_u_bf16_bf16", [("x", M(2, "bf16")), ("ind", M(2, "i64")), ("w", M(3, "bf16")), ("y", M(3, "bf16"))],
          "egs.gather_matmul %x[%ind] * %w outs(%y)")
-    for act in ["silu", "gelu", "swiglu"]:
+    for act in ACTS:
         func(f"gm_b_bf16_bias_{act}",
              [("x", M(3, "bf16")), ("ind", M(3, "i32")), ("w", M(3, "bf16")), ("bias", M(2, "bf16")),
               ("y", M(4, "bf16"))],
-             f"egs.gather_matmul %x[%ind] * %w + %bias outs(%y) {{activation = #egs.activation<{act}>}}")
+             f"egs.gather_matmul %x[%ind] * %w + %bias outs(%y) {{{ACTS[act]}}}")
     for dt in ["bf16", "f32"]:
         func(f"gm_r_{dt}", [("x", M(2, dt)), ("rows", M(1, "i32")), ("w", M(3, dt)), ("off", M(1, "i32")),
                             ("y", M(2, dt))],

@@ -133,14 +133,27 @@ def ref_gather_matmul(x, ind, w, bias=None, act=None):
     h = torch.einsum("beki,eij->bekj", xg, w.double())
     if bias is not None:
         h = h + bias.double()[None, :, None, :]
+    return activate(h, act)
+
+
+# gen_check_kernels.ACTS: name -> (interleaved, alpha, limit) of the gated ones.
+GATED = {"swiglu": (False, None, None), "swiglu_il": (True, None, None),
+         "clamped": (False, 1.5, 1.0), "clamped_il": (True, 1.702, 1.0)}
+
+
+def activate(h, act):
     if act == "silu":
         return h * torch.sigmoid(h)
     if act == "gelu":
         return torch.nn.functional.gelu(h, approximate="tanh")
-    if act == "swiglu":
+    if act in GATED:
+        interleaved, alpha, limit = GATED[act]
         j = h.shape[-1] // 2
-        g = h[..., :j]
-        return g * torch.sigmoid(g) * h[..., j:]
+        g, u = (h[..., 0::2], h[..., 1::2]) if interleaved else (h[..., :j], h[..., j:])
+        if alpha is None:
+            return g * torch.sigmoid(g) * u
+        g, u = g.clamp(max=limit), u.clamp(-limit, limit)
+        return g * torch.sigmoid(alpha * g) * (u + 1)
     return h
 
 
@@ -225,12 +238,12 @@ def check_gather_matmul():
     call("gm_u_bf16_bf16", x, ind, w, y)
     torch.cuda.synchronize()
     check("gather_matmul unbatched bf16 i64", rel_err(y, ref_gather_matmul(x[None], ind[None], w)[0]), 1e-2)
-    for act in ["silu", "gelu", "swiglu"]:
+    for act in ["silu", "gelu", *GATED]:
         for (B, T, E, K, I, J) in [(2, 19, 3, 7, 40, 48), (2, 64, 4, 130, 264, 272), (1, 9, 2, 5, 24, 18)]:
             x, w = rand((B, T, I), "bf16"), rand((E, I, J), "bf16", 1 / math.sqrt(I))
             bias = rand((E, J), "bf16")
             ind = torch.randint(0, T, (B, E, K), device=DEV, dtype=torch.int32)
-            y = poisoned((B, E, K, J // 2 if act == "swiglu" else J), "bf16")
+            y = poisoned((B, E, K, J // 2 if act in GATED else J), "bf16")
             call(f"gm_b_bf16_bias_{act}", x, ind, w, bias, y)
             torch.cuda.synchronize()
             check(f"gather_matmul bf16 + bias, {act} B{B} K{K} I{I} J{J}",
@@ -500,17 +513,31 @@ def check_transposed():
             torch.cuda.synchronize()
             check(f"transposed gather_matmul ragged {dt} T{T} E{E} R{R} I{I} J{J}" + ("" if cov else " uncovered"),
                   rel_err(y, ragged_ref(x, rows, w, off)), TOL[dt])
-    for act in ["silu", "swiglu"]:
+    for act in ["silu", "swiglu", "clamped_il"]:
         for (B, T, E, K, I, J) in [(2, 19, 3, 7, 40, 48), (2, 64, 4, 130, 264, 272), (1, 9, 2, 5, 24, 18),
                                    (1, 80, 3, 140, 576, 2064)]:
             x, w = rand((B, T, I), "bf16"), rand((E, I, J), "bf16", 1 / math.sqrt(I))
             bias = rand((E, J), "bf16")
             ind = torch.randint(0, T, (B, E, K), device=DEV, dtype=torch.int32)
-            y = poisoned((B, E, K, J // 2 if act == "swiglu" else J), "bf16")
+            y = poisoned((B, E, K, J // 2 if act in GATED else J), "bf16")
             call(f"gm_b_bf16_bias_{act}_wt", x, ind, wt_of(w), bias, y)
             torch.cuda.synchronize()
             check(f"transposed gather_matmul bf16 + bias, {act} B{B} K{K} I{I} J{J}",
                   rel_err(y, ref_gather_matmul(x, ind, w, bias, act)), 1e-2)
+    # GPT-OSS's experts (ragged, [E, 2F, H] weights in place, bias, clamped
+    # swiglu over interleaved columns), with uncovered rows and odd sizes.
+    for (T, E, R, I, J, cov) in [(40, 5, 80, 64, 48, True), (100, 8, 333, 136, 72, False),
+                                 (300, 4, 700, 1056, 1040, True)]:
+        x, rows, w, off = ragged_case(T, E, R, I, J, "bf16", cov)
+        bias = rand((E, J), "bf16")
+        y = poisoned((R, J // 2), "bf16")
+        call("gm_r_bf16_bias_clamped_il_wt", x, rows, wt_of(w), off, bias, y)
+        torch.cuda.synchronize()
+        e = expert_of_rows(off, R)
+        h = ragged_ref(x, rows, w, off) + torch.where((e >= 0)[:, None], bias.double()[e.clamp(min=0)], 0.0)
+        ref = torch.where((e >= 0)[:, None], activate(h, "clamped_il"), 0.0)
+        check(f"transposed gather_matmul ragged bf16 + bias, clamped_il T{T} E{E} R{R} I{I} J{J}"
+              + ("" if cov else " uncovered"), rel_err(y, ref), 1e-2)
     for name, dt, init_t, det, sc in [("ms_b_bf16_bf16_s_wt", "bf16", "bf16", False, True),
                                        ("ms_b_bf16_f32_wt", "bf16", "f32", False, False),
                                        ("ms_b_f16_f16_s_wt", "f16", "f16", False, True),

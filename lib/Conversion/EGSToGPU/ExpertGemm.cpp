@@ -59,7 +59,7 @@ void ExpertGemmEmitter::emit(ValueRange args) {
   tid = kb.threadId();
   reduce = w.size(spec.wReduceDim());
   cols = w.size(spec.wColsDim());
-  outCols = spec.paired() ? kb.divU(cols, kb.idx(2)) : cols;
+  outCols = spec.gated() ? kb.divU(cols, kb.idx(2)) : cols;
   // Row tiles (bx) and column tiles (tileN) come from one linear block id,
   // in groups of kRowTileGroup row tiles that sweep all column tiles before
   // the next group starts: the group's A rows stay in L2 while the weights'
@@ -71,7 +71,7 @@ void ExpertGemmEmitter::emit(ValueRange args) {
       spec.ragged
           ? kb.add(kb.ceilDiv(ind.size(0), kb.idx(c.bm)), w.size(0))
           : kb.mul(w.size(0), kb.ceilDiv(perExpertRows, kb.idx(c.bm)));
-  int64_t tileCols = spec.paired() ? c.bn / 2 : c.bn;
+  int64_t tileCols = spec.gated() ? c.bn / 2 : c.bn;
   Value colTiles = kb.ceilDiv(outCols, kb.idx(tileCols));
   Value bid = kb.blockId(gpu::Dimension::x);
   Value perGroup = kb.mul(kb.idx(kRowTileGroup), colTiles);

@@ -37,6 +37,11 @@ struct ExpertGemmSpec {
   RowSource rows = RowSource::GatheredTokens;
   GemmOutput output = GemmOutput::StoreSlots;
   Activation activation = Activation::none;
+  /// Gated activations: gate/up in adjacent columns (2j, 2j + 1) instead of
+  /// the two halves of w.
+  bool interleaved = false;
+  /// clamped_swiglu's parameters.
+  float alpha = 1.702f, limit = 7.0f;
   bool hasBias = false;
   bool hasScale = false;
   /// AtomicAddTokens: one 16-byte vector atomic per 4 columns (sm_90+).
@@ -44,8 +49,14 @@ struct ExpertGemmSpec {
   /// w is stored [E, cols, reduce] (`w_transposed`), read in place.
   bool wTransposed = false;
 
-  /// swiglu: a tile holds matching columns of both halves of w.
-  bool paired() const { return activation == Activation::swiglu; }
+  /// swiglu, clamped_swiglu: the output has half the columns of w.
+  bool gated() const {
+    return activation == Activation::swiglu ||
+           activation == Activation::clamped_swiglu;
+  }
+  /// Gated, halves layout: a tile holds matching columns of both halves of
+  /// w (interleaved: a tile of bn consecutive columns holds bn / 2 pairs).
+  bool paired() const { return gated() && !interleaved; }
   /// The B tile is staged K-major, [bn][bk] like A: a transposed w on the
   /// fast paths (the general kernel stages element by element, [bk][bn]).
   bool kMajorB() const {

@@ -119,7 +119,7 @@ void ExpertGemmEmitter::writeChunk(Value row, Value outRow, Value col, Value v,
 void ExpertGemmEmitter::writeOutputTile(Value e) {
   OpBuilder &b = kb.builder();
   Location loc = kb.getLoc();
-  int64_t tileCols = spec.paired() ? c.bn / 2 : c.bn;
+  int64_t tileCols = spec.gated() ? c.bn / 2 : c.bn;
   int64_t perRow = tileCols / 4, total = c.bm * perRow, nt = c.numThreads();
   auto v4 = VectorType::get({4}, b.getF32Type());
   for (int64_t q = 0; q * nt < total; ++q) {
@@ -133,21 +133,37 @@ void ExpertGemmEmitter::writeOutputTile(Value e) {
       kb.ifThen(kb.ge(outRow, kb.idx(0)), [&] {
         Value col = kb.add(kb.mul(tileN, kb.idx(tileCols)), c0);
         Value vecOk = kb.le(kb.add(col, kb.idx(4)), outCols);
-        Value v = vector::LoadOp::create(b, loc, v4, cTile, ValueRange{row, c0},
-                                         false, llvm::MaybeAlign(16));
-        Value up;
-        if (spec.paired())
-          up = vector::LoadOp::create(
-              b, loc, v4, cTile, ValueRange{row, kb.add(c0, kb.idx(c.bn / 2))},
-              false, llvm::MaybeAlign(16));
-        if (spec.hasBias) {
-          v = kb.addF(v, loadBias(e, col, vecOk));
-          if (up)
-            up = kb.addF(up, loadBias(e, kb.add(col, outCols), vecOk));
+        auto tileLoad = [&](Value tileCol) -> Value {
+          return vector::LoadOp::create(b, loc, v4, cTile,
+                                        ValueRange{row, tileCol}, false,
+                                        llvm::MaybeAlign(16));
+        };
+        Value v, up;
+        if (spec.gated() && spec.interleaved) {
+          // Columns 2j (gate) and 2j + 1 (up) of h: 8 values for 4 outputs,
+          // bias added before they are split.
+          Value c2 = kb.mul(c0, kb.idx(2)), col2 = kb.mul(col, kb.idx(2));
+          Value lo = tileLoad(c2), hi = tileLoad(kb.add(c2, kb.idx(4)));
+          if (spec.hasBias) {
+            lo = kb.addF(lo, loadBias(e, col2, vecOk));
+            hi = kb.addF(hi, loadBias(e, kb.add(col2, kb.idx(4)), vecOk));
+          }
+          v = vector::ShuffleOp::create(b, loc, lo, hi, {0, 2, 4, 6});
+          up = vector::ShuffleOp::create(b, loc, lo, hi, {1, 3, 5, 7});
+        } else {
+          v = tileLoad(c0);
+          if (spec.paired())
+            up = tileLoad(kb.add(c0, kb.idx(c.bn / 2)));
+          if (spec.hasBias) {
+            v = kb.addF(v, loadBias(e, col, vecOk));
+            if (up)
+              up = kb.addF(up, loadBias(e, kb.add(col, outCols), vecOk));
+          }
         }
-        v = buildActivation(kb.builder(), kb.getLoc(), v, spec.activation);
-        if (up)
-          v = kb.mulF(v, up);
+        v = spec.gated()
+                ? buildGatedActivation(b, loc, v, up, spec.activation,
+                                       spec.alpha, spec.limit)
+                : buildActivation(b, loc, v, spec.activation);
         if (spec.hasScale) {
           Value s = memref::LoadOp::create(b, loc, scales, row);
           v = kb.mulF(v, kb.splat(s, 4));

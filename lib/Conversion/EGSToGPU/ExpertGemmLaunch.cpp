@@ -1,5 +1,7 @@
 //===- ExpertGemmLaunch.cpp - host side of the per-expert GEMM -------------===//
 #include "ExpertGemmEmitter.h"
+#include "llvm/ADT/bit.h"
+#include "llvm/Support/FormatVariadic.h"
 
 using namespace mlir;
 using namespace egs;
@@ -47,6 +49,13 @@ static std::string gemmKernelName(const ExpertGemmSpec &spec, TypeRange types) {
   name += "_" + spec.config.tag();
   if (spec.activation != Activation::none)
     name += "_" + stringifyActivation(spec.activation).str();
+  if (spec.gated() && spec.interleaved)
+    name += "_il";
+  // The parameters are constants of the kernel: their bits are in its name.
+  if (spec.activation == Activation::clamped_swiglu)
+    name += llvm::formatv("_a{0:x8}_l{1:x8}", llvm::bit_cast<uint32_t>(spec.alpha),
+                          llvm::bit_cast<uint32_t>(spec.limit))
+                .str();
   if (spec.vectorAtomics && spec.output == GemmOutput::AtomicAddTokens)
     name += "_red4";
   if (spec.wTransposed)
@@ -96,8 +105,8 @@ void egs::launchExpertGemm(HostLauncher &host, const ExpertGemmSpec &spec,
     args.push_back(ops.scale);
   args.push_back(ops.out);
   Value cols = dim(ops.w, spec.wColsDim());
-  Value outCols = spec.paired() ? kb.divU(cols, kb.idx(2)) : cols;
-  int64_t tileCols = spec.paired() ? c.bn / 2 : c.bn;
+  Value outCols = spec.gated() ? kb.divU(cols, kb.idx(2)) : cols;
+  int64_t tileCols = spec.gated() ? c.bn / 2 : c.bn;
   Value gridZ = kb.ceilDiv(outCols, kb.idx(tileCols));
   gridX = kb.mul(gridX, gridZ);
   TypeRange types = ValueRange(args).getTypes();

@@ -187,9 +187,8 @@ struct GatherMatmulToGPU
   using PreparedGPULoweringPattern::PreparedGPULoweringPattern;
 
   FailureOr<GemmStrategies> prepare(GatherMatmulOp op) const override {
-    bool swiglu = op.getActivation() == Activation::swiglu;
     return chooseStrategies(op, op.getTileAttr(),
-                            gemmShapeOf(op, op.getX(), swiglu), options);
+                            gemmShapeOf(op, op.getX(), op.isGated()), options);
   }
 
   void lower(GatherMatmulOp op, const GemmStrategies &strategies,
@@ -205,6 +204,9 @@ struct GatherMatmulToGPU
     spec.rows = RowSource::GatheredTokens;
     spec.output = GemmOutput::StoreSlots;
     spec.activation = act;
+    spec.interleaved = op.getInterleaved();
+    spec.alpha = op.alphaValue();
+    spec.limit = op.limitValue();
     spec.hasBias = static_cast<bool>(ops.bias);
     Value fastOk = kb.andB(host.vectorAccessible(ops.a, 16),
                            kb.andB(host.vectorAccessible(ops.w, 16),

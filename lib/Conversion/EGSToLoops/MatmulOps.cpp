@@ -138,8 +138,9 @@ struct LowerGatherMatmul : LoopLoweringPattern<GatherMatmulOp> {
     Value reduce = lb.dim(w, wt ? 2 : 1), cols = lb.dim(w, wt ? 1 : 2);
     bool vectorsOk = hasUnitInnerStride(y) && hasUnitInnerStride(x) &&
                      (!bias || hasUnitInnerStride(bias));
-    // Activations other than none see the whole row (swiglu pairs column j
-    // with j + J/2), so the row is staged in a scratch buffer.
+    // Activations other than none see the whole row (a gated activation
+    // pairs column j with j + J/2, or 2j with 2j + 1 when interleaved), so
+    // the row is staged in a scratch buffer.
     Value scratch;
     if (act != Activation::none) {
       scratch = memref::AllocOp::create(
@@ -171,10 +172,18 @@ struct LowerGatherMatmul : LoopLoweringPattern<GatherMatmulOp> {
         return;
       Value outCols = lb.dim(y, cast<MemRefType>(y.getType()).getRank() - 1);
       lb.forLoop(outCols, [&](Value c) {
-        Value v = buildActivation(rewriter, op.getLoc(), lb.loadF32(scratch, {c}), act);
-        if (act == Activation::swiglu)
-          v = arith::MulFOp::create(rewriter, op.getLoc(), v,
-                                    lb.loadF32(scratch, {lb.add(c, outCols)}));
+        Value v;
+        if (op.isGated()) {
+          bool il = op.getInterleaved();
+          Value gateCol = il ? lb.mul(c, lb.idx(2)) : c;
+          Value upCol = il ? lb.add(gateCol, lb.idx(1)) : lb.add(c, outCols);
+          v = buildGatedActivation(rewriter, op.getLoc(),
+                                   lb.loadF32(scratch, {gateCol}),
+                                   lb.loadF32(scratch, {upCol}), act,
+                                   op.alphaValue(), op.limitValue());
+        } else {
+          v = buildActivation(rewriter, op.getLoc(), lb.loadF32(scratch, {c}), act);
+        }
         lb.storeF32(v, y, yIvs(c));
       });
     };

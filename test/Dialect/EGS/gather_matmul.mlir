@@ -166,3 +166,15 @@ func.func @memref_ragged_bias(%x: memref<?x8xf16, strided<[?, 1], offset: ?>>, %
          memref<5xi32>, memref<4x6xf16>, memref<?x6xf16>) -> ()
   return
 }
+
+// GPT-OSS's experts: clamped swiglu over interleaved gate/up columns, with
+// its parameters; the bias is [E,J] of h (J = 12), y has J/2 = 6 columns.
+// CHECK-LABEL: func.func @ragged_clamped_swiglu_interleaved
+// CHECK:         egs.gather_matmul {{.*}} transposed offsets {{.*}} + {{.*}} {activation = #egs.activation<clamped_swiglu>, alpha = 1.702000e+00 : f32, interleaved, limit = 7.000000e+00 : f32} : (tensor<16x8xbf16>, tensor<32xi32>, tensor<4x12x8xbf16>, tensor<5xi64>, tensor<4x12xbf16>) -> tensor<32x6xbf16>
+func.func @ragged_clamped_swiglu_interleaved(%x: tensor<16x8xbf16>, %rows: tensor<32xi32>, %w: tensor<4x12x8xbf16>,
+                                             %off: tensor<5xi64>, %b: tensor<4x12xbf16>) -> tensor<32x6xbf16> {
+  %y = egs.gather_matmul %x[%rows] * %w transposed offsets %off + %b
+         {activation = #egs.activation<clamped_swiglu>, alpha = 1.702 : f32, limit = 7.0 : f32, interleaved}
+         : (tensor<16x8xbf16>, tensor<32xi32>, tensor<4x12x8xbf16>, tensor<5xi64>, tensor<4x12xbf16>) -> tensor<32x6xbf16>
+  return %y : tensor<32x6xbf16>
+}

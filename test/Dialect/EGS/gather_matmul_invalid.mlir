@@ -345,3 +345,51 @@ func.func @x_unranked(%x: tensor<*xf32>, %ind: tensor<4x3xi32>, %w: tensor<4x8x6
   %y = egs.gather_matmul %x[%ind] * %w : (tensor<*xf32>, tensor<4x3xi32>, tensor<4x8x6xf32>) -> tensor<4x3x6xf32>
   return
 }
+
+// -----
+
+func.func @interleaved_without_gate(%x: tensor<16x8xf32>, %ind: tensor<4x3xi32>, %w: tensor<4x8x6xf32>) {
+  // expected-error @+1 {{'interleaved' needs a gated activation (swiglu or clamped_swiglu), got silu}}
+  %y = egs.gather_matmul %x[%ind] * %w {activation = #egs.activation<silu>, interleaved} : (tensor<16x8xf32>, tensor<4x3xi32>, tensor<4x8x6xf32>) -> tensor<4x3x6xf32>
+  return
+}
+
+// -----
+
+func.func @alpha_on_swiglu(%x: tensor<16x8xf32>, %ind: tensor<4x3xi32>, %w: tensor<4x8x6xf32>) {
+  // expected-error @+1 {{'alpha' and 'limit' belong to activation clamped_swiglu, got swiglu}}
+  %y = egs.gather_matmul %x[%ind] * %w {activation = #egs.activation<swiglu>, alpha = 1.5 : f32} : (tensor<16x8xf32>, tensor<4x3xi32>, tensor<4x8x6xf32>) -> tensor<4x3x3xf32>
+  return
+}
+
+// -----
+
+func.func @limit_without_activation(%x: tensor<16x8xf32>, %ind: tensor<4x3xi32>, %w: tensor<4x8x6xf32>) {
+  // expected-error @+1 {{'alpha' and 'limit' belong to activation clamped_swiglu, got none}}
+  %y = egs.gather_matmul %x[%ind] * %w {limit = 7.0 : f32} : (tensor<16x8xf32>, tensor<4x3xi32>, tensor<4x8x6xf32>) -> tensor<4x3x6xf32>
+  return
+}
+
+// -----
+
+func.func @clamped_limit_negative(%x: tensor<16x8xf32>, %ind: tensor<4x3xi32>, %w: tensor<4x8x6xf32>) {
+  // expected-error @+1 {{'limit' must be positive and finite, got -1}}
+  %y = egs.gather_matmul %x[%ind] * %w {activation = #egs.activation<clamped_swiglu>, limit = -1.0 : f32} : (tensor<16x8xf32>, tensor<4x3xi32>, tensor<4x8x6xf32>) -> tensor<4x3x3xf32>
+  return
+}
+
+// -----
+
+func.func @clamped_alpha_nan(%x: tensor<16x8xf32>, %ind: tensor<4x3xi32>, %w: tensor<4x8x6xf32>) {
+  // expected-error @+1 {{'alpha' must be finite, got nan}}
+  %y = egs.gather_matmul %x[%ind] * %w {activation = #egs.activation<clamped_swiglu>, alpha = 0x7FC00000 : f32} : (tensor<16x8xf32>, tensor<4x3xi32>, tensor<4x8x6xf32>) -> tensor<4x3x3xf32>
+  return
+}
+
+// -----
+
+func.func @clamped_not_halved(%x: tensor<16x8xf32>, %rows: tensor<32xi32>, %w: tensor<4x8x12xf32>, %off: tensor<5xi32>) {
+  // expected-error @+1 {{with activation clamped_swiglu result 'y' must have J/2 = 6 columns (J = 12 from operand 'w'), got 12}}
+  %y = egs.gather_matmul %x[%rows] * %w offsets %off {activation = #egs.activation<clamped_swiglu>, interleaved} : (tensor<16x8xf32>, tensor<32xi32>, tensor<4x8x12xf32>, tensor<5xi32>) -> tensor<32x12xf32>
+  return
+}

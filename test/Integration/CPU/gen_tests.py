@@ -442,16 +442,31 @@ def gelu_tanh(v):
     return 0.5 * v * (1.0 + np.tanh(np.sqrt(2.0 / np.pi) * (v + 0.044715 * v ** 3)))
 
 
+def parse_act(act):
+    """"name[,il][,alpha=A][,limit=L]" -> (name, interleaved, alpha, limit)."""
+    name, *opts = act.split(",")
+    kv = dict(o.split("=") for o in opts if "=" in o)
+    return name, "il" in opts, kv.get("alpha"), kv.get("limit")
+
+
 def activation(v, act):
     if act is None or act == "none":
         return v
-    if act == "silu":
+    name, interleaved, alpha, limit = parse_act(act)
+    if name == "silu":
         return silu(v)
-    if act == "gelu":
+    if name == "gelu":
         return gelu_tanh(v)
-    if act == "swiglu":
-        h = v.shape[-1] // 2
-        return silu(v[..., :h]) * v[..., h:]
+    h = v.shape[-1] // 2
+    gate, up = (v[..., 0::2], v[..., 1::2]) if interleaved else (v[..., :h], v[..., h:])
+    if name == "swiglu":
+        return silu(gate) * up
+    if name == "clamped_swiglu":
+        alpha = 1.702 if alpha is None else float(alpha)
+        limit = 7.0 if limit is None else float(limit)
+        g = np.minimum(gate, limit)
+        u = np.clip(up, -limit, limit)
+        return g / (1.0 + np.exp(-alpha * g)) * (u + 1.0)
     raise ValueError(act)
 
 
@@ -611,7 +626,14 @@ def perm_attr(p):
 # ----------------------------------------------------------------------------
 
 def act_attr(act):
-    return f" {{{{activation = #egs.activation<{act}>}}}}" if act else ""
+    if not act:
+        return ""
+    name, interleaved, alpha, limit = parse_act(act)
+    attrs = [f"activation = #egs.activation<{name}>"]
+    attrs += [f"alpha = {alpha} : f32"] if alpha else []
+    attrs += [f"limit = {limit} : f32"] if limit else []
+    attrs += ["interleaved"] if interleaved else []
+    return " {{" + ", ".join(attrs) + "}}"
 
 
 def gm_ec_op(bias=False, act=None):
@@ -926,8 +948,9 @@ def gen_weight_grad():
 def gen_gather_matmul_activation():
     f = TestFile("gather_matmul_activation.mlir",
                  "egs.gather_matmul with the fused epilogue activation silu, gelu (tanh\n"
-                 "approximation) and swiglu (silu(y[..,:J/2]) * y[..,J/2:], bias added before\n"
-                 "the activation), expert-choice and ragged, f32/f16/bf16, static and dynamic.\n"
+                 "approximation), swiglu (silu(y[..,:J/2]) * y[..,J/2:], bias added before\n"
+                 "the activation) and GPT-OSS's clamped_swiglu, both also with interleaved\n"
+                 "gate/up columns, expert-choice and ragged, f32/f16/bf16, static and dynamic.\n"
                  "Checked in the program against the embedded float64 reference:\n"
                  "max |y - ref| / (1 + |ref|) below 1e-5 (f32 result), 2e-3 (f16), 1e-2 (bf16).")
 
@@ -972,6 +995,18 @@ def gen_gather_matmul_activation():
     rg("gelu_f32_ragged", "gelu", "f32", "f32", 4, 3, 2, 5, 4, "i32")
     rg("swiglu_f32_ragged_dynamic_uncovered", "swiglu", "f32", "f32", 4, 3, 3, 8, 10, "i64", dynamic=True,
        off=[2, 3, 3, 6])
+    # Interleaved gate/up (2j, 2j+1) and GPT-OSS's clamped swiglu; limit 2
+    # and alpha 1.5 so that the clamps and alpha matter on this data
+    # (|h| reaches ~9), the defaults (1.702, 7) once.
+    ec("swiglu_il_f32_bias", "swiglu,il", "f32", "f32", 0, 5, 4, 2, 3, 8, "i32", bias="f32")
+    ec("clamped_il_f32_bias", "clamped_swiglu,il,alpha=1.5,limit=2.0", "f32", "f32", 0, 5, 4, 2, 3,
+       10, "i32", bias="f32")
+    ec("clamped_halves_f32_defaults", "clamped_swiglu", "f32", "f32", 2, 4, 4, 2, 2, 6, "i64")
+    rg("clamped_il_bf16_ragged_bias", "clamped_swiglu,il,alpha=1.5,limit=2.0", "bf16", "bf16", 6, 4,
+       3, 7, 6, "i64", bias="bf16")
+    rg("clamped_il_f16_ragged_dynamic_uncovered", "clamped_swiglu,il,limit=2.0", "f16", "f32", 4, 3,
+       3, 8, 10, "i32", dynamic=True, off=[2, 3, 3, 6])
+    rg("swiglu_il_f32_ragged", "swiglu,il", "f32", "f32", 5, 4, 3, 8, 12, "i32")
     return f
 
 

@@ -151,7 +151,7 @@ GatherMatmulOp::reifyResultShapes(OpBuilder &b,
                                   ReifiedRankedShapedTypeDims &out) {
   DimBuilder d{b, getLoc()};
   OpFoldResult j = d.dim(getW(), getWTransposed() ? 1 : 2);
-  if (getActivation() == Activation::swiglu)
+  if (isGated())
     j = d.half(j);
   SmallVector<OpFoldResult> shape = d.dims(getInd());
   shape.push_back(j);

@@ -12,6 +12,8 @@
 #include "mlir/IR/OpImplementation.h"
 #include "llvm/ADT/STLExtras.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace egs;
 using egs::detail::ShapeChecker;
@@ -132,6 +134,31 @@ bool GatherMatmulOp::isBatched() {
   return !isRagged() && cast<ShapedType>(getX().getType()).getRank() == 3;
 }
 
+bool GatherMatmulOp::isGated() {
+  auto act = getActivation();
+  return act == Activation::swiglu || act == Activation::clamped_swiglu;
+}
+
+/// The attributes that parameterise gather_matmul's activation.
+static LogicalResult verifyActivationParameters(GatherMatmulOp op) {
+  Activation act = op.getActivation().value_or(Activation::none);
+  if (op.getInterleaved() && !op.isGated())
+    return op.emitOpError() << "'interleaved' needs a gated activation (swiglu "
+                               "or clamped_swiglu), got "
+                            << stringifyActivation(act);
+  if ((op.getAlpha() || op.getLimit()) && act != Activation::clamped_swiglu)
+    return op.emitOpError() << "'alpha' and 'limit' belong to activation "
+                               "clamped_swiglu, got "
+                            << stringifyActivation(act);
+  if (!std::isfinite(op.alphaValue()))
+    return op.emitOpError() << "'alpha' must be finite, got "
+                            << op.alphaValue();
+  if (!(op.limitValue() > 0.0f) || !std::isfinite(op.limitValue()))
+    return op.emitOpError() << "'limit' must be positive and finite, got "
+                            << op.limitValue();
+  return success();
+}
+
 LogicalResult GatherMatmulOp::verify() {
   Operation *op = getOperation();
   OperandRange outs = getODSOperands(5); // out
@@ -140,8 +167,10 @@ LogicalResult GatherMatmulOp::verify() {
   ShapeChecker c(op);
   Type yType = outputType(op, outs, 0);
   std::string yName = outputName(op, "y");
-  bool swiglu = getActivation() == Activation::swiglu;
-  StringRef jOut = swiglu ? "Jh" : "J";
+  if (failed(verifyActivationParameters(*this)))
+    return failure();
+  bool gated = isGated();
+  StringRef jOut = gated ? "Jh" : "J";
   auto xRank = cast<ShapedType>(getX().getType()).getRank();
   if (isRagged()) {
     if (failed(c.check(getX().getType(), "operand 'x'", "T,I")) ||
@@ -166,12 +195,14 @@ LogicalResult GatherMatmulOp::verify() {
                                    : ((xRank == 3 ? "B,E,K," : "E,K,") + jOut).str();
   if (failed(c.check(yType, yName, yLayout)))
     return failure();
-  if (swiglu) {
+  if (gated) {
+    StringRef act = stringifyActivation(*getActivation());
     int64_t j = c.get("J"), jh = c.get("Jh");
     if (j != ShapedType::kDynamic && j % 2 != 0)
-      return emitOpError() << "activation swiglu needs an even J, got " << j;
+      return emitOpError() << "activation " << act << " needs an even J, got "
+                           << j;
     if (j != ShapedType::kDynamic && jh != ShapedType::kDynamic && jh * 2 != j)
-      return emitOpError() << "with activation swiglu " << yName
+      return emitOpError() << "with activation " << act << " " << yName
                            << " must have J/2 = " << j / 2 << " columns (J = "
                            << j << " from operand 'w'), got " << jh;
   }

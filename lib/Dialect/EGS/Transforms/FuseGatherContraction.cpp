@@ -171,7 +171,8 @@ struct FuseGatherIntoContraction : OpInterfaceRewritePattern<linalg::LinalgOp> {
                           : Value();
     auto fused = GatherMatmulOp::create(rewriter, loc, yType, g->x, ind, w,
                                         /*expert_offsets=*/Value(), biasValue,
-                                        /*out=*/Value(), nullptr, nullptr);
+                                        /*out=*/Value(), nullptr, nullptr,
+                                        nullptr, nullptr, nullptr, nullptr);
     Value y = fused.getY();
     if (single)
       y = expandDim(rewriter, loc,
@@ -232,7 +233,7 @@ struct FoldBiasIntoGatherMatmul : OpRewritePattern<GatherMatmulOp> {
     auto fused = GatherMatmulOp::create(
         rewriter, loc, y.getType(), op.getX(), op.getInd(), op.getW(),
         op.getExpertOffsets(), bias, /*out=*/Value(), nullptr,
-        op.getTileAttr());
+        op.getTileAttr(), op.getWTransposedAttr(), nullptr, nullptr, nullptr);
     rewriter.replaceOp(add->op, castTo(rewriter, loc, fused.getY(),
                                        add->op->getResult(0).getType()));
     rewriter.eraseOp(op);

@@ -120,7 +120,8 @@ struct ReadPermutedTokensInPlace : OpRewritePattern<GatherMatmulOp> {
         rewriter, op.getLoc(), op.getY().getType(), permute.getX(),
         route.getResults()[0], op.getW(), route.getResults()[1], op.getBias(),
         /*out=*/Value(), op.getActivationAttr(), op.getTileAttr(),
-        op.getWTransposedAttr());
+        op.getWTransposedAttr(), op.getAlphaAttr(), op.getLimitAttr(),
+        op.getInterleavedAttr());
     rewriter.replaceOp(op, fused.getY());
     rewriter.replaceAllUsesWith(permute.getResults()[1], route.getResults()[2]);
     rewriter.replaceAllUsesWith(permute.getResults()[2], route.getResults()[1]);

@@ -8,7 +8,8 @@ include "mlir/IR/EnumAttr.td"
 
 def EGS_Activation : I32EnumAttr<"Activation", "fused epilogue activation of gather_matmul", [
     I32EnumAttrCase<"none", 0>, I32EnumAttrCase<"silu", 1>,
-    I32EnumAttrCase<"gelu", 2>, I32EnumAttrCase<"swiglu", 3>]> {
+    I32EnumAttrCase<"gelu", 2>, I32EnumAttrCase<"swiglu", 3>,
+    I32EnumAttrCase<"clamped_swiglu", 4>]> {
   let cppNamespace = "::egs";
   let genSpecializedAttr = 0;
 }

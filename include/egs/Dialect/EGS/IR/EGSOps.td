@@ -48,8 +48,16 @@ def EGS_GatherMatmulOp : EGS_Op<"gather_matmul", [AttrSizedOperandSegments]> {
     x and w share one element type (f32, f16, bf16); y has that type or f32
     and accumulation is in f32. `activation` applies a fused epilogue
     after the bias: `silu(v) = v * sigmoid(v)`, `gelu` in its tanh
-    approximation (PyTorch's `approximate="tanh"`), and `swiglu`, which halves
-    J: `y[..,j] = silu(h[..,j]) * h[..,j + J/2]`. `tile` overrides
+    approximation (PyTorch's `approximate="tanh"`), and the gated
+    activations, which halve J: each output column j combines a gate value
+    `g` and an up value `u` of h, by default `g = h[..,j]`, `u = h[..,j + J/2]`
+    (gate half first), with `interleaved` `g = h[..,2j]`, `u = h[..,2j+1]`
+    (GPT-OSS's layout):
+    `swiglu`: `y = silu(g) * u`;
+    `clamped_swiglu` (GPT-OSS's): `g' = min(g, limit)`,
+    `u' = clamp(u, -limit, limit)`, `y = g' * sigmoid(alpha * g') * (u' + 1)`,
+    with the f32 attributes `alpha` (default 1.702) and `limit` (default 7.0,
+    positive). The bias is added to h before the activation. `tile` overrides
     the GPU kernel strategy.
 
     `transposed` (the `w_transposed` unit attribute) says w is stored
@@ -69,7 +77,10 @@ def EGS_GatherMatmulOp : EGS_Op<"gather_matmul", [AttrSizedOperandSegments]> {
                        Optional<AnyMemRef>:$out,
                        OptionalAttr<EGS_ActivationAttr>:$activation,
                        OptionalAttr<EGS_TileConfigAttr>:$tile,
-                       UnitAttr:$w_transposed);
+                       UnitAttr:$w_transposed,
+                       OptionalAttr<F32Attr>:$alpha,
+                       OptionalAttr<F32Attr>:$limit,
+                       UnitAttr:$interleaved);
   let results = (outs Optional<AnyRankedTensor>:$y);
   let assemblyFormat = [{
     $x `[` $ind `]` `*` $w (`transposed` $w_transposed^)? (`offsets` $expert_offsets^)? (`+` $bias^)?
@@ -79,6 +90,11 @@ def EGS_GatherMatmulOp : EGS_Op<"gather_matmul", [AttrSizedOperandSegments]> {
     bool isRagged() { return getExpertOffsets() != nullptr; }
     /// True when x/ind/y carry the leading batch dimension B.
     bool isBatched();
+    /// swiglu or clamped_swiglu: y has J/2 columns, one per (gate, up) pair.
+    bool isGated();
+    /// clamped_swiglu's parameters (their defaults when absent).
+    float alphaValue() { return getAlpha() ? getAlpha()->convertToFloat() : 1.702f; }
+    float limitValue() { return getLimit() ? getLimit()->convertToFloat() : 7.0f; }
   }];
 }
 
