@@ -6,7 +6,8 @@ implementation, so torch.compile traces through them without graph breaks,
 and an autograd formula; the weight gradients and bias gradients run as egs
 kernels (egs.weight_grad) with no host sync and no float32 copies:
 
-  gather_matmul   dx     = matmul_scatter(dy, ind, w^T)        (egs, the scatter dual,
+  gather_matmul   (with an activation: h recomputed without it, dy = act'(h) dy)
+                  dx     = matmul_scatter(dy, ind, w^T)        (egs, the scatter dual,
                                                                  reading w transposed)
                   dw     = weight_grad(x[ind] * dy)              (egs)
                   dbias  = weight_grad(ones * dy): dy summed over each expert's rows (egs)
@@ -37,17 +38,68 @@ def _c(t):
 
 @torch.library.custom_op("egs::gather_matmul", mutates_args=())
 def gather_matmul(x: Tensor, ind: Tensor, w: Tensor, bias: Optional[Tensor] = None,
-                  expert_offsets: Optional[Tensor] = None, w_transposed: bool = False) -> Tensor:
+                  expert_offsets: Optional[Tensor] = None, w_transposed: bool = False,
+                  activation: Optional[str] = None, alpha: Optional[float] = None,
+                  limit: Optional[float] = None, interleaved: bool = False) -> Tensor:
     return _ops.gather_matmul(_c(x), _c(ind), _c(w), bias=_c(bias),
-                              expert_offsets=_c(expert_offsets), w_transposed=w_transposed)
+                              expert_offsets=_c(expert_offsets), w_transposed=w_transposed,
+                              activation=activation, alpha=alpha, limit=limit,
+                              interleaved=interleaved)
 
 
 @gather_matmul.register_fake
-def _(x, ind, w, bias=None, expert_offsets=None, w_transposed=False):
+def _(x, ind, w, bias=None, expert_offsets=None, w_transposed=False, activation=None,
+      alpha=None, limit=None, interleaved=False):
     j = w.shape[1 if w_transposed else 2]
+    if activation in GATED:
+        j //= 2
     if expert_offsets is not None:
         return x.new_empty((ind.shape[0], j))
     return x.new_empty(tuple(ind.shape) + (j,))
+
+
+GATED = ("swiglu", "clamped_swiglu")
+
+
+def needs_grad(*tensors):
+    """Whether autograd records a call on these tensors (None ignored)."""
+    return torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in tensors)
+
+
+def up_projection(x, rows, w, bias, offsets, w_transposed, activation=None, alpha=None,
+                  limit=None, interleaved=False):
+    """act(x[rows] @ w[e] + bias[e]), ragged: the activation fused into the
+    GEMM's epilogue when no gradient is recorded (inference: one kernel, no
+    [R, J] pre-activation in memory); when training, h is kept for the
+    backward and the activation runs in torch (no recompute of h)."""
+    if activation is None or not needs_grad(x, w, bias):
+        return gather_matmul(x, rows, w, bias, offsets, w_transposed, activation, alpha, limit,
+                             interleaved)
+    h = gather_matmul(x, rows, w, bias, offsets, w_transposed)
+    return apply_activation(h, activation, alpha, limit, interleaved)
+
+
+def apply_activation(h, activation=None, alpha=None, limit=None, interleaved=False):
+    """The epilogue activations of gather_matmul in torch (the same math as
+    the fused kernels; the backward differentiates through it)."""
+    if activation is None:
+        return h
+    if activation == "silu":
+        return torch.nn.functional.silu(h)
+    if activation == "gelu":
+        return torch.nn.functional.gelu(h, approximate="tanh")
+    if activation not in GATED:
+        raise ValueError(f"unknown activation {activation!r}")
+    if interleaved:
+        g, u = h[..., 0::2], h[..., 1::2]
+    else:
+        g, u = h.chunk(2, dim=-1)
+    if activation == "swiglu":
+        return torch.nn.functional.silu(g) * u
+    alpha = 1.702 if alpha is None else alpha
+    limit = 7.0 if limit is None else limit
+    g, u = g.clamp(max=limit), u.clamp(-limit, limit)
+    return g * torch.sigmoid(g * alpha) * (u + 1)
 
 
 # Devices whose kernels read a transposed w in place (w_transposed); elsewhere
@@ -64,10 +116,11 @@ def _other_orientation(w, transposed):
 
 
 def _gm_setup(ctx, inputs, output):
-    x, ind, w, bias, off, w_transposed = inputs
-    ctx.save_for_backward(x, ind, w, off)
+    x, ind, w, bias, off, w_transposed, activation, alpha, limit, interleaved = inputs
+    ctx.save_for_backward(x, ind, w, off, bias if activation is not None else None)
     ctx.has_bias = bias is not None
     ctx.w_transposed = w_transposed
+    ctx.activation = (activation, alpha, limit, interleaved)
 
 
 def _expert_sum(dy, ind, off):
@@ -78,7 +131,15 @@ def _expert_sum(dy, ind, off):
 
 
 def _gm_backward(ctx, dy):
-    x, ind, w, off = ctx.saved_tensors
+    x, ind, w, off, bias = ctx.saved_tensors
+    if ctx.activation[0] is not None:
+        # The fused epilogue kept no pre-activation h: recompute it (one
+        # GEMM) and differentiate the activation in torch. (egs.nn.MoE keeps
+        # h instead when it trains: no recompute.)
+        h = gather_matmul(x, ind, w, bias, off, ctx.w_transposed)
+        with torch.enable_grad():
+            h = h.detach().requires_grad_()
+            (dy,) = torch.autograd.grad(apply_activation(h, *ctx.activation), h, dy)
     dy = dy.contiguous().to(x.dtype)
     dx = dw = dbias = None
     if ctx.needs_input_grad[0]:
@@ -90,7 +151,7 @@ def _gm_backward(ctx, dy):
               else weight_grad(x, dy, ind, None, off, None, False))
     if ctx.has_bias and ctx.needs_input_grad[3]:
         dbias = _expert_sum(dy, ind, off)
-    return dx, None, dw, dbias, None, None
+    return dx, None, dw, dbias, None, None, None, None, None, None
 
 
 gather_matmul.register_autograd(_gm_backward, setup_context=_gm_setup)

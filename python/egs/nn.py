@@ -85,7 +85,7 @@ class ExpertScatter(nn.Module):
                 f"out_features={self.out_features}, deterministic={self.deterministic}")
 
 
-_ACTIVATIONS = ("swiglu", "silu", "gelu", "relu")
+_ACTIVATIONS = ("swiglu", "silu", "gelu", "relu", "clamped_swiglu")
 
 
 def slot_weights(weights, row_id_map):
@@ -121,28 +121,41 @@ class MoE(nn.Module):
     x [..., hidden] -> router logits [T, E] -> softmax -> top-k (weights
     renormalized to sum to 1 when `normalize_topk`) -> egs.route -> up
     projection of the routed rows read in place (egs.gather_matmul, ragged)
-    -> activation (swiglu: silu(a) * b over the two halves) -> down
-    projection scattered back to the tokens with the routing weights
-    (egs.matmul_scatter, ragged, scale = weight of each slot).
+    -> activation (swiglu: silu(a) * b over the two halves; clamped_swiglu:
+    GPT-OSS's, with alpha and limit; interleaved=True takes gate and up from
+    alternate columns) -> down projection scattered back to the tokens with
+    the routing weights (egs.matmul_scatter, ragged, scale = weight of each
+    slot). Without autograd (inference) the activation runs in the up
+    projection's epilogue: one kernel each way; when training, the
+    pre-activation is kept for the backward.
 
     Weights: w_up [E, hidden, up] and w_down [E, ffn, hidden] (up = 2*ffn for
-    swiglu, gate half first); with w_transposed=True they are stored as
-    transformers stores experts, w_up [E, up, hidden] and w_down [E, hidden,
-    ffn], and read in place (CPU kernels; not yet on CUDA).
+    the gated activations, gate half first); with w_transposed=True they are
+    stored as transformers stores experts, w_up [E, up, hidden] and w_down
+    [E, hidden, ffn], and read in place.
     """
 
     def __init__(self, hidden, ffn, num_experts, top_k, activation="swiglu",
-                 normalize_topk=True, device=None, dtype=None, *, w_transposed=False):
+                 normalize_topk=True, device=None, dtype=None, *, w_transposed=False,
+                 interleaved=False, alpha=None, limit=None):
         super().__init__()
         if activation not in _ACTIVATIONS:
             raise ValueError(f"activation must be one of {_ACTIVATIONS}, got {activation!r}")
+        gated = activation in ops.GATED
+        if interleaved and not gated:
+            raise ValueError(f"interleaved=True needs a gated activation {ops.GATED}, "
+                             f"got {activation!r}")
+        if (alpha is not None or limit is not None) and activation != "clamped_swiglu":
+            raise ValueError("alpha and limit belong to activation='clamped_swiglu', "
+                             f"got {activation!r}")
         if not 1 <= top_k <= num_experts:
             raise ValueError(f"top_k must be in [1, num_experts={num_experts}], got {top_k}")
         kw = {"device": device, "dtype": dtype}
         self.hidden, self.ffn, self.num_experts, self.top_k = hidden, ffn, num_experts, top_k
         self.activation, self.normalize_topk = activation, normalize_topk
+        self.interleaved, self.alpha, self.limit = bool(interleaved), alpha, limit
         self.w_transposed = bool(w_transposed)
-        up = 2 * ffn if activation == "swiglu" else ffn
+        up = 2 * ffn if gated else ffn
         self.router = nn.Linear(hidden, num_experts, bias=False, **kw)
         if self.w_transposed:
             self.w_up = nn.Parameter(torch.empty(num_experts, up, hidden, **kw))
@@ -163,14 +176,19 @@ class MoE(nn.Module):
         return weights.to(x2.dtype), ids.to(torch.int32)
 
     def _activate(self, h):
-        if self.activation == "swiglu":
-            a, b = h.chunk(2, dim=-1)
-            return F.silu(a) * b
-        if self.activation == "silu":
-            return F.silu(h)
-        if self.activation == "gelu":
-            return F.gelu(h, approximate="tanh")
-        return F.relu(h)
+        """The activation in torch ops (what the fused epilogue computes)."""
+        if self.activation == "relu":
+            return F.relu(h)
+        return ops.apply_activation(h, self.activation, self.alpha, self.limit, self.interleaved)
+
+    def _up(self, x2, rows, offsets):
+        """The up projection and the activation (fused when no gradient is
+        recorded)."""
+        if self.activation == "relu":  # not an epilogue of the kernels
+            return F.relu(ops.gather_matmul(x2, rows, self.w_up, None, offsets,
+                                            self.w_transposed))
+        return ops.up_projection(x2, rows, self.w_up, None, offsets, self.w_transposed,
+                                 self.activation, self.alpha, self.limit, self.interleaved)
 
     def forward(self, x):
         shape = x.shape
@@ -181,8 +199,7 @@ class MoE(nn.Module):
         # Slot r holds choice j of token t where row_id_map[j*T + t] = r; its
         # weight is weights[t, j].
         scale = slot_weights(weights, row_id_map)
-        h = ops.gather_matmul(x2, rows, self.w_up, None, offsets, self.w_transposed)
-        a = self._activate(h)
+        a = self._up(x2, rows, offsets)
         out = ops.matmul_scatter(a.contiguous(), rows, self.w_down, None, t, scale,
                                  offsets, False, self.w_transposed)
         return out.reshape(shape)
@@ -190,6 +207,9 @@ class MoE(nn.Module):
     def extra_repr(self):
         return (f"hidden={self.hidden}, ffn={self.ffn}, num_experts={self.num_experts}, "
                 f"top_k={self.top_k}, activation={self.activation!r}"
+                + (", interleaved=True" if self.interleaved else "")
+                + (f", alpha={self.alpha}" if self.alpha is not None else "")
+                + (f", limit={self.limit}" if self.limit is not None else "")
                 + (", w_transposed=True" if self.w_transposed else ""))
 
     @classmethod

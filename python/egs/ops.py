@@ -313,17 +313,87 @@ def _b(batched, dims):
     return ([None] if batched else []) + dims
 
 
-def gather_matmul(x, ind, w, *, bias=None, expert_offsets=None, w_transposed=False):
-    """y = x[ind] @ w[e] (+ bias[e]): expert-choice (ind [B,E,K] or [E,K]) or
-    ragged (expert_offsets [E+1], ind = rows [R]). Returns y [B,E,K,J],
-    [E,K,J] or [R,J] (rows past expert_offsets[E] are zero). w is [E,I,J], or
-    [E,J,I] (each expert's [out, in] matrix, as checkpoints store it) with
-    w_transposed=True, read in place."""
+def gather_matmul(x, ind, w, *, bias=None, expert_offsets=None, w_transposed=False,
+                  activation=None, alpha=None, limit=None, interleaved=False):
+    """y = act(x[ind] @ w[e] (+ bias[e])): expert-choice (ind [B,E,K] or
+    [E,K]) or ragged (expert_offsets [E+1], ind = rows [R]). Returns y
+    [B,E,K,J], [E,K,J] or [R,J] (rows past expert_offsets[E] are zero). w is
+    [E,I,J], or [E,J,I] (each expert's [out, in] matrix, as checkpoints store
+    it) with w_transposed=True, read in place.
+
+    activation, fused into the kernel's epilogue (after the bias): None,
+    "silu", "gelu" (tanh approximation), or a gated one, which halves J (y has
+    J/2 columns, each from a gate value g and an up value u of h; g from the
+    first half of the columns and u from the second, or with
+    interleaved=True g = h[..., 2j], u = h[..., 2j+1]): "swiglu" silu(g) * u,
+    "clamped_swiglu" (GPT-OSS's) g' * sigmoid(alpha * g') * (u' + 1) with
+    g' = min(g, limit), u' = clamp(u, -limit, limit), alpha (default 1.702)
+    and limit (default 7.0) as float32."""
+    act = _activation_scalars(activation, alpha, limit, interleaved)
     return _call("gather_matmul", _check_gather_matmul, (x, ind, w, bias, expert_offsets),
-                 (bool(w_transposed),))
+                 (_flag(w_transposed, "w_transposed"),) + act)
 
 
-def _check_gather_matmul(x, ind, w, bias, expert_offsets, w_transposed):
+def _flag(value, name, op="gather_matmul"):
+    """A bool argument: True/False (numpy bools too), nothing else."""
+    if value is True or value is False:
+        return value
+    if type(value).__name__ == "bool_":  # numpy.bool_
+        return bool(value)
+    raise TypeError(f"egs.{op}: argument '{name}' must be a bool, got {value!r}")
+
+
+# gather_matmul's activations: name -> the dialect's enum value.
+ACTIVATIONS = {None: 0, "silu": 1, "gelu": 2, "swiglu": 3, "clamped_swiglu": 4}
+_ACTIVATION_NAMES = {v: k for k, v in ACTIVATIONS.items()}
+_GATED = (3, 4)
+
+
+def _f32_bits(value, name):
+    import math
+    import struct
+    if isinstance(value, bool) or not isinstance(value, (int, float)) and \
+            type(value).__name__ not in ("float32", "float64", "float16"):
+        raise TypeError(f"egs.gather_matmul: argument '{name}' must be a float, got {value!r}")
+    v = float(value)
+    if not math.isfinite(v) or (name == "limit" and v <= 0):
+        raise ValueError(f"egs.gather_matmul: argument '{name}' must be "
+                         + ("positive and finite" if name == "limit" else "finite") + f", got {v}")
+    return struct.unpack("<I", struct.pack("<f", v))[0]
+
+
+def _activation_scalars(activation, alpha, limit, interleaved):
+    """(activation code, interleaved, alpha bits, limit bits): ints and
+    bools, so that repeated calls take the extension's fast path."""
+    code = ACTIVATIONS.get(activation) if isinstance(activation, (str, type(None))) else None
+    if code is None:
+        raise ValueError(f"egs.gather_matmul: argument 'activation' must be one of "
+                         f"{[k for k in ACTIVATIONS if k]} or None, got {activation!r}")
+    interleaved = _flag(interleaved, "interleaved")
+    if interleaved and code not in _GATED:
+        raise ValueError("egs.gather_matmul: interleaved=True needs a gated activation "
+                         f"('swiglu' or 'clamped_swiglu'), got activation={activation!r}")
+    if (alpha is not None or limit is not None) and code != 4:
+        raise ValueError("egs.gather_matmul: alpha and limit belong to "
+                         f"activation='clamped_swiglu', got activation={activation!r}")
+    return (code, interleaved, 0 if alpha is None else _f32_bits(alpha, "alpha"),
+            0 if limit is None else _f32_bits(limit, "limit"))
+
+
+def _activation_attrs(code, interleaved, alpha_bits, limit_bits):
+    """The attribute dictionary of gather_matmul's activation ({{...}} for
+    str.format), "" without one."""
+    if not code:
+        return ""
+    attrs = [f"activation = #egs.activation<{_ACTIVATION_NAMES[code]}>"]
+    attrs += [f"alpha = 0x{alpha_bits:08X} : f32"] if alpha_bits else []
+    attrs += [f"limit = 0x{limit_bits:08X} : f32"] if limit_bits else []
+    attrs += ["interleaved"] if interleaved else []
+    return " {{" + ", ".join(attrs) + "}}"
+
+
+def _check_gather_matmul(x, ind, w, bias, expert_offsets, w_transposed, act=0, interleaved=False,
+                         alpha_bits=0, limit_bits=0):
     c = _Call("gather_matmul", x, "x")
     ragged = expert_offsets is not None
     batched = not ragged and getattr(x, "ndim", len(getattr(x, "shape", ()))) == 3
@@ -337,8 +407,14 @@ def _check_gather_matmul(x, ind, w, bias, expert_offsets, w_transposed):
     idt = c.dtypes["rows" if ragged else "ind"]
     E, I, J = c.dim("E"), c.dim("I"), c.dim("J")
     odt = c.dtypes.get("expert_offsets")
+    gated = act in _GATED
+    if gated and J % 2:
+        raise c.error(ValueError, f"activation={_ACTIVATION_NAMES[act]!r} pairs the columns of "
+                                  f"'w': J must be even, got J = {J}")
+    attrs = _activation_attrs(act, interleaved, alpha_bits, limit_bits)
     key = ("gather_matmul", "ragged" if ragged else ("ec3" if batched else "ec2"),
-           dt, idt, odt, bias is not None, w_transposed, E, I, J)
+           dt, idt, odt, bias is not None, w_transposed, E, I, J, attrs)
+    J_out = J // 2 if gated else J
 
     def build():
         ops = [("x", _mr(_b(batched, [None, I]), dt)),
@@ -348,15 +424,16 @@ def _check_gather_matmul(x, ind, w, bias, expert_offsets, w_transposed):
             ops.append(("off", _mr([E + 1], odt)))
         if bias is not None:
             ops.append(("bias", _mr([E, J], dt)))
-        ops.append(("y", _mr([None, J] if ragged else _b(batched, [E, None, J]), dt)))
+        ops.append(("y", _mr([None, J_out] if ragged else _b(batched, [E, None, J_out]), dt)))
         text = ("egs.gather_matmul %x[%ind] * %w" + (" transposed" if w_transposed else "")
                 + (" offsets %off" if ragged else "")
-                + (" + %bias" if bias is not None else "") + " outs(%y) : ({types}) -> ()")
+                + (" + %bias" if bias is not None else "") + " outs(%y)" + attrs
+                + " : ({types}) -> ()")
         return _kernels.kernel_source(ops, text)
 
     # arrays (x, ind, w, bias, off) ++ (y,); ragged: rows past
     # expert_offsets[E] stay zero.
-    out = c.output((c.dim("R"), J) if ragged else tuple(ind.shape) + (J,), dt, zero=ragged)
+    out = c.output((c.dim("R"), J_out) if ragged else tuple(ind.shape) + (J_out,), dt, zero=ragged)
     order = [0, 1, 2] + ([4] if ragged else []) + ([3] if bias is not None else []) + [5]
     return c.plan(key, build, [out], order), (x, ind, w, bias, expert_offsets)
 

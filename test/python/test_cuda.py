@@ -344,6 +344,39 @@ def test_moe_forward_backward_is_one_cuda_graph():
 
 
 @needs_target
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("activation,interleaved", [("silu", False), ("gelu", False),
+                                                    ("swiglu", False), ("swiglu", True),
+                                                    ("clamped_swiglu", False),
+                                                    ("clamped_swiglu", True)])
+@pytest.mark.parametrize("transposed", [False, True])
+def test_fused_activations_on_gpu(dtype, activation, interleaved, transposed):
+    """The epilogue activations of ragged gather_matmul on the GPU (bias,
+    an empty expert, uncovered slots, column tails) against float64 torch;
+    limit 1 so that GPT-OSS's clamps act."""
+    from egs._torch_ops import apply_activation
+    g = torch.Generator(device="cuda").manual_seed(4)
+    T, I, J, R = 70, 136, 200, 150
+    off = torch.tensor([3, 40, 40, 99, 140], device="cuda", dtype=torch.int32)
+    E = off.numel() - 1
+    x = torch.randn(T, I, device="cuda", generator=g).to(dtype)
+    w = (torch.randn(E, I, J, device="cuda", generator=g) / I ** 0.5).to(dtype)
+    bias = torch.randn(E, J, device="cuda", generator=g).to(dtype)
+    rows = torch.randint(0, T, (R,), device="cuda", generator=g, dtype=torch.int32)
+    params = dict(alpha=1.702, limit=1.0) if activation == "clamped_swiglu" else {}
+    wk = w.transpose(1, 2).contiguous() if transposed else w
+    y = egs.gather_matmul(x, rows, wk, bias=bias, expert_offsets=off, w_transposed=transposed,
+                          activation=activation, interleaved=interleaved, **params)
+    e = torch.searchsorted(off.long(), torch.arange(R, device="cuda"), right=True) - 1
+    covered = (e >= 0) & (e < E)
+    ec = e.clamp(0, E - 1)
+    h = torch.einsum("ri,rij->rj", x.double()[rows.long()], w.double()[ec]) + bias.double()[ec]
+    ref = apply_activation(h, activation, interleaved=interleaved, **params) * covered[:, None]
+    assert y.shape == ref.shape
+    assert rel(y, ref) < TOL[dtype]
+
+
+@needs_target
 @pytest.mark.parametrize("name", ["mixtral", "qwen2_moe", "qwen3_moe", "olmoe", "gpt_oss",
                                   "deepseek_v3"])
 def test_transformers_models_through_egs_match_grouped_mm_in_bf16(name):

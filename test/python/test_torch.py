@@ -421,6 +421,98 @@ def test_transposed_weights_forward_and_gradients(ragged):
         assert close(a, b, 1e-5), name
 
 
+FUSED = [("silu", False), ("gelu", False), ("swiglu", False), ("swiglu", True),
+         ("clamped_swiglu", False), ("clamped_swiglu", True)]
+
+
+@pytest.mark.parametrize("activation,interleaved", FUSED)
+@pytest.mark.parametrize("ragged", [False, True])
+def test_fused_activation_forward_and_gradients_against_float64(activation, interleaved, ragged):
+    """gather_matmul with the activation in its epilogue (bias before it;
+    clamped_swiglu with alpha 1.5 and limit 1 so that both clamps act on this
+    data) against the same math in float64 torch; the gradients of x, w and
+    bias (through the backward's recompute of h) against float64 autograd."""
+    torch.manual_seed(11)
+    T, E, I, J = 9, 3, 6, 10
+    params = dict(alpha=1.5, limit=1.0) if activation == "clamped_swiglu" else {}
+    x, w, bias = torch.randn(T, I), torch.randn(E, J, I), torch.randn(E, J)
+    if ragged:
+        ind, off = torch.randint(0, T, (8,), dtype=torch.int32), torch.tensor([0, 3, 3, 7],
+                                                                              dtype=torch.int32)
+    else:
+        ind, off = torch.randint(0, T, (E, 4), dtype=torch.int32), None
+    leaves = _leaves(x, w, bias)
+    y = tops.gather_matmul(leaves[0], ind, leaves[1], leaves[2], off, True, activation,
+                           params.get("alpha"), params.get("limit"), interleaved)
+    refs = _leaves(x.double(), w.double(), bias.double())
+    if ragged:
+        e = torch.searchsorted(off.long(), torch.arange(8), right=True) - 1
+        covered = (e >= 0) & (e < E)
+        ec = e.clamp(0, E - 1)
+        h = torch.einsum("ri,rji->rj", refs[0][ind.long()], refs[1][ec]) + refs[2][ec]
+        want = tops.apply_activation(h, activation, interleaved=interleaved, **params)
+        want = want * covered[:, None]
+    else:
+        h = torch.einsum("eki,eji->ekj", refs[0][ind.long()], refs[1]) + refs[2][:, None, :]
+        want = tops.apply_activation(h, activation, interleaved=interleaved, **params)
+    assert y.shape == want.shape
+    assert (h.abs() > 1.0).any() and close(y.detach(), want.detach(), 1e-5)
+    up = torch.randn(y.shape)
+    (y * up).sum().backward()
+    (want * up.double()).sum().backward()
+    for name, a, r in zip(["x", "w", "bias"], leaves, refs):
+        assert close(a.grad, r.grad, 1e-4), name
+
+
+def test_gather_matmul_activation_arguments_are_checked():
+    x, w = torch.randn(5, 4), torch.randn(2, 4, 6)
+    ind = torch.zeros(2, 3, dtype=torch.int32)
+    for kw, err, match in [
+            (dict(activation="relu"), ValueError, "'activation' must be one of"),
+            (dict(activation="silu", interleaved=True), ValueError, "needs a gated activation"),
+            (dict(activation="swiglu", alpha=1.0), ValueError, "belong to activation='clamped_swiglu'"),
+            (dict(activation="clamped_swiglu", limit=0.0), ValueError, "'limit' must be positive"),
+            (dict(activation="clamped_swiglu", alpha=float("nan")), ValueError, "'alpha' must be finite"),
+            (dict(activation="clamped_swiglu", alpha="1"), TypeError, "'alpha' must be a float"),
+            (dict(activation="swiglu", interleaved=1), TypeError, "'interleaved' must be a bool")]:
+        with pytest.raises(err, match=match):
+            egs.gather_matmul(x, ind, w, **kw)
+    with pytest.raises(ValueError, match="J must be even, got J = 5"):
+        egs.gather_matmul(x, ind, torch.randn(2, 4, 5), activation="swiglu")
+
+
+@pytest.mark.parametrize("activation,interleaved", [("swiglu", False), ("clamped_swiglu", True),
+                                                    ("gelu", False)])
+def test_moe_inference_fuses_the_activation(activation, interleaved):
+    """Without autograd, egs.nn.MoE runs the activation in the up
+    projection's epilogue (one gather_matmul with the activation, no
+    separate activation kernel); with it, the pre-activation is kept. Both
+    give the same output."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Ops(TorchDispatchMode):
+        def __init__(self):
+            super().__init__()
+            self.calls = []
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            self.calls.append((str(func.overloadpacket), args))
+            return func(*args, **(kwargs or {}))
+
+    torch.manual_seed(5)
+    m = egs.nn.MoE(hidden=8, ffn=6, num_experts=4, top_k=2, activation=activation,
+                   interleaved=interleaved, **({"limit": 1.0} if activation == "clamped_swiglu" else {}))
+    x = torch.randn(7, 8)
+    with torch.no_grad(), Ops() as rec:
+        fused = m(x)
+    gm = [args for name, args in rec.calls if name == "egs.gather_matmul"]
+    assert len(gm) == 1 and gm[0][6] == activation
+    assert not any("silu" in name or "sigmoid" in name or "gelu" in name for name, _ in rec.calls)
+    trained = m(x)
+    assert trained.requires_grad
+    assert close(fused, trained.detach(), 1e-5) and close(fused, ref_moe(m, x).detach(), 1e-5)
+
+
 def test_weight_grad_op_matches_float64_and_empty_experts_are_zero():
     torch.manual_seed(6)
     T, I, J = 6, 5, 4
@@ -448,6 +540,10 @@ def test_opcheck_custom_ops():
     torch.library.opcheck(tops.gather_matmul, (x, ind, w, None, None), test_utils=tests)
     torch.library.opcheck(tops.gather_matmul, (x, ind, w.detach().transpose(1, 2).contiguous()
                                                .requires_grad_(), None, None, True), test_utils=tests)
+    w6 = torch.randn(E, I, 6, requires_grad=True)
+    torch.library.opcheck(tops.gather_matmul, (x, ind, w6, torch.randn(E, 6, requires_grad=True),
+                                               None, False, "clamped_swiglu", 1.5, 2.0, True),
+                          test_utils=tests)
     y = torch.randn(E, K, J, requires_grad=True)
     torch.library.opcheck(tops.matmul_scatter, (y, ind, w.detach().transpose(1, 2).contiguous(),
                                                 None, T, None, None, False), test_utils=tests)

@@ -156,6 +156,29 @@ def test_model_matches_eager(name):
     assert checked >= len(expected)
 
 
+@pytest.mark.parametrize("name", MODELS)
+def test_inference_fuses_the_models_gate_into_the_up_projection(name):
+    """Without autograd, each layer's gate runs in the up projection's
+    epilogue (silu * up; GPT-OSS's clamped swiglu over interleaved columns
+    with the model's alpha and limit) and the logits still match eager."""
+    ref, m = _model(name), _model(name, "egs")
+    ids, _ = _batch()
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        with _Ops() as rec:
+            out = m(ids)
+        want = ref(ids)
+    _close(out.logits, want.logits, f"{name} logits")
+    ex = _experts(m)
+    calls = [args for c, args in rec.calls if c == "egs.gather_matmul"]
+    assert len(calls) == len(ex)
+    for args in calls:
+        if name == "gpt_oss":
+            assert tuple(args[6:10]) == ("clamped_swiglu", ex[0].alpha, ex[0].limit, True)
+        else:
+            assert args[6] == "swiglu" and not any(args[7:])
+
+
 def test_from_pretrained_experts_implementation_egs(tmp_path):
     ref = _model("olmoe")
     ref.save_pretrained(tmp_path)

@@ -15,8 +15,8 @@ Importing this module registers "egs" there:
 The model keeps its own router; the egs implementation then runs, per MoE layer,
 
     rows, offsets, row_id_map = egs::route(top_k_index, E)       # no permuted copy of x
-    h   = egs::gather_matmul(x, rows, gate_up_proj (+ bias), offsets, w_transposed)
-    a   = experts._apply_gate(h)        (or experts.act_fn(h) without a gate)
+    a   = egs::gather_matmul(x, rows, gate_up_proj (+ bias), offsets, w_transposed,
+                             activation)     (the gate in the GEMM's epilogue)
     out = egs::matmul_scatter(a, rows, down_proj, init, T, scale, offsets, w_transposed)
 
 reading the model's own expert parameters in place: transformers stores them
@@ -26,8 +26,11 @@ GPT-OSS), read as is. `scale` is the routing weight of each ragged slot,
 scattered through row_id_map on the device (no host sync); the down bias
 (GPT-OSS) enters through `init` as sum_j w[t,j] * b[ids[t,j]]
 (F.embedding_bag, no [T,k,H] copy). The activation is the model's own gate
-function (GPT-OSS: interleaved, clamped swiglu with alpha/limit) in torch
-ops. Autograd and torch.compile come from the egs::* custom operators.
+function, fused into the up projection's epilogue where egs has it (silu *
+up; GPT-OSS's interleaved clamped swiglu with alpha/limit: checked on values
+once per module) and no gradient is recorded; when training (h kept for the
+backward) or for another gate it runs in torch as the model defines it.
+Autograd and torch.compile come from the egs::* custom operators.
 
 Where egs cannot run a layer exactly, the call falls back to the experts
 class's own (eager) forward with one warning per reason (see
@@ -184,8 +187,14 @@ def egs_experts_forward(self, hidden_states, top_k_index, top_k_weights):
     weights = top_k_weights if top_k_weights.dtype in (dt, torch.float32) else \
         top_k_weights.to(dt)
     scale = slot_weights(weights, row_id_map)
-    h = ops.gather_matmul(x, rows, w_up, b_up, offsets, transposed)
-    a = self._apply_gate(h) if self.has_gate else self.act_fn(h)
+    act = _fused_activation(self)
+    if act is not None:
+        # Inference: the gate in the GEMM's epilogue (one kernel, no [R, 2F]
+        # tensor); training keeps h for the backward (up_projection).
+        a = ops.up_projection(x, rows, w_up, b_up, offsets, transposed, *act)
+    else:
+        h = ops.gather_matmul(x, rows, w_up, b_up, offsets, transposed)
+        a = self._apply_gate(h) if self.has_gate else self.act_fn(h)
     init = None
     if self.has_bias:
         # sum_j w[t,j] * down_bias[ids[t,j]]: the down bias of each routed slot,
@@ -195,6 +204,43 @@ def egs_experts_forward(self, hidden_states, top_k_index, top_k_weights):
     out = ops.matmul_scatter(a.contiguous(), rows, w_down, init, None if init is not None else t,
                              scale, offsets, False, transposed)
     return out.to(hidden_states.dtype)
+
+
+@torch._dynamo.assume_constant_result  # traced as its (constant) value
+def _fused_activation(experts):
+    """(activation, alpha, limit, interleaved) of gather_matmul's epilogue
+    that computes exactly what the experts' gate does, or None (then the
+    model's own function runs in torch). Found once per module, by value on a
+    probe: silu(gate) * up over the two halves (the default gate with a silu
+    act_fn), or GPT-OSS's clamped swiglu over interleaved columns with the
+    module's alpha and limit; a silu act_fn without a gate is "silu"."""
+    cached = experts.__dict__.get("_egs_activation", False)
+    if cached is not False:
+        return cached
+    probe = torch.linspace(-9.0, 9.0, 2 * 48, dtype=torch.float32).reshape(2, 48)
+    candidates = []
+    if experts.has_gate:
+        candidates.append(("swiglu", None, None, False))
+        alpha, limit = getattr(experts, "alpha", None), getattr(experts, "limit", None)
+        if isinstance(alpha, (int, float)) and isinstance(limit, (int, float)) and limit > 0:
+            candidates.append(("clamped_swiglu", float(alpha), float(limit), True))
+        run = experts._apply_gate
+    else:
+        candidates.append(("silu", None, None, False))
+        run = getattr(experts, "act_fn", None)
+    found = None
+    try:
+        with torch.no_grad():
+            want = run(probe)
+            for cand in candidates:
+                got = _torch_ops.apply_activation(probe, *cand)
+                if got.shape == want.shape and torch.allclose(got, want, rtol=1e-5, atol=1e-6):
+                    found = cand
+                    break
+    except Exception:  # noqa: BLE001  a gate that does not run on the probe
+        found = None
+    experts.__dict__["_egs_activation"] = found
+    return found
 
 
 def register(name=NAME):
