@@ -7,6 +7,9 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/ADT/STLExtras.h"
+
+#include <array>
 
 namespace egs {
 #define GEN_PASS_DEF_EGSFUSE
@@ -47,7 +50,19 @@ struct EGSFusePass : egs::impl::EGSFuseBase<EGSFusePass> {
     llvm_unreachable("unknown fusion family");
   }
 
+  /// The families in summary order, by their option (and statistic) names.
+  static constexpr std::pair<FusionFamily, const char *> kFamilies[] = {
+      {FusionFamily::GatherContraction, "gather-contraction"},
+      {FusionFamily::ContractionScatter, "contraction-scatter"},
+      {FusionFamily::Routing, "routing"},
+      {FusionFamily::GatherTranspose, "gather-transpose"},
+      {FusionFamily::Epilogue, "epilogue"},
+      {FusionFamily::WeightGrad, "weight-grad"}};
+
   void runOnOperation() override {
+    // Counted here too: llvm::Statistic counts nothing in an LLVM built
+    // without statistics.
+    std::array<int64_t, std::size(kFamilies)> counts{};
     FusionOptions options;
     options.gatherContraction = gatherContraction;
     options.contractionScatter = contractionScatter;
@@ -55,9 +70,11 @@ struct EGSFusePass : egs::impl::EGSFuseBase<EGSFusePass> {
     options.gatherTranspose = gatherTranspose;
     options.epilogue = epilogue;
     options.weightGrad = weightGrad;
-    options.listener = [this](FusionFamily family, Operation *fused,
+    options.listener = [this, &counts](FusionFamily family, Operation *fused,
                               StringRef what) {
       ++counterFor(family);
+      ++counts[llvm::find_if(kFamilies, [&](auto f) { return f.first == family; }) -
+               std::begin(kFamilies)];
       if (remarks)
         fused->emitRemark() << what;
     };
@@ -67,6 +84,11 @@ struct EGSFusePass : egs::impl::EGSFuseBase<EGSFusePass> {
       getOperation()->emitError("egs-fuse: the fusion patterns did not "
                                 "converge");
       signalPassFailure();
+    }
+    if (summary) {
+      InFlightDiagnostic diag = getOperation()->emitRemark("egs-fuse: ");
+      for (auto [i, family] : llvm::enumerate(kFamilies))
+        diag << (i ? ", " : "") << counts[i] << " " << family.second;
     }
   }
 };

@@ -67,9 +67,12 @@ def EGSFuse : Pass<"egs-fuse"> {
     x) is declined.
 
     With `remarks=true` every fusion is reported as a remark at the fused
-    op's location. The pass keeps one statistic per family
-    (`-mlir-pass-statistics`; an LLVM built without statistics, such as a
-    release build without assertions, prints none).
+    op's location; with `summary=true` one remark at the pass's operation
+    counts the fusions of each family (`egs-fuse: 2 gather-contraction, 0
+    contraction-scatter, ...`). The pass also keeps one statistic per family
+    for `-mlir-pass-statistics`, which counts only in an LLVM built with
+    statistics (assertions or LLVM_FORCE_ENABLE_STATS; Debian's release
+    packages are not): `summary=true` counts with any LLVM.
   }];
   let dependentDialects = ["::egs::EGSDialect", "::mlir::arith::ArithDialect",
                            "::mlir::linalg::LinalgDialect",
@@ -89,6 +92,8 @@ def EGSFuse : Pass<"egs-fuse"> {
            "Fuse gathered per-expert outer-product sums into egs.weight_grad">,
     Option<"remarks", "remarks", "bool", /*default=*/"false",
            "Emit a remark at each fused op">,
+    Option<"summary", "summary", "bool", /*default=*/"false",
+           "Emit one remark counting the fusions of each family">,
   ];
   let statistics = [
     Statistic<"numGatherContraction", "gather-contraction",
