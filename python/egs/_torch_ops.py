@@ -1,7 +1,7 @@
 """The egs ops as PyTorch custom operators (torch.library), with autograd.
 
 Registered as egs::gather_matmul, egs::matmul_scatter, egs::weight_grad,
-egs::permute, egs::unpermute, egs::route. Each has a fake (meta)
+egs::permute, egs::unpermute, egs::route, egs::route_weighted. Each has a fake (meta)
 implementation, so torch.compile traces through them without graph breaks,
 and an autograd formula; the weight gradients and bias gradients run as egs
 kernels (egs.weight_grad) with no host sync and no float32 copies:
@@ -19,6 +19,7 @@ kernels (egs.weight_grad) with no host sync and no float32 copies:
   permute         dx     = unpermute(dx_sorted, row_id_map, ones)   (egs)
   unpermute       dx_sorted, dprobs: torch index_add / gather over row_id_map
   route           (integer outputs, no gradient)
+  route_weighted  dweights[t, j] = dscale[row_id_map[j*T + t]]      (torch gather)
 """
 from typing import Optional, Tuple
 
@@ -323,3 +324,30 @@ def _(topk_ids, num_experts):
     return (topk_ids.new_empty((t * k,), dtype=torch.int32),
             topk_ids.new_empty((num_experts + 1,), dtype=torch.int32),
             topk_ids.new_empty((k * t,), dtype=torch.int32))
+
+
+@torch.library.custom_op("egs::route_weighted", mutates_args=())
+def route_weighted(topk_ids: Tensor, weights: Tensor,
+                   num_experts: int) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+    """route, plus the routing weights in slot order (matmul_scatter's scale)."""
+    return _ops.route(_c(topk_ids), num_experts, weights=_c(weights))
+
+
+@route_weighted.register_fake
+def _(topk_ids, weights, num_experts):
+    return route(topk_ids, num_experts) + (weights.new_empty((weights.numel(),)),)
+
+
+def _route_w_setup(ctx, inputs, output):
+    ctx.save_for_backward(output[2])
+    ctx.shape = tuple(inputs[1].shape)
+
+
+def _route_w_backward(ctx, _rows, _off, _map, dscale):
+    # scale[row_id_map[j*T + t]] = weights[t, j]: dweights gathers dscale back.
+    (row_id_map,) = ctx.saved_tensors
+    t, k = ctx.shape
+    return None, dscale[row_id_map.long()].view(k, t).t(), None
+
+
+route_weighted.register_autograd(_route_w_backward, setup_context=_route_w_setup)

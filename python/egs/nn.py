@@ -195,10 +195,9 @@ class MoE(nn.Module):
         x2 = x.reshape(-1, self.hidden).contiguous()
         t = x2.shape[0]
         weights, ids = self.route(x2)
-        rows, offsets, row_id_map = ops.route(ids, self.num_experts)
         # Slot r holds choice j of token t where row_id_map[j*T + t] = r; its
-        # weight is weights[t, j].
-        scale = slot_weights(weights, row_id_map)
+        # scale is weights[t, j], put in slot order by the route kernel.
+        rows, offsets, _, scale = ops.route_weighted(ids, weights, self.num_experts)
         a = self._up(x2, rows, offsets)
         out = ops.matmul_scatter(a.contiguous(), rows, self.w_down, None, t, scale,
                                  offsets, False, self.w_transposed)

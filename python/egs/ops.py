@@ -681,26 +681,38 @@ def _check_unpermute(x_sorted, row_id_map, probs):
     return c.plan(key, build, outs, [0, 1, 2, 3]), (x_sorted, row_id_map, probs)
 
 
-def route(topk_ids, num_experts):
+def route(topk_ids, num_experts, *, weights=None):
     """Routing metadata for the ragged forms: (rows [T*k], expert_offsets
     [E+1], row_id_map [k*T]), all int32, slots ordered as egs.permute orders
-    x_sorted."""
-    return _call("route", _check_route, (topk_ids,), (num_experts,))
+    x_sorted. With the routing weights [T,k] (float), a fourth result: the
+    weights in slot order, scale[row_id_map[j*T + t]] = weights[t, j] (in
+    their dtype), the `scale` of the ragged matmul_scatter, from the same
+    kernel."""
+    return _call("route", _check_route, (topk_ids, weights), (num_experts,))
 
 
-def _check_route(topk_ids, num_experts):
+def _check_route(topk_ids, weights, num_experts):
     c = _Call("route", topk_ids, "topk_ids")
     topk_ids = c.array("topk_ids", topk_ids, INDEX_DTYPES, "T,k")
     E = _num_experts(c, num_experts)
+    if weights is not None:
+        weights = c.array("weights", weights, DATA_DTYPES, "T,k")
     T, k = c.dim("T"), c.dim("k")
     idt = c.dtypes["topk_ids"]
-    key = ("route", idt, E, k)
+    wdt = c.dtypes.get("weights")
+    key = ("route", idt, E, k, wdt)
 
     def build():
-        ops = [("ids", _mr([None, k], idt)), ("rows", _mr([None], "i32")),
-               ("off", _mr([E + 1], "i32")), ("map", _mr([None], "i32"))]
+        ops = [("ids", _mr([None, k], idt))] + ([("w", _mr([None, k], wdt))] if wdt else []) + \
+              [("rows", _mr([None], "i32")), ("off", _mr([E + 1], "i32")),
+               ("map", _mr([None], "i32"))] + ([("s", _mr([None], wdt))] if wdt else [])
         return _kernels.kernel_source(
-            ops, f"egs.route %ids experts = {E} outs(%rows, %off, %map) : ({{types}}) -> ()")
+            ops, f"egs.route %ids experts = {E}" + (" weights %w" if wdt else "")
+            + " outs(%rows, %off, %map" + (", %s" if wdt else "") + ") : ({types}) -> ()")
 
     outs = [c.output((T * k,), "i32"), c.output((E + 1,), "i32"), c.output((k * T,), "i32")]
-    return c.plan(key, build, outs, [0, 1, 2, 3], (0, 1, 2)), (topk_ids,)
+    if wdt:
+        outs.append(c.output((k * T,), wdt))
+    # arrays (ids, weights) ++ outputs
+    order = [0] + ([1] if wdt else []) + [2, 3, 4] + ([5] if wdt else [])
+    return c.plan(key, build, outs, order, tuple(range(len(outs)))), (topk_ids, weights)

@@ -241,6 +241,28 @@ def test_route_matches_permute_and_all_to_one_expert():
     np.testing.assert_array_equal(offsets, [0, 0, 0, 0, T * k, T * k])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
+def test_route_with_weights_gives_the_slot_scale(dtype):
+    """scale[row_id_map[j*T + t]] = weights[t, j], in the weights' dtype,
+    from the same call (the routing metadata unchanged)."""
+    T, k, E = 9, 3, 4
+    ids = rng.integers(0, E, size=(T, k)).astype(np.int32)
+    w = rng.random((T, k)).astype(dtype)
+    rows, offsets, row_id_map, scale = egs.route(ids, E, weights=w)
+    rr, ro, rm = ref.route(ids, E)
+    np.testing.assert_array_equal(rows, rr)
+    np.testing.assert_array_equal(offsets, ro)
+    np.testing.assert_array_equal(row_id_map, rm)
+    assert scale.dtype == dtype and scale.shape == (T * k,)
+    want = np.empty(T * k, dtype)
+    want[rm.reshape(k, T)] = w.T
+    np.testing.assert_array_equal(scale, want)
+    with pytest.raises(TypeError, match="argument 'weights' has dtype i32; expected a float dtype"):
+        egs.route(ids, E, weights=ids)
+    with pytest.raises(ValueError, match="argument 'weights' has k = 2 at dim 1"):
+        egs.route(ids, E, weights=w[:, :2])
+
+
 def test_unpermute_roundtrip_and_dropped_rows():
     T, k, E, H = 8, 2, 3, 5
     x = rand(T, H)

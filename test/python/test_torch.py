@@ -507,10 +507,28 @@ def test_moe_inference_fuses_the_activation(activation, interleaved):
         fused = m(x)
     gm = [args for name, args in rec.calls if name == "egs.gather_matmul"]
     assert len(gm) == 1 and gm[0][6] == activation
+    # router, top-k, then egs kernels only: the route (with the slot scales),
+    # the up projection with its activation, the down projection.
+    assert [n for n, _ in rec.calls if n.startswith("egs.")] == [
+        "egs.route_weighted", "egs.gather_matmul", "egs.matmul_scatter"]
+    assert not any("scatter" in n for n, _ in rec.calls if n.startswith("aten."))
     assert not any("silu" in name or "sigmoid" in name or "gelu" in name for name, _ in rec.calls)
     trained = m(x)
     assert trained.requires_grad
     assert close(fused, trained.detach(), 1e-5) and close(fused, ref_moe(m, x).detach(), 1e-5)
+
+
+def test_route_weighted_gradient_flows_back_to_the_weights():
+    torch.manual_seed(2)
+    T, k, E = 7, 2, 3
+    ids = torch.randint(0, E, (T, k), dtype=torch.int32)
+    w = torch.rand(T, k, requires_grad=True)
+    _, _, row_id_map, scale = tops.route_weighted(ids, w, E)
+    up = torch.randn(T * k)
+    (scale * up).sum().backward()
+    want = up[row_id_map.long()].view(k, T).t()
+    assert torch.equal(w.grad, want)
+    assert torch.equal(scale.detach()[row_id_map.long()].view(k, T).t(), w.detach())
 
 
 def test_weight_grad_op_matches_float64_and_empty_experts_are_zero():
@@ -550,6 +568,8 @@ def test_opcheck_custom_ops():
     ids = torch.randint(0, E, (T, 2), dtype=torch.int32)
     torch.library.opcheck(tops.permute, (x, ids, E, None), test_utils=tests)
     torch.library.opcheck(tops.route, (ids, E), test_utils=tests)
+    torch.library.opcheck(tops.route_weighted, (ids, torch.rand(T, 2, requires_grad=True), E),
+                          test_utils=tests)
     rows = torch.randint(0, T, (7,), dtype=torch.int32)
     off = torch.tensor([0, 3, 7], dtype=torch.int32)
     torch.library.opcheck(tops.weight_grad, (x.detach(), torch.randn(7, J), rows, None, off, None,

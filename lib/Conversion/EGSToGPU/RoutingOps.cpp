@@ -13,6 +13,8 @@
 #include "KernelConfig.h"
 #include "egs/Dialect/EGS/IR/EGSOps.h"
 
+#include <optional>
+
 using namespace mlir;
 using namespace egs;
 
@@ -25,14 +27,46 @@ static Value expertOf(KernelBuilder &kb, const DeviceTensor &ids, Value p,
   return kb.clamp(e, kb.idx(0), kb.sub(numExperts, kb.idx(1)));
 }
 
-/// args: topk_ids [T,k], row_id_map [k*T], expert_offsets [E+1], rows [R];
-/// one block per expert.
+/// Where a kept (token, choice) pair goes: rows[slot] = t and, with routing
+/// weights, scale[slot] = weights[t, j].
+struct SlotWriter {
+  DeviceTensor rows;
+  std::optional<DeviceTensor> weights, scale;
+
+  /// args: ..., rows [R] at `at`, then weights [T,k], scale [R] if present.
+  SlotWriter(KernelBuilder &kb, ValueRange args, unsigned at)
+      : rows(DeviceTensor::get(kb, args[at], false)) {
+    if (args.size() > at + 1) {
+      weights = DeviceTensor::get(kb, args[at + 1], false);
+      scale = DeviceTensor::get(kb, args[at + 2], false);
+    }
+  }
+  void write(KernelBuilder &kb, Value slot, Value t, Value j) const {
+    Value at = kb.toIndex(slot);
+    rows.store(kb, kb.toI32(t), rows.offset(kb, at));
+    if (weights)
+      scale->storeF32(kb, weights->loadF32(kb, weights->offset(kb, {t, j})),
+                      scale->offset(kb, at));
+  }
+};
+
+/// The kernel name suffix of the optional routing weights and slot scale.
+static std::string weightsTag(ValueRange weightsAndScale) {
+  std::string tag;
+  for (Value v : weightsAndScale)
+    tag += "_" + typeTag(cast<MemRefType>(v.getType()).getElementType());
+  return weightsAndScale.empty() ? tag : "_w" + tag;
+}
+
+/// args: topk_ids [T,k], row_id_map [k*T], expert_offsets [E+1], rows [R]
+/// (, weights [T,k], scale [R]); one block per expert.
 static void emitRouteKernel(KernelBuilder &kb, ValueRange args) {
   OpBuilder &b = kb.builder();
   DeviceTensor ids = DeviceTensor::get(kb, args[0], false);
   DeviceTensor map = DeviceTensor::get(kb, args[1], false);
   DeviceTensor offsets = DeviceTensor::get(kb, args[2], false);
-  DeviceTensor rows = DeviceTensor::get(kb, args[3], false);
+  SlotWriter slots(kb, args, 3);
+  const DeviceTensor &rows = slots.rows;
   Value numExperts = kb.sub(offsets.size(0), kb.idx(1));
   Value numTokens = ids.size(0), numPairs = kb.mul(ids.size(0), ids.size(1));
   Value kept = rows.size(0);
@@ -73,17 +107,18 @@ static void emitRouteKernel(KernelBuilder &kb, ValueRange args) {
           Value t = kb.divU32(p, k), j = kb.remU32(p, k);
           map.store(kb, kb.select(isKept, slot, kb.i32(-1)),
                     map.offset(kb, kb.add(kb.mul(j, numTokens), t)));
-          kb.ifThen(isKept, [&] {
-            rows.store(kb, kb.toI32(t), rows.offset(kb, kb.toIndex(slot)));
-          });
+          kb.ifThen(isKept, [&] { slots.write(kb, slot, t, j); });
         });
       });
 }
 
 static void launchRouteByExpert(HostLauncher &host, Value ids, Value map,
-                                Value offsets, Value rows) {
+                                Value offsets, Value rows,
+                                ValueRange weightsAndScale) {
   SmallVector<Value> args{ids, map, offsets, rows};
-  std::string name = "egs_route_" + typeTag(cast<MemRefType>(ids.getType()).getElementType());
+  llvm::append_range(args, weightsAndScale);
+  std::string name = "egs_route_" + typeTag(cast<MemRefType>(ids.getType()).getElementType()) +
+                     weightsTag(weightsAndScale);
   auto kernel = host.kernels().getOrCreate(name, ValueRange(args).getTypes(),
                                            kScanThreads, emitRouteKernel);
   KernelBuilder &kb = host.host();
@@ -104,11 +139,13 @@ static constexpr int64_t kRouteSharedExperts = 4096;
 /// of kRouteChunk pairs: count each chunk's pairs per expert, scan the counts
 /// expert-major (base[e*S + s] = the slot of chunk s's first pair of expert
 /// e), then walk each chunk in order handing out slots. O(pairs) work spread
-/// over all SMs; no host synchronisation.
+/// over all SMs; no host synchronisation. `weightsAndScale`: none, or the
+/// routing weights [T,k] and the slot scale [R] they are written to.
 static void launchRoute(HostLauncher &host, Value ids, Value map, Value offsets,
-                        Value rows, int64_t numExperts) {
+                        Value rows, int64_t numExperts,
+                        ValueRange weightsAndScale = {}) {
   if (numExperts > kRouteSharedExperts)
-    return launchRouteByExpert(host, ids, map, offsets, rows);
+    return launchRouteByExpert(host, ids, map, offsets, rows, weightsAndScale);
   KernelBuilder &kb = host.host();
   OpBuilder &b = kb.builder();
   Location loc = kb.getLoc();
@@ -124,6 +161,7 @@ static void launchRoute(HostLauncher &host, Value ids, Value map, Value offsets,
   // The expert count sizes the kernels' shared memory: it is in their names.
   std::string tag = "e" + std::to_string(numExperts) + "_" +
                     typeTag(cast<MemRefType>(ids.getType()).getElementType());
+  std::string placeTag = tag + weightsTag(weightsAndScale);
   Value one = kb.idx(1);
   int64_t countersBytes = llvm::alignTo(numExperts * 4, 16);
 
@@ -167,8 +205,9 @@ static void launchRoute(HostLauncher &host, Value ids, Value map, Value offsets,
   // 3. Slots in (token, choice) order within each chunk; block 0 also writes
   //    expert_offsets.
   SmallVector<Value> placeArgs{ids, base, map, offsets, rows};
+  llvm::append_range(placeArgs, weightsAndScale);
   auto place = host.kernels().getOrCreate(
-      "egs_route_place_" + tag, ValueRange(placeArgs).getTypes(), 32,
+      "egs_route_place_" + placeTag, ValueRange(placeArgs).getTypes(), 32,
       [&](KernelBuilder &k, ValueRange a) {
         OpBuilder &kbld = k.builder();
         Location kl = k.getLoc();
@@ -176,7 +215,8 @@ static void launchRoute(HostLauncher &host, Value ids, Value map, Value offsets,
         DeviceTensor bs = DeviceTensor::get(k, a[1], false);
         DeviceTensor mp = DeviceTensor::get(k, a[2], false);
         DeviceTensor off = DeviceTensor::get(k, a[3], false);
-        DeviceTensor rw = DeviceTensor::get(k, a[4], false);
+        SlotWriter slots(k, a, 4);
+        const DeviceTensor &rw = slots.rows;
         Type i32 = kbld.getI32Type();
         Value experts = k.sub(off.size(0), k.idx(1));
         Value tokens = id.size(0), topK = id.size(1);
@@ -208,9 +248,7 @@ static void launchRoute(HostLauncher &host, Value ids, Value map, Value offsets,
             Value isKept = k.lt(slot, kept);
             mp.store(k, k.select(isKept, slot, k.i32(-1)),
                      mp.offset(k, k.add(k.mul(choice, tokens), t)));
-            k.ifThen(isKept, [&] {
-              rw.store(k, k.toI32(t), rw.offset(k, k.toIndex(slot)));
-            });
+            k.ifThen(isKept, [&] { slots.write(k, slot, t, choice); });
           });
         });
         k.ifThen(k.eq(s, k.idx(0)), [&] {
@@ -380,9 +418,12 @@ struct RouteToGPU : GPULoweringPattern<RouteOp> {
 
   void lower(RouteOp op, HostLauncher &host,
              PatternRewriter &rewriter) const override {
+    SmallVector<Value> weightsAndScale;
+    if (op.getWeights())
+      weightsAndScale = {host.device(op.getWeights()), host.device(op.getOuts()[3])};
     launchRoute(host, host.device(op.getTopkIds()), host.device(op.getOuts()[2]),
                 host.device(op.getOuts()[1]), host.device(op.getOuts()[0]),
-                op.getNumExpertsAttr().getInt());
+                op.getNumExpertsAttr().getInt(), weightsAndScale);
   }
 };
 

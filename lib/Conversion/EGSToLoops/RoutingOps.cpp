@@ -19,7 +19,7 @@ using namespace egs;
 /// every kept (token, choice).
 static void sortByExpert(LoopBuilder &lb, Value ids, int64_t numExperts,
                          Value numRows, Value rowIdMap, Value offsets,
-                         function_ref<void(Value t, Value slot)> place) {
+                         function_ref<void(Value t, Value j, Value slot)> place) {
   OpBuilder &b = lb.builder();
   Location loc = lb.getLoc();
   Value numTokens = lb.dim(ids, 0), topK = lb.dim(ids, 1);
@@ -64,7 +64,7 @@ static void sortByExpert(LoopBuilder &lb, Value ids, int64_t numExperts,
     memref::StoreOp::create(b, loc, mapped, rowIdMap,
                             ValueRange{lb.add(lb.mul(j, numTokens), t)});
     lb.ifThen(kept, [&] {
-      place(t, arith::IndexCastOp::create(b, loc, b.getIndexType(), s32));
+      place(t, j, arith::IndexCastOp::create(b, loc, b.getIndexType(), s32));
     });
   });
   memref::DeallocOp::create(b, loc, next);
@@ -85,7 +85,7 @@ struct LowerPermute : LoopLoweringPattern<PermuteOp> {
     lb.zeroRows(sorted, filled, numRows);
     sortByExpert(lb, op.getTopkIds(), op.getNumExpertsAttr().getInt(),
                  lb.dim(sorted, 0), op.getOuts()[1], op.getOuts()[2],
-                 [&](Value t, Value slot) {
+                 [&](Value t, Value, Value slot) {
                    lb.forLoop(hidden, [&](Value h) {
                      Value v = memref::LoadOp::create(rewriter, op.getLoc(), x,
                                                       ValueRange{t, h});
@@ -101,14 +101,17 @@ struct LowerRoute : LoopLoweringPattern<RouteOp> {
 
   void lower(RouteOp op, LoopBuilder &lb,
              PatternRewriter &rewriter) const override {
-    Value rows = op.getOuts()[0];
+    Value rows = op.getOuts()[0], weights = op.getWeights();
     sortByExpert(lb, op.getTopkIds(), op.getNumExpertsAttr().getInt(),
                  lb.dim(rows, 0), op.getOuts()[2], op.getOuts()[1],
-                 [&](Value t, Value slot) {
+                 [&](Value t, Value j, Value slot) {
                    Value t32 = arith::IndexCastOp::create(
                        rewriter, op.getLoc(), rewriter.getI32Type(), t);
                    memref::StoreOp::create(rewriter, op.getLoc(), t32, rows,
                                            ValueRange{slot});
+                   if (weights)
+                     lb.storeF32(lb.loadF32(weights, {t, j}), op.getOuts()[3],
+                                 {slot});
                  });
   }
 };

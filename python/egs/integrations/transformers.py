@@ -14,7 +14,7 @@ Importing this module registers "egs" there:
 
 The model keeps its own router; the egs implementation then runs, per MoE layer,
 
-    rows, offsets, row_id_map = egs::route(top_k_index, E)       # no permuted copy of x
+    rows, offsets, row_id_map, scale = egs::route_weighted(top_k_index, top_k_weights, E)
     a   = egs::gather_matmul(x, rows, gate_up_proj (+ bias), offsets, w_transposed,
                              activation)     (the gate in the GEMM's epilogue)
     out = egs::matmul_scatter(a, rows, down_proj, init, T, scale, offsets, w_transposed)
@@ -23,7 +23,7 @@ reading the model's own expert parameters in place: transformers stores them
 [E,out,in] (`is_transposed=False`: Mixtral, Qwen2/3-MoE, OLMoE, DeepSeek-V3,
 ...), read with w_transposed=True, or [E,in,out] (`is_transposed=True`:
 GPT-OSS), read as is. `scale` is the routing weight of each ragged slot,
-scattered through row_id_map on the device (no host sync); the down bias
+written by the route kernel (no host sync, no extra kernel); the down bias
 (GPT-OSS) enters through `init` as sum_j w[t,j] * b[ids[t,j]]
 (F.embedding_bag, no [T,k,H] copy). The activation is the model's own gate
 function, fused into the up projection's epilogue where egs has it (silu *
@@ -43,7 +43,6 @@ import torch.nn.functional as F
 
 from .. import _torch_ops
 from .. import target_available as _target_available
-from ..nn import slot_weights
 
 __all__ = ["NAME", "register", "egs_experts_forward", "unsupported_reason", "reset_warnings"]
 
@@ -181,12 +180,12 @@ def egs_experts_forward(self, hidden_states, top_k_index, top_k_weights):
     t = x.shape[0]
     num_experts = w_up.shape[0]
 
-    rows, offsets, row_id_map = ops.route(top_k_index, num_experts)
     # Routing weights in float32 stay float32 (DeepSeek-V3's router; eager
-    # multiplies in float32 too): matmul_scatter takes a float32 scale.
+    # multiplies in float32 too): matmul_scatter takes a float32 scale. The
+    # route kernel also puts them in slot order (the scale).
     weights = top_k_weights if top_k_weights.dtype in (dt, torch.float32) else \
         top_k_weights.to(dt)
-    scale = slot_weights(weights, row_id_map)
+    rows, offsets, _, scale = ops.route_weighted(top_k_index, weights, num_experts)
     act = _fused_activation(self)
     if act is not None:
         # Inference: the gate in the GEMM's epilogue (one kernel, no [R, 2F]

@@ -8,7 +8,7 @@
 // CHECK:         %[[R:[a-z0-9_]+]]:3 = egs.route %[[IDS]] experts = 8 : (tensor<16x2xi32>) -> (tensor<32xi32>, tensor<9xi32>, tensor<32xi32>)
 // CHECK:         return %[[R]]#0, %[[R]]#1, %[[R]]#2
 // GENERIC-LABEL: sym_name = "route"
-// GENERIC:       "egs.route"(%{{.*}}) <{num_experts = 8 : i64}>
+// GENERIC:       "egs.route"(%{{.*}}) <{num_experts = 8 : i64, operandSegmentSizes = array<i32: 1, 0, 0>}>
 func.func @route(%ids: tensor<16x2xi32>) -> (tensor<32xi32>, tensor<9xi32>, tensor<32xi32>) {
   %rows, %off, %map = egs.route %ids experts = 8
       : (tensor<16x2xi32>) -> (tensor<32xi32>, tensor<9xi32>, tensor<32xi32>)
@@ -47,4 +47,16 @@ func.func @memref(%ids: memref<16x2xi32>, %rows: memref<32xi32>, %off: memref<9x
   egs.route %ids experts = 8 outs(%rows, %off, %map)
       : (memref<16x2xi32>, memref<32xi32>, memref<9xi32>, memref<32xi32>) -> ()
   return
+}
+
+// With the routing weights [T,k]: a fourth output, the weights in slot order
+// (the scale of the ragged matmul_scatter), here bf16 weights into f32.
+// CHECK-LABEL: func.func @route_weights
+// CHECK:         egs.route %{{.*}} experts = 8 weights %{{.*}} : (tensor<16x2xi32>, tensor<16x2xbf16>) -> (tensor<32xi32>, tensor<9xi32>, tensor<32xi32>, tensor<32xf32>)
+// GENERIC-LABEL: sym_name = "route_weights"
+// GENERIC:       "egs.route"(%{{.*}}, %{{.*}}) <{num_experts = 8 : i64, operandSegmentSizes = array<i32: 1, 1, 0>}>
+func.func @route_weights(%ids: tensor<16x2xi32>, %w: tensor<16x2xbf16>) -> tensor<32xf32> {
+  %rows, %off, %map, %s = egs.route %ids experts = 8 weights %w
+      : (tensor<16x2xi32>, tensor<16x2xbf16>) -> (tensor<32xi32>, tensor<9xi32>, tensor<32xi32>, tensor<32xf32>)
+  return %s : tensor<32xf32>
 }

@@ -110,3 +110,51 @@ func.func @memref_outs_length(%ids: memref<16x2xi32>, %rows: memref<32xi32>, %of
   egs.route %ids experts = 8 outs(%rows, %off, %map) : (memref<16x2xi32>, memref<32xi32>, memref<9xi32>, memref<31xi32>) -> ()
   return
 }
+
+// -----
+
+func.func @weights_without_scale(%ids: tensor<16x2xi32>, %w: tensor<16x2xf32>) {
+  // expected-error @+1 {{tensor form must have 4 result(s), got 3}}
+  %r:3 = egs.route %ids experts = 8 weights %w : (tensor<16x2xi32>, tensor<16x2xf32>) -> (tensor<32xi32>, tensor<9xi32>, tensor<32xi32>)
+  return
+}
+
+// -----
+
+func.func @scale_without_weights(%ids: tensor<16x2xi32>) {
+  // expected-error @+1 {{tensor form must have 3 result(s), got 4}}
+  %r:4 = egs.route %ids experts = 8 : (tensor<16x2xi32>) -> (tensor<32xi32>, tensor<9xi32>, tensor<32xi32>, tensor<32xf32>)
+  return
+}
+
+// -----
+
+func.func @weights_shape(%ids: tensor<16x2xi32>, %w: tensor<16x3xf32>) {
+  // expected-error @+1 {{operand 'weights' dim 1 is 3, expected 2}}
+  %r:4 = egs.route %ids experts = 8 weights %w : (tensor<16x2xi32>, tensor<16x3xf32>) -> (tensor<32xi32>, tensor<9xi32>, tensor<32xi32>, tensor<32xf32>)
+  return
+}
+
+// -----
+
+func.func @weights_integer(%ids: tensor<16x2xi32>, %w: tensor<16x2xi32>) {
+  // expected-error @+1 {{operand 'weights' must have f32, f16 or bf16 elements, got 'i32'}}
+  %r:4 = egs.route %ids experts = 8 weights %w : (tensor<16x2xi32>, tensor<16x2xi32>) -> (tensor<32xi32>, tensor<9xi32>, tensor<32xi32>, tensor<32xi32>)
+  return
+}
+
+// -----
+
+func.func @scale_type(%ids: tensor<16x2xi32>, %w: tensor<16x2xf32>) {
+  // expected-error @+1 {{result 'scale' element type 'bf16' must be f32 or match operand 'weights' ('f32')}}
+  %r:4 = egs.route %ids experts = 8 weights %w : (tensor<16x2xi32>, tensor<16x2xf32>) -> (tensor<32xi32>, tensor<9xi32>, tensor<32xi32>, tensor<32xbf16>)
+  return
+}
+
+// -----
+
+func.func @scale_length(%ids: tensor<16x2xi32>, %w: tensor<16x2xf32>) {
+  // expected-error @+1 {{result 'scale' dim 0 is 16, expected 32}}
+  %r:4 = egs.route %ids experts = 8 weights %w : (tensor<16x2xi32>, tensor<16x2xf32>) -> (tensor<32xi32>, tensor<9xi32>, tensor<32xi32>, tensor<16xf32>)
+  return
+}

@@ -1312,6 +1312,24 @@ def gen_route():
     add("one_expert_i64", np.full((4, 1), 3), 4, "i64")
     add("T1_dynamic", [[1]], 2, "i32", dynamic=True)
     add("k4_E8", f.index((6, 4), 8), 8, "i32")
+
+    # With routing weights: scale[row_id_map[j*T + t]] = weights[t, j].
+    def weighted(label, ids, E, idt, wdt, sdt, dynamic=False):
+        ids = np.asarray(ids, np.int64)
+        rows, off, rmap = ref_sort_by_expert(ids, E)
+        w = f.quarters(ids.shape, -2, 2)
+        T = ids.shape[0]
+        scale = np.zeros(rows.shape[0])
+        for t in range(T):
+            for j in range(ids.shape[1]):
+                scale[rmap[j * T + t]] = w[t, j]
+        f.case(label, "egs.route {0} experts = " + str(E) + " weights {1}", [(ids, idt), (w, wdt)],
+               [Result(rows, "i32"), Result(off, "i32"), Result(rmap, "i32"), Result(scale, sdt)],
+               dynamic=dynamic, comment=f"ids {ids.tolist()}")
+
+    weighted("weights_f32", [[0, 3], [3, 1], [1, 0], [3, 0], [0, 1], [1, 3]], 4, "i32", "f32", "f32")
+    weighted("weights_bf16_to_f32_dynamic", f.index((5, 3), 3), 3, "i64", "bf16", "f32", dynamic=True)
+    weighted("weights_f16_k1", f.index((4, 1), 2), 2, "i32", "f16", "f16")
     return f
 
 

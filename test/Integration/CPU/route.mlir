@@ -8,6 +8,10 @@
 // RUN: egs-runner %s -e main --entry-point-result=void | FileCheck %s --enable-var-scope
 
 
+func.func private @printMemrefF16(tensor<*xf16>) attributes {llvm.emit_c_interface}
+
+func.func private @printMemrefF32(tensor<*xf32>)
+
 func.func private @printMemrefI32(tensor<*xi32>)
 
 func.func @kernel_i64_dynamic(%a0: tensor<?x?xi64>) -> (tensor<?xi32>, tensor<?xi32>, tensor<?xi32>) {
@@ -20,6 +24,12 @@ func.func @kernel_T1_dynamic(%a0: tensor<?x?xi32>) -> (tensor<?xi32>, tensor<?xi
   %r:3 = egs.route %a0 experts = 2
       : (tensor<?x?xi32>) -> (tensor<?xi32>, tensor<?xi32>, tensor<?xi32>)
   return %r#0, %r#1, %r#2 : tensor<?xi32>, tensor<?xi32>, tensor<?xi32>
+}
+
+func.func @kernel_weights_bf16_to_f32_dynamic(%a0: tensor<?x?xi64>, %a1: tensor<?x?xbf16>) -> (tensor<?xi32>, tensor<?xi32>, tensor<?xi32>, tensor<?xf32>) {
+  %r:4 = egs.route %a0 experts = 3 weights %a1
+      : (tensor<?x?xi64>, tensor<?x?xbf16>) -> (tensor<?xi32>, tensor<?xi32>, tensor<?xi32>, tensor<?xf32>)
+  return %r#0, %r#1, %r#2, %r#3 : tensor<?xi32>, tensor<?xi32>, tensor<?xi32>, tensor<?xf32>
 }
 
 func.func @main() {
@@ -107,6 +117,61 @@ func.func @main() {
   vector.print str "CASE k4_E8#2\n"
   %u44 = tensor.cast %r41 : tensor<24xi32> to tensor<*xi32>
   call @printMemrefI32(%u44) : (tensor<*xi32>) -> ()
+
+  // weights_f32: ids [[0, 3], [3, 1], [1, 0], [3, 0], [0, 1], [1, 3]]
+  %c45 = arith.constant dense<[[0, 3], [3, 1], [1, 0], [3, 0], [0, 1], [1, 3]]> : tensor<6x2xi32>
+  %c46 = arith.constant dense<[[-1.500000000e+00, -1.250000000e+00], [-1.250000000e+00, 5.000000000e-01], [1.250000000e+00, -2.0], [-7.500000000e-01, 2.500000000e-01], [1.500000000e+00, -1.500000000e+00], [1.750000000e+00, -1.0]]> : tensor<6x2xf32>
+  %r47, %r48, %r49, %r50 = egs.route %c45 experts = 4 weights %c46
+      : (tensor<6x2xi32>, tensor<6x2xf32>) -> (tensor<12xi32>, tensor<5xi32>, tensor<12xi32>, tensor<12xf32>)
+  vector.print str "CASE weights_f32#0\n"
+  %u51 = tensor.cast %r47 : tensor<12xi32> to tensor<*xi32>
+  call @printMemrefI32(%u51) : (tensor<*xi32>) -> ()
+  vector.print str "CASE weights_f32#1\n"
+  %u52 = tensor.cast %r48 : tensor<5xi32> to tensor<*xi32>
+  call @printMemrefI32(%u52) : (tensor<*xi32>) -> ()
+  vector.print str "CASE weights_f32#2\n"
+  %u53 = tensor.cast %r49 : tensor<12xi32> to tensor<*xi32>
+  call @printMemrefI32(%u53) : (tensor<*xi32>) -> ()
+  vector.print str "CASE weights_f32#3\n"
+  %u54 = tensor.cast %r50 : tensor<12xf32> to tensor<*xf32>
+  call @printMemrefF32(%u54) : (tensor<*xf32>) -> ()
+
+  // weights_bf16_to_f32_dynamic: ids [[1, 2, 2], [1, 0, 1], [2, 0, 1], [1, 2, 2], [2, 2, 2]]
+  %c55 = arith.constant dense<[[1, 2, 2], [1, 0, 1], [2, 0, 1], [1, 2, 2], [2, 2, 2]]> : tensor<5x3xi64>
+  %c56 = arith.constant dense<[[-1.750000000e+00, -1.0, 5.000000000e-01], [2.0, 7.500000000e-01, -1.250000000e+00], [2.0, -2.500000000e-01, -1.500000000e+00], [-1.0, 1.500000000e+00, -1.500000000e+00], [-7.500000000e-01, 2.0, -5.000000000e-01]]> : tensor<5x3xbf16>
+  %dyn57 = tensor.cast %c55 : tensor<5x3xi64> to tensor<?x?xi64>
+  %dyn58 = tensor.cast %c56 : tensor<5x3xbf16> to tensor<?x?xbf16>
+  %r59, %r60, %r61, %r62 = call @kernel_weights_bf16_to_f32_dynamic(%dyn57, %dyn58) : (tensor<?x?xi64>, tensor<?x?xbf16>) -> (tensor<?xi32>, tensor<?xi32>, tensor<?xi32>, tensor<?xf32>)
+  vector.print str "CASE weights_bf16_to_f32_dynamic#0\n"
+  %u63 = tensor.cast %r59 : tensor<?xi32> to tensor<*xi32>
+  call @printMemrefI32(%u63) : (tensor<*xi32>) -> ()
+  vector.print str "CASE weights_bf16_to_f32_dynamic#1\n"
+  %u64 = tensor.cast %r60 : tensor<?xi32> to tensor<*xi32>
+  call @printMemrefI32(%u64) : (tensor<*xi32>) -> ()
+  vector.print str "CASE weights_bf16_to_f32_dynamic#2\n"
+  %u65 = tensor.cast %r61 : tensor<?xi32> to tensor<*xi32>
+  call @printMemrefI32(%u65) : (tensor<*xi32>) -> ()
+  vector.print str "CASE weights_bf16_to_f32_dynamic#3\n"
+  %u66 = tensor.cast %r62 : tensor<?xf32> to tensor<*xf32>
+  call @printMemrefF32(%u66) : (tensor<*xf32>) -> ()
+
+  // weights_f16_k1: ids [[0], [0], [0], [1]]
+  %c67 = arith.constant dense<[[0], [0], [0], [1]]> : tensor<4x1xi32>
+  %c68 = arith.constant dense<[[2.0], [2.500000000e-01], [0.0], [5.000000000e-01]]> : tensor<4x1xf16>
+  %r69, %r70, %r71, %r72 = egs.route %c67 experts = 2 weights %c68
+      : (tensor<4x1xi32>, tensor<4x1xf16>) -> (tensor<4xi32>, tensor<3xi32>, tensor<4xi32>, tensor<4xf16>)
+  vector.print str "CASE weights_f16_k1#0\n"
+  %u73 = tensor.cast %r69 : tensor<4xi32> to tensor<*xi32>
+  call @printMemrefI32(%u73) : (tensor<*xi32>) -> ()
+  vector.print str "CASE weights_f16_k1#1\n"
+  %u74 = tensor.cast %r70 : tensor<3xi32> to tensor<*xi32>
+  call @printMemrefI32(%u74) : (tensor<*xi32>) -> ()
+  vector.print str "CASE weights_f16_k1#2\n"
+  %u75 = tensor.cast %r71 : tensor<4xi32> to tensor<*xi32>
+  call @printMemrefI32(%u75) : (tensor<*xi32>) -> ()
+  vector.print str "CASE weights_f16_k1#3\n"
+  %u76 = tensor.cast %r72 : tensor<4xf16> to tensor<*xf16>
+  call @printMemrefF16(%u76) : (tensor<*xf16>) -> ()
   return
 }
 
@@ -164,3 +229,39 @@ func.func @main() {
 // CHECK-LABEL: CASE k4_E8#2
 // CHECK-NEXT: rank = 1 offset = 0 sizes = [24] strides = {{.*}} data =
 // CHECK-NEXT: [0, 10, 19, 2, 8, 16, 3, 11, 12, 15, 22, 17, 4, 1, 7, 5, 6, 23, 13, 14, 20, 21, 9, 18]
+// CHECK-LABEL: CASE weights_f32#0
+// CHECK-NEXT: rank = 1 offset = 0 sizes = [12] strides = {{.*}} data =
+// CHECK-NEXT: [0, 2, 3, 4, 1, 2, 4, 5, 0, 1, 3, 5]
+// CHECK-LABEL: CASE weights_f32#1
+// CHECK-NEXT: rank = 1 offset = 0 sizes = [5] strides = {{.*}} data =
+// CHECK-NEXT: [0, 4, 8, 8, 12]
+// CHECK-LABEL: CASE weights_f32#2
+// CHECK-NEXT: rank = 1 offset = 0 sizes = [12] strides = {{.*}} data =
+// CHECK-NEXT: [0, 9, 5, 10, 3, 7, 8, 4, 1, 2, 6, 11]
+// CHECK-LABEL: CASE weights_f32#3
+// CHECK-NEXT: rank = 1 offset = 0 sizes = [12] strides = {{.*}} data =
+// CHECK-NEXT: [-1.5, -2, 0.25, 1.5, 0.5, 1.25, -1.5, 1.75, -1.25, -1.25, -0.75, -1]
+// CHECK-LABEL: CASE weights_bf16_to_f32_dynamic#0
+// CHECK-NEXT: rank = 1 offset = 0 sizes = [15] strides = {{.*}} data =
+// CHECK-NEXT: [1, 2, 0, 1, 1, 2, 3, 0, 0, 2, 3, 3, 4, 4, 4]
+// CHECK-LABEL: CASE weights_bf16_to_f32_dynamic#1
+// CHECK-NEXT: rank = 1 offset = 0 sizes = [4] strides = {{.*}} data =
+// CHECK-NEXT: [0, 2, 7, 15]
+// CHECK-LABEL: CASE weights_bf16_to_f32_dynamic#2
+// CHECK-NEXT: rank = 1 offset = 0 sizes = [15] strides = {{.*}} data =
+// CHECK-NEXT: [2, 3, 9, 6, 12, 7, 0, 1, 10, 13, 8, 4, 5, 11, 14]
+// CHECK-LABEL: CASE weights_bf16_to_f32_dynamic#3
+// CHECK-NEXT: rank = 1 offset = 0 sizes = [15] strides = {{.*}} data =
+// CHECK-NEXT: [0.75, -0.25, -1.75, 2, -1.25, -1.5, -1, -1, 0.5, 2, 1.5, -1.5, -0.75, 2, -0.5]
+// CHECK-LABEL: CASE weights_f16_k1#0
+// CHECK-NEXT: rank = 1 offset = 0 sizes = [4] strides = {{.*}} data =
+// CHECK-NEXT: [0, 1, 2, 3]
+// CHECK-LABEL: CASE weights_f16_k1#1
+// CHECK-NEXT: rank = 1 offset = 0 sizes = [3] strides = {{.*}} data =
+// CHECK-NEXT: [0, 3, 4]
+// CHECK-LABEL: CASE weights_f16_k1#2
+// CHECK-NEXT: rank = 1 offset = 0 sizes = [4] strides = {{.*}} data =
+// CHECK-NEXT: [0, 1, 2, 3]
+// CHECK-LABEL: CASE weights_f16_k1#3
+// CHECK-NEXT: rank = 1 offset = 0 sizes = [4] strides = {{.*}} data =
+// CHECK-NEXT: [2, 0.25, 0, 0.5]

@@ -206,8 +206,11 @@ LogicalResult RouteOp::reifyResultShapes(OpBuilder &b,
                                          ReifiedRankedShapedTypeDims &out) {
   DimBuilder d{b, getLoc()};
   OpFoldResult kt = d.mul(d.dim(getTopkIds(), 0), d.dim(getTopkIds(), 1));
-  return finish(*this, b, out,
-                {{kt}, {d.cst(getNumExpertsAttr().getInt() + 1)}, {kt}});
+  SmallVector<SmallVector<OpFoldResult>> shapes{
+      {kt}, {d.cst(getNumExpertsAttr().getInt() + 1)}, {kt}};
+  if (getWeights())
+    shapes.push_back({kt});
+  return finish(*this, b, out, shapes);
 }
 
 /// take(x, ind, axis) sizes, then permuted.

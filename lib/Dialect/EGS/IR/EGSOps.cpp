@@ -456,11 +456,21 @@ LogicalResult UnpermuteOp::verify() {
 
 LogicalResult RouteOp::verify() {
   Operation *op = getOperation();
-  if (failed(verifyForm(op, getOuts(), 3, 3)))
+  unsigned numOutputs = getWeights() ? 4 : 3;
+  if (failed(verifyForm(op, getOuts(), numOutputs, numOutputs)))
     return failure();
   ShapeChecker c(op);
   if (failed(checkTopkIds(op, c, getTopkIds().getType(), getNumExpertsAttr().getInt())))
     return failure();
+  if (Value weights = getWeights()) {
+    Type scale = outputType(op, getOuts(), 3);
+    if (failed(c.check(weights.getType(), "operand 'weights'", "T,k")) ||
+        failed(c.isDataType(weights.getType(), "operand 'weights'")) ||
+        failed(c.check(scale, outputName(op, "scale"), "k*T")) ||
+        failed(checkOutputElementType(op, scale, outputName(op, "scale"),
+                                      elementType(weights), "operand 'weights'")))
+      return failure();
+  }
   Type rows = outputType(op, getOuts(), 0), offs = outputType(op, getOuts(), 1),
        map = outputType(op, getOuts(), 2);
   if (failed(c.check(rows, outputName(op, "rows"), "k*T")) ||

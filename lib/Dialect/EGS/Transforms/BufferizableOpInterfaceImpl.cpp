@@ -35,7 +35,7 @@ template <> struct OutputSlots<UnpermuteOp> {
   static int tiedInit(UnpermuteOp) { return -1; }
 };
 template <> struct OutputSlots<RouteOp> {
-  static constexpr int outsSegment = -1; // outs is the only variadic group
+  static constexpr int outsSegment = 2;
   static int tiedInit(RouteOp) { return -1; }
 };
 template <> struct OutputSlots<GatherOp> {

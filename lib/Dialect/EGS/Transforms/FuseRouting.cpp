@@ -79,7 +79,7 @@ static RouteOp routeOf(OpBuilder &b, const Routing &r, Type rowsType) {
   return RouteOp::create(
       b, r.op->getLoc(),
       TypeRange{rowsType, r.expertOffsets.getType(), r.rowIdMap.getType()},
-      r.topkIds, ValueRange(), r.numExperts);
+      r.topkIds, /*weights=*/Value(), ValueRange(), r.numExperts);
 }
 
 static RankedTensorType rowsTypeFor(Value sorted) {

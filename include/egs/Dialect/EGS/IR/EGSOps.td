@@ -255,23 +255,33 @@ def EGS_UnpermuteOp : EGS_Op<"unpermute"> {
   }];
 }
 
-def EGS_RouteOp : EGS_Op<"route"> {
+def EGS_RouteOp : EGS_Op<"route", [AttrSizedOperandSegments]> {
   let summary = "routing metadata for the ragged forms, without moving any data";
   let description = [{
     topk_ids: `[T,k]` -> rows `[T*k]` i32 (the source token of each sorted
     slot, slots ordered as `egs.permute` orders x_sorted), expert_offsets
     `[E+1]` i32 and row_id_map `[k*T]` i32 (as `egs.permute`).
 
+    With `weights` (the routing weights `[T,k]`, f32/f16/bf16) a fourth
+    output holds them in slot order, `scale[row_id_map[j*T + t]] =
+    weights[t,j]` (`[k*T]`, the weights' element type or f32): the per-slot
+    `scale` of the ragged `egs.matmul_scatter` that combines the experts'
+    outputs.
+
     ```mlir
     %rows, %off, %map = egs.route %ids experts = 8 : (tensor<16x2xi32>)
         -> (tensor<32xi32>, tensor<9xi32>, tensor<32xi32>)
+    %rows, %off, %map, %s = egs.route %ids experts = 8 weights %w
+        : (tensor<16x2xi32>, tensor<16x2xf32>)
+        -> (tensor<32xi32>, tensor<9xi32>, tensor<32xi32>, tensor<32xf32>)
     ```
   }];
-  let arguments = (ins EGS_Shaped:$topk_ids, Variadic<AnyMemRef>:$outs, I64Attr:$num_experts);
+  let arguments = (ins EGS_Shaped:$topk_ids, Optional<EGS_Shaped>:$weights,
+                       Variadic<AnyMemRef>:$outs, I64Attr:$num_experts);
   let results = (outs Variadic<AnyRankedTensor>:$results);
   let assemblyFormat = [{
-    $topk_ids `experts` `=` $num_experts (`outs` `(` $outs^ `)`)? attr-dict
-    `:` functional-type(operands, results)
+    $topk_ids `experts` `=` $num_experts (`weights` $weights^)? (`outs` `(` $outs^ `)`)?
+    attr-dict `:` functional-type(operands, results)
   }];
 }
 
