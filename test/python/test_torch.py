@@ -488,22 +488,13 @@ def test_moe_inference_fuses_the_activation(activation, interleaved):
     projection's epilogue (one gather_matmul with the activation, no
     separate activation kernel); with it, the pre-activation is kept. Both
     give the same output."""
-    from torch.utils._python_dispatch import TorchDispatchMode
-
-    class Ops(TorchDispatchMode):
-        def __init__(self):
-            super().__init__()
-            self.calls = []
-
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-            self.calls.append((str(func.overloadpacket), args))
-            return func(*args, **(kwargs or {}))
+    from op_recorder import OpRecorder
 
     torch.manual_seed(5)
     m = egs.nn.MoE(hidden=8, ffn=6, num_experts=4, top_k=2, activation=activation,
                    interleaved=interleaved, **({"limit": 1.0} if activation == "clamped_swiglu" else {}))
     x = torch.randn(7, 8)
-    with torch.no_grad(), Ops() as rec:
+    with torch.no_grad(), OpRecorder() as rec:
         fused = m(x)
     gm = [args for name, args in rec.calls if name == "egs.gather_matmul"]
     assert len(gm) == 1 and gm[0][6] == activation

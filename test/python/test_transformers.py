@@ -10,7 +10,7 @@ import warnings
 import pytest
 
 import torch  # noqa: E402
-from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
+from op_recorder import OpRecorder  # noqa: E402
 from transformers import (AutoModelForCausalLM, DeepseekV3Config, GptOssConfig,  # noqa: E402
                           MixtralConfig, OlmoeConfig, Qwen2MoeConfig, Qwen3MoeConfig)
 from transformers.utils import logging as hf_logging  # noqa: E402
@@ -85,16 +85,7 @@ def _batch(seed=1):
     return ids, torch.randint(0, VOCAB, (2, 6), generator=g)
 
 
-class _Ops(TorchDispatchMode):
-    """Records the ops dispatched (with their arguments)."""
-
-    def __init__(self):
-        super().__init__()
-        self.calls = []
-
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-        self.calls.append((str(func.overloadpacket), args))
-        return func(*args, **(kwargs or {}))
+_Ops = OpRecorder
 
 
 def _close(a, b, what, rtol=1e-4, atol=1e-5):
