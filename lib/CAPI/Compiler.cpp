@@ -287,11 +287,14 @@ static bool generateCode(ModuleOp module, const EgsCompileOptions &options,
     entry.packed = *fn;
   }
   if (!cachePath.empty()) {
-    // Write under a unique name and rename, so readers never see a partial file.
-    std::string tmp = cachePath.str() + ".tmp" + std::to_string(::getpid());
-    exe.engine->dumpToObjectFile(tmp);
-    if (llvm::sys::fs::rename(tmp, cachePath))
-      llvm::sys::fs::remove(tmp);
+    // The engine writes its object to a file only: dumped, then wrapped
+    // into a checked entry.
+    std::string raw = cachePath.str() + ".obj" + std::to_string(::getpid());
+    exe.engine->dumpToObjectFile(raw);
+    if (auto object = llvm::MemoryBuffer::getFile(raw, false, false))
+      writeCachedObject(cachePath, llvm::sys::path::stem(cachePath),
+                        (*object)->getBuffer());
+    llvm::sys::fs::remove(raw);
   }
   return true;
 }
@@ -394,14 +397,18 @@ static bool loadFromDiskCache(std::string keyText, const EgsCompileOptions &opti
                                    hashKey(keyText, exe.target, options.optLevel));
   if (llvm::sys::fs::exists(path)) {
     std::string loadError;
-    if (loadCachedObject(path, symbols, exe, loadError)) {
+    if (loadCachedObject(path, llvm::sys::path::stem(path), symbols, exe,
+                         loadError)) {
       exe.fromDiskCache = true;
       statistics().diskCacheLoads++;
       return true;
     }
     // A corrupt or foreign entry: drop it and compile afresh.
+    llvm::errs() << "egs: warning: dropping disk-cache entry " << path << " ("
+                 << loadError << "); compiling again\n";
     llvm::sys::fs::remove(path);
     exe.objectJit.reset();
+    exe.cachedDestructors.clear();
   }
   if (!llvm::sys::fs::create_directories(options.cacheDir))
     cachePath = path;

@@ -101,10 +101,19 @@ extern std::atomic<void *> cudaRuntime;
 /// load and unload) are exported as egs_ctor_<i> / egs_dtor_<i>, which
 /// loadCachedObject runs, since no JIT platform runs an object's own.
 std::string diskCachePath(llvm::StringRef dir, llvm::StringRef key);
-/// Loads `path` into a fresh LLJIT with the host runtime and `symbols`
-/// resolvable, and fills `exe.objectJit` and each entry's `packed` pointer.
-bool loadCachedObject(llvm::StringRef path, const ExternalSymbols &symbols,
-                      Executable &exe, std::string &error);
+/// An entry is a header (magic, the payload's size and xxh3 hash, and the
+/// hash of the identity: egs and LLVM versions and the entry's key) and the
+/// object. Writes `object` as the entry `path` (a unique temporary name,
+/// then a rename: readers never see a partial entry); false on failure.
+bool writeCachedObject(llvm::StringRef path, llvm::StringRef key,
+                       llvm::StringRef object);
+/// Checks the entry `path` (header, identity, checksum) and loads its object
+/// into a fresh LLJIT with the host runtime and `symbols` resolvable, filling
+/// `exe.objectJit` and each entry's `packed` pointer. A damaged or foreign
+/// entry is refused before any of it reaches the JIT (`error` says why).
+bool loadCachedObject(llvm::StringRef path, llvm::StringRef key,
+                      const ExternalSymbols &symbols, Executable &exe,
+                      std::string &error);
 
 /// Host symbols every compiled program may call (egsReportIndexError).
 llvm::orc::SymbolMap hostRuntimeSymbols(llvm::orc::MangleAndInterner interner);

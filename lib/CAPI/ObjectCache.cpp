@@ -9,14 +9,21 @@
 #include "Executable.h"
 
 #include "egs/ExecutionEngine/HostRuntime.h"
+#include "egs/Version.h"
+
+#include "llvm/Config/llvm-config.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/xxhash.h"
 
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
 
 #include <cstdlib>
 #include <cstring>
+#include <unistd.h>
 
 using namespace egs::capi;
 
@@ -36,13 +43,89 @@ std::string diskCachePath(llvm::StringRef dir, llvm::StringRef key) {
   return std::string(path);
 }
 
-bool loadCachedObject(llvm::StringRef path, const ExternalSymbols &symbols,
-                      Executable &exe, std::string &error) {
-  auto buffer = llvm::MemoryBuffer::getFile(path);
-  if (!buffer) {
-    error = "cannot read " + path.str() + ": " + buffer.getError().message();
+namespace {
+constexpr char kEntryMagic[8] = {'E', 'G', 'S', 'O', 'B', 'J', '1', '\n'};
+/// magic, payload size, payload xxh3, identity xxh3 (little-endian u64s).
+constexpr size_t kHeaderBytes = 8 + 3 * 8;
+
+uint64_t identityHash(llvm::StringRef key) {
+  std::string id = std::string("egs " EGS_VERSION_STRING " llvm " LLVM_VERSION_STRING
+                               " key ") + key.str();
+  return llvm::xxh3_64bits(id);
+}
+
+void putU64(std::string &out, uint64_t v) {
+  for (int i = 0; i < 8; ++i)
+    out.push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
+uint64_t getU64(llvm::StringRef bytes, size_t at) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i)
+    v |= uint64_t(static_cast<unsigned char>(bytes[at + i])) << (8 * i);
+  return v;
+}
+} // namespace
+
+bool writeCachedObject(llvm::StringRef path, llvm::StringRef key,
+                       llvm::StringRef object) {
+  std::string entry(kEntryMagic, sizeof(kEntryMagic));
+  putU64(entry, object.size());
+  putU64(entry, llvm::xxh3_64bits(object));
+  putU64(entry, identityHash(key));
+  entry += object;
+  std::string tmp = path.str() + ".tmp" + std::to_string(::getpid());
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(tmp, ec);
+    if (ec)
+      return false;
+    os << entry;
+    os.close();
+    if (os.has_error()) {
+      os.clear_error();
+      llvm::sys::fs::remove(tmp);
+      return false;
+    }
+  }
+  if (llvm::sys::fs::rename(tmp, path)) {
+    llvm::sys::fs::remove(tmp);
     return false;
   }
+  return true;
+}
+
+bool loadCachedObject(llvm::StringRef path, llvm::StringRef key,
+                      const ExternalSymbols &symbols, Executable &exe,
+                      std::string &error) {
+  auto file = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                          /*RequiresNullTerminator=*/false);
+  if (!file) {
+    error = "cannot read it: " + file.getError().message();
+    return false;
+  }
+  llvm::StringRef bytes = (*file)->getBuffer();
+  if (bytes.size() < kHeaderBytes ||
+      !bytes.starts_with(llvm::StringRef(kEntryMagic, sizeof(kEntryMagic)))) {
+    error = "not an egs cache entry (bad header)";
+    return false;
+  }
+  uint64_t size = getU64(bytes, 8);
+  llvm::StringRef object = bytes.drop_front(kHeaderBytes);
+  if (size != object.size()) {
+    error = "truncated or extended: " + std::to_string(object.size()) +
+            " object bytes, the header says " + std::to_string(size);
+    return false;
+  }
+  if (getU64(bytes, 24) != identityHash(key)) {
+    error = "written by another egs or LLVM version, or for another key";
+    return false;
+  }
+  if (getU64(bytes, 16) != llvm::xxh3_64bits(object)) {
+    error = "checksum mismatch (the object was modified)";
+    return false;
+  }
+  auto buffer = llvm::MemoryBuffer::getMemBufferCopy(object, path);
   auto tmBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
   if (!tmBuilder) {
     error = llvm::toString(tmBuilder.takeError());
@@ -70,7 +153,7 @@ bool loadCachedObject(llvm::StringRef path, const ExternalSymbols &symbols,
     error = llvm::toString(std::move(e));
     return false;
   }
-  if (llvm::Error e = (*jit)->addObjectFile(std::move(*buffer))) {
+  if (llvm::Error e = (*jit)->addObjectFile(std::move(buffer))) {
     error = llvm::toString(std::move(e));
     return false;
   }
