@@ -10,6 +10,7 @@
 
 #include "egs/InitAll.h"
 #include "egs/Pipelines/Pipelines.h"
+#include "egs/Target/CUDA/Chip.h"
 #include "egs/Version.h"
 #ifdef EGS_HAVE_NVVM_PIPELINE
 #include "egs/Conversion/EGSToGPU/EGSToGPU.h"
@@ -504,6 +505,23 @@ extern "C" int egsCompile(EgsCompiler compiler, const char *source,
   if (options.optLevel < 0 || options.optLevel > 3)
     return fail(error, "optLevel must be in [0, 3], got " +
                            std::to_string(options.optLevel));
+#ifdef EGS_HAVE_NVVM_PIPELINE
+  // Bad GPU options are reported as such, before (and whether or not) a
+  // device is there.
+  if (target == "cuda") {
+    egs::LowerToNVVMOptions nvvm;
+    std::string optionErrors;
+    llvm::raw_string_ostream optionStream(optionErrors);
+    if (failed(nvvm.parseFromString(options.pipelineOptions ? options.pipelineOptions : "",
+                                    optionStream)))
+      return fail(error, "bad pipeline options '" +
+                             std::string(options.pipelineOptions) +
+                             "' for target cuda: " + optionErrors);
+    if (llvm::Error e = egs::cuda::checkOptions(nvvm.chip, nvvm.features, nvvm.format,
+                                                nvvm.optLevel))
+      return fail(error, "egs-lower-to-nvvm: " + llvm::toString(std::move(e)));
+  }
+#endif
   char *why = nullptr;
   if (!egsTargetAvailable(target.str().c_str(), &why)) {
     std::string message = why ? why : "target not available";

@@ -2,6 +2,7 @@
 #include "egs/Pipelines/Pipelines.h"
 #include "egs/Conversion/EGSToGPU/EGSToGPU.h"
 #include "egs/Conversion/Passes.h"
+#include "egs/Target/CUDA/Chip.h"
 
 #include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
 #include "mlir/Conversion/GPUCommon/GPUCommonPass.h"
@@ -84,41 +85,33 @@ void buildLowerToCPUPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
 }
 
-/// The PTX ISA the kernels ask for on a chip (LLVM's default may be older):
-/// 8.0 at least for sm_90a, 8.1 for the vector atomics of sm_90.
-static std::string defaultFeatures(StringRef chip) {
-  if (chip.starts_with("sm_1"))
-    return "+ptx88";
-  if (chip.starts_with("sm_9"))
-    return "+ptx81";
-  return "+ptx80";
-}
-
-/// sm_90 and later with PTX ISA 8.1 or later have red.global.add.v4.f32.
-static bool hasVectorAtomics(StringRef chip, StringRef features) {
-  unsigned sm = 0, ptx = 0;
-  if (!chip.consume_front("sm_") || chip.take_while(llvm::isDigit).getAsInteger(10, sm))
-    return false;
-  size_t at = features.find("+ptx");
-  if (at == StringRef::npos ||
-      features.drop_front(at + 4).take_while(llvm::isDigit).getAsInteger(10, ptx))
-    return false;
-  return sm >= 90 && ptx >= 81;
-}
-
-/// wgmma exists on sm_90a only (not sm_90, not later chips' sm_100a).
-static bool hasWarpgroupMma(StringRef chip) { return chip == "sm_90a"; }
-
 void buildLowerToNVVMPipeline(OpPassManager &pm,
                               const LowerToNVVMOptions &options) {
+  // The options are checked first (egs-check-gpu-target fails the pipeline
+  // on a chip or features egs cannot use); the rest derives from the chip's
+  // facts, with sm_90a's standing in where the check will fail anyway.
+  egs::CheckGPUTargetOptions checkTarget;
+  checkTarget.chip = options.chip;
+  checkTarget.features = options.features;
+  checkTarget.format = options.format;
+  checkTarget.optLevel = options.optLevel;
+  pm.addPass(egs::createCheckGPUTarget(checkTarget));
+  llvm::Expected<cuda::Chip> chipOr = cuda::lookupChip(options.chip);
+  cuda::Chip chip = chipOr ? *chipOr : *cuda::lookupChip("sm_90a");
+  if (!chipOr)
+    llvm::consumeError(chipOr.takeError());
+  llvm::Expected<unsigned> ptxOr = cuda::ptxVersion(chip, options.features);
+  unsigned ptx = ptxOr ? *ptxOr : chip.defaultPtx();
+  if (!ptxOr)
+    llvm::consumeError(ptxOr.takeError());
+  std::string features = options.features.empty() ? chip.defaultFeatures()
+                                                  : std::string(options.features);
   if (options.bufferize)
     buildEGSBufferizePipeline(pm);
-  std::string features = options.features.empty()
-                             ? defaultFeatures(options.chip)
-                             : std::string(options.features);
   egs::ConvertEGSToGPUOptions gpu;
-  gpu.vectorAtomics = hasVectorAtomics(options.chip, features);
-  gpu.warpgroupMma = hasWarpgroupMma(options.chip);
+  gpu.vectorAtomics = chip.hasVectorAtomics(ptx);
+  gpu.warpgroupMma = chip.hasWarpgroupMma();
+  gpu.maxSharedMemory = chip.maxSharedMemory;
   gpu.hostBuffers = options.hostBuffers;
   gpu.hostSync = options.hostSync;
   gpu.tile.assign(options.tile.begin(), options.tile.end());

@@ -135,6 +135,14 @@ def compile_source(source, target="cpu", pipeline_options="", opt_level=3, share
     """Compiles MLIR text; raises CompileError (or RuntimeError for targets)."""
     ok, why = _egs.target_available(target)
     if not ok:
+        # The compile checks the pipeline options before the target: a bad
+        # option is reported as such (CompileError) on any machine.
+        try:
+            compiler().compile(source, target, pipeline_options, opt_level, "",
+                               list(shared_libs))
+        except _egs.CompileError as e:
+            if why not in str(e):
+                raise
         raise RuntimeError(f"egs: {why}")
     return compiler().compile(source, target, pipeline_options, opt_level,
                               cache_dir(), list(shared_libs))

@@ -115,6 +115,43 @@ def test_cuda_target_reports_availability_and_never_ends_the_process():
     assert "raised: egs:" in done.stdout and "CUDA" in done.stdout, done.stdout + done.stderr
 
 
+def test_bad_gpu_options_raise_and_the_interpreter_survives():
+    """GPU pipeline options egs cannot use (an empty, old or foreign chip, PTX
+    features the chip does not take or LLVM does not emit, a bad format or
+    opt level) raise egs.CompileError naming the option, on any machine (they
+    are checked before the device), in a subprocess that must end normally:
+    they used to abort or segfault in LLVM and take the interpreter down."""
+    import subprocess
+    import sys
+    import textwrap
+    cases = {"chip=": "option chip: no GPU chip given",
+             "chip=sm_75": "option chip: unsupported chip 'sm_75': egs's GPU kernels need sm_80",
+             "chip=sm_50": "option chip: unsupported chip 'sm_50'",
+             "chip=gfx90a": "option chip: unknown chip 'gfx90a'",
+             "features=+ptx60": "option features: features '+ptx60': sm_90a needs PTX ISA 8.0",
+             "features=garbage": "option features: features 'garbage': unknown feature",
+             "format=elf": "option format: 'elf' is not one of",
+             "opt-level=9": "option opt-level: 9 is not in [0, 3]"}
+    script = textwrap.dedent(f"""
+        import egs
+        for opts in {list(cases)!r}:
+            try:
+                egs.compile({MODULE!r}, target="cuda", pipeline_options=opts)
+                print(opts, "=> no error")
+            except egs.CompileError as e:
+                print(opts, "=>", e)
+        print("alive")
+    """)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
+    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[-1] == "alive", done.stdout + done.stderr
+    for (opts, want), line in zip(cases.items(), lines):
+        assert line.startswith(opts + " => egs-lower-to-nvvm: " + want), line
+
+
 PRINTING = """
 func.func private @printMemrefF32(memref<*xf32>)
 func.func @show(%m: memref<2xf32>) {

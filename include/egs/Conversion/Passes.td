@@ -79,12 +79,38 @@ def ConvertEGSToGPU : Pass<"convert-egs-to-gpu", "::mlir::ModuleOp"> {
     Option<"warpgroupMma", "warpgroup-mma", "bool", /*default=*/"false",
            "Run large f16/bf16 GEMMs (N >= 1024, K >= 512) through warpgroup "
            "MMA (wgmma, sm_90a only) instead of mma.sync">,
+    Option<"maxSharedMemory", "max-shared-memory", "int64_t",
+           /*default=*/"227 * 1024",
+           "Dynamic shared memory one block may use, in bytes (the chip's "
+           "limit: 227 KiB on sm_90, 163 KiB on sm_80, 99 KiB on sm_86/89/120)">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::scf::SCFDialect",
                            "::mlir::memref::MemRefDialect", "::mlir::vector::VectorDialect",
                            "::mlir::math::MathDialect", "::mlir::gpu::GPUDialect",
                            "::mlir::nvgpu::NVGPUDialect", "::mlir::NVVM::NVVMDialect",
                            "::mlir::LLVM::LLVMDialect"];
+}
+
+def CheckGPUTarget : Pass<"egs-check-gpu-target", "::mlir::ModuleOp"> {
+  let summary = "Fail with a clear message on GPU options egs cannot use";
+  let description = [{
+    The first pass of `--egs-lower-to-nvvm`: checks the chip (an NVIDIA
+    architecture egs supports: sm_80 and newer that LLVM 22 knows), the PTX
+    features (one `+ptxNN` that LLVM 22 emits and the chip accepts), the
+    binary format and the optimization level, and fails with a message that
+    names the option and the accepted values, before any pass could crash or
+    abort on them.
+  }];
+  let options = [
+    Option<"chip", "chip", "std::string", /*default=*/"\"sm_90a\"",
+           "GPU architecture">,
+    Option<"features", "features", "std::string", /*default=*/"\"\"",
+           "PTX features (+ptxNN; empty: the chip's default)">,
+    Option<"format", "format", "std::string", /*default=*/"\"fatbin\"",
+           "What the GPU module becomes (isa, bin, fatbin)">,
+    Option<"optLevel", "opt-level", "int64_t", /*default=*/"3",
+           "Optimization level of the NVPTX backend (0-3)">,
+  ];
 }
 
 def CheckCUDAToolkit : Pass<"egs-check-cuda-toolkit", "::mlir::ModuleOp"> {

@@ -1,6 +1,7 @@
-//===- CUDAToolkit.cpp - finding ptxas, and saying so when it is missing --===//
+//===- CUDAToolkit.cpp - GPU options and ptxas, checked before use --------===//
 #include "egs/Conversion/EGSToGPU/EGSToGPU.h"
 #include "egs/Conversion/Passes.h"
+#include "egs/Target/CUDA/Chip.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/FileSystem.h"
@@ -12,6 +13,7 @@
 namespace egs {
 using namespace mlir;
 #define GEN_PASS_DEF_CHECKCUDATOOLKIT
+#define GEN_PASS_DEF_CHECKGPUTARGET
 #include "egs/Conversion/Passes.h.inc"
 } // namespace egs
 
@@ -64,6 +66,21 @@ struct CheckCUDAToolkitPass
               "toolkit, e.g. CUDA_HOME=/usr/local/cuda, or put its bin/ on "
               "PATH; format=isa (PTX only) needs no toolkit";
       return signalPassFailure();
+    }
+  }
+};
+} // namespace
+
+namespace {
+struct CheckGPUTargetPass
+    : public egs::impl::CheckGPUTargetBase<CheckGPUTargetPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    if (llvm::Error e = egs::cuda::checkOptions(chip, features, format, optLevel)) {
+      mlir::emitError(getOperation().getLoc())
+          << "egs-lower-to-nvvm: " << llvm::toString(std::move(e));
+      signalPassFailure();
     }
   }
 };

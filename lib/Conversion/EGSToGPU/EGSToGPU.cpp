@@ -47,6 +47,13 @@ struct ConvertEGSToGPUPass
     options.hostSync = hostSync;
     options.vectorAtomics = vectorAtomics;
     options.warpgroupMma = warpgroupMma;
+    if (maxSharedMemory <= 0) {
+      getOperation().emitError()
+          << "convert-egs-to-gpu: max-shared-memory = "
+          << static_cast<int64_t>(maxSharedMemory) << " must be positive";
+      return signalPassFailure();
+    }
+    options.maxSharedMemory = maxSharedMemory;
     if (!tile.empty()) {
       if (tile.size() != 5 && tile.size() != 6) {
         module.emitError() << "convert-egs-to-gpu: tile needs 5 values "

@@ -42,7 +42,8 @@ struct ConvertEGSToLoopsPass
     if (vectorWidth < 0 || vectorWidth > 64 ||
         (vectorWidth > 0 && !llvm::isPowerOf2_64(vectorWidth))) {
       getOperation().emitError()
-          << "convert-egs-to-loops: vector-width = " << vectorWidth
+          << "convert-egs-to-loops: vector-width = "
+          << static_cast<int64_t>(vectorWidth)
           << " must be 0 (host) or a power of two in [1, 64]";
       return signalPassFailure();
     }
