@@ -106,7 +106,8 @@ std::string diskCachePath(llvm::StringRef dir, llvm::StringRef key);
 bool loadCachedObject(llvm::StringRef path, const ExternalSymbols &symbols,
                       Executable &exe, std::string &error);
 
-/// Host symbols every compiled program may call (egsReportIndexError).
+/// Host symbols every compiled program may call (egsReportIndexError,
+/// egsReportShapeError).
 llvm::orc::SymbolMap hostRuntimeSymbols(llvm::orc::MangleAndInterner interner);
 
 /// Global counters behind egsGetStatistics.

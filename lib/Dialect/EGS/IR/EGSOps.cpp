@@ -50,10 +50,10 @@ static LogicalResult verifyForm(Operation *op, ValueRange outs,
 
 /// Type of the i-th output: the result in tensor form, the out buffer in
 /// memref form.
-static Type outputType(Operation *op, ValueRange outs, unsigned i) {
+static Value outputValue(Operation *op, ValueRange outs, unsigned i) {
   if (op->getNumResults() > i)
-    return op->getResult(i).getType();
-  return outs[i].getType();
+    return op->getResult(i);
+  return outs[i];
 }
 
 /// Names an output in messages: "result 'y'" in the tensor form, "outs buffer
@@ -95,9 +95,10 @@ EGS_DEFINE_BUFFER_SEMANTICS(GatherConcatOp)
 /// reduction dim `reduceSym` last). The common mistake is the other
 /// orientation: when w's reduction dim disagrees with `reduceSym` but the
 /// other one matches it, say so.
-static LogicalResult checkWeight(Operation *op, ShapeChecker &c, Type w,
+static LogicalResult checkWeight(Operation *op, ShapeChecker &c, Value wValue,
                                  StringRef reduceSym, StringRef layout,
                                  bool transposed) {
+  Type w = wValue.getType();
   auto t = dyn_cast<ShapedType>(w);
   int64_t want = c.get(reduceSym);
   int64_t at = transposed ? 2 : 1, other = 3 - at;
@@ -111,7 +112,7 @@ static LogicalResult checkWeight(Operation *op, ShapeChecker &c, Type w,
            << (transposed ? "; it looks untransposed (drop 'transposed')"
                           : "; it looks transposed (swapped dims 1 and 2; "
                             "mark it 'transposed' to read it in place)");
-  return c.check(w, "operand 'w'", layout);
+  return c.check(wValue, "operand 'w'", layout);
 }
 
 /// expert_offsets [E+1] of the ragged forms, checked after w so that a wrong
@@ -120,7 +121,7 @@ static LogicalResult checkExpertOffsets(ShapeChecker &c, Value offsets) {
   if (!offsets)
     return success();
   return failure(
-      failed(c.check(offsets.getType(), "operand 'expert_offsets'", "E+1")) ||
+      failed(c.check(offsets, "operand 'expert_offsets'", "E+1")) ||
       failed(c.isIndexType(offsets.getType(), "operand 'expert_offsets'")));
 }
 
@@ -138,14 +139,15 @@ LogicalResult GatherMatmulOp::verify() {
   if (failed(verifyForm(op, outs, 1, 1)))
     return failure();
   ShapeChecker c(op);
-  Type yType = outputType(op, outs, 0);
+  Value yOut = outputValue(op, outs, 0);
+  Type yType = yOut.getType();
   std::string yName = outputName(op, "y");
   bool swiglu = getActivation() == Activation::swiglu;
   StringRef jOut = swiglu ? "Jh" : "J";
   auto xRank = cast<ShapedType>(getX().getType()).getRank();
   if (isRagged()) {
-    if (failed(c.check(getX().getType(), "operand 'x'", "T,I")) ||
-        failed(c.check(getInd().getType(), "operand 'rows'", "R")))
+    if (failed(c.check(getX(), "operand 'x'", "T,I")) ||
+        failed(c.check(getInd(), "operand 'rows'", "R")))
       return failure();
   } else {
     if (xRank != 2 && xRank != 3)
@@ -154,17 +156,17 @@ LogicalResult GatherMatmulOp::verify() {
                            << getX().getType();
     StringRef xl = xRank == 3 ? "B,T,I" : "T,I";
     StringRef il = xRank == 3 ? "B,E,K" : "E,K";
-    if (failed(c.check(getX().getType(), "operand 'x'", xl)) ||
-        failed(c.check(getInd().getType(), "operand 'ind'", il)))
+    if (failed(c.check(getX(), "operand 'x'", xl)) ||
+        failed(c.check(getInd(), "operand 'ind'", il)))
       return failure();
   }
   bool wt = getWTransposed();
-  if (failed(checkWeight(op, c, getW().getType(), "I", wt ? "E,J,I" : "E,I,J", wt)) ||
+  if (failed(checkWeight(op, c, getW(), "I", wt ? "E,J,I" : "E,I,J", wt)) ||
       failed(checkExpertOffsets(c, getExpertOffsets())))
     return failure();
   std::string yLayout = isRagged() ? ("R," + jOut).str()
                                    : ((xRank == 3 ? "B,E,K," : "E,K,") + jOut).str();
-  if (failed(c.check(yType, yName, yLayout)))
+  if (failed(c.check(yOut, yName, yLayout)))
     return failure();
   if (swiglu) {
     int64_t j = c.get("J"), jh = c.get("Jh");
@@ -175,7 +177,7 @@ LogicalResult GatherMatmulOp::verify() {
                            << " must have J/2 = " << j / 2 << " columns (J = "
                            << j << " from operand 'w'), got " << jh;
   }
-  if (getBias() && failed(c.check(getBias().getType(), "operand 'bias'", "E,J")))
+  if (getBias() && failed(c.check(getBias(), "operand 'bias'", "E,J")))
     return failure();
   if (failed(c.isDataType(getX().getType(), "operand 'x'")) ||
       failed(c.isIndexType(getInd().getType(),
@@ -209,10 +211,10 @@ LogicalResult MatmulScatterOp::verify() {
     return failure();
   ShapeChecker c(op);
   if (isRagged()) {
-    if (failed(c.check(getY().getType(), "operand 'y'", "R,J")) ||
-        failed(c.check(getInd().getType(), "operand 'rows'", "R")) ||
-        failed(c.check(getInit().getType(), "operand 'init'", "T,I")) ||
-        (getScale() && failed(c.check(getScale().getType(), "operand 'scale'", "R"))))
+    if (failed(c.check(getY(), "operand 'y'", "R,J")) ||
+        failed(c.check(getInd(), "operand 'rows'", "R")) ||
+        failed(c.check(getInit(), "operand 'init'", "T,I")) ||
+        (getScale() && failed(c.check(getScale(), "operand 'scale'", "R"))))
       return failure();
   } else {
     auto yRank = cast<ShapedType>(getY().getType()).getRank();
@@ -221,15 +223,15 @@ LogicalResult MatmulScatterOp::verify() {
                               "[E,K,J] (expert-choice form), got "
                            << getY().getType();
     bool b = yRank == 4;
-    if (failed(c.check(getY().getType(), "operand 'y'", b ? "B,E,K,J" : "E,K,J")) ||
-        failed(c.check(getInd().getType(), "operand 'ind'", b ? "B,E,K" : "E,K")) ||
-        failed(c.check(getInit().getType(), "operand 'init'", b ? "B,T,I" : "T,I")) ||
-        (getScale() && failed(c.check(getScale().getType(), "operand 'scale'",
+    if (failed(c.check(getY(), "operand 'y'", b ? "B,E,K,J" : "E,K,J")) ||
+        failed(c.check(getInd(), "operand 'ind'", b ? "B,E,K" : "E,K")) ||
+        failed(c.check(getInit(), "operand 'init'", b ? "B,T,I" : "T,I")) ||
+        (getScale() && failed(c.check(getScale(), "operand 'scale'",
                                       b ? "B,E,K" : "E,K"))))
       return failure();
   }
   bool wt = getWTransposed();
-  if (failed(checkWeight(op, c, getW().getType(), "J", wt ? "E,I,J" : "E,J,I", wt)) ||
+  if (failed(checkWeight(op, c, getW(), "J", wt ? "E,I,J" : "E,J,I", wt)) ||
       failed(checkExpertOffsets(c, getExpertOffsets())))
     return failure();
   if (op->getNumResults() == 1 && getOut().getType() != getInit().getType())
@@ -269,12 +271,12 @@ static LogicalResult checkWeightGradSide(ShapeChecker &c, Value data, Value ind,
                                          StringRef slots, StringRef tokens) {
   std::string dataName = ("operand '" + name + "'").str();
   if (!ind)
-    return c.check(data.getType(), dataName, (slots + "," + width).str());
+    return c.check(data, dataName, (slots + "," + width).str());
   std::string indName = ("operand '" + name + "_ind'").str();
   return failure(
-      failed(c.check(ind.getType(), indName, slots)) ||
+      failed(c.check(ind, indName, slots)) ||
       failed(c.isIndexType(ind.getType(), indName)) ||
-      failed(c.check(data.getType(), dataName, (tokens + "," + width).str())));
+      failed(c.check(data, dataName, (tokens + "," + width).str())));
 }
 
 LogicalResult WeightGradOp::verify() {
@@ -302,12 +304,13 @@ LogicalResult WeightGradOp::verify() {
     slots = rank == 3 ? "B,E,K" : "E,K";
     tokens = rank == 3 ? "B,T" : "T";
   }
-  Type dwType = outputType(op, outs, 0);
+  Value dwOut = outputValue(op, outs, 0);
+  Type dwType = dwOut.getType();
   std::string dwName = outputName(op, "dw");
   if (failed(checkWeightGradSide(c, getLhs(), getLhsInd(), "lhs", "I", slots, tokens)) ||
       failed(checkWeightGradSide(c, getRhs(), getRhsInd(), "rhs", "J", slots, tokens)) ||
-      (getScale() && failed(c.check(getScale().getType(), "operand 'scale'", slots))) ||
-      failed(c.check(dwType, dwName, "E,I,J")) ||
+      (getScale() && failed(c.check(getScale(), "operand 'scale'", slots))) ||
+      failed(c.check(dwOut, dwName, "E,I,J")) ||
       failed(checkExpertOffsets(c, getExpertOffsets())))
     return failure();
   if (failed(c.isDataType(getLhs().getType(), "operand 'lhs'")) ||
@@ -336,7 +339,7 @@ int64_t PermuteOp::getNumSortedRows() {
 }
 
 /// Checks topk_ids [T,k] and num_experts; binds E, T, k and "k*T".
-static LogicalResult checkTopkIds(Operation *op, ShapeChecker &c, Type ids,
+static LogicalResult checkTopkIds(Operation *op, ShapeChecker &c, Value ids,
                                   int64_t numExperts) {
   // The bound keeps E+1 and the i32 offsets representable.
   constexpr int64_t kMaxExperts = int64_t(1) << 24;
@@ -344,7 +347,7 @@ static LogicalResult checkTopkIds(Operation *op, ShapeChecker &c, Type ids,
     return op->emitOpError() << "num_experts must be in [1, " << kMaxExperts
                              << "], got " << numExperts;
   if (failed(c.check(ids, "operand 'topk_ids'", "T,k")) ||
-      failed(c.isIndexType(ids, "operand 'topk_ids'")) ||
+      failed(c.isIndexType(ids.getType(), "operand 'topk_ids'")) ||
       failed(c.bind("E", numExperts, "attribute 'num_experts'")))
     return failure();
   int64_t t = c.get("T"), k = c.get("k");
@@ -365,8 +368,8 @@ LogicalResult PermuteOp::verify() {
   if (failed(verifyForm(op, getOuts(), 3, 3)))
     return failure();
   ShapeChecker c(op);
-  if (failed(checkTopkIds(op, c, getTopkIds().getType(), getNumExpertsAttr().getInt())) ||
-      failed(c.check(getX().getType(), "operand 'x'", "T,H")))
+  if (failed(checkTopkIds(op, c, getTopkIds(), getNumExpertsAttr().getInt())) ||
+      failed(c.check(getX(), "operand 'x'", "T,H")))
     return failure();
   if (IntegerAttr attr = getNumOutTokensAttr()) {
     int64_t n = attr.getInt(), kt = c.get("k*T");
@@ -382,11 +385,13 @@ LogicalResult PermuteOp::verify() {
                                           : "T*k of operand 'topk_ids'";
   if (r != ShapedType::kDynamic && failed(c.bind("R", r, rFrom)))
     return failure();
-  Type xs = outputType(op, getOuts(), 0), map = outputType(op, getOuts(), 1),
-       offs = outputType(op, getOuts(), 2);
-  if (failed(c.check(xs, outputName(op, "x_sorted"), "R,H")) ||
-      failed(c.check(map, outputName(op, "row_id_map"), "k*T")) ||
-      failed(c.check(offs, outputName(op, "expert_offsets"), "E+1")) ||
+  Value xsOut = outputValue(op, getOuts(), 0),
+        mapOut = outputValue(op, getOuts(), 1),
+        offsOut = outputValue(op, getOuts(), 2);
+  Type xs = xsOut.getType(), map = mapOut.getType(), offs = offsOut.getType();
+  if (failed(c.check(xsOut, outputName(op, "x_sorted"), "R,H")) ||
+      failed(c.check(mapOut, outputName(op, "row_id_map"), "k*T")) ||
+      failed(c.check(offsOut, outputName(op, "expert_offsets"), "E+1")) ||
       failed(checkI32(op, map, outputName(op, "row_id_map"))) ||
       failed(checkI32(op, offs, outputName(op, "expert_offsets"))))
     return failure();
@@ -403,16 +408,17 @@ LogicalResult UnpermuteOp::verify() {
   if (failed(verifyForm(op, outs, 1, 1)))
     return failure();
   ShapeChecker c(op);
-  if (failed(c.check(getProbs().getType(), "operand 'probs'", "T,k")))
+  if (failed(c.check(getProbs(), "operand 'probs'", "T,k")))
     return failure();
   int64_t t = c.get("T"), k = c.get("k");
   if (t != ShapedType::kDynamic && k != ShapedType::kDynamic &&
       failed(c.bind("k*T", t * k, "T*k of operand 'probs'")))
     return failure();
-  Type out = outputType(op, outs, 0);
-  if (failed(c.check(getXSorted().getType(), "operand 'x_sorted'", "R,H")) ||
-      failed(c.check(getRowIdMap().getType(), "operand 'row_id_map'", "k*T")) ||
-      failed(c.check(out, outputName(op, "out"), "T,H")) ||
+  Value outValue = outputValue(op, outs, 0);
+  Type out = outValue.getType();
+  if (failed(c.check(getXSorted(), "operand 'x_sorted'", "R,H")) ||
+      failed(c.check(getRowIdMap(), "operand 'row_id_map'", "k*T")) ||
+      failed(c.check(outValue, outputName(op, "out"), "T,H")) ||
       failed(c.isIndexType(getRowIdMap().getType(), "operand 'row_id_map'")) ||
       failed(c.isDataType(getXSorted().getType(), "operand 'x_sorted'")) ||
       failed(c.isDataType(getProbs().getType(), "operand 'probs'")) ||
@@ -428,13 +434,16 @@ LogicalResult RouteOp::verify() {
   if (failed(verifyForm(op, getOuts(), 3, 3)))
     return failure();
   ShapeChecker c(op);
-  if (failed(checkTopkIds(op, c, getTopkIds().getType(), getNumExpertsAttr().getInt())))
+  if (failed(checkTopkIds(op, c, getTopkIds(), getNumExpertsAttr().getInt())))
     return failure();
-  Type rows = outputType(op, getOuts(), 0), offs = outputType(op, getOuts(), 1),
-       map = outputType(op, getOuts(), 2);
-  if (failed(c.check(rows, outputName(op, "rows"), "k*T")) ||
-      failed(c.check(offs, outputName(op, "expert_offsets"), "E+1")) ||
-      failed(c.check(map, outputName(op, "row_id_map"), "k*T")) ||
+  Value rowsOut = outputValue(op, getOuts(), 0),
+        offsOut = outputValue(op, getOuts(), 1),
+        mapOut = outputValue(op, getOuts(), 2);
+  Type rows = rowsOut.getType(), offs = offsOut.getType(),
+       map = mapOut.getType();
+  if (failed(c.check(rowsOut, outputName(op, "rows"), "k*T")) ||
+      failed(c.check(offsOut, outputName(op, "expert_offsets"), "E+1")) ||
+      failed(c.check(mapOut, outputName(op, "row_id_map"), "k*T")) ||
       failed(checkI32(op, rows, outputName(op, "rows"))) ||
       failed(checkI32(op, offs, outputName(op, "expert_offsets"))) ||
       failed(checkI32(op, map, outputName(op, "row_id_map"))))
@@ -525,7 +534,7 @@ LogicalResult GatherOp::verify() {
   if (auto perm = getPermutation())
     if (failed(checkPermutation(op, *perm, g->size(), "permutation")))
       return failure();
-  Type out = outputType(op, outs, 0);
+  Type out = outputValue(op, outs, 0).getType();
   if (elementType(out) != elementType(getX()))
     return emitOpError() << outputName(op, "") << " element type "
                          << elementType(out) << " must match operand 'x' ("
@@ -625,7 +634,7 @@ LogicalResult GatherConcatOp::verify() {
                              << " may differ)";
     }
   }
-  Type out = outputType(op, outs, 0);
+  Type out = outputValue(op, outs, 0).getType();
   if (elementType(out) != elt)
     return emitOpError() << outputName(op, "") << " element type "
                          << elementType(out) << " must match the sources ("
