@@ -115,7 +115,8 @@ bool loadCachedObject(llvm::StringRef path, llvm::StringRef key,
                       const ExternalSymbols &symbols, Executable &exe,
                       std::string &error);
 
-/// Host symbols every compiled program may call (egsReportIndexError).
+/// Host symbols every compiled program may call (egsReportIndexError,
+/// egsReportShapeError).
 llvm::orc::SymbolMap hostRuntimeSymbols(llvm::orc::MangleAndInterner interner);
 
 /// Global counters behind egsGetStatistics.

@@ -34,6 +34,9 @@ llvm::orc::SymbolMap hostRuntimeSymbols(llvm::orc::MangleAndInterner interner) {
   map[interner("egsReportIndexError")] = {
       llvm::orc::ExecutorAddr::fromPtr(&egsReportIndexError),
       llvm::JITSymbolFlags::Exported};
+  map[interner("egsReportShapeError")] = {
+      llvm::orc::ExecutorAddr::fromPtr(&egsReportShapeError),
+      llvm::JITSymbolFlags::Exported};
   return map;
 }
 

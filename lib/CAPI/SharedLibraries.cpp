@@ -81,7 +81,8 @@ bool checkExternals(mlir::ModuleOp lowered, const ExternalSymbols &symbols,
   std::string missing;
   for (auto fn : lowered.getOps<mlir::LLVM::LLVMFuncOp>()) {
     std::string name = fn.getName().str();
-    if (!fn.isExternal() || name == "egsReportIndexError" || known.contains(name))
+    if (!fn.isExternal() || name == "egsReportIndexError" ||
+        name == "egsReportShapeError" || known.contains(name))
       continue;
     if (!::dlsym(RTLD_DEFAULT, name.c_str()))
       missing += (missing.empty() ? "" : ", ") + name;

@@ -49,6 +49,7 @@ def test_only_egs_symbols_exported():
     names = [line.split()[-1] for line in out.stdout.splitlines() if line.strip()]
     assert names and all(n.startswith("egs") for n in names), names[:20]
     assert "egsReportIndexError" not in names
+    assert "egsReportShapeError" not in names
 
 
 def test_compile_and_invoke_from_c():

@@ -94,6 +94,9 @@ static llvm::orc::SymbolMap hostRuntimeSymbols(llvm::orc::MangleAndInterner inte
   map[interner("egsReportIndexError")] = {
       llvm::orc::ExecutorAddr::fromPtr(&egsReportIndexError),
       llvm::JITSymbolFlags::Exported};
+  map[interner("egsReportShapeError")] = {
+      llvm::orc::ExecutorAddr::fromPtr(&egsReportShapeError),
+      llvm::JITSymbolFlags::Exported};
   return map;
 }
 

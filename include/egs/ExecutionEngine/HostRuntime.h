@@ -19,6 +19,16 @@ void egsReportIndexError(const char *allocated, const char *aligned,
                          int64_t offset, int64_t size, int64_t stride,
                          int64_t value, int64_t lo, int64_t hi);
 
+/// Called by code compiled with check-indices when two dims that an op
+/// requires to agree (or an outs buffer and the result) differ at run time.
+/// `msg` (same convention) holds the op, its location and the first dim's
+/// description in its first `split` bytes, the second's after them. Prints
+/// "egs: shape error: <op> at <loc>: <first> is L but <second> is R" and
+/// calls the installed handler (default: exit(1)).
+void egsReportShapeError(const char *allocated, const char *aligned,
+                         int64_t offset, int64_t size, int64_t stride,
+                         int64_t split, int64_t lhs, int64_t rhs);
+
 /// Replaces the action taken after the message is printed (e.g. to raise a
 /// Python exception instead of exiting). nullptr restores exit(1).
 typedef void (*EgsIndexErrorHandler)(const char *message);

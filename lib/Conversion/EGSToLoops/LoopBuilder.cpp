@@ -1,5 +1,6 @@
 //===- LoopBuilder.cpp - shared pieces of the egs host lowering -----------===//
 #include "LoopBuilder.h"
+#include "egs/Conversion/Utils/ShapeChecks.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -71,31 +72,18 @@ void LoopBuilder::forNest(ArrayRef<Value> sizes,
 }
 
 
-/// Declares `egsReportIndexError(msg : memref<?xi8>, value, lo, hi : i64)`
-/// and a constant global holding `text`; returns the global's name.
-static std::string declareReporterAndMessage(OpBuilder &b, Location loc,
-                                             Operation *op, StringRef text) {
+/// Declares `egsReportIndexError(msg : memref<?xi8>, value, lo, hi : i64)`.
+static void declareReporter(OpBuilder &b, Location loc, Operation *op) {
   auto module = op->getParentOfType<ModuleOp>();
+  if (module.lookupSymbol(kReportFn))
+    return;
   OpBuilder::InsertionGuard g(b);
   b.setInsertionPointToStart(module.getBody());
   auto dynBytes = MemRefType::get({ShapedType::kDynamic}, b.getI8Type());
-  if (!module.lookupSymbol(kReportFn)) {
-    auto i64 = b.getI64Type();
-    auto fn = func::FuncOp::create(
-        b, loc, kReportFn, b.getFunctionType({dynBytes, i64, i64, i64}, {}));
-    fn.setPrivate();
-  }
-  std::string name = "__egs_msg_" + std::to_string(llvm::hash_value(text));
-  if (!module.lookupSymbol(name)) {
-    auto msgType = MemRefType::get({static_cast<int64_t>(text.size())}, b.getI8Type());
-    SmallVector<int8_t> bytes(text.begin(), text.end());
-    auto tensorType = RankedTensorType::get(msgType.getShape(), b.getI8Type());
-    memref::GlobalOp::create(
-        b, loc, name, b.getStringAttr("private"), msgType,
-        DenseElementsAttr::get(tensorType, ArrayRef<int8_t>(bytes)),
-        /*constant=*/true, /*alignment=*/nullptr);
-  }
-  return name;
+  auto i64 = b.getI64Type();
+  auto fn = func::FuncOp::create(
+      b, loc, kReportFn, b.getFunctionType({dynBytes, i64, i64, i64}, {}));
+  fn.setPrivate();
 }
 
 void LoopBuilder::reportIndexError(Value value, Value lo, Value hi,
@@ -103,11 +91,8 @@ void LoopBuilder::reportIndexError(Value value, Value lo, Value hi,
   std::string text;
   llvm::raw_string_ostream os(text);
   os << op->getName() << " at " << op->getLoc() << ": " << what;
-  std::string name = declareReporterAndMessage(b, loc, op, text);
-  auto msgType = MemRefType::get({static_cast<int64_t>(text.size())}, b.getI8Type());
-  Value msg = memref::GetGlobalOp::create(b, loc, msgType, name);
-  Value dynMsg = memref::CastOp::create(
-      b, loc, MemRefType::get({ShapedType::kDynamic}, b.getI8Type()), msg);
+  declareReporter(b, loc, op);
+  Value dynMsg = getHostMessage(b, loc, op, text);
   auto toI64 = [&](Value v) {
     return arith::IndexCastOp::create(b, loc, b.getI64Type(), v).getResult();
   };

@@ -11,6 +11,7 @@
 
 #include "egs/Conversion/EGSToLoops/EGSToLoops.h"
 #include "egs/Conversion/Utils/LoweringBuilder.h"
+#include "egs/Conversion/Utils/ShapeChecks.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -90,6 +91,8 @@ struct LoopLoweringPattern : public OpRewritePattern<OpTy> {
                                 PatternRewriter &rewriter) const final {
     if (!op.hasBufferSemantics())
       return rewriter.notifyMatchFailure(op, "bufferize the tensor form first");
+    if (options.checkIndices)
+      emitShapeChecks(rewriter, op.getLoc(), op);
     LoopBuilder lb(rewriter, op.getLoc(), op, options);
     lower(op, lb, rewriter);
     rewriter.eraseOp(op);

@@ -52,10 +52,10 @@ static LogicalResult verifyForm(Operation *op, ValueRange outs,
 
 /// Type of the i-th output: the result in tensor form, the out buffer in
 /// memref form.
-static Type outputType(Operation *op, ValueRange outs, unsigned i) {
+static Value outputValue(Operation *op, ValueRange outs, unsigned i) {
   if (op->getNumResults() > i)
-    return op->getResult(i).getType();
-  return outs[i].getType();
+    return op->getResult(i);
+  return outs[i];
 }
 
 /// Names an output in messages: "result 'y'" in the tensor form, "outs buffer
@@ -97,9 +97,10 @@ EGS_DEFINE_BUFFER_SEMANTICS(GatherConcatOp)
 /// reduction dim `reduceSym` last). The common mistake is the other
 /// orientation: when w's reduction dim disagrees with `reduceSym` but the
 /// other one matches it, say so.
-static LogicalResult checkWeight(Operation *op, ShapeChecker &c, Type w,
+static LogicalResult checkWeight(Operation *op, ShapeChecker &c, Value wValue,
                                  StringRef reduceSym, StringRef layout,
                                  bool transposed) {
+  Type w = wValue.getType();
   auto t = dyn_cast<ShapedType>(w);
   int64_t want = c.get(reduceSym);
   int64_t at = transposed ? 2 : 1, other = 3 - at;
@@ -113,7 +114,7 @@ static LogicalResult checkWeight(Operation *op, ShapeChecker &c, Type w,
            << (transposed ? "; it looks untransposed (drop 'transposed')"
                           : "; it looks transposed (swapped dims 1 and 2; "
                             "mark it 'transposed' to read it in place)");
-  return c.check(w, "operand 'w'", layout);
+  return c.check(wValue, "operand 'w'", layout);
 }
 
 /// expert_offsets [E+1] of the ragged forms, checked after w so that a wrong
@@ -122,7 +123,7 @@ static LogicalResult checkExpertOffsets(ShapeChecker &c, Value offsets) {
   if (!offsets)
     return success();
   return failure(
-      failed(c.check(offsets.getType(), "operand 'expert_offsets'", "E+1")) ||
+      failed(c.check(offsets, "operand 'expert_offsets'", "E+1")) ||
       failed(c.isIndexType(offsets.getType(), "operand 'expert_offsets'")));
 }
 
@@ -165,7 +166,8 @@ LogicalResult GatherMatmulOp::verify() {
   if (failed(verifyForm(op, outs, 1, 1)))
     return failure();
   ShapeChecker c(op);
-  Type yType = outputType(op, outs, 0);
+  Value yOut = outputValue(op, outs, 0);
+  Type yType = yOut.getType();
   std::string yName = outputName(op, "y");
   if (failed(verifyActivationParameters(*this)))
     return failure();
@@ -173,8 +175,8 @@ LogicalResult GatherMatmulOp::verify() {
   StringRef jOut = gated ? "Jh" : "J";
   auto xRank = cast<ShapedType>(getX().getType()).getRank();
   if (isRagged()) {
-    if (failed(c.check(getX().getType(), "operand 'x'", "T,I")) ||
-        failed(c.check(getInd().getType(), "operand 'rows'", "R")))
+    if (failed(c.check(getX(), "operand 'x'", "T,I")) ||
+        failed(c.check(getInd(), "operand 'rows'", "R")))
       return failure();
   } else {
     if (xRank != 2 && xRank != 3)
@@ -183,17 +185,17 @@ LogicalResult GatherMatmulOp::verify() {
                            << getX().getType();
     StringRef xl = xRank == 3 ? "B,T,I" : "T,I";
     StringRef il = xRank == 3 ? "B,E,K" : "E,K";
-    if (failed(c.check(getX().getType(), "operand 'x'", xl)) ||
-        failed(c.check(getInd().getType(), "operand 'ind'", il)))
+    if (failed(c.check(getX(), "operand 'x'", xl)) ||
+        failed(c.check(getInd(), "operand 'ind'", il)))
       return failure();
   }
   bool wt = getWTransposed();
-  if (failed(checkWeight(op, c, getW().getType(), "I", wt ? "E,J,I" : "E,I,J", wt)) ||
+  if (failed(checkWeight(op, c, getW(), "I", wt ? "E,J,I" : "E,I,J", wt)) ||
       failed(checkExpertOffsets(c, getExpertOffsets())))
     return failure();
   std::string yLayout = isRagged() ? ("R," + jOut).str()
                                    : ((xRank == 3 ? "B,E,K," : "E,K,") + jOut).str();
-  if (failed(c.check(yType, yName, yLayout)))
+  if (failed(c.check(yOut, yName, yLayout)))
     return failure();
   if (gated) {
     StringRef act = stringifyActivation(*getActivation());
@@ -206,7 +208,7 @@ LogicalResult GatherMatmulOp::verify() {
                            << " must have J/2 = " << j / 2 << " columns (J = "
                            << j << " from operand 'w'), got " << jh;
   }
-  if (getBias() && failed(c.check(getBias().getType(), "operand 'bias'", "E,J")))
+  if (getBias() && failed(c.check(getBias(), "operand 'bias'", "E,J")))
     return failure();
   if (failed(c.isDataType(getX().getType(), "operand 'x'")) ||
       failed(c.isIndexType(getInd().getType(),
@@ -240,10 +242,10 @@ LogicalResult MatmulScatterOp::verify() {
     return failure();
   ShapeChecker c(op);
   if (isRagged()) {
-    if (failed(c.check(getY().getType(), "operand 'y'", "R,J")) ||
-        failed(c.check(getInd().getType(), "operand 'rows'", "R")) ||
-        failed(c.check(getInit().getType(), "operand 'init'", "T,I")) ||
-        (getScale() && failed(c.check(getScale().getType(), "operand 'scale'", "R"))))
+    if (failed(c.check(getY(), "operand 'y'", "R,J")) ||
+        failed(c.check(getInd(), "operand 'rows'", "R")) ||
+        failed(c.check(getInit(), "operand 'init'", "T,I")) ||
+        (getScale() && failed(c.check(getScale(), "operand 'scale'", "R"))))
       return failure();
   } else {
     auto yRank = cast<ShapedType>(getY().getType()).getRank();
@@ -252,15 +254,15 @@ LogicalResult MatmulScatterOp::verify() {
                               "[E,K,J] (expert-choice form), got "
                            << getY().getType();
     bool b = yRank == 4;
-    if (failed(c.check(getY().getType(), "operand 'y'", b ? "B,E,K,J" : "E,K,J")) ||
-        failed(c.check(getInd().getType(), "operand 'ind'", b ? "B,E,K" : "E,K")) ||
-        failed(c.check(getInit().getType(), "operand 'init'", b ? "B,T,I" : "T,I")) ||
-        (getScale() && failed(c.check(getScale().getType(), "operand 'scale'",
+    if (failed(c.check(getY(), "operand 'y'", b ? "B,E,K,J" : "E,K,J")) ||
+        failed(c.check(getInd(), "operand 'ind'", b ? "B,E,K" : "E,K")) ||
+        failed(c.check(getInit(), "operand 'init'", b ? "B,T,I" : "T,I")) ||
+        (getScale() && failed(c.check(getScale(), "operand 'scale'",
                                       b ? "B,E,K" : "E,K"))))
       return failure();
   }
   bool wt = getWTransposed();
-  if (failed(checkWeight(op, c, getW().getType(), "J", wt ? "E,I,J" : "E,J,I", wt)) ||
+  if (failed(checkWeight(op, c, getW(), "J", wt ? "E,I,J" : "E,J,I", wt)) ||
       failed(checkExpertOffsets(c, getExpertOffsets())))
     return failure();
   if (op->getNumResults() == 1 && getOut().getType() != getInit().getType())
@@ -300,12 +302,12 @@ static LogicalResult checkWeightGradSide(ShapeChecker &c, Value data, Value ind,
                                          StringRef slots, StringRef tokens) {
   std::string dataName = ("operand '" + name + "'").str();
   if (!ind)
-    return c.check(data.getType(), dataName, (slots + "," + width).str());
+    return c.check(data, dataName, (slots + "," + width).str());
   std::string indName = ("operand '" + name + "_ind'").str();
   return failure(
-      failed(c.check(ind.getType(), indName, slots)) ||
+      failed(c.check(ind, indName, slots)) ||
       failed(c.isIndexType(ind.getType(), indName)) ||
-      failed(c.check(data.getType(), dataName, (tokens + "," + width).str())));
+      failed(c.check(data, dataName, (tokens + "," + width).str())));
 }
 
 LogicalResult WeightGradOp::verify() {
@@ -333,12 +335,13 @@ LogicalResult WeightGradOp::verify() {
     slots = rank == 3 ? "B,E,K" : "E,K";
     tokens = rank == 3 ? "B,T" : "T";
   }
-  Type dwType = outputType(op, outs, 0);
+  Value dwOut = outputValue(op, outs, 0);
+  Type dwType = dwOut.getType();
   std::string dwName = outputName(op, "dw");
   if (failed(checkWeightGradSide(c, getLhs(), getLhsInd(), "lhs", "I", slots, tokens)) ||
       failed(checkWeightGradSide(c, getRhs(), getRhsInd(), "rhs", "J", slots, tokens)) ||
-      (getScale() && failed(c.check(getScale().getType(), "operand 'scale'", slots))) ||
-      failed(c.check(dwType, dwName, "E,I,J")) ||
+      (getScale() && failed(c.check(getScale(), "operand 'scale'", slots))) ||
+      failed(c.check(dwOut, dwName, "E,I,J")) ||
       failed(checkExpertOffsets(c, getExpertOffsets())))
     return failure();
   if (failed(c.isDataType(getLhs().getType(), "operand 'lhs'")) ||
@@ -367,7 +370,7 @@ int64_t PermuteOp::getNumSortedRows() {
 }
 
 /// Checks topk_ids [T,k] and num_experts; binds E, T, k and "k*T".
-static LogicalResult checkTopkIds(Operation *op, ShapeChecker &c, Type ids,
+static LogicalResult checkTopkIds(Operation *op, ShapeChecker &c, Value ids,
                                   int64_t numExperts) {
   // The bound keeps E+1 and the i32 offsets representable.
   constexpr int64_t kMaxExperts = int64_t(1) << 24;
@@ -375,7 +378,7 @@ static LogicalResult checkTopkIds(Operation *op, ShapeChecker &c, Type ids,
     return op->emitOpError() << "num_experts must be in [1, " << kMaxExperts
                              << "], got " << numExperts;
   if (failed(c.check(ids, "operand 'topk_ids'", "T,k")) ||
-      failed(c.isIndexType(ids, "operand 'topk_ids'")) ||
+      failed(c.isIndexType(ids.getType(), "operand 'topk_ids'")) ||
       failed(c.bind("E", numExperts, "attribute 'num_experts'")))
     return failure();
   int64_t t = c.get("T"), k = c.get("k");
@@ -396,8 +399,8 @@ LogicalResult PermuteOp::verify() {
   if (failed(verifyForm(op, getOuts(), 3, 3)))
     return failure();
   ShapeChecker c(op);
-  if (failed(checkTopkIds(op, c, getTopkIds().getType(), getNumExpertsAttr().getInt())) ||
-      failed(c.check(getX().getType(), "operand 'x'", "T,H")))
+  if (failed(checkTopkIds(op, c, getTopkIds(), getNumExpertsAttr().getInt())) ||
+      failed(c.check(getX(), "operand 'x'", "T,H")))
     return failure();
   if (IntegerAttr attr = getNumOutTokensAttr()) {
     int64_t n = attr.getInt(), kt = c.get("k*T");
@@ -413,11 +416,13 @@ LogicalResult PermuteOp::verify() {
                                           : "T*k of operand 'topk_ids'";
   if (r != ShapedType::kDynamic && failed(c.bind("R", r, rFrom)))
     return failure();
-  Type xs = outputType(op, getOuts(), 0), map = outputType(op, getOuts(), 1),
-       offs = outputType(op, getOuts(), 2);
-  if (failed(c.check(xs, outputName(op, "x_sorted"), "R,H")) ||
-      failed(c.check(map, outputName(op, "row_id_map"), "k*T")) ||
-      failed(c.check(offs, outputName(op, "expert_offsets"), "E+1")) ||
+  Value xsOut = outputValue(op, getOuts(), 0),
+        mapOut = outputValue(op, getOuts(), 1),
+        offsOut = outputValue(op, getOuts(), 2);
+  Type xs = xsOut.getType(), map = mapOut.getType(), offs = offsOut.getType();
+  if (failed(c.check(xsOut, outputName(op, "x_sorted"), "R,H")) ||
+      failed(c.check(mapOut, outputName(op, "row_id_map"), "k*T")) ||
+      failed(c.check(offsOut, outputName(op, "expert_offsets"), "E+1")) ||
       failed(checkI32(op, map, outputName(op, "row_id_map"))) ||
       failed(checkI32(op, offs, outputName(op, "expert_offsets"))))
     return failure();
@@ -434,16 +439,17 @@ LogicalResult UnpermuteOp::verify() {
   if (failed(verifyForm(op, outs, 1, 1)))
     return failure();
   ShapeChecker c(op);
-  if (failed(c.check(getProbs().getType(), "operand 'probs'", "T,k")))
+  if (failed(c.check(getProbs(), "operand 'probs'", "T,k")))
     return failure();
   int64_t t = c.get("T"), k = c.get("k");
   if (t != ShapedType::kDynamic && k != ShapedType::kDynamic &&
       failed(c.bind("k*T", t * k, "T*k of operand 'probs'")))
     return failure();
-  Type out = outputType(op, outs, 0);
-  if (failed(c.check(getXSorted().getType(), "operand 'x_sorted'", "R,H")) ||
-      failed(c.check(getRowIdMap().getType(), "operand 'row_id_map'", "k*T")) ||
-      failed(c.check(out, outputName(op, "out"), "T,H")) ||
+  Value outValue = outputValue(op, outs, 0);
+  Type out = outValue.getType();
+  if (failed(c.check(getXSorted(), "operand 'x_sorted'", "R,H")) ||
+      failed(c.check(getRowIdMap(), "operand 'row_id_map'", "k*T")) ||
+      failed(c.check(outValue, outputName(op, "out"), "T,H")) ||
       failed(c.isIndexType(getRowIdMap().getType(), "operand 'row_id_map'")) ||
       failed(c.isDataType(getXSorted().getType(), "operand 'x_sorted'")) ||
       failed(c.isDataType(getProbs().getType(), "operand 'probs'")) ||
@@ -460,22 +466,25 @@ LogicalResult RouteOp::verify() {
   if (failed(verifyForm(op, getOuts(), numOutputs, numOutputs)))
     return failure();
   ShapeChecker c(op);
-  if (failed(checkTopkIds(op, c, getTopkIds().getType(), getNumExpertsAttr().getInt())))
+  if (failed(checkTopkIds(op, c, getTopkIds(), getNumExpertsAttr().getInt())))
     return failure();
   if (Value weights = getWeights()) {
-    Type scale = outputType(op, getOuts(), 3);
-    if (failed(c.check(weights.getType(), "operand 'weights'", "T,k")) ||
+    Value scaleOut = outputValue(op, getOuts(), 3);
+    if (failed(c.check(weights, "operand 'weights'", "T,k")) ||
         failed(c.isDataType(weights.getType(), "operand 'weights'")) ||
-        failed(c.check(scale, outputName(op, "scale"), "k*T")) ||
-        failed(checkOutputElementType(op, scale, outputName(op, "scale"),
+        failed(c.check(scaleOut, outputName(op, "scale"), "k*T")) ||
+        failed(checkOutputElementType(op, scaleOut.getType(), outputName(op, "scale"),
                                       elementType(weights), "operand 'weights'")))
       return failure();
   }
-  Type rows = outputType(op, getOuts(), 0), offs = outputType(op, getOuts(), 1),
-       map = outputType(op, getOuts(), 2);
-  if (failed(c.check(rows, outputName(op, "rows"), "k*T")) ||
-      failed(c.check(offs, outputName(op, "expert_offsets"), "E+1")) ||
-      failed(c.check(map, outputName(op, "row_id_map"), "k*T")) ||
+  Value rowsOut = outputValue(op, getOuts(), 0),
+        offsOut = outputValue(op, getOuts(), 1),
+        mapOut = outputValue(op, getOuts(), 2);
+  Type rows = rowsOut.getType(), offs = offsOut.getType(),
+       map = mapOut.getType();
+  if (failed(c.check(rowsOut, outputName(op, "rows"), "k*T")) ||
+      failed(c.check(offsOut, outputName(op, "expert_offsets"), "E+1")) ||
+      failed(c.check(mapOut, outputName(op, "row_id_map"), "k*T")) ||
       failed(checkI32(op, rows, outputName(op, "rows"))) ||
       failed(checkI32(op, offs, outputName(op, "expert_offsets"))) ||
       failed(checkI32(op, map, outputName(op, "row_id_map"))))
@@ -566,7 +575,7 @@ LogicalResult GatherOp::verify() {
   if (auto perm = getPermutation())
     if (failed(checkPermutation(op, *perm, g->size(), "permutation")))
       return failure();
-  Type out = outputType(op, outs, 0);
+  Type out = outputValue(op, outs, 0).getType();
   if (elementType(out) != elementType(getX()))
     return emitOpError() << outputName(op, "") << " element type "
                          << elementType(out) << " must match operand 'x' ("
@@ -666,7 +675,7 @@ LogicalResult GatherConcatOp::verify() {
                              << " may differ)";
     }
   }
-  Type out = outputType(op, outs, 0);
+  Type out = outputValue(op, outs, 0).getType();
   if (elementType(out) != elt)
     return emitOpError() << outputName(op, "") << " element type "
                          << elementType(out) << " must match the sources ("

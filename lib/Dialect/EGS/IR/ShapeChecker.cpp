@@ -22,6 +22,83 @@ static Type elementTypeOf(Type t) {
   return t;
 }
 
+/// Where the verifiers record while getShapeConstraints replays them.
+static thread_local SmallVectorImpl<ShapeConstraint> *collecting = nullptr;
+
+ShapeChecker::ShapeChecker(Operation *op) : op(op), recorded(collecting) {}
+
+bool ShapeConstraint::isStatic() const {
+  auto isStaticDim = [](Value v, unsigned d) {
+    return !cast<ShapedType>(v.getType()).isDynamicDim(d);
+  };
+  return isStaticDim(lhs, lhsDim) && (!rhs || isStaticDim(rhs, rhsDim));
+}
+
+SmallVector<ShapeConstraint> egs::getShapeConstraints(Operation *op) {
+  SmallVector<ShapeConstraint> result;
+  std::optional<RegisteredOperationName> info = op->getRegisteredInfo();
+  if (!info)
+    return result;
+  SmallVectorImpl<ShapeConstraint> *outer = collecting;
+  collecting = &result;
+  (void)info->verifyInvariants(op);
+  collecting = outer;
+  return result;
+}
+
+/// Splits "E+1" into ("E", 1).
+static std::pair<StringRef, int64_t> splitSymbol(StringRef sym) {
+  if (sym.consume_back("+1"))
+    return {sym, 1};
+  return {sym, 0};
+}
+
+void ShapeChecker::record(StringRef sym, Anchor here) {
+  auto it = anchors.find(sym);
+  if (it == anchors.end()) {
+    anchors[sym] = std::move(here);
+    return;
+  }
+  const Anchor &first = it->second;
+  if (!here.value) {
+    if (!first.value)
+      return;
+    // An attribute value: the anchor's dim must equal it.
+    recorded->push_back({first.value, first.dim, first.name, Value(), 0, 0,
+                         here.constant + first.offset, here.name});
+    return;
+  }
+  // size(here) - here.offset == size(first) - first.offset.
+  ShapeConstraint c;
+  c.lhs = here.value;
+  c.lhsDim = here.dim;
+  c.lhsName = here.name;
+  c.rhs = first.value;
+  c.rhsDim = first.dim;
+  c.offset = here.offset - first.offset;
+  c.constant = first.constant + here.offset;
+  c.rhsName = first.name;
+  recorded->push_back(std::move(c));
+}
+
+LogicalResult ShapeChecker::check(Value value, StringRef name,
+                                  StringRef layout) {
+  if (failed(check(value.getType(), name, layout)))
+    return failure();
+  if (!recorded)
+    return success();
+  SmallVector<StringRef> syms;
+  layout.split(syms, ',');
+  for (auto [dim, sym] : llvm::enumerate(syms)) {
+    if (sym == "-")
+      continue;
+    auto [base, offset] = splitSymbol(sym);
+    record(base, {value, static_cast<unsigned>(dim), offset, 0,
+                  ("dim " + Twine(dim) + " of " + name).str()});
+  }
+  return success();
+}
+
 LogicalResult ShapeChecker::check(Type type, StringRef name, StringRef layout) {
   auto shaped = dyn_cast<ShapedType>(type);
   SmallVector<StringRef> syms;
@@ -74,6 +151,8 @@ LogicalResult ShapeChecker::bindDim(StringRef sym, int64_t size, StringRef name,
 }
 
 LogicalResult ShapeChecker::bind(StringRef sym, int64_t value, StringRef from) {
+  if (recorded)
+    record(sym, {Value(), 0, 0, value, from.str()});
   auto it = bound.find(sym);
   if (it == bound.end()) {
     bound[sym] = {value, from.str()};

@@ -9,21 +9,26 @@
 #ifndef EGS_LIB_DIALECT_EGS_IR_SHAPECHECKER_H
 #define EGS_LIB_DIALECT_EGS_IR_SHAPECHECKER_H
 
+#include "egs/Dialect/EGS/IR/ShapeConstraints.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Operation.h"
 #include "llvm/ADT/StringMap.h"
 
 namespace egs::detail {
 using namespace mlir;
+using egs::ShapeConstraint;
 
 class ShapeChecker {
 public:
-  explicit ShapeChecker(Operation *op) : op(op) {}
+  explicit ShapeChecker(Operation *op);
 
   /// Checks that `type` has one dimension per symbol in `layout` (e.g.
   /// "B,T,I") and binds or checks each static size. A symbol "E+1" relates to
   /// "E"; a symbol "-" is unconstrained.
   LogicalResult check(Type type, StringRef name, StringRef layout);
+  /// As above for an operand or outs buffer; when constraints are being
+  /// collected (getShapeConstraints) also records the dims it ties together.
+  LogicalResult check(Value value, StringRef name, StringRef layout);
 
   /// Binds `sym` to a value that comes from an attribute.
   LogicalResult bind(StringRef sym, int64_t value, StringRef from);
@@ -42,8 +47,19 @@ private:
   };
   LogicalResult bindDim(StringRef sym, int64_t size, StringRef name,
                         unsigned dim, StringRef layout);
+  /// First operand dim (or attribute value) seen for each symbol.
+  struct Anchor {
+    Value value;
+    unsigned dim;
+    int64_t offset;
+    int64_t constant;
+    std::string name;
+  };
+  void record(StringRef sym, Anchor here);
   Operation *op;
   llvm::StringMap<Binding> bound;
+  llvm::StringMap<Anchor> anchors;
+  SmallVectorImpl<ShapeConstraint> *recorded;
 };
 
 /// "[B,T,I]" for messages.
