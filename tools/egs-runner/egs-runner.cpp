@@ -22,6 +22,7 @@
 #include "llvm/ExecutionEngine/Orc/Core.h"
 #include "llvm/ExecutionEngine/Orc/Mangling.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/DynamicLibrary.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
@@ -141,6 +142,45 @@ static std::optional<std::string> cudaRuntimeLib(const char *argv0) {
   return std::nullopt;
 }
 
+/// Loads each library the user named with --shared-libs (a comma-separated
+/// list, "--shared-libs=a,b" or "--shared-libs a,b"), so that a path that does
+/// not exist or is no shared library is an error naming it rather than being
+/// skipped silently by the JIT. Returns false after printing the error.
+static bool checkSharedLibs(int argc, char **argv) {
+  for (int i = 1; i < argc; ++i) {
+    llvm::StringRef a(argv[i]);
+    llvm::StringRef list;
+    if (a.consume_front("--shared-libs") || a.consume_front("-shared-libs")) {
+      if (a.consume_front("="))
+        list = a;
+      else if (a.empty() && i + 1 < argc)
+        list = argv[++i];
+      else
+        continue;
+    } else {
+      continue;
+    }
+    llvm::SmallVector<llvm::StringRef> libs;
+    list.split(libs, ',', -1, /*KeepEmpty=*/false);
+    for (llvm::StringRef lib : libs) {
+      std::string error;
+      if (!llvm::sys::fs::exists(lib)) {
+        llvm::errs() << "egs-runner: error: --shared-libs: '" << lib
+                     << "' does not exist\n";
+        return false;
+      }
+      if (llvm::sys::DynamicLibrary::getPermanentLibrary(lib.str().c_str(),
+                                                         &error)
+              .isValid())
+        continue;
+      llvm::errs() << "egs-runner: error: --shared-libs: cannot load '" << lib
+                   << "': " << error << "\n";
+      return false;
+    }
+  }
+  return true;
+}
+
 int main(int argc, char **argv) {
   llvm::InitLLVM y(argc, argv);
   llvm::cl::AddExtraVersionPrinter([](llvm::raw_ostream &os) {
@@ -149,6 +189,9 @@ int main(int argc, char **argv) {
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
   llvm::InitializeNativeTargetAsmParser();
+
+  if (!checkSharedLibs(argc, argv))
+    return 1;
 
   // Users' own --shared-libs come first; the runner utilities are appended
   // unless already named.
