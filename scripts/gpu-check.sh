@@ -65,26 +65,36 @@ build() {
     -Wl,--version-script="$ROOT/runtime/lib/exports.map" -ldl -lpthread \
     -o "$CARRY/lib/libegs_cuda_runtime.so"
   g++ -O2 -std=c++17 -shared -fPIC -static-libstdc++ -static-libgcc -I /usr/lib/llvm-22/include \
-    "$HERE/runner_utils.cpp" -o "$CARRY/lib/libegs_test_utils.so"
+    -I "$ROOT/include" "$HERE/runner_utils.cpp" "$ROOT/lib/ExecutionEngine/HostRuntime.cpp" \
+    -o "$CARRY/lib/libegs_test_utils.so"
   gcc -O2 -c "$HERE/test_main.c" -o "$obj/test_main.o"
 
   echo "== integration programs"
   local f name
-  for f in "$ROOT"/test/Integration/CPU/*.mlir "$ROOT"/test/Integration/GPU/*.mlir; do
-    [ -f "$f" ] && is_program "$f" || continue
-    name="$(basename "$(dirname "$f")")_$(basename "$f" .mlir)"
+  # program FILE NAME LIST: FILE lowered for the GPU -> tests/NAME, listed in LIST.
+  program() {
+    local f=$1 name=$2
     if ! "$build/bin/egs-opt" "$f" --egs-lower-to-nvvm="chip=$chip" -o "$obj/$name.llvm.mlir" 2> "$obj/$name.log"; then
-      echo "FAIL to compile: $f"; head -5 "$obj/$name.log"; continue
+      echo "FAIL to compile: $f"; head -5 "$obj/$name.log"; return
     fi
     if "$llvm/mlir-translate" --mlir-to-llvmir "$obj/$name.llvm.mlir" -o "$obj/$name.ll" &&
        sed -i 's/@main(/@egs_test_main(/g' "$obj/$name.ll" &&
        "$llvm/llc" -O2 -relocation-model=pic -filetype=obj "$obj/$name.ll" -o "$obj/$name.o" &&
        gcc "$obj/$name.o" "$obj/test_main.o" -L "$CARRY/lib" -legs_test_utils -legs_cuda_runtime -lm \
          -Wl,-rpath,'$ORIGIN/../lib' -o "$CARRY/tests/$name"; then
-      echo "$name" >> "$CARRY/programs.txt"
+      echo "$name" >> "$CARRY/$3"
     else
       echo "FAIL to build: $f"
     fi
+  }
+  for f in "$ROOT"/test/Integration/CPU/*.mlir "$ROOT"/test/Integration/GPU/*.mlir; do
+    [ -f "$f" ] && is_program "$f" || continue
+    program "$f" "$(basename "$(dirname "$f")")_$(basename "$f" .mlir)" programs.txt
+  done
+  # Mismatched dynamic shapes: the host code must stop before any launch
+  # (exit status 1, "egs: shape error: ..."), checked by 'verify'.
+  for f in "$ROOT"/test/Integration/CPU/shape_errors/*.mlir; do
+    program "$f" "ERR_$(basename "$f" .mlir)" errors.txt
   done
 
   echo "== check library"
@@ -114,6 +124,12 @@ device() {
     printf "%-58s rc=%d %6d ms\n" "$name" "$rc" "$(( ($(date +%s%N) - t0) / 1000000 ))"
     [ "$rc" = 0 ] || { fails=$((fails + 1)); head -3 "$out/tests/$name.err"; }
   done < programs.txt
+  while read -r name; do
+    rc=0
+    timeout 60 "./tests/$name" > "$out/tests/$name.out" 2>&1 || rc=$?
+    printf "%-58s rc=%d (a shape error: 1)\n" "$name" "$rc"
+    [ "$rc" = 1 ] || { fails=$((fails + 1)); head -3 "$out/tests/$name.out"; }
+  done < <(cat errors.txt 2>/dev/null)
   if [ -x tests/CPU_matmul_scatter_deterministic ]; then
     ./tests/CPU_matmul_scatter_deterministic > "$out/det2.out" 2>&1 || true
     if diff <(grep -v 'base@' "$out/tests/CPU_matmul_scatter_deterministic.out") \
@@ -151,13 +167,14 @@ verify() {
     case "$name" in
       CPU_*) src="$ROOT/test/Integration/CPU/${name#CPU_}.mlir" ;;
       GPU_*) src="$ROOT/test/Integration/GPU/${name#GPU_}.mlir" ;;
+      ERR_*) src="$ROOT/test/Integration/CPU/shape_errors/${name#ERR_}.mlir" ;;
     esac
     if "$llvm/FileCheck" "$src" --enable-var-scope --input-file "$dir/tests/$name.out" > "/tmp/fc_$name.log" 2>&1; then
       pass=$((pass + 1))
     else
       fail=$((fail + 1)); echo "FAIL $name"; head -8 "/tmp/fc_$name.log"
     fi
-  done < "$CARRY/programs.txt"
+  done < <(cat "$CARRY/programs.txt" "$CARRY/errors.txt" 2>/dev/null)
   echo "FileCheck: $pass passed, $fail failed"
 }
 

@@ -114,6 +114,7 @@ void buildLowerToNVVMPipeline(OpPassManager &pm,
   gpu.maxSharedMemory = chip.maxSharedMemory;
   gpu.hostBuffers = options.hostBuffers;
   gpu.hostSync = options.hostSync;
+  gpu.checkIndices = options.checkIndices;
   gpu.tile.assign(options.tile.begin(), options.tile.end());
   pm.addPass(egs::createConvertEGSToGPU(gpu));
   // Host code as the CPU pipeline prepares it (linalg from the program,

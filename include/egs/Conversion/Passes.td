@@ -61,7 +61,12 @@ def ConvertEGSToGPU : Pass<"convert-egs-to-gpu", "::mlir::ModuleOp"> {
     unchanged; `host-buffers=device` uses the operands in place (they must be
     device-accessible). `host-sync=false` (device buffers only) leaves the
     kernels queued on the current stream (egsSetCurrentStream) without
-    waiting. Indices out of range read zeros and write nothing.
+    waiting. Indices out of range read zeros and write nothing. With
+    `check-indices` (the default) the host code compares, before it
+    launches anything, every dynamic dim the op's layouts tie together
+    (`x [T,I]` against `w [E,I,J]`, `outs` against the result, ...) and
+    calls `egsReportShapeError` on a mismatch: fully static programs get
+    no code.
   }];
   let options = [
     Option<"hostBuffers", "host-buffers", "std::string", /*default=*/"\"copy\"",
@@ -69,6 +74,9 @@ def ConvertEGSToGPU : Pass<"convert-egs-to-gpu", "::mlir::ModuleOp"> {
            "or device (used in place)">,
     Option<"hostSync", "host-sync", "bool", /*default=*/"true",
            "Wait for each op's kernels (forced with host-buffers=copy)">,
+    Option<"checkIndices", "check-indices", "bool", /*default=*/"true",
+           "Check on the host, before any launch, that the dynamic dims an "
+           "op's layouts tie together agree (egsReportShapeError)">,
     ListOption<"tile", "tile", "int64_t",
                "Tile strategy bm,bn,bk,stages,warps[,warpgroup] for ops "
                "without a tile attribute (default: heuristic; warpgroup 1: "

@@ -64,9 +64,10 @@ struct LowerToNVVMOptions
                      "tile attribute (default: heuristic)")};
   Option<bool> checkIndices{
       *this, "check-indices",
-      llvm::cl::desc("Kept for symmetry with egs-lower-to-cpu: GPU kernels "
-                     "never access memory out of bounds (out-of-range "
-                     "indices read zeros and write nothing)"),
+      llvm::cl::desc("Check on the host, before launching, that the dynamic "
+                     "dims an op ties together agree (egsReportShapeError); "
+                     "kernels never access memory out of bounds either way "
+                     "(out-of-range indices read zeros and write nothing)"),
       llvm::cl::init(true)};
   Option<std::string> hostBuffers{
       *this, "host-buffers",

@@ -45,6 +45,7 @@ struct ConvertEGSToGPUPass
       return signalPassFailure();
     }
     options.hostSync = hostSync;
+    options.checkShapes = checkIndices;
     options.vectorAtomics = vectorAtomics;
     options.warpgroupMma = warpgroupMma;
     if (maxSharedMemory <= 0) {

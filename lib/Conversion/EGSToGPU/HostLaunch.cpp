@@ -1,5 +1,6 @@
 //===- HostLaunch.cpp - host side of the egs GPU lowering -----------------===//
 #include "HostLaunch.h"
+#include "egs/Conversion/Utils/ShapeChecks.h"
 
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/IR/SymbolTable.h"
@@ -78,6 +79,8 @@ HostLauncher::HostLauncher(RewriterBase &rewriter, Operation *op,
       kb(rewriter, op->getLoc()),
       kernelModule(KernelModule::get(op->getParentOfType<ModuleOp>())) {
   rewriter.setInsertionPoint(op);
+  if (options.checkShapes)
+    emitShapeChecks(rewriter, loc, op);
   bool copy = options.hostBuffers == HostBuffers::Copy;
   sync = options.hostSync || copy;
   for (Value v : op->getOperands()) {

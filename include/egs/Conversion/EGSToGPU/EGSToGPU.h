@@ -44,6 +44,9 @@ struct GPULoweringOptions {
   /// it (device buffers only) the kernels stay queued on the current stream
   /// (egsSetCurrentStream), which the caller synchronises.
   bool hostSync = true;
+  /// Compare the dynamic dims an op's layouts tie together on the host
+  /// before launching (egsReportShapeError on a mismatch).
+  bool checkShapes = true;
   /// Tile strategy for ops without a `tile` attribute (else the heuristic).
   std::optional<TileOverride> tile;
   /// Shared memory one block may use (bytes); bounds the heuristic and
