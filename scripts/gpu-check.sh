@@ -17,7 +17,7 @@
 # with --egs-lower-to-nvvm (host-buffers=copy, as egs-runner --target=cuda
 # does) and linked ahead of time into an executable, so the GPU machine needs
 # no LLVM/MLIR: only libegs_cuda_runtime.so and libegs_test_utils.so (the
-# printMemref* utilities), both with a static libstdc++. gen_check_kernels.py's entry
+# printMemref* utilities and egsReportShapeError), both with a static libstdc++. gen_check_kernels.py's entry
 # points become libegs_check.so (host-buffers=device host-sync=false), which
 # gpu_check.py calls on torch tensors: correctness first (random data,
 # outputs poisoned, float64 reference), then a table of timings.
@@ -47,7 +47,7 @@ check_library() {
     --egs-lower-to-nvvm="bufferize=false host-buffers=device host-sync=false chip=$chip" -o "$obj/check.llvm.mlir"
   "$llvm/mlir-translate" --mlir-to-llvmir "$obj/check.llvm.mlir" -o "$obj/check.ll"
   "$llvm/llc" -O3 -relocation-model=pic -filetype=obj "$obj/check.ll" -o "$obj/check.o"
-  g++ -shared "$obj/check.o" -L "$CARRY/lib" -legs_cuda_runtime -Wl,-rpath,'$ORIGIN' \
+  g++ -shared "$obj/check.o" -L "$CARRY/lib" -legs_test_utils -legs_cuda_runtime -Wl,-rpath,'$ORIGIN' \
     -static-libstdc++ -static-libgcc -o "$CARRY/lib/$name"
 }
 

@@ -198,21 +198,26 @@ def egs_experts_forward(self, hidden_states, top_k_index, top_k_weights):
     if self.has_bias:
         # sum_j w[t,j] * down_bias[ids[t,j]]: the down bias of each routed slot,
         # weighted as its output is.
-        init = F.embedding_bag(top_k_index, self.down_proj_bias, mode="sum",
-                               per_sample_weights=weights.to(dt)).contiguous()
+        # (In float32: CUDA has no bf16 backward of per-sample weights.)
+        init = F.embedding_bag(top_k_index, self.down_proj_bias.float(), mode="sum",
+                               per_sample_weights=weights.float()).to(dt).contiguous()
     out = ops.matmul_scatter(a.contiguous(), rows, w_down, init, None if init is not None else t,
                              scale, offsets, False, transposed)
     return out.to(hidden_states.dtype)
 
 
-@torch._dynamo.assume_constant_result  # traced as its (constant) value
 def _fused_activation(experts):
     """(activation, alpha, limit, interleaved) of gather_matmul's epilogue
     that computes exactly what the experts' gate does, or None (then the
     model's own function runs in torch). Found once per module, by value on a
     probe: silu(gate) * up over the two halves (the default gate with a silu
     act_fn), or GPT-OSS's clamped swiglu over interleaved columns with the
-    module's alpha and limit; a silu act_fn without a gate is "silu"."""
+    module's alpha and limit; a silu act_fn without a gate is "silu".
+    Under torch.compile the probe (torch code on values) is not traced: the
+    answer of an earlier eager call is used (a constant to Dynamo), else the
+    model's own gate runs (unfused, still one graph)."""
+    if torch.compiler.is_compiling():
+        return getattr(experts, "_egs_activation", None)
     cached = experts.__dict__.get("_egs_activation", False)
     if cached is not False:
         return cached
