@@ -207,8 +207,9 @@ seed() {
 # package is carried too (.carry/egs-py; pytest arguments in PYTEST_ARGS).
 # torch's caching allocator is off (PYTORCH_NO_CUDA_MEMORY_CACHING=1) so that
 # an access past a tensor is not hidden inside one of its pools. A line per
-# run, then "sanitizer runs: N, with errors: M". env: SANITIZE_TOOLS,
-# CHECK_SECONDS, PYTEST_SECONDS.
+# run, then "sanitizer runs: N, with errors: M". env: SANITIZE_PARTS (some of
+# "programs checks pytest", default all), SANITIZE_TOOLS, CHECK_SECONDS,
+# PYTEST_SECONDS, PYTEST_ARGS.
 sanitize() {
   local out="${OUT:-/tmp/egs-gpu-check}" name tool rc runs=0 bad=0
   mkdir -p "$out/sanitizer"
@@ -226,20 +227,25 @@ sanitize() {
       bad=$((bad + 1)); grep -m 4 -E "^=+ +(Invalid|Race|Barrier|Error|ERROR|Program hit)" "$log" || tail -3 "$log"
     fi
   }
-  echo "== integration programs"
-  while read -r name; do
-    for tool in ${SANITIZE_TOOLS:-memcheck racecheck synccheck}; do
-      sanitize_one "$name" "$tool" 300 "./tests/$name"
-    done
-  done < programs.txt
-  echo "== gpu_check.py correctness (memcheck)"
-  EGS_CHECK_NO_TIMINGS=1 EGS_CHECK_ALL=1 EGS_CHECK_WEIGHT_GRAD=1 EGS_CHECK_TRANSPOSED=1 \
-    sanitize_one gpu_check memcheck "${CHECK_SECONDS:-300}" python3 gpu_check.py "$CARRY"
-  grep -E "^FAIL|correctness:" "$out/sanitizer/gpu_check.memcheck.log"
-  EGS_CHECK_LIB=libegs_check_sm80.so EGS_CHECK_WEIGHT_GRAD=1 EGS_CHECK_NO_TIMINGS=1 \
-    sanitize_one gpu_check_sm80 memcheck "${CHECK_SECONDS:-300}" python3 gpu_check.py "$CARRY"
-  grep -E "^FAIL|correctness:" "$out/sanitizer/gpu_check_sm80.memcheck.log"
-  if [ -f "$ROOT/.carry/egs-py/libEGSCAPI.so.xz" ]; then
+  local parts=" ${SANITIZE_PARTS:-programs checks pytest} "
+  if [[ $parts == *" programs "* ]]; then
+    echo "== integration programs"
+    while read -r name; do
+      for tool in ${SANITIZE_TOOLS:-memcheck racecheck synccheck}; do
+        sanitize_one "$name" "$tool" 300 "./tests/$name"
+      done
+    done < programs.txt
+  fi
+  if [[ $parts == *" checks "* ]]; then
+    echo "== gpu_check.py correctness (memcheck)"
+    EGS_CHECK_NO_TIMINGS=1 EGS_CHECK_ALL=1 EGS_CHECK_WEIGHT_GRAD=1 EGS_CHECK_TRANSPOSED=1 \
+      sanitize_one gpu_check memcheck "${CHECK_SECONDS:-300}" python3 gpu_check.py "$CARRY"
+    grep -E "^FAIL|correctness:" "$out/sanitizer/gpu_check.memcheck.log"
+    EGS_CHECK_LIB=libegs_check_sm80.so EGS_CHECK_WEIGHT_GRAD=1 EGS_CHECK_NO_TIMINGS=1 \
+      sanitize_one gpu_check_sm80 memcheck "${CHECK_SECONDS:-300}" python3 gpu_check.py "$CARRY"
+    grep -E "^FAIL|correctness:" "$out/sanitizer/gpu_check_sm80.memcheck.log"
+  fi
+  if [[ $parts == *" pytest "* ]] && [ -f "$ROOT/.carry/egs-py/libEGSCAPI.so.xz" ]; then
     echo "== Python CUDA tests (memcheck)"
     cd "$ROOT"
     bash scripts/python-gpu-check.sh package > "$out/sanitizer/package.log" 2>&1

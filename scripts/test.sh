@@ -46,10 +46,26 @@ if [ "${EGS_TEST_PIP_INSTALL:-1}" = 1 ] && [ -f "$EGS_ROOT/pyproject.toml" ]; th
     pip_counts="0 1 0"
   fi
 fi
+# The fuzzer (bounded, seeded: EGS_FUZZ_SECONDS, EGS_FUZZ_SEED): egs-opt on
+# mutated test inputs through parse, --egs-fuse and both lowerings; any
+# crash or hang fails the run (reproducers under logs/fuzz). One test.
+fuzz_status=0
+fuzz_counts="0 0 0"
+if [ "${EGS_FUZZ_SECONDS:-120}" != 0 ]; then
+  set +e
+  python3 "$EGS_ROOT/scripts/fuzz.py" --egs-opt "$EGS_BUILD/bin/egs-opt" --root "$EGS_ROOT" \
+    --seed "${EGS_FUZZ_SEED:-1}" --seconds "${EGS_FUZZ_SECONDS:-120}" --jobs 2 \
+    --out "$EGS_BUILD/logs/fuzz" > "$EGS_BUILD/logs/fuzz.log" 2>&1
+  fuzz_status=$?
+  set -e
+  tail -n 1 "$EGS_BUILD/logs/fuzz.log"
+  if [ "$fuzz_status" = 0 ]; then fuzz_counts="1 0 0"; else fuzz_counts="0 1 0"; tail -n 20 "$EGS_BUILD/logs/fuzz.log"; fi
+fi
 read -r p1 f1 s1 <<< "$pytest_counts"
 read -r p2 f2 s2 <<< "$pip_counts"
-python3 "$EGS_ROOT/scripts/count_results.py" lit "$results" $((p1 + p2)) $((f1 + f2)) $((s1 + s2))
-if [ "$lit_status" -ne 0 ] || { [ "$pytest_status" -ne 0 ] && [ "$pytest_status" -ne 5 ]; } ||
+read -r p3 f3 s3 <<< "$fuzz_counts"
+python3 "$EGS_ROOT/scripts/count_results.py" lit "$results" $((p1 + p2 + p3)) $((f1 + f2 + f3)) $((s1 + s2 + s3))
+if [ "$lit_status" -ne 0 ] || [ "$fuzz_status" -ne 0 ] || { [ "$pytest_status" -ne 0 ] && [ "$pytest_status" -ne 5 ]; } ||
    { [ "$pip_status" -ne 0 ] && [ "$pip_status" -ne 5 ]; }; then
   exit 1
 fi
