@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import _torch_ops as ops
-from .ops import MAX_COUNT, _flag, _int
+from .ops import MAX_COUNT, _f32_bits, _flag, _int
 
 __all__ = ["ExpertGather", "ExpertScatter", "MoE", "ops", "slot_weights"]
 
@@ -152,15 +152,6 @@ class MoE(nn.Module):
                  normalize_topk=True, device=None, dtype=None, *, w_transposed=False,
                  interleaved=False, alpha=None, limit=None):
         super().__init__()
-        if activation not in _ACTIVATIONS:
-            raise ValueError(f"activation must be one of {_ACTIVATIONS}, got {activation!r}")
-        gated = activation in ops.GATED
-        if interleaved and not gated:
-            raise ValueError(f"interleaved=True needs a gated activation {ops.GATED}, "
-                             f"got {activation!r}")
-        if (alpha is not None or limit is not None) and activation != "clamped_swiglu":
-            raise ValueError("alpha and limit belong to activation='clamped_swiglu', "
-                             f"got {activation!r}")
         hidden = _int(hidden, "hidden", "nn.MoE", 1)
         ffn = _int(ffn, "ffn", "nn.MoE", 1)
         num_experts = _int(num_experts, "num_experts", "nn.MoE", 1, MAX_COUNT - 1)
@@ -169,6 +160,19 @@ class MoE(nn.Module):
         normalize_topk = _flag(normalize_topk, "normalize_topk", "nn.MoE")
         interleaved = _flag(interleaved, "interleaved", "nn.MoE")
         w_transposed = _flag(w_transposed, "w_transposed", "nn.MoE")
+        for name, value in (("alpha", alpha), ("limit", limit)):
+            if value is not None:
+                _f32_bits(value, name, "nn.MoE")
+        if activation not in _ACTIVATIONS:
+            raise ValueError(f"egs.nn.MoE: activation must be one of {_ACTIVATIONS}, "
+                             f"got {activation!r}")
+        gated = activation in ops.GATED
+        if interleaved and not gated:
+            raise ValueError(f"egs.nn.MoE: interleaved=True needs a gated activation {ops.GATED}, "
+                             f"got {activation!r}")
+        if (alpha is not None or limit is not None) and activation != "clamped_swiglu":
+            raise ValueError("egs.nn.MoE: alpha and limit belong to activation='clamped_swiglu', "
+                             f"got {activation!r}")
         kw = {"device": device, "dtype": dtype}
         self.hidden, self.ffn, self.num_experts, self.top_k = hidden, ffn, num_experts, top_k
         self.activation, self.normalize_topk = activation, normalize_topk

@@ -1,11 +1,12 @@
 """The egs ops as functions on arrays (semantics: docs/UserGuide.md; usage: docs/Python.md).
 
 Every function checks its arguments before anything runs (framework, device,
-dtype, rank, shape agreement, contiguity, index dtype) and raises TypeError
-or ValueError naming the argument; index values are checked by the compiled
-CPU kernel, which raises IndexError (out-of-range token, bad expert_offsets)
-without writing outside any buffer (CUDA kernels read zeros for an
-out-of-range index and write nothing, without an error).
+dtype, rank, shape agreement, contiguity, index dtype; ints and flags through
+_int and _flag) and raises TypeError or ValueError naming the argument;
+index values are checked by the compiled CPU kernel, which raises IndexError
+(out-of-range token, bad expert_offsets) without writing outside any buffer
+(CUDA kernels read zeros for an out-of-range index and write nothing, without
+an error).
 
 CUDA kernels cannot stop at a bad index without a host sync; they read
 zeros and write nothing instead. egs.check_indices(True) (or the
@@ -374,15 +375,15 @@ _ACTIVATION_NAMES = {v: k for k, v in ACTIVATIONS.items()}
 _GATED = (3, 4)
 
 
-def _f32_bits(value, name):
+def _f32_bits(value, name, op="gather_matmul"):
     import math
     import struct
     if isinstance(value, bool) or not isinstance(value, (int, float)) and \
             type(value).__name__ not in ("float32", "float64", "float16"):
-        raise TypeError(f"egs.gather_matmul: argument '{name}' must be a float, got {value!r}")
+        raise TypeError(f"egs.{op}: argument '{name}' must be a float, got {value!r}")
     v = float(value)
     if not math.isfinite(v) or (name == "limit" and v <= 0):
-        raise ValueError(f"egs.gather_matmul: argument '{name}' must be "
+        raise ValueError(f"egs.{op}: argument '{name}' must be "
                          + ("positive and finite" if name == "limit" else "finite") + f", got {v}")
     return struct.unpack("<I", struct.pack("<f", v))[0]
 

@@ -291,3 +291,61 @@ def test_cuda_index_checks_take_numpy_counts():
             egs.matmul_scatter(a.y, a.ind, a.w2, num_tokens=np.int64(1))
     finally:
         egs.check_indices(previous)
+
+
+SCALARS = """
+func.func @f(%a: i64, %b: i32, %c: f32, %d: i1) -> (i64, f32) {
+  %b64 = arith.extsi %b : i32 to i64
+  %s = arith.addi %a, %b64 : i64
+  %d64 = arith.extui %d : i1 to i64
+  %t = arith.addi %s, %d64 : i64
+  return %t, %c : i64, f32
+}
+"""
+
+
+@pytest.mark.parametrize("kwargs,cls,name", [
+    (dict(opt_level=True), TypeError, "opt_level"), (dict(opt_level=2.0), TypeError, "opt_level"),
+    (dict(opt_level=2**70), ValueError, "opt_level"), (dict(opt_level=4), ValueError, "opt_level"),
+    (dict(opt_level=-1), ValueError, "opt_level"), (dict(runner_utils="no"), TypeError,
+                                                    "runner_utils"),
+    (dict(runner_utils=1), TypeError, "runner_utils"),
+    (dict(pipeline_options=None), TypeError, "pipeline_options")], ids=repr)
+def test_compile_arguments(kwargs, cls, name):
+    # Named errors, not CompileError (opt_level 4 used to reach the compiler).
+    rejects(lambda: egs.compile(SCALARS, **kwargs), cls, "compile", name)
+
+
+def test_compile_numpy_opt_level_is_accepted():
+    assert egs.compile(SCALARS, opt_level=np.int64(2)).f(1, 2, 0.5, False) == (3, 0.5)
+
+
+@pytest.mark.parametrize("args,cls,name", [
+    ((2**70, 2, 0.5, False), ValueError, "argument 0 (i64)"),   # was pybind's "Unable to cast"
+    ((1, 2**40, 0.5, False), ValueError, "argument 1 (i32)"),   # was truncated silently
+    ((True, 2, 0.5, False), TypeError, "argument 0 (i64)"),
+    ((1.5, 2, 0.5, False), TypeError, "argument 0 (i64)"),      # was truncated to 1
+    (("1", 2, 0.5, False), TypeError, "argument 0 (i64)"),
+    ((1, 2, True, False), TypeError, "argument 2 (f32)"),
+    ((1, 2, "x", False), TypeError, "argument 2 (f32)"),
+    ((1, 2, 0.5, 2), ValueError, "argument 3 (i1)")], ids=repr)
+def test_program_scalar_arguments(args, cls, name):
+    prog = egs.compile(SCALARS)
+    rejects(lambda: prog.f(*args), cls, "Program @f", name)
+
+
+def test_program_numpy_scalars_match_python_numbers():
+    prog = egs.compile(SCALARS)
+    want = prog.f(5, -2, 0.25, True)
+    assert want == (4, 0.25)
+    assert prog.f(np.int64(5), np.int32(-2), np.float32(0.25), np.bool_(True)) == want
+    assert prog.f(5, 2**32 - 2, 0.25, 1) == want  # i32 read as signless: -2
+
+
+@pytest.mark.parametrize("kwargs,cls,name", [
+    (dict(interleaved="no", activation="silu"), TypeError, "interleaved"),  # before its use
+    (dict(activation="clamped_swiglu", alpha="x"), TypeError, "alpha"),
+    (dict(activation="clamped_swiglu", limit=-1.0), ValueError, "limit"),
+    (dict(activation="clamped_swiglu", alpha=True), TypeError, "alpha")], ids=repr)
+def test_moe_other_arguments(kwargs, cls, name):
+    rejects(lambda: egs.nn.MoE(8, 6, 4, 2, **kwargs), cls, "nn.MoE", name)
