@@ -371,13 +371,14 @@ def _count(value, name, op, lo=0, hi=_ops.MAX_COUNT):
     """egs.ops._int, except that a symbolic int (torch.compile with dynamic
     shapes) passes unchecked: checking it would specialize the graph, and
     the op checks the concrete value when it runs."""
-    if isinstance(value, torch.SymInt):
+    if type(value) is int and lo <= value <= hi or isinstance(value, torch.SymInt):
         return value
     return _ops._int(value, name, op, lo, hi)
 
 
 def _optional_count(value, name, op):
-    return None if value is None else _count(value, name, op)
+    return value if value is None or type(value) is int and 0 <= value <= _ops.MAX_COUNT \
+        else _count(value, name, op)
 
 
 def gather_matmul(x, ind, w, bias=None, expert_offsets=None, w_transposed=False,
