@@ -93,6 +93,7 @@ def up_projection(x, rows, w, bias, offsets, w_transposed, activation=None, alph
 def apply_activation(h, activation=None, alpha=None, limit=None, interleaved=False):
     """The epilogue activations of gather_matmul in torch (the same math as
     the fused kernels; the backward differentiates through it)."""
+    interleaved = _flag(interleaved, "interleaved", "nn.ops.apply_activation")
     if activation is None:
         return h
     if activation == "silu":

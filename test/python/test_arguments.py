@@ -349,3 +349,17 @@ def test_program_numpy_scalars_match_python_numbers():
     (dict(activation="clamped_swiglu", alpha=True), TypeError, "alpha")], ids=repr)
 def test_moe_other_arguments(kwargs, cls, name):
     rejects(lambda: egs.nn.MoE(8, 6, 4, 2, **kwargs), cls, "nn.MoE", name)
+
+
+def test_module_forward_and_helpers():
+    a = arrays("torch")
+    scatter = egs.nn.ExpertScatter(E, J, I)
+    want = scatter(a.y, a.ind, T)
+    assert torch.equal(scatter(a.y, a.ind, np.int64(T)), want)
+    for value, cls in ((True, TypeError), (2**70, ValueError), (float(T), TypeError)):
+        rejects(lambda: scatter(a.y, a.ind, value), cls, "matmul_scatter", "num_tokens")
+    h = torch.randn(3, 8)
+    assert torch.equal(tops.apply_activation(h, "swiglu", interleaved=np.bool_(True)),
+                       tops.apply_activation(h, "swiglu", interleaved=True))
+    rejects(lambda: tops.apply_activation(h, "swiglu", interleaved="no"), TypeError,
+            "nn.ops.apply_activation", "interleaved")
