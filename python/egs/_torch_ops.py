@@ -49,9 +49,9 @@ def _c(t):
 
 @torch.library.custom_op("egs::gather_matmul", mutates_args=())
 def gather_matmul_op(x: Tensor, ind: Tensor, w: Tensor, bias: Optional[Tensor] = None,
-                  expert_offsets: Optional[Tensor] = None, w_transposed: bool = False,
-                  activation: Optional[str] = None, alpha: Optional[float] = None,
-                  limit: Optional[float] = None, interleaved: bool = False) -> Tensor:
+                     expert_offsets: Optional[Tensor] = None, w_transposed: bool = False,
+                     activation: Optional[str] = None, alpha: Optional[float] = None,
+                     limit: Optional[float] = None, interleaved: bool = False) -> Tensor:
     return _ops.gather_matmul(_c(x), _c(ind), _c(w), bias=_c(bias),
                               expert_offsets=_c(expert_offsets), w_transposed=w_transposed,
                               activation=activation, alpha=alpha, limit=limit,
@@ -85,7 +85,7 @@ def up_projection(x, rows, w, bias, offsets, w_transposed, activation=None, alph
     backward and the activation runs in torch (no recompute of h)."""
     if activation is None or not needs_grad(x, w, bias):
         return gather_matmul_op(x, rows, w, bias, offsets, w_transposed, activation, alpha, limit,
-                             interleaved)
+                                interleaved)
     h = gather_matmul_op(x, rows, w, bias, offsets, w_transposed)
     return apply_activation(h, activation, alpha, limit, interleaved)
 
@@ -175,9 +175,9 @@ gather_matmul_op.register_autograd(_gm_backward, setup_context=_gm_setup)
 
 @torch.library.custom_op("egs::matmul_scatter", mutates_args=())
 def matmul_scatter_op(y: Tensor, ind: Tensor, w: Tensor, init: Optional[Tensor] = None,
-                   num_tokens: Optional[int] = None, scale: Optional[Tensor] = None,
-                   expert_offsets: Optional[Tensor] = None,
-                   deterministic: bool = False, w_transposed: bool = False) -> Tensor:
+                      num_tokens: Optional[int] = None, scale: Optional[Tensor] = None,
+                      expert_offsets: Optional[Tensor] = None,
+                      deterministic: bool = False, w_transposed: bool = False) -> Tensor:
     return _ops.matmul_scatter(_c(y), _c(ind), _c(w), init=_c(init), num_tokens=num_tokens,
                                scale=_c(scale), expert_offsets=_c(expert_offsets),
                                deterministic=deterministic, w_transposed=w_transposed)
@@ -233,8 +233,8 @@ matmul_scatter_op.register_autograd(_ms_backward, setup_context=_ms_setup)
 
 @torch.library.custom_op("egs::weight_grad", mutates_args=())
 def weight_grad_op(lhs: Tensor, rhs: Tensor, lhs_ind: Optional[Tensor] = None,
-                rhs_ind: Optional[Tensor] = None, expert_offsets: Optional[Tensor] = None,
-                scale: Optional[Tensor] = None, out_f32: bool = False) -> Tensor:
+                   rhs_ind: Optional[Tensor] = None, expert_offsets: Optional[Tensor] = None,
+                   scale: Optional[Tensor] = None, out_f32: bool = False) -> Tensor:
     return _ops.weight_grad(_c(lhs), _c(rhs), lhs_ind=_c(lhs_ind), rhs_ind=_c(rhs_ind),
                             expert_offsets=_c(expert_offsets), scale=_c(scale),
                             out_dtype="float32" if out_f32 else None)
@@ -258,7 +258,7 @@ def _(lhs, rhs, lhs_ind=None, rhs_ind=None, expert_offsets=None, scale=None, out
 
 @torch.library.custom_op("egs::permute", mutates_args=())
 def permute_op(x: Tensor, topk_ids: Tensor, num_experts: int,
-            num_out_tokens: Optional[int] = None) -> Tuple[Tensor, Tensor, Tensor]:
+               num_out_tokens: Optional[int] = None) -> Tuple[Tensor, Tensor, Tensor]:
     return _ops.permute(_c(x), _c(topk_ids), num_experts, num_out_tokens=num_out_tokens)
 
 
@@ -339,7 +339,7 @@ def _(topk_ids, num_experts):
 
 @torch.library.custom_op("egs::route_weighted", mutates_args=())
 def route_weighted_op(topk_ids: Tensor, weights: Tensor,
-                   num_experts: int) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
+                      num_experts: int) -> Tuple[Tensor, Tensor, Tensor, Tensor]:
     """route, plus the routing weights in slot order (matmul_scatter's scale)."""
     return _ops.route(_c(topk_ids), num_experts, weights=_c(weights))
 
