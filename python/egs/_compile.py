@@ -3,6 +3,7 @@ import numpy as np
 
 from . import _kernels
 from ._arrays import _EGS_TO_NP, _is_torch, _torch, framework_of
+from .ops import _flag, _int
 
 
 class Program:
@@ -53,10 +54,7 @@ class Program:
         values = []
         for i, (a, p) in enumerate(zip(args, params)):
             if p["kind"] != "memref":
-                if not isinstance(a, (int, float, np.integer, np.floating)):
-                    raise TypeError(f"@{name} argument {i} must be a Python number "
-                                    f"({p['dtype']}), got {type(a).__name__}")
-                values.append(int(a) if p["kind"] == "int" else float(a))
+                values.append(_scalar(name, i, a, p["kind"], p["dtype"]))
                 continue
             if fw is None:
                 fw = framework_of(a, f"argument {i}")
@@ -114,6 +112,24 @@ class Program:
         return fw.result(o) if fw is not None else o
 
 
+def _scalar(name, i, a, kind, dtype):
+    """The value of scalar parameter i of entry point @name: an int (a
+    Python or NumPy integer in the range of its type; a bool only for i1)
+    or a float (a Python or NumPy number, not a bool)."""
+    op = f"Program @{name}"
+    if kind == "int":
+        if dtype == "i1" and (a is True or a is False or isinstance(a, np.bool_)):
+            return int(a)
+        bits = int(dtype.lstrip("usi")) if dtype[-1].isdigit() else 64  # index: 64
+        bits = min(bits, 64)  # passed as int64
+        hi = 2**bits - 1 if bits < 64 else 2**63 - 1  # signless: either reading
+        return _int(a, f"argument {i} ({dtype})", op, -2**(bits - 1), hi)
+    if isinstance(a, (bool, np.bool_)) or not isinstance(a, (int, float, np.integer,
+                                                             np.floating)):
+        raise TypeError(f"egs.{op}: argument {i} ({dtype}) must be a number, got {a!r}")
+    return float(a)
+
+
 def _kernels_dtype(a):
     from ._arrays import _NP_TO_EGS
     return _NP_TO_EGS.get(a.dtype) or str(a.dtype)
@@ -132,8 +148,13 @@ def compile(source, target="cpu", *, pipeline_options="", opt_level=3, shared_li
     then in the process; `runner_utils=True` adds MLIR's runner utility
     libraries (printMemrefF32, memrefCopy, ...)."""
     if target not in ("cpu", "cuda"):
-        raise ValueError(f"target must be 'cpu' or 'cuda', got {target!r}")
-    libs = list(shared_libs) + (_runner_utils() if runner_utils else [])
+        raise ValueError(f"egs.compile: target must be 'cpu' or 'cuda', got {target!r}")
+    for what, text in (("source", source), ("pipeline_options", pipeline_options)):
+        if not isinstance(text, str):
+            raise TypeError(f"egs.compile: {what} must be a str, got {type(text).__name__}")
+    opt_level = _int(opt_level, "opt_level", "compile", 0, 3)
+    libs = list(shared_libs) + (_runner_utils() if _flag(runner_utils, "runner_utils", "compile")
+                                else [])
     exe = _kernels.compile_source(source, target, pipeline_options, opt_level, libs)
     return Program(exe, target, source)
 

@@ -20,8 +20,16 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import _torch_ops as ops
+from .ops import MAX_COUNT, _f32_bits, _flag, _int
 
 __all__ = ["ExpertGather", "ExpertScatter", "MoE", "ops", "slot_weights"]
+
+
+def _sizes(module, num_experts, in_features, out_features):
+    """A module's (E, in, out), checked (ints as egs.ops._int takes them)."""
+    op = "nn." + module
+    return (_int(num_experts, "num_experts", op, 1, MAX_COUNT - 1),
+            _int(in_features, "in_features", op), _int(out_features, "out_features", op))
 
 
 def _init_experts(weight, fan_in):
@@ -39,6 +47,9 @@ class ExpertGather(nn.Module):
                  device=None, dtype=None):
         super().__init__()
         kw = {"device": device, "dtype": dtype}
+        num_experts, in_features, out_features = _sizes("ExpertGather", num_experts, in_features,
+                                                        out_features)
+        bias = _flag(bias, "bias", "nn.ExpertGather")
         self.num_experts, self.in_features, self.out_features = num_experts, in_features, out_features
         self.weight = nn.Parameter(torch.empty(num_experts, in_features, out_features, **kw))
         self.bias = nn.Parameter(torch.empty(num_experts, out_features, **kw)) if bias else None
@@ -50,7 +61,7 @@ class ExpertGather(nn.Module):
             _init_experts(self.bias, self.in_features)
 
     def forward(self, x, ind, expert_offsets=None):
-        return ops.gather_matmul(x, ind, self.weight, self.bias, expert_offsets)
+        return ops.gather_matmul_op(x, ind, self.weight, self.bias, expert_offsets)
 
     def extra_repr(self):
         return (f"num_experts={self.num_experts}, in_features={self.in_features}, "
@@ -65,8 +76,10 @@ class ExpertScatter(nn.Module):
     def __init__(self, num_experts, in_features, out_features, deterministic=False,
                  device=None, dtype=None):
         super().__init__()
+        num_experts, in_features, out_features = _sizes("ExpertScatter", num_experts, in_features,
+                                                        out_features)
         self.num_experts, self.in_features, self.out_features = num_experts, in_features, out_features
-        self.deterministic = deterministic
+        self.deterministic = _flag(deterministic, "deterministic", "nn.ExpertScatter")
         self.weight = nn.Parameter(torch.empty(num_experts, in_features, out_features,
                                                device=device, dtype=dtype))
         self.reset_parameters()
@@ -139,22 +152,32 @@ class MoE(nn.Module):
                  normalize_topk=True, device=None, dtype=None, *, w_transposed=False,
                  interleaved=False, alpha=None, limit=None):
         super().__init__()
+        hidden = _int(hidden, "hidden", "nn.MoE", 1)
+        ffn = _int(ffn, "ffn", "nn.MoE", 1)
+        num_experts = _int(num_experts, "num_experts", "nn.MoE", 1, MAX_COUNT - 1)
+        top_k = _int(top_k, "top_k", "nn.MoE", 1, num_experts,
+                     f"[1, num_experts] = [1, {num_experts}]")
+        normalize_topk = _flag(normalize_topk, "normalize_topk", "nn.MoE")
+        interleaved = _flag(interleaved, "interleaved", "nn.MoE")
+        w_transposed = _flag(w_transposed, "w_transposed", "nn.MoE")
+        for name, value in (("alpha", alpha), ("limit", limit)):
+            if value is not None:
+                _f32_bits(value, name, "nn.MoE")
         if activation not in _ACTIVATIONS:
-            raise ValueError(f"activation must be one of {_ACTIVATIONS}, got {activation!r}")
+            raise ValueError(f"egs.nn.MoE: activation must be one of {_ACTIVATIONS}, "
+                             f"got {activation!r}")
         gated = activation in ops.GATED
         if interleaved and not gated:
-            raise ValueError(f"interleaved=True needs a gated activation {ops.GATED}, "
+            raise ValueError(f"egs.nn.MoE: interleaved=True needs a gated activation {ops.GATED}, "
                              f"got {activation!r}")
         if (alpha is not None or limit is not None) and activation != "clamped_swiglu":
-            raise ValueError("alpha and limit belong to activation='clamped_swiglu', "
+            raise ValueError("egs.nn.MoE: alpha and limit belong to activation='clamped_swiglu', "
                              f"got {activation!r}")
-        if not 1 <= top_k <= num_experts:
-            raise ValueError(f"top_k must be in [1, num_experts={num_experts}], got {top_k}")
         kw = {"device": device, "dtype": dtype}
         self.hidden, self.ffn, self.num_experts, self.top_k = hidden, ffn, num_experts, top_k
         self.activation, self.normalize_topk = activation, normalize_topk
-        self.interleaved, self.alpha, self.limit = bool(interleaved), alpha, limit
-        self.w_transposed = bool(w_transposed)
+        self.interleaved, self.alpha, self.limit = interleaved, alpha, limit
+        self.w_transposed = w_transposed
         up = 2 * ffn if gated else ffn
         self.router = nn.Linear(hidden, num_experts, bias=False, **kw)
         if self.w_transposed:
@@ -185,7 +208,7 @@ class MoE(nn.Module):
         """The up projection and the activation (fused when no gradient is
         recorded)."""
         if self.activation == "relu":  # not an epilogue of the kernels
-            return F.relu(ops.gather_matmul(x2, rows, self.w_up, None, offsets,
+            return F.relu(ops.gather_matmul_op(x2, rows, self.w_up, None, offsets,
                                             self.w_transposed))
         return ops.up_projection(x2, rows, self.w_up, None, offsets, self.w_transposed,
                                  self.activation, self.alpha, self.limit, self.interleaved)
@@ -197,10 +220,10 @@ class MoE(nn.Module):
         weights, ids = self.route(x2)
         # Slot r holds choice j of token t where row_id_map[j*T + t] = r; its
         # scale is weights[t, j], put in slot order by the route kernel.
-        rows, offsets, _, scale = ops.route_weighted(ids, weights, self.num_experts)
+        rows, offsets, _, scale = ops.route_weighted_op(ids, weights, self.num_experts)
         a = self._up(x2, rows, offsets)
-        out = ops.matmul_scatter(a.contiguous(), rows, self.w_down, None, t, scale,
-                                 offsets, False, self.w_transposed)
+        out = ops.matmul_scatter_op(a.contiguous(), rows, self.w_down, None, t, scale,
+                                    offsets, False, self.w_transposed)
         return out.reshape(shape)
 
     def extra_repr(self):
@@ -277,6 +300,8 @@ class MoE(nn.Module):
                              f" down_proj {tuple(wd.shape)}")
         norm_attr = _HF_ROUTERS[router_kind]
         normalize = True if norm_attr is None else bool(getattr(gate, norm_attr))
+        if copy is not None:
+            copy = _flag(copy, "copy", "nn.MoE.from_transformers")
         if copy is None:
             copy = not ops._READS_TRANSPOSED_W.get(wu.device.type, False)
             if copy:

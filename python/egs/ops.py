@@ -1,11 +1,12 @@
 """The egs ops as functions on arrays (semantics: docs/UserGuide.md; usage: docs/Python.md).
 
 Every function checks its arguments before anything runs (framework, device,
-dtype, rank, shape agreement, contiguity, index dtype) and raises TypeError
-or ValueError naming the argument; index values are checked by the compiled
-CPU kernel, which raises IndexError (out-of-range token, bad expert_offsets)
-without writing outside any buffer (CUDA kernels read zeros for an
-out-of-range index and write nothing, without an error).
+dtype, rank, shape agreement, contiguity, index dtype; ints and flags through
+_int and _flag) and raises TypeError or ValueError naming the argument;
+index values are checked by the compiled CPU kernel, which raises IndexError
+(out-of-range token, bad expert_offsets) without writing outside any buffer
+(CUDA kernels read zeros for an out-of-range index and write nothing, without
+an error).
 
 CUDA kernels cannot stop at a bad index without a host sync; they read
 zeros and write nothing instead. egs.check_indices(True) (or the
@@ -20,6 +21,7 @@ the same signature skips the checks, which could only pass again, and
 replays the plan in one extension call (_egs.Dispatcher): signature, dict
 lookup, output allocation (by torch) and launch.
 """
+import operator
 import os
 
 from . import _kernels
@@ -192,6 +194,40 @@ class _Plan:
         self.args = None
 
 
+# The largest count (tokens, experts, rows) an argument may give: the
+# kernels' dims and index values are int32.
+MAX_COUNT = 2**31 - 1
+
+
+def _int(value, name, op, lo=0, hi=MAX_COUNT, bounds=None):
+    """An int argument: a Python int or a NumPy integer (anything
+    operator.index takes, except bools) in [lo, hi], as a Python int; else
+    TypeError (wrong type, None included) or ValueError (out of range)
+    naming egs.<op> and the argument. `bounds` spells the range in the
+    message (e.g. "[0, T*k] = [0, 8]")."""
+    if type(value) is int:  # the common case
+        v = value
+    else:
+        try:
+            v = None if isinstance(value, bool) or "bool" in str(getattr(value, "dtype", "")) \
+                else operator.index(value)
+        except TypeError:
+            v = None
+    if v is None or not lo <= v <= hi:
+        raise (TypeError if v is None else ValueError)(
+            f"egs.{op}: {name} must be an int in {bounds or f'[{lo}, {hi}]'}, got {value!r}")
+    return v
+
+
+def _flag(value, name, op):
+    """A bool argument: True/False (NumPy bools too), nothing else."""
+    if value is True or value is False:
+        return value
+    if type(value).__name__ in ("bool_", "bool"):  # numpy.bool_ (numpy.bool in NumPy 2)
+        return bool(value)
+    raise TypeError(f"egs.{op}: argument '{name}' must be a bool, got {value!r}")
+
+
 _check_indices = os.environ.get("EGS_CHECK_INDICES", "") not in ("", "0")
 
 
@@ -200,7 +236,7 @@ def check_indices(enabled=True):
     device sync per call) and raises IndexError for a bad one, as the CPU
     kernels always do. Returns the previous setting."""
     global _check_indices
-    previous, _check_indices = _check_indices, bool(enabled)
+    previous, _check_indices = _check_indices, _flag(enabled, "enabled", "check_indices")
     return previous
 
 
@@ -253,9 +289,9 @@ def _check_index_values(op, arrays, scalars):
             _check_offsets(op, off, ind.shape[0])
     elif op == "matmul_scatter":
         y, ind, _, init, _, off = arrays
-        tokens = init.shape[-2] if init is not None else scalars[0]
-        if isinstance(tokens, int):
-            _check_range(op, "routed token index (operand 'rows' or 'ind')", ind, 0, tokens)
+        # (scalars passed the argument checks: num_tokens is an int when init is absent)
+        tokens = init.shape[-2] if init is not None else operator.index(scalars[0])
+        _check_range(op, "routed token index (operand 'rows' or 'ind')", ind, 0, tokens)
         if off is not None:
             _check_offsets(op, off, ind.shape[0])
     elif op == "weight_grad":
@@ -267,9 +303,8 @@ def _check_index_values(op, arrays, scalars):
             slots = next(a for a in (lind, rind, lhs) if a is not None)
             _check_offsets(op, off, slots.shape[0])
     elif op in ("permute", "route"):
-        if isinstance(scalars[0], int):
-            _check_range(op, "expert id (operand 'topk_ids')", arrays[1 if op == "permute" else 0],
-                         0, scalars[0])
+        _check_range(op, "expert id (operand 'topk_ids')", arrays[1 if op == "permute" else 0],
+                     0, operator.index(scalars[0]))
     elif op == "unpermute":
         xs, rid, _ = arrays
         _check_range(op, "row_id_map entry", rid, -1, xs.shape[0])
@@ -331,16 +366,7 @@ def gather_matmul(x, ind, w, *, bias=None, expert_offsets=None, w_transposed=Fal
     and limit (default 7.0) as float32."""
     act = _activation_scalars(activation, alpha, limit, interleaved)
     return _call("gather_matmul", _check_gather_matmul, (x, ind, w, bias, expert_offsets),
-                 (_flag(w_transposed, "w_transposed"),) + act)
-
-
-def _flag(value, name, op="gather_matmul"):
-    """A bool argument: True/False (numpy bools too), nothing else."""
-    if value is True or value is False:
-        return value
-    if type(value).__name__ == "bool_":  # numpy.bool_
-        return bool(value)
-    raise TypeError(f"egs.{op}: argument '{name}' must be a bool, got {value!r}")
+                 (_flag(w_transposed, "w_transposed", "gather_matmul"),) + act)
 
 
 # gather_matmul's activations: name -> the dialect's enum value.
@@ -349,15 +375,15 @@ _ACTIVATION_NAMES = {v: k for k, v in ACTIVATIONS.items()}
 _GATED = (3, 4)
 
 
-def _f32_bits(value, name):
+def _f32_bits(value, name, op="gather_matmul"):
     import math
     import struct
     if isinstance(value, bool) or not isinstance(value, (int, float)) and \
             type(value).__name__ not in ("float32", "float64", "float16"):
-        raise TypeError(f"egs.gather_matmul: argument '{name}' must be a float, got {value!r}")
+        raise TypeError(f"egs.{op}: argument '{name}' must be a float, got {value!r}")
     v = float(value)
     if not math.isfinite(v) or (name == "limit" and v <= 0):
-        raise ValueError(f"egs.gather_matmul: argument '{name}' must be "
+        raise ValueError(f"egs.{op}: argument '{name}' must be "
                          + ("positive and finite" if name == "limit" else "finite") + f", got {v}")
     return struct.unpack("<I", struct.pack("<f", v))[0]
 
@@ -369,7 +395,7 @@ def _activation_scalars(activation, alpha, limit, interleaved):
     if code is None:
         raise ValueError(f"egs.gather_matmul: argument 'activation' must be one of "
                          f"{[k for k in ACTIVATIONS if k]} or None, got {activation!r}")
-    interleaved = _flag(interleaved, "interleaved")
+    interleaved = _flag(interleaved, "interleaved", "gather_matmul")
     if interleaved and code not in _GATED:
         raise ValueError("egs.gather_matmul: interleaved=True needs a gated activation "
                          f"('swiglu' or 'clamped_swiglu'), got activation={activation!r}")
@@ -450,12 +476,16 @@ def matmul_scatter(y, ind, w, *, init=None, num_tokens=None, scale=None,
     [E,J,I], or [E,I,J] read in place as w[e]^T with w_transposed=True (the
     weight of a gather_matmul, in its backward)."""
     return _call("matmul_scatter", _check_matmul_scatter, (y, ind, w, init, scale, expert_offsets),
-                 (num_tokens, bool(deterministic), bool(w_transposed)))
+                 (num_tokens, deterministic, w_transposed))
 
 
 def _check_matmul_scatter(y, ind, w, init, scale, expert_offsets, num_tokens, deterministic,
                           w_transposed):
     c = _Call("matmul_scatter", y, "y")
+    deterministic = _flag(deterministic, "deterministic", "matmul_scatter")
+    w_transposed = _flag(w_transposed, "w_transposed", "matmul_scatter")
+    if num_tokens is not None:
+        num_tokens = _int(num_tokens, "num_tokens", "matmul_scatter")
     ragged = expert_offsets is not None
     batched = not ragged and len(y.shape) == 4
     y_layout = "R,J" if ragged else ("B,E,K,J" if batched else "E,K,J")
@@ -464,17 +494,15 @@ def _check_matmul_scatter(y, ind, w, init, scale, expert_offsets, num_tokens, de
                                          expert_offsets, batched)
     tl = "B,T,I" if batched else "T,I"
     if init is not None:
+        init = c.array("init", init, DATA_DTYPES, tl)
         if num_tokens is not None and num_tokens != init.shape[-2]:
             raise c.error(ValueError, f"num_tokens = {num_tokens} disagrees with argument "
                                       f"'init' ({init.shape[-2]} rows)")
-        init = c.array("init", init, DATA_DTYPES, tl)
         if c.dtypes["init"] not in (c.dtypes["y"], "f32"):
             raise c.error(TypeError, f"argument 'init' has dtype {c.dtypes['init']}; it must "
                                      f"be float32 or match 'y' ({c.dtypes['y']})")
     elif num_tokens is None:
         raise c.error(TypeError, "pass 'init' or 'num_tokens' (the number of token rows T)")
-    elif not isinstance(num_tokens, int) or isinstance(num_tokens, bool) or num_tokens < 0:
-        raise c.error(ValueError, f"num_tokens must be a non-negative int, got {num_tokens!r}")
     if scale is not None:
         scale = c.array("scale", scale, DATA_DTYPES, "R" if ragged else
                         ("B,E,K" if batched else "E,K"))
@@ -611,10 +639,9 @@ def _check_weight_grad(lhs, lhs_ind, rhs, rhs_ind, expert_offsets, scale, out_f3
     return c.plan(key, build, [out], order), (lhs, lhs_ind, rhs, rhs_ind, expert_offsets, scale)
 
 
-def _num_experts(c, num_experts):
-    if not isinstance(num_experts, int) or isinstance(num_experts, bool) or num_experts < 1:
-        raise c.error(ValueError, f"num_experts must be a positive int, got {num_experts!r}")
-    return num_experts
+def _num_experts(num_experts, op):
+    # E+1 offsets, a static dim.
+    return _int(num_experts, "num_experts", op, 1, MAX_COUNT - 1)
 
 
 def permute(x, topk_ids, num_experts, *, num_out_tokens=None):
@@ -629,12 +656,11 @@ def _check_permute(x, topk_ids, num_experts, num_out_tokens):
     c = _Call("permute", x, "x")
     x = c.array("x", x, DATA_DTYPES, "T,H")
     topk_ids = c.array("topk_ids", topk_ids, INDEX_DTYPES, "T,k")
-    E = _num_experts(c, num_experts)
+    E = _num_experts(num_experts, "permute")
     T, k, H = c.dim("T"), c.dim("k"), c.dim("H")
     if num_out_tokens is not None:
-        if not isinstance(num_out_tokens, int) or not 0 <= num_out_tokens <= T * k:
-            raise c.error(ValueError, f"num_out_tokens must be an int in [0, T*k] = "
-                                      f"[0, {T * k}], got {num_out_tokens!r}")
+        num_out_tokens = _int(num_out_tokens, "num_out_tokens", "permute", 0, T * k,
+                              f"[0, T*k] = [0, {T * k}]")
     R = T * k if num_out_tokens is None else num_out_tokens
     dt, idt = c.dtypes["x"], c.dtypes["topk_ids"]
     key = ("permute", dt, idt, E, k, H, num_out_tokens)
@@ -694,7 +720,7 @@ def route(topk_ids, num_experts, *, weights=None):
 def _check_route(topk_ids, weights, num_experts):
     c = _Call("route", topk_ids, "topk_ids")
     topk_ids = c.array("topk_ids", topk_ids, INDEX_DTYPES, "T,k")
-    E = _num_experts(c, num_experts)
+    E = _num_experts(num_experts, "route")
     if weights is not None:
         weights = c.array("weights", weights, DATA_DTYPES, "T,k")
     T, k = c.dim("T"), c.dim("k")

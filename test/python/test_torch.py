@@ -106,14 +106,14 @@ def test_repeated_calls_replay_only_identical_signatures(replay):
     ids = torch.randint(0, 2, (5, 1), generator=gen(), dtype=torch.int32)
     rows, off, _ = egs.route(ids, 1 + 1)
     assert off.tolist()[-1] == 5
-    with pytest.raises(ValueError, match="num_experts must be a positive int"):
+    with pytest.raises(TypeError, match="egs.route: num_experts must be an int"):
         egs.route(torch.zeros(5, 1, dtype=torch.int32), True)
     egs.route(torch.zeros(5, 1, dtype=torch.int32), 1)
-    with pytest.raises(ValueError, match="num_experts must be a positive int"):
+    with pytest.raises(TypeError, match="egs.route: num_experts must be an int"):
         egs.route(torch.zeros(5, 1, dtype=torch.int32), True)
-    with pytest.raises(ValueError, match="num_experts must be a positive int"):
+    with pytest.raises(TypeError, match="egs.route: num_experts must be an int"):
         egs.route(torch.zeros(5, 1, dtype=torch.int32), 1.0)
-    with pytest.raises(ValueError, match="num_experts must be a positive int"):
+    with pytest.raises(TypeError, match="egs.route: num_experts must be an int"):
         egs.route(torch.zeros(5, 1, dtype=torch.int32), [1])
     # Outputs are fresh tensors on every replay, never shared.
     a, b = egs.gather_matmul(x, ind, w), egs.gather_matmul(x, ind, w)
@@ -546,27 +546,27 @@ def test_opcheck_custom_ops():
     ind = torch.randint(0, T, (E, K), dtype=torch.int32)
     w = torch.randn(E, I, J, requires_grad=True)
     tests = ("test_schema", "test_autograd_registration", "test_faketensor")
-    torch.library.opcheck(tops.gather_matmul, (x, ind, w, None, None), test_utils=tests)
-    torch.library.opcheck(tops.gather_matmul, (x, ind, w.detach().transpose(1, 2).contiguous()
-                                               .requires_grad_(), None, None, True), test_utils=tests)
+    torch.library.opcheck(tops.gather_matmul_op, (x, ind, w, None, None), test_utils=tests)
+    wt = w.detach().transpose(1, 2).contiguous().requires_grad_()
+    torch.library.opcheck(tops.gather_matmul_op, (x, ind, wt, None, None, True), test_utils=tests)
     w6 = torch.randn(E, I, 6, requires_grad=True)
-    torch.library.opcheck(tops.gather_matmul, (x, ind, w6, torch.randn(E, 6, requires_grad=True),
-                                               None, False, "clamped_swiglu", 1.5, 2.0, True),
+    torch.library.opcheck(tops.gather_matmul_op, (x, ind, w6, torch.randn(E, 6, requires_grad=True),
+                                                  None, False, "clamped_swiglu", 1.5, 2.0, True),
                           test_utils=tests)
     y = torch.randn(E, K, J, requires_grad=True)
-    torch.library.opcheck(tops.matmul_scatter, (y, ind, w.detach().transpose(1, 2).contiguous(),
-                                                None, T, None, None, False), test_utils=tests)
+    torch.library.opcheck(tops.matmul_scatter_op, (y, ind, w.detach().transpose(1, 2).contiguous(),
+                                                   None, T, None, None, False), test_utils=tests)
     ids = torch.randint(0, E, (T, 2), dtype=torch.int32)
-    torch.library.opcheck(tops.permute, (x, ids, E, None), test_utils=tests)
-    torch.library.opcheck(tops.route, (ids, E), test_utils=tests)
-    torch.library.opcheck(tops.route_weighted, (ids, torch.rand(T, 2, requires_grad=True), E),
+    torch.library.opcheck(tops.permute_op, (x, ids, E, None), test_utils=tests)
+    torch.library.opcheck(tops.route_op, (ids, E), test_utils=tests)
+    torch.library.opcheck(tops.route_weighted_op, (ids, torch.rand(T, 2, requires_grad=True), E),
                           test_utils=tests)
     rows = torch.randint(0, T, (7,), dtype=torch.int32)
     off = torch.tensor([0, 3, 7], dtype=torch.int32)
-    torch.library.opcheck(tops.weight_grad, (x.detach(), torch.randn(7, J), rows, None, off, None,
-                                             False), test_utils=tests)
-    torch.library.opcheck(tops.weight_grad, (torch.randn(E, K, J), x.detach(), None, ind, None,
-                                             torch.rand(E, K), True), test_utils=tests)
+    torch.library.opcheck(tops.weight_grad_op, (x.detach(), torch.randn(7, J), rows, None, off,
+                                                None, False), test_utils=tests)
+    torch.library.opcheck(tops.weight_grad_op, (torch.randn(E, K, J), x.detach(), None, ind, None,
+                                                torch.rand(E, K), True), test_utils=tests)
 
 
 def test_torch_compile_without_graph_breaks():

@@ -185,14 +185,14 @@ def egs_experts_forward(self, hidden_states, top_k_index, top_k_weights):
     # route kernel also puts them in slot order (the scale).
     weights = top_k_weights if top_k_weights.dtype in (dt, torch.float32) else \
         top_k_weights.to(dt)
-    rows, offsets, _, scale = ops.route_weighted(top_k_index, weights, num_experts)
+    rows, offsets, _, scale = ops.route_weighted_op(top_k_index, weights, num_experts)
     act = _fused_activation(self)
     if act is not None:
         # Inference: the gate in the GEMM's epilogue (one kernel, no [R, 2F]
         # tensor); training keeps h for the backward (up_projection).
         a = ops.up_projection(x, rows, w_up, b_up, offsets, transposed, *act)
     else:
-        h = ops.gather_matmul(x, rows, w_up, b_up, offsets, transposed)
+        h = ops.gather_matmul_op(x, rows, w_up, b_up, offsets, transposed)
         a = self._apply_gate(h) if self.has_gate else self.act_fn(h)
     init = None
     if self.has_bias:
@@ -201,8 +201,8 @@ def egs_experts_forward(self, hidden_states, top_k_index, top_k_weights):
         # (In float32: CUDA has no bf16 backward of per-sample weights.)
         init = F.embedding_bag(top_k_index, self.down_proj_bias.float(), mode="sum",
                                per_sample_weights=weights.float()).to(dt).contiguous()
-    out = ops.matmul_scatter(a.contiguous(), rows, w_down, init, None if init is not None else t,
-                             scale, offsets, False, transposed)
+    out = ops.matmul_scatter_op(a.contiguous(), rows, w_down, init,
+                                None if init is not None else t, scale, offsets, False, transposed)
     return out.to(hidden_states.dtype)
 
 
