@@ -20,7 +20,7 @@ bool egs::isMovableElementType(Type t) {
   if (auto i = dyn_cast<IntegerType>(t))
     return i.isSignless() && isByteWidth(i.getWidth());
   if (auto f = dyn_cast<FloatType>(t))
-    return isByteWidth(f.getWidth()) && !t.isTF32();
+    return isByteWidth(f.getWidth());
   return false;
 }
 StringRef egs::movableElementTypesString() {
@@ -28,10 +28,11 @@ StringRef egs::movableElementTypesString() {
 }
 
 bool egs::isAccumulableElementType(Type t) {
-  if (isa<IntegerType>(t))
-    return isMovableElementType(t);
-  return t.isF16() || t.isBF16() || t.isF32() || t.isF64();
+  // 8- and 16-bit integers would need a compare-and-swap loop on the
+  // enclosing 32-bit word, which reaches past the end of a buffer.
+  return t.isF16() || t.isBF16() || t.isF32() || t.isF64() ||
+         t.isSignlessInteger(32) || t.isSignlessInteger(64);
 }
 StringRef egs::accumulableElementTypesString() {
-  return "f16, bf16, f32, f64, i8, i16, i32 or i64";
+  return "f16, bf16, f32, f64, i32 or i64";
 }

@@ -26,7 +26,7 @@ bool isMovableElementType(mlir::Type t);
 llvm::StringRef movableElementTypesString();
 
 /// Data that scatter_add accumulates (atomically on the GPU): f16, bf16, f32,
-/// f64 and signless i8, i16, i32, i64.
+/// f64, i32, i64.
 bool isAccumulableElementType(mlir::Type t);
 llvm::StringRef accumulableElementTypesString();
 
