@@ -56,6 +56,7 @@ void buildEGSBufferizePipeline(OpPassManager &pm) {
 
 void buildLowerToCPUPipeline(OpPassManager &pm,
                                   const LowerToCPUOptions &options) {
+  pm.addPass(egs::createCheckInput());
   if (options.bufferize)
     buildEGSBufferizePipeline(pm);
   egs::ConvertEGSToLoopsOptions loops;
@@ -96,6 +97,7 @@ void buildLowerToNVVMPipeline(OpPassManager &pm,
   checkTarget.format = options.format;
   checkTarget.optLevel = options.optLevel;
   pm.addPass(egs::createCheckGPUTarget(checkTarget));
+  pm.addPass(egs::createCheckInput());
   llvm::Expected<cuda::Chip> chipOr = cuda::lookupChip(options.chip);
   cuda::Chip chip = chipOr ? *chipOr : *cuda::lookupChip("sm_90a");
   if (!chipOr)

@@ -173,3 +173,65 @@ func.func @concat_different_axes(%a: tensor<10x4xf32>, %b: tensor<4x10xf32>,
   %c = tensor.concat dim(0) %ga, %gb : (tensor<4x4xf32>, tensor<4x4xf32>) -> tensor<8x4xf32>
   return %c : tensor<8x4xf32>
 }
+
+// -----
+
+// f64 data moves like any 8..64-bit element: fused.
+// CHECK-LABEL: func.func @f64_gather_transpose(
+// CHECK:         egs.gather %{{.*}}[%{{.*}}] axis = 0 permutation = [1, 0] : (tensor<10x4xf64>, tensor<3xi64>) -> tensor<4x3xf64>
+// CHECK-NOT:     linalg.transpose
+func.func @f64_gather_transpose(%x: tensor<10x4xf64>, %ind: tensor<3xi64>) -> tensor<4x3xf64> {
+  %e = tensor.empty() : tensor<3x4xf64>
+  %g = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0)>,
+                                        affine_map<(d0, d1) -> (d0, d1)>],
+                       iterator_types = ["parallel", "parallel"]}
+      ins(%ind : tensor<3xi64>) outs(%e : tensor<3x4xf64>) {
+  ^bb0(%i: i64, %o: f64):
+    %c = arith.index_cast %i : i64 to index
+    %j = linalg.index 1 : index
+    %v = tensor.extract %x[%c, %j] : tensor<10x4xf64>
+    linalg.yield %v : f64
+  } -> tensor<3x4xf64>
+  %e2 = tensor.empty() : tensor<4x3xf64>
+  %t = linalg.transpose ins(%g : tensor<3x4xf64>) outs(%e2 : tensor<4x3xf64>) permutation = [1, 0]
+  return %t : tensor<4x3xf64>
+}
+
+// -----
+
+// Complex (or index, vector, f80) data is not an egs.gather element type
+// (issue 16): the fusion does not fire and the IR stays valid.
+// CHECK-LABEL: func.func @complex_gather_transpose(
+// CHECK-NOT:     egs.gather
+// CHECK:         linalg.generic
+// CHECK:         linalg.transpose
+func.func @complex_gather_transpose(%x: tensor<10x4xcomplex<f32>>, %ind: tensor<3xi64>) -> tensor<4x3xcomplex<f32>> {
+  %e = tensor.empty() : tensor<3x4xcomplex<f32>>
+  %g = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0)>,
+                                        affine_map<(d0, d1) -> (d0, d1)>],
+                       iterator_types = ["parallel", "parallel"]}
+      ins(%ind : tensor<3xi64>) outs(%e : tensor<3x4xcomplex<f32>>) {
+  ^bb0(%i: i64, %o: complex<f32>):
+    %c = arith.index_cast %i : i64 to index
+    %j = linalg.index 1 : index
+    %v = tensor.extract %x[%c, %j] : tensor<10x4xcomplex<f32>>
+    linalg.yield %v : complex<f32>
+  } -> tensor<3x4xcomplex<f32>>
+  %e2 = tensor.empty() : tensor<4x3xcomplex<f32>>
+  %t = linalg.transpose ins(%g : tensor<3x4xcomplex<f32>>) outs(%e2 : tensor<4x3xcomplex<f32>>) permutation = [1, 0]
+  return %t : tensor<4x3xcomplex<f32>>
+}
+
+// -----
+
+// Index data: not fused either (tensor.gather form, into a concat).
+// CHECK-LABEL: func.func @index_gathers_concat(
+// CHECK-NOT:     egs.gather_concat
+// CHECK:         tensor.concat
+func.func @index_gathers_concat(%a: tensor<10x4xindex>, %b: tensor<12x4xindex>,
+                                %ia: tensor<3x1xindex>, %ib: tensor<3x1xindex>) -> tensor<3x8xindex> {
+  %ga = tensor.gather %a[%ia] gather_dims([0]) : (tensor<10x4xindex>, tensor<3x1xindex>) -> tensor<3x4xindex>
+  %gb = tensor.gather %b[%ib] gather_dims([0]) : (tensor<12x4xindex>, tensor<3x1xindex>) -> tensor<3x4xindex>
+  %c = tensor.concat dim(1) %ga, %gb : (tensor<3x4xindex>, tensor<3x4xindex>) -> tensor<3x8xindex>
+  return %c : tensor<3x8xindex>
+}

@@ -99,6 +99,20 @@ def ConvertEGSToGPU : Pass<"convert-egs-to-gpu", "::mlir::ModuleOp"> {
                            "::mlir::LLVM::LLVMDialect"];
 }
 
+def CheckInput : Pass<"egs-check-input", "::mlir::ModuleOp"> {
+  let summary = "Reject input that upstream passes of the egs pipelines would crash on";
+  let description = [{
+    The first pass of `--egs-lower-to-cpu` and `--egs-lower-to-nvvm`. The
+    module has passed the verifiers; this catches what they accept but the
+    pipelines' upstream passes do not survive, with an error at the op:
+
+    * `memref.dim` / `tensor.dim` with a constant index (or one that folds
+      to a constant) outside `[0, rank)`: a negative index passes the
+      upstream verifier and then crashes the canonicalizer of the GPU
+      pipeline.
+  }];
+}
+
 def CheckGPUTarget : Pass<"egs-check-gpu-target", "::mlir::ModuleOp"> {
   let summary = "Fail with a clear message on GPU options egs cannot use";
   let description = [{

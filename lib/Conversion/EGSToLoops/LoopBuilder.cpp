@@ -192,7 +192,7 @@ void LoopBuilder::zeroRows(Value memref, Value lo, Value hi) {
   Type elt = cast<MemRefType>(memref.getType()).getElementType();
   forLoop(lo, hi, 1, [&](Value r) {
     forLoop(cols, [&](Value c) {
-      memref::StoreOp::create(b, loc, fromF32(f32(0.0), elt), memref, ValueRange{r, c});
+      memref::StoreOp::create(b, loc, zero(elt), memref, ValueRange{r, c});
     });
   });
 }

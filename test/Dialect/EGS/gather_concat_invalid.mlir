@@ -157,3 +157,35 @@ func.func @tensor_no_result(%a: tensor<10x4xf32>, %ia: tensor<3xi32>) {
   egs.gather_concat (%a)[%ia] axis = 0 dim = 1 : (tensor<10x4xf32>, tensor<3xi32>) -> ()
   return
 }
+
+// -----
+
+func.func @source_complex_f32(%a: tensor<10x4xcomplex<f32>>, %b: tensor<12x4xcomplex<f32>>, %ia: tensor<3xi32>, %ib: tensor<3xi32>) {
+  // expected-error @+1 {{source #0 element type 'complex<f32>' is not supported; expected a signless integer or float of 8, 16, 32 or 64 bits}}
+  %c = egs.gather_concat (%a, %b)[%ia, %ib] axis = 0 dim = 1 : (tensor<10x4xcomplex<f32>>, tensor<12x4xcomplex<f32>>, tensor<3xi32>, tensor<3xi32>) -> tensor<3x8xcomplex<f32>>
+  return
+}
+
+// -----
+
+func.func @source_vector_4xf32(%a: tensor<10x4xvector<4xf32>>, %b: tensor<12x4xvector<4xf32>>, %ia: tensor<3xi32>, %ib: tensor<3xi32>) {
+  // expected-error @+1 {{source #0 element type 'vector<4xf32>' is not supported; expected a signless integer or float of 8, 16, 32 or 64 bits}}
+  %c = egs.gather_concat (%a, %b)[%ia, %ib] axis = 0 dim = 1 : (tensor<10x4xvector<4xf32>>, tensor<12x4xvector<4xf32>>, tensor<3xi32>, tensor<3xi32>) -> tensor<3x8xvector<4xf32>>
+  return
+}
+
+// -----
+
+func.func @source_f80(%a: tensor<10x4xf80>, %b: tensor<12x4xf80>, %ia: tensor<3xi32>, %ib: tensor<3xi32>) {
+  // expected-error @+1 {{source #0 element type 'f80' is not supported; expected a signless integer or float of 8, 16, 32 or 64 bits}}
+  %c = egs.gather_concat (%a, %b)[%ia, %ib] axis = 0 dim = 1 : (tensor<10x4xf80>, tensor<12x4xf80>, tensor<3xi32>, tensor<3xi32>) -> tensor<3x8xf80>
+  return
+}
+
+// -----
+
+func.func @source_ui32(%a: tensor<10x4xui32>, %b: tensor<12x4xui32>, %ia: tensor<3xi32>, %ib: tensor<3xi32>) {
+  // expected-error @+1 {{source #0 element type 'ui32' is not supported; expected a signless integer or float of 8, 16, 32 or 64 bits}}
+  %c = egs.gather_concat (%a, %b)[%ia, %ib] axis = 0 dim = 1 : (tensor<10x4xui32>, tensor<12x4xui32>, tensor<3xi32>, tensor<3xi32>) -> tensor<3x8xui32>
+  return
+}

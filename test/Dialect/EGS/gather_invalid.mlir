@@ -159,3 +159,78 @@ func.func @missing_axis(%x: tensor<100x64xf32>, %ind: tensor<8xi32>) {
   %g = "egs.gather"(%x, %ind) : (tensor<100x64xf32>, tensor<8xi32>) -> tensor<8x64xf32>
   return
 }
+
+// -----
+
+// Element types the lowerings cannot move (issue 16): complex, vector, f80,
+// index, sub-byte and signed/unsigned integers. Data of 8, 16, 32 or 64 bits
+// (f64, i32, f8, ...) is accepted (test/Integration/CPU/data_movement_types.mlir).
+func.func @x_complex_f32(%x: tensor<10x4xcomplex<f32>>, %ind: tensor<3xi32>) {
+  // expected-error @+1 {{operand 'x' element type 'complex<f32>' is not supported; expected a signless integer or float of 8, 16, 32 or 64 bits}}
+  %g = egs.gather %x[%ind] axis = 0 : (tensor<10x4xcomplex<f32>>, tensor<3xi32>) -> tensor<3x4xcomplex<f32>>
+  return
+}
+
+// -----
+
+func.func @x_vector_4xf32(%x: tensor<10x4xvector<4xf32>>, %ind: tensor<3xi32>) {
+  // expected-error @+1 {{operand 'x' element type 'vector<4xf32>' is not supported; expected a signless integer or float of 8, 16, 32 or 64 bits}}
+  %g = egs.gather %x[%ind] axis = 0 : (tensor<10x4xvector<4xf32>>, tensor<3xi32>) -> tensor<3x4xvector<4xf32>>
+  return
+}
+
+// -----
+
+func.func @x_f80(%x: tensor<10x4xf80>, %ind: tensor<3xi32>) {
+  // expected-error @+1 {{operand 'x' element type 'f80' is not supported; expected a signless integer or float of 8, 16, 32 or 64 bits}}
+  %g = egs.gather %x[%ind] axis = 0 : (tensor<10x4xf80>, tensor<3xi32>) -> tensor<3x4xf80>
+  return
+}
+
+// -----
+
+func.func @x_index(%x: tensor<10x4xindex>, %ind: tensor<3xi32>) {
+  // expected-error @+1 {{operand 'x' element type 'index' is not supported; expected a signless integer or float of 8, 16, 32 or 64 bits}}
+  %g = egs.gather %x[%ind] axis = 0 : (tensor<10x4xindex>, tensor<3xi32>) -> tensor<3x4xindex>
+  return
+}
+
+// -----
+
+func.func @x_i1(%x: tensor<10x4xi1>, %ind: tensor<3xi32>) {
+  // expected-error @+1 {{operand 'x' element type 'i1' is not supported; expected a signless integer or float of 8, 16, 32 or 64 bits}}
+  %g = egs.gather %x[%ind] axis = 0 : (tensor<10x4xi1>, tensor<3xi32>) -> tensor<3x4xi1>
+  return
+}
+
+// -----
+
+func.func @x_ui32(%x: tensor<10x4xui32>, %ind: tensor<3xi32>) {
+  // expected-error @+1 {{operand 'x' element type 'ui32' is not supported; expected a signless integer or float of 8, 16, 32 or 64 bits}}
+  %g = egs.gather %x[%ind] axis = 0 : (tensor<10x4xui32>, tensor<3xi32>) -> tensor<3x4xui32>
+  return
+}
+
+// -----
+
+func.func @x_si8(%x: tensor<10x4xsi8>, %ind: tensor<3xi32>) {
+  // expected-error @+1 {{operand 'x' element type 'si8' is not supported; expected a signless integer or float of 8, 16, 32 or 64 bits}}
+  %g = egs.gather %x[%ind] axis = 0 : (tensor<10x4xsi8>, tensor<3xi32>) -> tensor<3x4xsi8>
+  return
+}
+
+// -----
+
+func.func @x_f128(%x: tensor<10x4xf128>, %ind: tensor<3xi32>) {
+  // expected-error @+1 {{operand 'x' element type 'f128' is not supported; expected a signless integer or float of 8, 16, 32 or 64 bits}}
+  %g = egs.gather %x[%ind] axis = 0 : (tensor<10x4xf128>, tensor<3xi32>) -> tensor<3x4xf128>
+  return
+}
+
+// -----
+
+func.func @x_memref_complex(%x: memref<10x4xcomplex<f32>>, %ind: memref<3xi32>, %out: memref<3x4xcomplex<f32>>) {
+  // expected-error @+1 {{operand 'x' element type 'complex<f32>' is not supported; expected a signless integer or float of 8, 16, 32 or 64 bits}}
+  egs.gather %x[%ind] axis = 0 outs(%out) : (memref<10x4xcomplex<f32>>, memref<3xi32>, memref<3x4xcomplex<f32>>) -> ()
+  return
+}

@@ -191,3 +191,67 @@ func.func @too_many_experts(%x: tensor<4x8xf32>, %ids: tensor<4x2xi32>) {
   %a, %b, %c = egs.permute %x by %ids experts = 9223372036854775807 : (tensor<4x8xf32>, tensor<4x2xi32>) -> (tensor<8x8xf32>, tensor<8xi32>, tensor<?xi32>)
   return
 }
+
+// -----
+
+func.func @x_complex_f32(%x: tensor<16x64xcomplex<f32>>, %ids: tensor<16x2xi32>) {
+  // expected-error @+1 {{operand 'x' element type 'complex<f32>' is not supported; expected a signless integer or float of 8, 16, 32 or 64 bits}}
+  %a:3 = egs.permute %x by %ids experts = 8 : (tensor<16x64xcomplex<f32>>, tensor<16x2xi32>) -> (tensor<32x64xcomplex<f32>>, tensor<32xi32>, tensor<9xi32>)
+  return
+}
+
+// -----
+
+func.func @x_vector_4xf32(%x: tensor<16x64xvector<4xf32>>, %ids: tensor<16x2xi32>) {
+  // expected-error @+1 {{operand 'x' element type 'vector<4xf32>' is not supported; expected a signless integer or float of 8, 16, 32 or 64 bits}}
+  %a:3 = egs.permute %x by %ids experts = 8 : (tensor<16x64xvector<4xf32>>, tensor<16x2xi32>) -> (tensor<32x64xvector<4xf32>>, tensor<32xi32>, tensor<9xi32>)
+  return
+}
+
+// -----
+
+func.func @x_f80(%x: tensor<16x64xf80>, %ids: tensor<16x2xi32>) {
+  // expected-error @+1 {{operand 'x' element type 'f80' is not supported; expected a signless integer or float of 8, 16, 32 or 64 bits}}
+  %a:3 = egs.permute %x by %ids experts = 8 : (tensor<16x64xf80>, tensor<16x2xi32>) -> (tensor<32x64xf80>, tensor<32xi32>, tensor<9xi32>)
+  return
+}
+
+// -----
+
+func.func @x_index(%x: tensor<16x64xindex>, %ids: tensor<16x2xi32>) {
+  // expected-error @+1 {{operand 'x' element type 'index' is not supported; expected a signless integer or float of 8, 16, 32 or 64 bits}}
+  %a:3 = egs.permute %x by %ids experts = 8 : (tensor<16x64xindex>, tensor<16x2xi32>) -> (tensor<32x64xindex>, tensor<32xi32>, tensor<9xi32>)
+  return
+}
+
+// -----
+
+func.func @x_i1(%x: tensor<16x64xi1>, %ids: tensor<16x2xi32>) {
+  // expected-error @+1 {{operand 'x' element type 'i1' is not supported; expected a signless integer or float of 8, 16, 32 or 64 bits}}
+  %a:3 = egs.permute %x by %ids experts = 8 : (tensor<16x64xi1>, tensor<16x2xi32>) -> (tensor<32x64xi1>, tensor<32xi32>, tensor<9xi32>)
+  return
+}
+
+// -----
+
+func.func @x_ui32(%x: tensor<16x64xui32>, %ids: tensor<16x2xi32>) {
+  // expected-error @+1 {{operand 'x' element type 'ui32' is not supported; expected a signless integer or float of 8, 16, 32 or 64 bits}}
+  %a:3 = egs.permute %x by %ids experts = 8 : (tensor<16x64xui32>, tensor<16x2xi32>) -> (tensor<32x64xui32>, tensor<32xi32>, tensor<9xi32>)
+  return
+}
+
+// -----
+
+func.func @x_si8(%x: tensor<16x64xsi8>, %ids: tensor<16x2xi32>) {
+  // expected-error @+1 {{operand 'x' element type 'si8' is not supported; expected a signless integer or float of 8, 16, 32 or 64 bits}}
+  %a:3 = egs.permute %x by %ids experts = 8 : (tensor<16x64xsi8>, tensor<16x2xi32>) -> (tensor<32x64xsi8>, tensor<32xi32>, tensor<9xi32>)
+  return
+}
+
+// -----
+
+func.func @x_memref_vector(%x: memref<16x64xvector<2xf16>>, %ids: memref<16x2xi32>, %xs: memref<32x64xvector<2xf16>>, %map: memref<32xi32>, %off: memref<9xi32>) {
+  // expected-error @+1 {{operand 'x' element type 'vector<2xf16>' is not supported; expected a signless integer or float of 8, 16, 32 or 64 bits}}
+  egs.permute %x by %ids experts = 8 outs(%xs, %map, %off) : (memref<16x64xvector<2xf16>>, memref<16x2xi32>, memref<32x64xvector<2xf16>>, memref<32xi32>, memref<9xi32>) -> ()
+  return
+}

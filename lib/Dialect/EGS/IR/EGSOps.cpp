@@ -400,7 +400,8 @@ LogicalResult PermuteOp::verify() {
     return failure();
   ShapeChecker c(op);
   if (failed(checkTopkIds(op, c, getTopkIds(), getNumExpertsAttr().getInt())) ||
-      failed(c.check(getX(), "operand 'x'", "T,H")))
+      failed(c.check(getX(), "operand 'x'", "T,H")) ||
+      failed(c.isMovableType(getX().getType(), "operand 'x'")))
     return failure();
   if (IntegerAttr attr = getNumOutTokensAttr()) {
     int64_t n = attr.getInt(), kt = c.get("k*T");
@@ -565,7 +566,8 @@ LogicalResult GatherOp::verify() {
   if (failed(verifyForm(op, outs, 1, 1)))
     return failure();
   ShapeChecker c(op);
-  if (failed(c.isIndexType(getInd().getType(), "operand 'ind'")))
+  if (failed(c.isIndexType(getInd().getType(), "operand 'ind'")) ||
+      failed(c.isMovableType(getX().getType(), "operand 'x'")))
     return failure();
   auto g = gatheredShape(op, cast<ShapedType>(getX().getType()),
                          cast<ShapedType>(getInd().getType()), getAxisAttr().getInt(),
@@ -602,10 +604,8 @@ LogicalResult ScatterAddOp::verify() {
     return emitOpError() << "operand 'src' element type "
                          << elementType(getSrc()) << " must match operand "
                          << "'init' (" << elementType(getInit()) << ")";
-  if (!isa<FloatType, IntegerType>(elementType(getInit())))
-    return emitOpError()
-           << "operand 'init' must have float or integer elements, got "
-           << elementType(getInit());
+  if (failed(c.isAccumulableType(getInit().getType(), "operand 'init'")))
+    return failure();
   if (op->getNumResults() == 1 && getResult().getType() != getInit().getType())
     return emitOpError() << "result type " << getResult().getType()
                          << " must equal operand 'init' type "
@@ -630,6 +630,8 @@ LogicalResult GatherConcatOp::verify() {
                          << " permutations";
   ShapeChecker c(op);
   Type elt = elementType(getSources()[0]);
+  if (failed(c.isMovableType(getSources()[0].getType(), "source #0")))
+    return failure();
   SmallVector<int64_t> concat;
   for (size_t s = 0; s < n; ++s) {
     std::string xName = "source #" + std::to_string(s);

@@ -1,5 +1,6 @@
 //===- ShapeChecker.cpp - symbolic shape checks for egs verifiers ---------===//
 #include "ShapeChecker.h"
+#include "egs/Dialect/EGS/IR/ElementTypes.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "llvm/ADT/SmallVector.h"
@@ -10,10 +11,6 @@ using namespace egs::detail;
 
 std::string egs::detail::layoutString(StringRef layout) {
   return ("[" + layout + "]").str();
-}
-
-bool egs::detail::isSupportedDataType(Type t) {
-  return t.isF32() || t.isF16() || t.isBF16();
 }
 
 static Type elementTypeOf(Type t) {
@@ -172,11 +169,29 @@ int64_t ShapeChecker::get(StringRef sym) const {
 
 LogicalResult ShapeChecker::isDataType(Type type, StringRef name) {
   Type elt = elementTypeOf(type);
-  if (isSupportedDataType(elt))
+  if (isComputeElementType(elt))
     return success();
-  return op->emitOpError() << name
-                           << " must have f32, f16 or bf16 elements, got "
+  return op->emitOpError() << name << " must have "
+                           << computeElementTypesString() << " elements, got "
                            << elt;
+}
+
+LogicalResult ShapeChecker::isMovableType(Type type, StringRef name) {
+  Type elt = elementTypeOf(type);
+  if (isMovableElementType(elt))
+    return success();
+  return op->emitOpError() << name << " element type " << elt
+                           << " is not supported; expected "
+                           << movableElementTypesString();
+}
+
+LogicalResult ShapeChecker::isAccumulableType(Type type, StringRef name) {
+  Type elt = elementTypeOf(type);
+  if (isAccumulableElementType(elt))
+    return success();
+  return op->emitOpError() << name << " element type " << elt
+                           << " is not supported; expected "
+                           << accumulableElementTypesString();
 }
 
 LogicalResult ShapeChecker::isIndexType(Type type, StringRef name) {

@@ -39,6 +39,10 @@ public:
   /// Element type checks; `name` names the operand in the message.
   LogicalResult isDataType(Type type, StringRef name);
   LogicalResult isIndexType(Type type, StringRef name);
+  /// Data that gather, gather_concat and permute move (isMovableElementType).
+  LogicalResult isMovableType(Type type, StringRef name);
+  /// Data that scatter_add accumulates (isAccumulableElementType).
+  LogicalResult isAccumulableType(Type type, StringRef name);
 
 private:
   struct Binding {
@@ -64,9 +68,6 @@ private:
 
 /// "[B,T,I]" for messages.
 std::string layoutString(StringRef layout);
-
-/// True for f32, f16 and bf16.
-bool isSupportedDataType(Type t);
 
 } // namespace egs::detail
 

@@ -6,14 +6,13 @@
 //
 //===----------------------------------------------------------------------===//
 #include "FusionForms.h"
+#include "egs/Dialect/EGS/IR/ElementTypes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 
 using namespace mlir;
 using namespace egs;
 using namespace egs::fusion;
-
-static bool isDataType(Type t) { return t.isF32() || t.isF16() || t.isBF16(); }
 
 /// `v` with an arith.extf (the operand cast of a mixed-precision body)
 /// stripped.
@@ -78,7 +77,7 @@ egs::fusion::matchContraction(Operation *raw, const MatchContext &ctx) {
   Type lhsElt = getElementTypeOrSelf(op.getDpsInputOperand(0)->get());
   Type rhsElt = getElementTypeOrSelf(op.getDpsInputOperand(1)->get());
   Type accElt = getElementTypeOrSelf(op->getResult(0));
-  if (lhsElt != rhsElt || !isDataType(lhsElt))
+  if (lhsElt != rhsElt || !isComputeElementType(lhsElt))
     return ctx.fail("operands must share one element type among f32, f16 "
                     "and bf16");
   if (!accElt.isF32())

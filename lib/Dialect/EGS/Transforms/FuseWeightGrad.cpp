@@ -15,6 +15,7 @@
 //===----------------------------------------------------------------------===//
 #include "FusionForms.h"
 #include "egs/Dialect/EGS/IR/EGSOps.h"
+#include "egs/Dialect/EGS/IR/ElementTypes.h"
 
 using namespace mlir;
 using namespace egs;
@@ -133,7 +134,7 @@ static FailureOr<GradLoops> matchGradContraction(linalg::LinalgOp op,
     return ctx.fail("the body is not a multiply-accumulate");
   Type dataType = getElementTypeOrSelf(op.getDpsInputOperand(0)->get());
   if (getElementTypeOrSelf(op.getDpsInputOperand(1)->get()) != dataType ||
-      !(dataType.isF32() || dataType.isF16() || dataType.isBF16()))
+      !isComputeElementType(dataType))
     return ctx.fail("operands must share one element type among f32, f16 "
                     "and bf16");
   if (!getElementTypeOrSelf(op->getResult(0)).isF32())

@@ -14,6 +14,7 @@
 //===----------------------------------------------------------------------===//
 #include "FusionForms.h"
 #include "egs/Dialect/EGS/IR/EGSOps.h"
+#include "egs/Dialect/EGS/IR/ElementTypes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -348,6 +349,9 @@ FailureOr<GatherForm> egs::fusion::matchGather(Value v,
     return ctx.fail("operand is a block argument, not a gather");
   if (!v.hasOneUse())
     return ctx.fail("the gathered value has other users");
+  if (!isMovableElementType(getElementTypeOrSelf(v)))
+    return ctx.fail("egs gathers " + movableElementTypesString() +
+                    " elements only");
   if (auto op = dyn_cast<GatherOp>(def))
     return matchEGSGather(op, ctx);
   if (auto op = dyn_cast<tensor::GatherOp>(def))

@@ -216,6 +216,8 @@ def EGS_PermuteOp : EGS_Op<"permute"> {
     past T*k, when `num_out_tokens` is larger, are zero);
     expert_offsets `[E+1]` i32 prefix offsets into x_sorted (counting kept
     rows only). These are the semantics of `grouped_gemm.ops.permute`.
+    x and x_sorted share one element type: any signless integer or float of
+    8, 16, 32 or 64 bits (the rows are only moved).
 
     ```mlir
     %xs, %map, %off = egs.permute %x by %ids experts = 8 : (...) -> (...)
@@ -299,7 +301,9 @@ def EGS_GatherOp : EGS_Op<"gather"> {
 
     of shape `x.shape[:axis] ++ ind.shape[n:] ++ x.shape[axis+1:]`, and the
     result is `transpose(g, permutation)` (result dim d is g's dim
-    `permutation[d]`), written directly in that layout.
+    `permutation[d]`), written directly in that layout. x and the result
+    share one element type: any signless integer or float of 8, 16, 32 or 64
+    bits.
 
     ```mlir
     %g = egs.gather %x[%ind] axis = 0 permutation = [1, 0]
@@ -324,6 +328,8 @@ def EGS_ScatterAddOp : EGS_Op<"scatter_add"> {
         out = init;  out[b.., p.., ind[b.., q..], s..] += src[b.., p.., q.., s..]
 
     Duplicate indices accumulate. In the memref form `init` is updated in place.
+    src, init and the result share one element type: f16, bf16, f32, f64,
+    i32 or i64 (added atomically on the GPU).
 
     ```mlir
     %o = egs.scatter_add %src into %init[%ind] axis = 0 : (...) -> tensor<100x64xf32>
@@ -345,6 +351,8 @@ def EGS_GatherConcatOp : EGS_Op<"gather_concat", [AttrSizedOperandSegments]> {
     `transpose(take(sources[s], indices[s], axis), permutations[s])` and the
     pieces are concatenated along `dim` of the result. `permutations`, when
     present, has one permutation per source. All gathers use the same `axis`.
+    The sources and the result share one element type: any signless integer
+    or float of 8, 16, 32 or 64 bits.
 
     ```mlir
     %c = egs.gather_concat (%a, %b)[%ia, %ib] axis = 0 dim = 1
