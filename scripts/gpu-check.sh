@@ -6,6 +6,8 @@
 #                                       #   [".carry/gpu-check"]); writes $OUT
 #   scripts/gpu-check.sh sweep          # on the GPU machine: tile-strategy
 #                                       #   checks + token-choice GEMM timings
+#   scripts/gpu-check.sh wgrad          # on the GPU machine: the layer rows'
+#                                       #   dW GEMMs per weight-gradient tile
 #   scripts/gpu-check.sh seed           # on the GPU machine: the same for the
 #                                       #   expert-choice seed gather + ncu
 #   scripts/gpu-check.sh sanitize       # on the GPU machine: compute-sanitizer
@@ -185,6 +187,15 @@ sweep() {
   EGS_CHECK_SWEEP=1 timeout 540 python3 gpu_check.py "$CARRY" 2>&1 | tee "$out/gpu_check_sweep.log"
 }
 
+# The layer rows' dW GEMMs with every weight-gradient tile (checked against
+# torch._grouped_mm first; EGS_CHECK_WG_TILES=a,b picks tiles).
+wgrad() {
+  local out="${OUT:-/tmp/egs-gpu-check}"
+  mkdir -p "$out"
+  cd "$CARRY"
+  EGS_CHECK_WG_LAYER=1 timeout 400 python3 gpu_check.py "$CARRY" 2>&1 | tee "$out/gpu_check_wgrad.log"
+}
+
 # The expert-choice seed gather: tile-strategy checks, the seed timings per
 # tile, and Nsight Compute's view of the default kernel.
 seed() {
@@ -263,6 +274,7 @@ case "$MODE" in
   sanitize) sanitize ;;
   device) device ;;
   sweep) sweep ;;
+  wgrad) wgrad ;;
   seed) seed ;;
   verify) verify "${2:?verify needs the directory of the device outputs}" ;;
   *) echo "usage: $0 build | device | verify DIR" >&2; exit 2 ;;

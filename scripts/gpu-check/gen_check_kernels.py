@@ -73,6 +73,38 @@ def func(name, args, op):
 WEIGHT_GRAD_TILE_SHAPES = [(64, 40), (200, 300), (1000, 1096), (4096, 14336), (2048, 1536), (2048, 1024)]
 
 
+# The layer rows' dW shapes (benchmarks/bench_layer.py): up = x[rows] * dy
+# with (I, J) = (H, 2F), down = a * dout[rows] scale with (F, H); each with
+# the heuristic and every tile of WG_TILES, for the weight-gradient sweep.
+WEIGHT_GRAD_LAYER_ROWS = {"mixtral": (4096, 14336), "qwen3": (2048, 768), "olmoe": (2048, 1024)}
+WG_TILES = {
+    "wg128x256s4": (128, 256, 4, 8), "wg128x256s3": (128, 256, 3, 8),
+    "wg128x128s4": (128, 128, 4, 8), "wg128x128s3": (128, 128, 3, 8),
+    "wg256x128s3": (256, 128, 3, 16), "wg256x128s4": (256, 128, 4, 16),
+    "wg64x256s4": (64, 256, 4, 4), "wg64x128s4": (64, 128, 4, 4),
+}
+
+
+def weight_grad_layer_funcs():
+    M = memref
+    for row, (H, F) in WEIGHT_GRAD_LAYER_ROWS.items():
+        for tag in [""] + list(WG_TILES):
+            attr = ""
+            if tag:
+                bm, bn, st, wa = WG_TILES[tag]
+                attr = (f" {{tile = #egs.tile<bm = {bm}, bn = {bn}, bk = 64, stages = {st}, warps = {wa}, "
+                        f'mma = "warpgroup">}}')
+            sfx = f"_{tag}" if tag else ""
+            func(f"wgl_up_{row}{sfx}", [("x", M(2, "bf16", ["?", str(H)])), ("rows", M(1, "i32")),
+                                         ("dy", M(2, "bf16", ["?", str(2 * F)])), ("off", M(1, "i32")),
+                                         ("dw", M(3, "bf16", ["?", str(H), str(2 * F)]))],
+                 "egs.weight_grad %x[%rows] * %dy offsets %off outs(%dw)" + attr)
+            func(f"wgl_down_{row}{sfx}", [("a", M(2, "bf16", ["?", str(F)])), ("dout", M(2, "bf16", ["?", str(H)])),
+                                           ("rows", M(1, "i32")), ("off", M(1, "i32")), ("s", M(1, "f32")),
+                                           ("dw", M(3, "bf16", ["?", str(F), str(H)]))],
+                 "egs.weight_grad %a * %dout[%rows] offsets %off scale %s outs(%dw)" + attr)
+
+
 def weight_grad_funcs():
     M = memref
     for dt, out in [("bf16", "f32"), ("bf16", "bf16"), ("f16", "f16"), ("f16", "f32"), ("f32", "f32")]:
@@ -245,6 +277,7 @@ def main():
     func("scatter_add_rows_f32", [("src", M(2, "f32")), ("ind", M(1, "i64")), ("init", M(2, "f32"))],
          "egs.scatter_add %src into %init[%ind] axis = 0")
     weight_grad_funcs()
+    weight_grad_layer_funcs()
     transposed_funcs()
     # Tile-strategy variants (the #egs.tile override) for the timing table.
     for tag, tile in TILES.items():

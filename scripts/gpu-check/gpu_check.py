@@ -774,6 +774,43 @@ def weight_grad_timings(T=4096):
         del dw, dw32, xs
 
 
+WEIGHT_GRAD_LAYER_ROWS = {"mixtral": (8, 2, 4096, 14336), "qwen3": (128, 8, 2048, 768),
+                          "olmoe": (64, 8, 2048, 1024)}
+WG_TILES = ["wg128x256s4", "wg128x256s3", "wg128x128s4", "wg128x128s3", "wg256x128s3", "wg256x128s4",
+            "wg64x256s4", "wg64x128s4"]
+
+
+def weight_grad_layer_timings(T=4096):
+    """The layer rows' two dW GEMMs (up: x[rows]^T dy, down: (s * a)^T
+    dout[rows]) with the heuristic and each tile of WG_TILES (checked
+    against torch first), vs torch._grouped_mm on pre-gathered rows."""
+    tiles = os.environ.get("EGS_CHECK_WG_TILES")
+    tiles = WG_TILES if tiles is None else [t for t in tiles.split(",") if t]
+    for name, (E, k, H, F) in WEIGHT_GRAD_LAYER_ROWS.items():
+        ids = torch.stack([torch.randperm(E, device=DEV)[:k] for _ in range(T)]).to(torch.int32)
+        rows, off, _ = route_ref(ids, E)
+        R, rowsl, offs_end = T * k, rows.long(), off[1:].contiguous()
+        s = torch.rand((R,), device=DEV)
+        x, dy = rand((T, H), "bf16"), rand((R, 2 * F), "bf16")
+        a, dout = rand((R, F), "bf16"), rand((T, H), "bf16")
+        for side, args, (I, J), tf in [
+                ("up", (x, rows, dy, off), (H, 2 * F), lambda: torch._grouped_mm(x[rowsl].t(), dy, offs=offs_end)),
+                ("down", (a, dout, rows, off, s), (F, H),
+                 lambda: torch._grouped_mm((a * s[:, None].to(a.dtype)).t(), dout[rowsl], offs=offs_end))]:
+            dw = torch.empty((E, I, J), device=DEV, dtype=torch.bfloat16)
+            ref = tf().float()
+            for tag in [""] + tiles:
+                fn = f"wgl_{side}_{name}" + (f"_{tag}" if tag else "")
+                dw.fill_(float("nan"))
+                call(fn, *args, dw)
+                torch.cuda.synchronize()
+                check(f"weight_grad {name}-{side} {tag or 'heuristic'} vs torch._grouped_mm", rel_err(dw, ref), 1e-2)
+                timing(f"weight_grad {name}-{side} T{T} (I{I} J{J}) {tag or 'heuristic'}",
+                       lambda fn=fn, args=args, dw=dw: call(fn, *args, dw), tf if not tag else None,
+                       2 * R * I * J, None)
+            del dw, ref
+
+
 # ---------------------------------------------------------------------------
 # Timings
 # ---------------------------------------------------------------------------
@@ -848,6 +885,8 @@ def timing(case, egs_fn, torch_fn, flops=None, bytes_=None, out_mib=None):
 def run_timings():
     if os.environ.get("EGS_CHECK_SWEEP"):
         return ragged_timings()
+    if os.environ.get("EGS_CHECK_WG_LAYER") is not None:
+        return weight_grad_layer_timings()
     if os.environ.get("EGS_CHECK_WEIGHT_GRAD") or os.environ.get("EGS_CHECK_TRANSPOSED"):
         # The training path's rows: dW and/or transposed vs untransposed weights.
         if os.environ.get("EGS_CHECK_WEIGHT_GRAD"):
@@ -981,6 +1020,8 @@ def main():
              check_strategies, check_weight_grad, check_transposed]
     if os.environ.get("EGS_CHECK_WEIGHT_GRAD") and not os.environ.get("EGS_CHECK_ALL"):
         parts = [check_weight_grad]  # then the dW timing rows only (EGS_CHECK_ALL: every check)
+    if os.environ.get("EGS_CHECK_WG_LAYER") is not None:
+        parts = []  # the dW layer rows check themselves before timing
     if os.environ.get("EGS_CHECK_SWEEP"):
         # Tile sweep: the strategy checks, then the token-choice timing rows only.
         parts = [check_ragged, check_strategies]

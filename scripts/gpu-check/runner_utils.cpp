@@ -62,6 +62,7 @@ std::ostream &operator<<(std::ostream &os, const bf16 &f) {
   }
 EGS_PRINTER(F32, float)
 EGS_PRINTER(F64, double)
+EGS_PRINTER(I16, int16_t)
 EGS_PRINTER(I32, int32_t)
 EGS_PRINTER(I64, int64_t)
 EGS_PRINTER(F16, f16)

@@ -338,14 +338,41 @@ static GemmConfig weightGradHeuristic(const WeightGradShape &s, GemmPath path,
 }
 
 FailureOr<GemmConfig> egs::chooseWeightGradConfig(
-    const WeightGradShape &shape, GemmPath path, int64_t maxSharedMemory,
+    const WeightGradShape &shape, GemmPath path,
+    std::optional<TileOverride> override, int64_t maxSharedMemory,
     bool warpgroupMma, function_ref<InFlightDiagnostic()> emitError) {
   GemmConfig c = weightGradHeuristic(shape, path, warpgroupMma);
+  if (override && path != GemmPath::CudaCoreGeneral) {
+    if (path == GemmPath::TensorCore)
+      c.path = override->warpgroup ? GemmPath::Warpgroup : GemmPath::TensorCore;
+    c.bm = override->bm;
+    c.bn = override->bn;
+    c.bk = override->bk;
+    c.stages = override->stages;
+    c.warps = override->warps;
+  }
   auto fail = [&](const Twine &why) -> FailureOr<GemmConfig> {
     emitError() << "weight-gradient tile configuration " << c.tag()
                 << " cannot be used: " << why;
     return failure();
   };
+  if (override && path != GemmPath::CudaCoreGeneral) {
+    if (c.bm <= 0 || c.bn <= 0 || c.bk <= 0 || c.warps <= 0 || c.warps > 32)
+      return fail("sizes must be positive and warps at most 32");
+    if (override->warpgroup && !warpgroupMma)
+      return fail("warpgroup MMA needs sm_90a");
+    if (c.path == GemmPath::Warpgroup &&
+        (c.bk != 64 || c.bm % 64 || c.bn % 64 || c.bn > 256))
+      return fail("warpgroup MMA needs bk = 64, bm a multiple of 64 and bn a "
+                  "multiple of 64 up to 256");
+    if (c.path == GemmPath::TensorCore && (c.bm % 16 || c.bn % 16 || c.bk % 16))
+      return fail("bm, bn and bk must be multiples of 16 for mma.sync");
+    if (c.path == GemmPath::CudaCoreAsync && (c.bm % 4 || c.bn % 4 || c.bk % 4))
+      return fail("bm, bn and bk must be multiples of 4 for 16-byte copies");
+  }
+  int64_t minStages = c.path == GemmPath::Warpgroup ? 3 : 2;
+  if (c.path != GemmPath::CudaCoreGeneral && c.stages < minStages)
+    return fail("the pipeline needs at least " + Twine(minStages) + " stages");
   bool completed;
   if (c.path == GemmPath::Warpgroup) {
     // One warpgroup per 64 rows of I, each the full bn wide; 128-byte K-rows
@@ -362,8 +389,7 @@ FailureOr<GemmConfig> egs::chooseWeightGradConfig(
   }
   if (!completed)
     return fail("no split of the tile over the warps");
-  int64_t minStages = c.path == GemmPath::Warpgroup ? 3 : 2;
-  while (c.stages > minStages &&
+  while (!override && c.stages > minStages &&
          weightGradSharedLayout(c).totalBytes > maxSharedMemory)
     --c.stages;
   int64_t smem = weightGradSharedLayout(c).totalBytes;

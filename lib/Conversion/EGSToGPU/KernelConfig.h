@@ -125,8 +125,11 @@ struct WeightGradShape {
 /// CudaCoreGeneral): one block per bm x bn tile of dw[e], bk slots per
 /// reduction slice. Fails with a diagnostic from `emitError`.
 /// `warpgroupMma`: the large tiles of the tensor-core path use wgmma.
+/// `override` (the op's `tile`) replaces the heuristic's sizes on the fast
+/// paths; it is checked like the heuristic's choice.
 mlir::FailureOr<GemmConfig>
 chooseWeightGradConfig(const WeightGradShape &shape, GemmPath path,
+                       std::optional<TileOverride> override,
                        int64_t maxSharedMemory, bool warpgroupMma,
                        llvm::function_ref<mlir::InFlightDiagnostic()> emitError);
 

@@ -81,12 +81,17 @@ struct WeightGradToGPU
     GemmPath fastPath = shape.dataType.isF32() ? GemmPath::CudaCoreAsync
                                                : GemmPath::TensorCore;
     auto emitError = [&] { return op->emitOpError(); };
-    FailureOr<GemmConfig> fast =
-        chooseWeightGradConfig(shape, fastPath, options.maxSharedMemory,
-                               options.warpgroupMma, emitError);
-    FailureOr<GemmConfig> general =
-        chooseWeightGradConfig(shape, GemmPath::CudaCoreGeneral,
-                               options.maxSharedMemory, false, emitError);
+    std::optional<TileOverride> override;
+    if (TileConfigAttr tile = op.getTileAttr())
+      override = TileOverride{tile.getBm(),     tile.getBn(),    tile.getBk(),
+                              tile.getStages(), tile.getWarps(),
+                              tile.getMma() == "warpgroup"};
+    FailureOr<GemmConfig> fast = chooseWeightGradConfig(
+        shape, fastPath, override, options.maxSharedMemory,
+        options.warpgroupMma, emitError);
+    FailureOr<GemmConfig> general = chooseWeightGradConfig(
+        shape, GemmPath::CudaCoreGeneral, std::nullopt,
+        options.maxSharedMemory, false, emitError);
     if (failed(fast) || failed(general))
       return failure();
     return WeightGradStrategies{*fast, *general};

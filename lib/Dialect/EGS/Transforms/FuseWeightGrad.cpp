@@ -256,7 +256,7 @@ struct FuseGatherIntoWeightGrad : OpInterfaceRewritePattern<linalg::LinalgOp> {
                       : Value();
     auto fused = WeightGradOp::create(
         rewriter, loc, last->getResult(0).getType(), lhs.data, lhsInd, rhs.data,
-        rhsInd, /*expert_offsets=*/Value(), scale, /*out=*/Value());
+        rhsInd, /*expert_offsets=*/Value(), scale, /*out=*/Value(), /*tile=*/TileConfigAttr());
     rewriter.replaceOp(last, fused.getDw());
     if (rounding)
       rewriter.eraseOp(op);

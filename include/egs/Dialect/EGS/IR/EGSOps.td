@@ -171,6 +171,10 @@ def EGS_WeightGradOp : EGS_Op<"weight_grad", [AttrSizedOperandSegments]> {
     so the result is bitwise reproducible. Gathered operands of both sides
     share the token dimension T.
 
+    `tile` overrides the GPU kernel strategy (bm rows of I by bn columns of
+    J per block, bk slots per reduction slice; the pass-level `tile` option
+    does not apply to this op).
+
     This is dW of `gather_matmul` (`%x[%rows] * %dy`) and of
     `matmul_scatter` (`%y * %dout[%rows] scale %s`, which is `[E,J,I]` like
     its weight).
@@ -186,7 +190,8 @@ def EGS_WeightGradOp : EGS_Op<"weight_grad", [AttrSizedOperandSegments]> {
                        EGS_Shaped:$rhs, Optional<EGS_Shaped>:$rhs_ind,
                        Optional<EGS_Shaped>:$expert_offsets,
                        Optional<EGS_Shaped>:$scale,
-                       Optional<AnyMemRef>:$out);
+                       Optional<AnyMemRef>:$out,
+                       OptionalAttr<EGS_TileConfigAttr>:$tile);
   let results = (outs Optional<AnyRankedTensor>:$dw);
   let assemblyFormat = [{
     $lhs (`[` $lhs_ind^ `]`)? `*` $rhs (`[` $rhs_ind^ `]`)?
