@@ -42,11 +42,12 @@ is_program() {
   grep -q "^// RUN: egs-runner" "$f" && ! grep -q "^// RUN: not " "$f"
 }
 
-# check_library BUILD CHIP NAME SOURCE: $obj/SOURCE -> $CARRY/lib/NAME.
+# check_library BUILD CHIP NAME SOURCE [OPTIONS]: $obj/SOURCE -> $CARRY/lib/NAME
+# (OPTIONS: more --egs-lower-to-nvvm options).
 check_library() {
-  local build=$1 chip=$2 name=$3 src=$4 llvm=/usr/lib/llvm-22/bin
+  local build=$1 chip=$2 name=$3 src=$4 extra=${5:-} llvm=/usr/lib/llvm-22/bin
   "$build/bin/egs-opt" "$obj/$src" \
-    --egs-lower-to-nvvm="bufferize=false host-buffers=device host-sync=false chip=$chip" -o "$obj/check.llvm.mlir"
+    --egs-lower-to-nvvm="bufferize=false host-buffers=device host-sync=false chip=$chip $extra" -o "$obj/check.llvm.mlir"
   "$llvm/mlir-translate" --mlir-to-llvmir "$obj/check.llvm.mlir" -o "$obj/check.ll"
   "$llvm/llc" -O3 -relocation-model=pic -filetype=obj "$obj/check.ll" -o "$obj/check.o"
   g++ -shared "$obj/check.o" -L "$CARRY/lib" -legs_test_utils -legs_cuda_runtime -Wl,-rpath,'$ORIGIN' \
@@ -107,6 +108,12 @@ build() {
   echo "== check library, weight_grad for sm_80"
   python3 "$HERE/gen_check_kernels.py" --weight-grad-only > "$obj/check_wg.mlir"
   check_library "$build" sm_80 libegs_check_sm80.so check_wg.mlir
+  # The seed gather with dynamic B, T, K, with and without the host-side
+  # shape checks (check-indices): gpu_check.py's shape-check cost row.
+  echo "== check libraries, shape checks on/off"
+  python3 "$HERE/gen_check_kernels.py" --shape-check-cost > "$obj/check_shape.mlir"
+  check_library "$build" "$chip" libegs_check_shape_on.so check_shape.mlir check-indices=true
+  check_library "$build" "$chip" libegs_check_shape_off.so check_shape.mlir check-indices=false
   cp "$HERE/gpu_check.py" "$CARRY/"
   rm -rf "$obj"
   du -sh "$CARRY"

@@ -203,6 +203,14 @@ def transposed_funcs():
 
 
 def main():
+    if sys.argv[1:] == ["--shape-check-cost"]:
+        # The seed gather, B, T, K dynamic (the host code compares them).
+        func("gm_seed_dyn", [("x", memref(3, "bf16", ["?", "?", "128"])), ("ind", memref(3, "i32", ["?", "32", "?"])),
+                             ("w", memref(3, "bf16", ["32", "128", "64"])),
+                             ("y", memref(4, "bf16", ["?", "32", "?", "64"]))],
+             "egs.gather_matmul %x[%ind] * %w outs(%y)")
+        print("\n\n".join(FUNCS))
+        return
     if sys.argv[1:] == ["--weight-grad-only"]:
         # (The sm_80 library: the other ops' warpgroup tile overrides need sm_90a.)
         weight_grad_funcs()

@@ -16,6 +16,7 @@ import ctypes
 import math
 import os
 import sys
+import time
 import traceback
 
 import torch
@@ -811,6 +812,47 @@ def weight_grad_layer_timings(T=4096):
             del dw, ref
 
 
+def shape_check_cost():
+    """The eager call of the seed gather (dynamic B, T, K) with the host-side
+    shape checks (check-indices=true) and without: wall time per call
+    including the kernel (call + synchronize), interleaved rounds."""
+    libs = {}
+    for opt in ("on", "off"):
+        path = os.path.join(DIR, "lib", f"libegs_check_shape_{opt}.so")
+        if not os.path.exists(path):
+            print(f"shape check cost: {path} missing")
+            return
+        libs[opt] = getattr(ctypes.CDLL(path), "_mlir_ciface_gm_seed_dyn")
+        libs[opt].restype = None
+    B, T, E, K, I, J = 64, 256, 32, 32, 128, 64
+    x, w = rand((B, T, I), "bf16"), rand((E, I, J), "bf16", 0.1)
+    ind = torch.randint(0, T, (B, E, K), device=DEV, dtype=torch.int32)
+    y = torch.empty((B, E, K, J), device=DEV, dtype=torch.bfloat16)
+    keep = [descriptor(t) for t in (x, ind, w, y)]
+    descs = [ctypes.byref(d) for d in keep]
+    RT.egsSetCurrentStream(torch.cuda.current_stream().cuda_stream or 1)
+    ref = torch.einsum("beki,eij->bekj", x[torch.arange(B, device=DEV)[:, None, None], ind.long()].float(), w.float())
+    for opt, f in libs.items():
+        y.fill_(float("nan"))
+        f(*descs)
+        torch.cuda.synchronize()
+        check(f"seed gather, dynamic B T K, shape checks {opt}", rel_err(y, ref), 1e-2)
+    times = {"on": [], "off": []}
+    for _ in range(7):
+        for opt, f in libs.items():
+            ts = []
+            for _ in range(300):
+                t0 = time.perf_counter()
+                f(*descs)
+                torch.cuda.synchronize()
+                ts.append(time.perf_counter() - t0)
+            ts.sort()
+            times[opt].append(ts[len(ts) // 2] * 1e6)
+    on, off = sorted(times["on"])[3], sorted(times["off"])[3]
+    print(f"shape check cost (seed gather eager call + sync): on {on:.2f} us, off {off:.2f} us, "
+          f"difference {on - off:+.2f} us", flush=True)
+
+
 # ---------------------------------------------------------------------------
 # Timings
 # ---------------------------------------------------------------------------
@@ -886,6 +928,7 @@ def run_timings():
     if os.environ.get("EGS_CHECK_SWEEP"):
         return ragged_timings()
     if os.environ.get("EGS_CHECK_WG_LAYER") is not None:
+        shape_check_cost()
         return weight_grad_layer_timings()
     if os.environ.get("EGS_CHECK_WEIGHT_GRAD") or os.environ.get("EGS_CHECK_TRANSPOSED"):
         # The training path's rows: dW and/or transposed vs untransposed weights.

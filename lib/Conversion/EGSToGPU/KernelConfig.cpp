@@ -398,3 +398,16 @@ FailureOr<GemmConfig> egs::chooseWeightGradConfig(
                 Twine(maxSharedMemory));
   return c;
 }
+
+FailureOr<SmallVector<WeightGradVariant>> egs::chooseWeightGradVariants(
+    const WeightGradShape &shape, GemmPath path,
+    std::optional<TileOverride> override, int64_t maxSharedMemory,
+    bool warpgroupMma, function_ref<InFlightDiagnostic()> emitError) {
+  FailureOr<GemmConfig> main = chooseWeightGradConfig(
+      shape, path, override, maxSharedMemory, warpgroupMma, emitError);
+  if (failed(main))
+    return failure();
+  SmallVector<WeightGradVariant> variants;
+  variants.push_back({*main, 0});
+  return variants;
+}

@@ -133,6 +133,22 @@ chooseWeightGradConfig(const WeightGradShape &shape, GemmPath path,
                        int64_t maxSharedMemory, bool warpgroupMma,
                        llvm::function_ref<mlir::InFlightDiagnostic()> emitError);
 
+/// A weight-gradient strategy and the slots per expert (on average: R / E,
+/// or B * K) it is meant for, at least.
+struct WeightGradVariant {
+  GemmConfig config;
+  int64_t minSlotsPerExpert = 0;
+};
+
+/// The fast weight-gradient strategies to choose from at run time, most
+/// slots per expert first; the last one applies to every size. One strategy
+/// when `override` is given. Fails with a diagnostic from `emitError`.
+mlir::FailureOr<llvm::SmallVector<WeightGradVariant>>
+chooseWeightGradVariants(
+    const WeightGradShape &shape, GemmPath path,
+    std::optional<TileOverride> override, int64_t maxSharedMemory,
+    bool warpgroupMma, llvm::function_ref<mlir::InFlightDiagnostic()> emitError);
+
 /// Byte offsets into the weight-gradient kernel's dynamic shared memory:
 /// both operands staged as K-rows tiles ([stages][bk][bm + pad] and
 /// [stages][bk][bn + pad]; Warpgroup: 128-byte swizzled slabs of 64 columns

@@ -14,7 +14,8 @@ using namespace egs;
 
 namespace {
 struct WeightGradStrategies {
-  GemmConfig fast, general;
+  SmallVector<WeightGradVariant> fast;
+  GemmConfig general;
 };
 } // namespace
 
@@ -86,7 +87,7 @@ struct WeightGradToGPU
       override = TileOverride{tile.getBm(),     tile.getBn(),    tile.getBk(),
                               tile.getStages(), tile.getWarps(),
                               tile.getMma() == "warpgroup"};
-    FailureOr<GemmConfig> fast = chooseWeightGradConfig(
+    FailureOr<SmallVector<WeightGradVariant>> fast = chooseWeightGradVariants(
         shape, fastPath, override, options.maxSharedMemory,
         options.warpgroupMma, emitError);
     FailureOr<GemmConfig> general = chooseWeightGradConfig(
@@ -122,8 +123,37 @@ struct WeightGradToGPU
     Value fastOk = kb.andB(host.vectorAccessible(ops.lhs, 16),
                            kb.andB(host.vectorAccessible(ops.rhs, 16),
                                    host.vectorAccessible(ops.dw, 16)));
-    spec.config = strategies.fast;
-    launchWeightGrad(host, spec, ops, kb.andB(fits, fastOk));
+    // The fast variant for the slots per expert on average (the slot-shaped
+    // tensor's slots over E; no device read).
+    Value fast = kb.andB(fits, fastOk);
+    ArrayRef<WeightGradVariant> variants = strategies.fast;
+    Value perExpert;
+    if (variants.size() > 1) {
+      Value slots = op.getLhsInd() ? op.getLhsInd()
+                    : op.getRhsInd() ? op.getRhsInd()
+                                     : op.getLhs();
+      auto dim = [&](Value v, int64_t d) {
+        return memref::DimOp::create(kb.builder(), kb.getLoc(), v, d)
+            .getResult();
+      };
+      Value numSlots = dim(slots, 0);
+      if (!spec.ragged)
+        numSlots = spec.batched ? kb.mul(numSlots, dim(slots, 2))
+                                : dim(slots, 1);
+      Value experts = kb.maxS(dim(op.getOut(), 0), kb.idx(1));
+      perExpert = kb.divU(numSlots, experts);
+    }
+    for (size_t i = 0; i < variants.size(); ++i) {
+      Value cond = fast;
+      if (i + 1 < variants.size())
+        cond = kb.andB(cond, kb.ge(perExpert,
+                                   kb.idx(variants[i].minSlotsPerExpert)));
+      if (i > 0)
+        cond = kb.andB(cond, kb.lt(perExpert,
+                                   kb.idx(variants[i - 1].minSlotsPerExpert)));
+      spec.config = variants[i].config;
+      launchWeightGrad(host, spec, ops, cond);
+    }
     spec.config = strategies.general;
     launchWeightGrad(host, spec, ops, kb.notB(kb.andB(fits, fastOk)));
   }
