@@ -201,8 +201,11 @@ def signature(kind, out):
 # A crash on such an input is reported as known under the pattern's name.
 UPSTREAM_CRASHES = [
     ("dense array of index", re.compile(r"array<\s*index\s*:")),
-    ("linalg.transpose permutation past 64 bits",
-     re.compile(r"permutation\s*=\s*\[[^\]]*\d{20,}")),
+    # linalg.transpose's permutation, linalg.broadcast's and linalg.reduce's
+    # dimensions: any error inside the list (a value past 64 bits, a float,
+    # a name) crashes after its diagnostic.
+    ("malformed linalg permutation/dimensions list",
+     re.compile(r"\b(permutation|dimensions)\s*=\s*\[[^\]]*(\d{20,}|[^\]\s\d,-])")),
     ("named linalg.batch_matmul on index or vector elements",
      re.compile(r"linalg\.batch_matmul\b[^\n]*(xindex>|x?vector<)")),
 ]
