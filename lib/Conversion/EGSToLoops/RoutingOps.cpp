@@ -9,6 +9,8 @@
 #include "egs/Conversion/EGSToLoops/EGSToLoops.h"
 #include "egs/Dialect/EGS/IR/EGSOps.h"
 
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/PatternMatch.h"
 
 using namespace mlir;
@@ -156,10 +158,95 @@ struct LowerUnpermute : LoopLoweringPattern<UnpermuteOp> {
     });
   }
 };
+/// Sinkhorn-Knopp: p holds K = exp(logits - row max) while r [T] and c [E]
+/// are iterated (each sum in index order), then p = r * K * c.
+struct LowerSinkhorn : LoopLoweringPattern<SinkhornOp> {
+  using LoopLoweringPattern::LoopLoweringPattern;
+
+  void lower(SinkhornOp op, LoopBuilder &lb,
+             PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value logits = op.getLogits(), p = op.getOut();
+    Value numT = lb.dim(logits, 0), numE = lb.dim(logits, 1);
+    Type f32 = rewriter.getF32Type();
+    auto vec = [&](Value n) {
+      return memref::AllocOp::create(rewriter, loc,
+                                     MemRefType::get({ShapedType::kDynamic}, f32),
+                                     ValueRange{n});
+    };
+    Value r = vec(numT), c = vec(numE);
+    auto div = [&](Value x, Value y) {
+      return arith::DivFOp::create(rewriter, loc, x, y).getResult();
+    };
+    auto asF32 = [&](Value n) {
+      return arith::SIToFPOp::create(rewriter, loc, f32, lb.toI64(n)).getResult();
+    };
+    Value eps = lb.f32(1e-8);
+    Value invT = div(lb.f32(1.0), asF32(numT));
+    Value invE = div(lb.f32(1.0), asF32(numE));
+    Value tol = arith::ConstantOp::create(rewriter, loc, op.getToleranceAttr());
+    Value one = lb.idx(1), zero = lb.idx(0);
+    // K, with each row's maximum subtracted.
+    lb.forLoop(numT, [&](Value t) {
+      Value m = lb.forLoop(zero, numE, one,
+                           {lb.f32(-std::numeric_limits<float>::infinity())},
+                           [&](Value e, ValueRange acc) -> SmallVector<Value> {
+                             return {arith::MaximumFOp::create(
+                                 rewriter, loc, acc[0], lb.loadF32(logits, {t, e}))};
+                           })[0];
+      lb.forLoop(numE, [&](Value e) {
+        Value z = arith::SubFOp::create(rewriter, loc, lb.loadF32(logits, {t, e}), m);
+        lb.storeF32(math::ExpOp::create(rewriter, loc, z), p, {t, e});
+      });
+    });
+    lb.forLoop(numE, [&](Value e) { lb.storeF32(lb.f32(1.0), c, {e}); });
+    Value iterations = lb.idx(op.getIterations());
+    lb.forLoop(zero, iterations, one, {lb.boolean(false)},
+               [&](Value, ValueRange done) -> SmallVector<Value> {
+      return lb.ifElse(
+          done[0], {rewriter.getI1Type()},
+          [&]() -> SmallVector<Value> { return {lb.boolean(true)}; },
+          [&]() -> SmallVector<Value> {
+            lb.forLoop(numT, [&](Value t) {
+              Value s = lb.forLoop(zero, numE, one, {lb.f32(0.0)},
+                                   [&](Value e, ValueRange acc) -> SmallVector<Value> {
+                                     return {lb.fma(lb.loadF32(p, {t, e}),
+                                                    lb.loadF32(c, {e}), acc[0])};
+                                   })[0];
+              lb.storeF32(div(invT, lb.addF(s, eps)), r, {t});
+            });
+            Value delta = lb.forLoop(zero, numE, one, {lb.f32(0.0)},
+                                     [&](Value e, ValueRange d) -> SmallVector<Value> {
+              Value s = lb.forLoop(zero, numT, one, {lb.f32(0.0)},
+                                   [&](Value t, ValueRange acc) -> SmallVector<Value> {
+                                     return {lb.fma(lb.loadF32(r, {t}),
+                                                    lb.loadF32(p, {t, e}), acc[0])};
+                                   })[0];
+              Value cn = div(invE, lb.addF(s, eps));
+              Value diff = math::AbsFOp::create(
+                  rewriter, loc,
+                  arith::SubFOp::create(rewriter, loc, cn, lb.loadF32(c, {e})));
+              lb.storeF32(cn, c, {e});
+              return {lb.addF(d[0], diff)};
+            })[0];
+            Value mean = lb.mulF(delta, invE);
+            return {arith::CmpFOp::create(rewriter, loc, arith::CmpFPredicate::OLE,
+                                          mean, tol)};
+          });
+    });
+    lb.forNest({numT, numE}, [&](ValueRange te) {
+      Value k = lb.loadF32(p, {te[0], te[1]});
+      Value v = lb.mulF(lb.mulF(lb.loadF32(r, {te[0]}), k), lb.loadF32(c, {te[1]}));
+      lb.storeF32(v, p, {te[0], te[1]});
+    });
+    memref::DeallocOp::create(rewriter, loc, r);
+    memref::DeallocOp::create(rewriter, loc, c);
+  }
+};
 } // namespace
 
 void egs::populateEGSRoutingToLoopsPatterns(
     RewritePatternSet &patterns, const LoopLoweringOptions &options) {
-  patterns.add<LowerPermute, LowerRoute, LowerUnpermute>(patterns.getContext(),
+  patterns.add<LowerPermute, LowerRoute, LowerUnpermute, LowerSinkhorn>(patterns.getContext(),
                                                          options);
 }

@@ -1364,6 +1364,48 @@ def gen_unpermute():
     return f
 
 
+def ref_sinkhorn(logits, iterations, tol=0.0):
+    """egs.sinkhorn in float64; also the per-iteration deltas."""
+    L = np.asarray(logits, np.float64)
+    T, E = L.shape
+    K = np.exp(L - L.max(axis=1, keepdims=True))
+    c = np.ones(E)
+    deltas = []
+    for _ in range(iterations):
+        r = (1.0 / T) / (K @ c + 1e-8)
+        cn = (1.0 / E) / (r @ K + 1e-8)
+        deltas.append(np.abs(cn - c).sum() / E)
+        c = cn
+        if deltas[-1] <= tol:
+            break
+    return r[:, None] * K * c[None, :], deltas
+
+
+def gen_sinkhorn():
+    f = TestFile("sinkhorn.mlir",
+                 "egs.sinkhorn: Sinkhorn-Knopp balancing of [T,E] logits (f32/f16/bf16) into\n"
+                 "an f32 [T,E] whose columns sum to 1/E; an iteration bound, an early stop\n"
+                 "by tolerance, static and dynamic, T=1, E=1, one iteration.")
+
+    def add(label, dt, T, E, iterations, tol=0.0, dynamic=False):
+        logits = f.quarters((T, E), -2, 2)
+        p, deltas = ref_sinkhorn(round_to(logits, dt), iterations, tol)
+        # The stopping iteration must not hang on rounding: no delta within
+        # 10% of the tolerance.
+        assert all(abs(d - tol) > 0.1 * tol for d in deltas) or tol == 0, deltas
+        op = f"egs.sinkhorn {{0}} iterations = {iterations}" + (f" tolerance = {tol:e}" if tol else "")
+        f.case(label, op, [(logits, dt)], [Result(p, "f32", check="close", tol=1e-5)], dynamic=dynamic,
+               comment=f"{len(deltas)} iteration(s) run")
+
+    add("f32_converged", "f32", 6, 3, 200)
+    add("f32_one_iteration", "f32", 5, 4, 1)
+    add("bf16_dynamic", "bf16", 7, 4, 30, dynamic=True)
+    add("f16_tolerance_stops_early", "f16", 8, 5, 100, tol=2e-3)
+    add("f32_T1", "f32", 1, 4, 10)
+    add("f32_E1_dynamic", "f32", 4, 1, 10, dynamic=True)
+    return f
+
+
 # ----------------------------------------------------------------------------
 # gather / scatter_add / gather_concat
 # ----------------------------------------------------------------------------
@@ -2059,7 +2101,7 @@ def all_files():
               gen_permute(), gen_route(), gen_unpermute(), gen_gather(), gen_scatter_add(),
               gen_gather_concat(), gen_moe_token_choice(), gen_upstream(), gen_function_boundary_inplace(),
               gen_strided_operands(), gen_memref_form(), gen_f32_accumulation(), gen_ragged_uncovered(),
-              gen_weight_grad(), gen_transposed_weights()]
+              gen_weight_grad(), gen_transposed_weights(), gen_sinkhorn()]
     return files
 
 

@@ -67,6 +67,9 @@ void PermuteOp::getEffects(MemoryEffectList &effects) {
 void UnpermuteOp::getEffects(MemoryEffectList &effects) {
   addEffects(*this, effects, getNumOperands() - (getOut() ? 1 : 0));
 }
+void SinkhornOp::getEffects(MemoryEffectList &effects) {
+  addEffects(*this, effects, getNumOperands() - (getOut() ? 1 : 0));
+}
 void RouteOp::getEffects(MemoryEffectList &effects) {
   addEffects(*this, effects, getNumOperands() - getOuts().size());
 }
@@ -200,6 +203,12 @@ LogicalResult UnpermuteOp::reifyResultShapes(OpBuilder &b,
                                              ReifiedRankedShapedTypeDims &out) {
   DimBuilder d{b, getLoc()};
   return finish(*this, b, out, {{d.dim(getProbs(), 0), d.dim(getXSorted(), 1)}});
+}
+
+LogicalResult SinkhornOp::reifyResultShapes(OpBuilder &b,
+                                            ReifiedRankedShapedTypeDims &out) {
+  DimBuilder d{b, getLoc()};
+  return finish(*this, b, out, {{d.dim(getLogits(), 0), d.dim(getLogits(), 1)}});
 }
 
 LogicalResult RouteOp::reifyResultShapes(OpBuilder &b,

@@ -91,6 +91,7 @@ EGS_DEFINE_BUFFER_SEMANTICS(RouteOp)
 EGS_DEFINE_BUFFER_SEMANTICS(GatherOp)
 EGS_DEFINE_BUFFER_SEMANTICS(ScatterAddOp)
 EGS_DEFINE_BUFFER_SEMANTICS(GatherConcatOp)
+EGS_DEFINE_BUFFER_SEMANTICS(SinkhornOp)
 #undef EGS_DEFINE_BUFFER_SEMANTICS
 
 /// Checks w against its layout ("E,I,J" or, `transposed`, "E,J,I" with the
@@ -458,6 +459,29 @@ LogicalResult UnpermuteOp::verify() {
                                     elementType(getXSorted()),
                                     "operand 'x_sorted'")))
     return failure();
+  return success();
+}
+
+LogicalResult SinkhornOp::verify() {
+  Operation *op = getOperation();
+  if (failed(verifyForm(op, getODSOperands(1), 1, 1)))
+    return failure();
+  if (getIterations() < 1)
+    return op->emitOpError() << "iterations must be at least 1, got "
+                             << getIterations();
+  float tol = getTolerance().convertToFloat();
+  if (!(tol >= 0.0f) || std::isinf(tol))
+    return op->emitOpError() << "tolerance must be a finite value >= 0, got "
+                             << tol;
+  ShapeChecker c(op);
+  Value outValue = outputValue(op, getODSOperands(1), 0);
+  if (failed(c.check(getLogits(), "operand 'logits'", "T,E")) ||
+      failed(c.check(outValue, outputName(op, "p"), "T,E")) ||
+      failed(c.isDataType(getLogits().getType(), "operand 'logits'")))
+    return failure();
+  if (!elementType(outValue).isF32())
+    return op->emitOpError() << outputName(op, "p") << " element type "
+                             << elementType(outValue) << " must be f32";
   return success();
 }
 

@@ -34,6 +34,10 @@ template <> struct OutputSlots<UnpermuteOp> {
   static constexpr int outsSegment = -1; // 3;
   static int tiedInit(UnpermuteOp) { return -1; }
 };
+template <> struct OutputSlots<SinkhornOp> {
+  static constexpr int outsSegment = -1; // 1;
+  static int tiedInit(SinkhornOp) { return -1; }
+};
 template <> struct OutputSlots<RouteOp> {
   static constexpr int outsSegment = 2;
   static int tiedInit(RouteOp) { return -1; }
@@ -147,6 +151,6 @@ void egs::registerBufferizableOpInterfaceExternalModels(
     DialectRegistry &registry) {
   registry.addExtension(+[](MLIRContext *ctx, EGSDialect *) {
     attachModels<GatherMatmulOp, MatmulScatterOp, WeightGradOp, PermuteOp, UnpermuteOp,
-                 RouteOp, GatherOp, ScatterAddOp, GatherConcatOp>(ctx);
+                 RouteOp, GatherOp, ScatterAddOp, GatherConcatOp, SinkhornOp>(ctx);
   });
 }

@@ -292,6 +292,42 @@ def EGS_RouteOp : EGS_Op<"route", [AttrSizedOperandSegments]> {
   }];
 }
 
+def EGS_SinkhornOp : EGS_Op<"sinkhorn"> {
+  let summary = "Sinkhorn-Knopp balancing of router logits (balanced routing)";
+  let description = [{
+    logits: `[T,E]` (f32, f16 or bf16); the result p: `[T,E]` f32. With
+    `K[t,e] = exp(logits[t,e] - max_e' logits[t,e'])` and `c = 1`, each
+    iteration computes
+
+        r[t] = (1/T) / (sum_e K[t,e] * c[e] + 1e-8)
+        c'[e] = (1/E) / (sum_t r[t] * K[t,e] + 1e-8)
+        delta = (sum_e |c'[e] - c[e]|) / E;  c = c'
+
+    for at most `iterations` iterations (at least 1), stopping after an
+    iteration whose `delta <= tolerance` (f32, default 0: every iteration
+    runs); then `p[t,e] = r[t] * K[t,e] * c[e]`. The columns of p sum to 1/E
+    (up to the 1e-8) and, once converged, the rows to 1/T: top-k of each row
+    of p gives balanced expert loads. Subtracting the row maximum changes
+    nothing but the 1e-8 terms (r absorbs any row scale of K): this is
+    Megatron-LM's `sinkhorn(exp(logits), tol)` with an iteration bound. The
+    sums run in a fixed order (bitwise reproducible; no atomics).
+
+    ```mlir
+    %p = egs.sinkhorn %logits iterations = 20 tolerance = 1.0e-4
+        : (tensor<4096x64xf32>) -> tensor<4096x64xf32>
+    egs.sinkhorn %logits iterations = 8 outs(%p) : (memref<?x8xbf16>, memref<?x8xf32>) -> ()
+    ```
+  }];
+  let arguments = (ins EGS_Shaped:$logits, Optional<AnyMemRef>:$out,
+                       I64Attr:$iterations,
+                       DefaultValuedAttr<F32Attr, "0.0f">:$tolerance);
+  let results = (outs Optional<AnyRankedTensor>:$result);
+  let assemblyFormat = [{
+    $logits `iterations` `=` $iterations (`tolerance` `=` $tolerance^)?
+    (`outs` `(` $out^ `)`)? attr-dict `:` functional-type(operands, results)
+  }];
+}
+
 //===----------------------------------------------------------------------===//
 // Data movement
 //===----------------------------------------------------------------------===//
