@@ -8,6 +8,7 @@ JIT-compiled egs ops on NumPy arrays and torch tensors (any DLPack array):
     x_sorted, row_id_map, offsets = egs.permute(x, topk_ids, num_experts)
     out = egs.unpermute(x_sorted, row_id_map, probs)
     rows, offsets, row_id_map = egs.route(topk_ids, num_experts)
+    p   = egs.sinkhorn(router_logits, iterations=20)  # balanced routing scores
     prog = egs.compile(mlir_text, target="cpu")
 
 egs.nn holds the PyTorch modules (ExpertGather, ExpertScatter, MoE).
@@ -16,14 +17,14 @@ from . import _egs
 from ._compile import Program, compile
 from ._egs import CompileError
 from ._kernels import cache_info, clear_cache
-from .ops import (check_indices, gather_matmul, matmul_scatter, permute, route, unpermute,
-                  weight_grad)
+from .ops import (check_indices, gather_matmul, matmul_scatter, permute, route, sinkhorn,
+                  unpermute, weight_grad)
 
 __version__ = _egs.version()  # the repository's VERSION, through the C API
 
 __all__ = [
     "gather_matmul", "matmul_scatter", "weight_grad", "permute", "unpermute", "route",
-    "compile", "Program", "CompileError", "cache_info", "clear_cache", "check_indices",
+    "sinkhorn", "compile", "Program", "CompileError", "cache_info", "clear_cache", "check_indices",
     "target_available",
 ]  # egs.nn (PyTorch modules) is imported on first use: `from egs import *` needs no torch
 

@@ -287,6 +287,16 @@ def _perm_backward(ctx, dxs, _map, _off):
 permute_op.register_autograd(_perm_backward, setup_context=_perm_setup)
 
 
+@torch.library.custom_op("egs::sinkhorn", mutates_args=())
+def sinkhorn_op(logits: Tensor, iterations: int, tolerance: float) -> Tensor:
+    return _ops.sinkhorn(_c(logits), iterations, tolerance=tolerance)
+
+
+@sinkhorn_op.register_fake
+def _(logits, iterations, tolerance):
+    return logits.new_empty(logits.shape, dtype=torch.float32)
+
+
 @torch.library.custom_op("egs::unpermute", mutates_args=())
 def unpermute_op(x_sorted: Tensor, row_id_map: Tensor, probs: Tensor) -> Tensor:
     return _ops.unpermute(_c(x_sorted), _c(row_id_map), _c(probs))
@@ -417,6 +427,13 @@ def permute(x, topk_ids, num_experts, num_out_tokens=None):
 def unpermute(x_sorted, row_id_map, probs):
     """egs::unpermute (no scalar arguments)."""
     return unpermute_op(x_sorted, row_id_map, probs)
+
+
+def sinkhorn(logits, iterations, tolerance=0.0):
+    """egs::sinkhorn: egs.sinkhorn's arguments, positional (no autograd: its
+    result only decides the routing)."""
+    return sinkhorn_op(logits, _count(iterations, "iterations", "sinkhorn", 1, 1 << 20),
+                       _ops._tolerance(tolerance))
 
 
 def route(topk_ids, num_experts):

@@ -23,11 +23,12 @@ lookup, output allocation (by torch) and launch.
 """
 import operator
 import os
+import struct
 
 from . import _kernels
 from ._arrays import DATA_DTYPES, INDEX_DTYPES, as_native, framework_of
 
-__all__ = ["gather_matmul", "matmul_scatter", "weight_grad", "permute", "unpermute", "route",
+__all__ = ["gather_matmul", "matmul_scatter", "weight_grad", "permute", "unpermute", "route", "sinkhorn",
            "check_indices"]
 
 
@@ -705,6 +706,49 @@ def _check_unpermute(x_sorted, row_id_map, probs):
 
     outs = [c.output((T, H), dt)]
     return c.plan(key, build, outs, [0, 1, 2, 3]), (x_sorted, row_id_map, probs)
+
+
+def sinkhorn(logits, iterations, *, tolerance=0.0):
+    """Sinkhorn-Knopp balancing of router logits [T,E] (float32, float16 or
+    bfloat16) into p [T,E] float32 whose columns sum to 1/E and, once
+    converged, rows to 1/T; top-k of each row of p balances expert loads.
+    With K = exp(logits - row max) and c = 1, each of at most `iterations`
+    iterations computes r = (1/T) / (K c + 1e-8), c' = (1/E) / (r K + 1e-8)
+    and stops after one whose mean |c' - c| <= `tolerance` (0: all run);
+    p = r K c. Megatron-LM's sinkhorn(exp(logits), tol) with an iteration
+    bound; fixed-order sums (reproducible); no host sync on CUDA."""
+    iterations = _int(iterations, "iterations", "sinkhorn", 1, 1 << 20)
+    return _call("sinkhorn", _check_sinkhorn, (logits,), (iterations, _tolerance(tolerance)))
+
+
+def _tolerance(value):
+    """egs.sinkhorn's tolerance: a real number (not a bool), finite, >= 0."""
+    if isinstance(value, bool) or not hasattr(value, "__float__") or hasattr(value, "shape") \
+            and getattr(value, "shape", ()) != ():
+        raise TypeError(f"egs.sinkhorn: argument 'tolerance' must be a float, got {value!r}")
+    tol = float(value)
+    if not 0.0 <= tol < float("inf"):
+        raise ValueError(f"egs.sinkhorn: argument 'tolerance' must be a finite value >= 0, got {tol}")
+    return tol
+
+
+def _check_sinkhorn(logits, iterations, tolerance):
+    c = _Call("sinkhorn", logits, "logits")
+    logits = c.array("logits", logits, DATA_DTYPES, "T,E")
+    T, E = c.dim("T"), c.dim("E")
+    dt = c.dtypes["logits"]
+    # The tolerance as the op's f32 attribute (9 significant digits round-trip).
+    tol = struct.unpack("f", struct.pack("f", tolerance))[0]
+    key = ("sinkhorn", dt, E, iterations, tol)
+
+    def build():
+        ops = [("logits", _mr([None, E], dt)), ("p", _mr([None, E], "f32"))]
+        return _kernels.kernel_source(
+            ops, f"egs.sinkhorn %logits iterations = {iterations} tolerance = {tol:.9e} "
+                 "outs(%p) : ({types}) -> ()")
+
+    outs = [c.output((T, E), "f32")]
+    return c.plan(key, build, outs, [0, 1]), (logits,)
 
 
 def route(topk_ids, num_experts, *, weights=None):

@@ -99,3 +99,19 @@ def weight_grad(lhs, rhs, lhs_ind=None, rhs_ind=None, offsets=None, scale=None):
         rrow = rhs[b + (int(rhs_ind[s]),)] if rhs_ind is not None else rhs[s]
         dw[e] += (1.0 if scale is None else float(scale[s])) * np.outer(lrow, rrow)
     return dw
+
+
+def sinkhorn(logits, iterations, tolerance=0.0):
+    """egs.sinkhorn in float64: (p, the number of iterations run)."""
+    L = np.asarray(logits, np.float64)
+    T, E = L.shape
+    K = np.exp(L - L.max(axis=1, keepdims=True))
+    c = np.ones(E)
+    for it in range(1, iterations + 1):
+        r = (1.0 / T) / (K @ c + 1e-8)
+        cn = (1.0 / E) / (r @ K + 1e-8)
+        delta = np.abs(cn - c).sum() / E
+        c = cn
+        if delta <= tolerance:
+            break
+    return r[:, None] * K * c[None, :], it

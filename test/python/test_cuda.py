@@ -397,3 +397,31 @@ def test_transformers_models_through_egs_match_grouped_mm_in_bf16(name):
     assert not fallbacks, fallbacks
     assert rel(logits.float(), expected.float()) < 5e-2
     assert generated.shape == (2, 8)
+
+
+@needs_target
+@pytest.mark.parametrize("T,E,dtype,tol", [(4096, 8, torch.float32, 0.0), (4096, 64, torch.bfloat16, 1e-4),
+                                           (1000, 256, torch.float16, 0.0), (7, 3, torch.float32, 0.0),
+                                           (1, 40, torch.float32, 0.0)])
+def test_sinkhorn_on_gpu(T, E, dtype, tol):
+    """The CUDA kernels against the float64 reference (the same early stop),
+    outputs poisoned first through the allocator; two runs bitwise equal;
+    no host sync inside (it runs under CUDA-graph capture)."""
+    import reference as ref
+    g = torch.Generator(device="cuda").manual_seed(3)
+    x = (torch.randn(T, E, device="cuda", generator=g) * 2).to(dtype)
+    torch.empty(T * E * 8, device="cuda").fill_(float("nan"))
+    p = egs.sinkhorn(x, 30, tolerance=tol)
+    want, _ = ref.sinkhorn(x.float().cpu().numpy(), 30, tol)
+    assert p.device == x.device and p.dtype == torch.float32
+    assert rel(p, torch.from_numpy(want).cuda()) < 1e-5
+    assert torch.equal(p, egs.sinkhorn(x, 30, tolerance=tol))
+    stream = torch.cuda.Stream()
+    with torch.cuda.stream(stream):
+        egs.sinkhorn(x, 30, tolerance=tol)  # warm (plan cached)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph, stream=stream):
+            pg = egs.sinkhorn(x, 30, tolerance=tol)
+    graph.replay()
+    torch.cuda.synchronize()
+    assert torch.equal(pg, p)
