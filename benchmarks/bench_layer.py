@@ -41,6 +41,9 @@ from torch import nn
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
+# egs's float64 op references (pure Python: loads without a built egs).
+sys.path.append(os.path.join(REPO, "python", "egs"))
+import _reference as op_reference  # noqa: E402
 
 # name: (model, E, k, H, F, T)
 LAYERS = {
@@ -534,9 +537,7 @@ def run_wgrad(name, E, k, H, Fd, T, ctx):
             rhs = torch.randn(T, J, generator=gen, device=dev).to(dtype)
             lhs_s, rhs_s = lhs, rhs[rows.long()]
             egs_kw = dict(rhs_ind=rows)
-        o = offs.tolist()
-        ref = torch.stack([lhs_s[o[e]:o[e + 1]].double().t() @ rhs_s[o[e]:o[e + 1]].double()
-                           for e in range(E)])
+        ref = op_reference.weight_grad(lhs, rhs, offsets=offs, **egs_kw)
         peers = [("torch._grouped_mm (pre-gathered)",
                   lambda: torch._grouped_mm(lhs_s.t(), rhs_s, offs=offs_t), ""),
                  ("gather + torch._grouped_mm",

@@ -16,6 +16,7 @@ skipped with a note, never silently.
 import argparse
 import json
 import math
+import os
 import statistics
 import sys
 import time
@@ -23,6 +24,10 @@ import time
 import torch
 
 import triton_peers
+
+# egs's float64 reference (pure Python: loads without a built egs).
+sys.path.append(os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "python", "egs"))
+import _reference as reference  # noqa: E402
 
 DEV = "cuda"
 
@@ -161,7 +166,7 @@ def expert_choice(out, B=64, T=256, E=32, K=32, I=128, J=64, dtype=torch.bfloat1
     x = torch.randn(B, T, I, device=DEV, dtype=dtype)
     ind = torch.randint(0, T, (B, E, K), device=DEV, dtype=torch.int32)
     w = torch.randn(E, I, J, device=DEV, dtype=dtype) / math.sqrt(I)
-    ref = torch_gather_matmul(x.double(), ind, w.double())
+    ref = reference.gather_matmul(x, ind, w)
     esz = x.element_size()
     nbytes = (B * E * K * I + E * I * J + B * E * K * J) * esz + ind.numel() * 4
     flops = 2 * B * E * K * I * J
@@ -184,7 +189,7 @@ def expert_choice(out, B=64, T=256, E=32, K=32, I=128, J=64, dtype=torch.bfloat1
     y = torch.randn(B, E, K, J, device=DEV, dtype=dtype)
     w2 = torch.randn(E, J, I, device=DEV, dtype=dtype) / math.sqrt(J)
     init = torch.zeros(B, T, I, device=DEV, dtype=dtype)
-    ref2 = torch_matmul_scatter(y.double(), ind, w2.double(), init.double())
+    ref2 = reference.matmul_scatter(y, ind, w2, init)
     nbytes2 = (B * E * K * J + E * J * I + B * T * I) * esz + ind.numel() * 4
     emit(out, record(f"{case}.matmul_scatter", shape, dtype, "torch-eager",
                      lambda: torch_matmul_scatter(y, ind, w2, init), ref2, nbytes2, flops,
@@ -230,7 +235,7 @@ def token_choice(out, name, E, k, H, N, T=4096, dtype=torch.bfloat16):
     offs_int = offs[1:].to(torch.int32)
     ref = None
     if R * N <= 64 * 2**20:  # f64 reference only where it fits comfortably
-        ref = torch.cat([xs[offs[e]:offs[e + 1]].double() @ w[e].double() for e in range(E)])
+        ref = reference.gather_matmul(x, rows, w, offsets=offs)
     recs = []
     if hasattr(torch, "_grouped_mm"):
         wt = w  # [E,H,N]
@@ -279,8 +284,8 @@ def permute_cases(out, T=4096, E=8, k=2, H=4096, dtype=torch.bfloat16):
         g = xs[row_id_map.reshape(k, T).t()]  # [T,k,H]
         return (g.float() * probs.unsqueeze(-1)).sum(1).to(dtype)
 
-    ref_p = torch_permute().double()
-    ref_u = torch_unpermute().double()
+    ref_p = reference.permute(x, topk, E)[0]
+    ref_u = reference.unpermute(xs, row_id_map, probs)
     nb = 2 * T * k * H * esz
     emit(out, record("C.permute", shape, dtype, "torch", torch_permute, ref_p, nb, 0, nb / 2))
     emit(out, record("C.unpermute", shape, dtype, "torch", torch_unpermute, ref_u,

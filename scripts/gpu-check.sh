@@ -114,7 +114,8 @@ build() {
   python3 "$HERE/gen_check_kernels.py" --shape-check-cost > "$obj/check_shape.mlir"
   check_library "$build" "$chip" libegs_check_shape_on.so check_shape.mlir check-indices=true
   check_library "$build" "$chip" libegs_check_shape_off.so check_shape.mlir check-indices=false
-  cp "$HERE/gpu_check.py" "$CARRY/"
+  # gpu_check.py with egs's float64 reference and dtype table beside it (it imports them).
+  cp "$HERE/gpu_check.py" "$ROOT/python/egs/_reference.py" "$ROOT/python/egs/_dtypes.py" "$CARRY/"
   rm -rf "$obj"
   du -sh "$CARRY"
 }

@@ -13,26 +13,11 @@ import sys
 
 import numpy as np
 
-try:  # bf16 for NumPy users, when ml_dtypes is installed.
-    import ml_dtypes as _ml_dtypes
+from . import _dtypes
 
-    _NP_BF16 = np.dtype(_ml_dtypes.bfloat16)
-except ImportError:  # pragma: no cover - optional
-    _NP_BF16 = None
-
-_NP_TO_EGS = {
-    np.dtype(np.float32): "f32",
-    np.dtype(np.float16): "f16",
-    np.dtype(np.float64): "f64",
-    np.dtype(np.int32): "i32",
-    np.dtype(np.int64): "i64",
-    np.dtype(np.int8): "i8",
-    np.dtype(np.int16): "i16",
-    np.dtype(np.bool_): "i1",
-}
-if _NP_BF16 is not None:
-    _NP_TO_EGS[_NP_BF16] = "bf16"
-_EGS_TO_NP = {v: k for k, v in _NP_TO_EGS.items()}
+# bf16 for NumPy users when ml_dtypes is installed.
+_EGS_TO_NP = _dtypes.numpy_dtypes()
+_NP_TO_EGS = {v: k for k, v in _EGS_TO_NP.items()}
 
 DATA_DTYPES = ("f32", "f16", "bf16")
 INDEX_DTYPES = ("i32", "i64")
@@ -68,20 +53,9 @@ _EGS_TO_TORCH = None
 
 def _torch_dtypes():
     global _TORCH_TO_EGS, _EGS_TO_TORCH
-    if _TORCH_TO_EGS is None:
-        torch = _torch()
-        _TORCH_TO_EGS = {
-            torch.float32: "f32",
-            torch.float16: "f16",
-            torch.bfloat16: "bf16",
-            torch.float64: "f64",
-            torch.int32: "i32",
-            torch.int64: "i64",
-            torch.int8: "i8",
-            torch.int16: "i16",
-            torch.bool: "i1",
-        }
-        _EGS_TO_TORCH = {v: k for k, v in _TORCH_TO_EGS.items()}
+    if _TORCH_TO_EGS is None:  # (torch is imported: one of its tensors was seen)
+        _EGS_TO_TORCH = _dtypes.torch_dtypes()
+        _TORCH_TO_EGS = {v: k for k, v in _EGS_TO_TORCH.items()}
     return _TORCH_TO_EGS
 
 

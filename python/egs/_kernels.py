@@ -193,29 +193,3 @@ def clear_cache():
         if _dispatcher is not None:
             _dispatcher.clear()
         _memory_hits = 0
-
-
-# --------------------------------------------------------------------------
-# MLIR text of the kernels
-# --------------------------------------------------------------------------
-
-def memref(shape, dtype):
-    """memref type with None for dynamic dims."""
-    dims = "".join(("?" if d is None else str(d)) + "x" for d in shape)
-    return f"memref<{dims}{dtype}>"
-
-
-def kernel_source(operands, op_text):
-    """func.func @kernel over named memref operands, body = one egs op.
-
-    operands: list of (name, type); op_text uses %name and {types} for the
-    comma-separated operand types.
-    """
-    args = ", ".join(f"%{n}: {t}" for n, t in operands)
-    types = ", ".join(t for _, t in operands)
-    return (
-        f"func.func @kernel({args}) {{\n"
-        f"  {op_text.format(types=types)}\n"
-        f"  return\n"
-        f"}}\n"
-    )

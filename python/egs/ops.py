@@ -25,7 +25,7 @@ import operator
 import os
 import struct
 
-from . import _kernels
+from . import _ir, _kernels
 from ._arrays import DATA_DTYPES, INDEX_DTYPES, as_native, framework_of
 
 __all__ = ["gather_matmul", "matmul_scatter", "weight_grad", "permute", "unpermute", "route", "sinkhorn",
@@ -342,7 +342,12 @@ def _call_checked(op, check, arrays, scalars):
 # "B,T,I" -> ("B", "T", "I"), split once per layout string.
 _LAYOUTS = {}
 
-_mr = _kernels.memref
+_mr = _ir.memref
+
+
+def _source(operands, op):
+    """The kernel's MLIR text: func.func @kernel over `operands`, body `op`."""
+    return _ir.func("kernel", operands, op) + "\n"
 
 
 def _b(batched, dims):
@@ -408,15 +413,11 @@ def _activation_scalars(activation, alpha, limit, interleaved):
 
 
 def _activation_attrs(code, interleaved, alpha_bits, limit_bits):
-    """The attribute dictionary of gather_matmul's activation ({{...}} for
-    str.format), "" without one."""
-    if not code:
-        return ""
-    attrs = [f"activation = #egs.activation<{_ACTIVATION_NAMES[code]}>"]
-    attrs += [f"alpha = 0x{alpha_bits:08X} : f32"] if alpha_bits else []
-    attrs += [f"limit = 0x{limit_bits:08X} : f32"] if limit_bits else []
-    attrs += ["interleaved"] if interleaved else []
-    return " {{" + ", ".join(attrs) + "}}"
+    """The attribute entries of gather_matmul's activation (alpha and limit
+    as exact f32 bit patterns), () without one."""
+    return tuple(_ir.activation_attrs(_ACTIVATION_NAMES[code], interleaved,
+                                      alpha_bits and f"0x{alpha_bits:08X}",
+                                      limit_bits and f"0x{limit_bits:08X}"))
 
 
 def _check_gather_matmul(x, ind, w, bias, expert_offsets, w_transposed, act=0, interleaved=False,
@@ -452,11 +453,9 @@ def _check_gather_matmul(x, ind, w, bias, expert_offsets, w_transposed, act=0, i
         if bias is not None:
             ops.append(("bias", _mr([E, J], dt)))
         ops.append(("y", _mr([None, J_out] if ragged else _b(batched, [E, None, J_out]), dt)))
-        text = ("egs.gather_matmul %x[%ind] * %w" + (" transposed" if w_transposed else "")
-                + (" offsets %off" if ragged else "")
-                + (" + %bias" if bias is not None else "") + " outs(%y)" + attrs
-                + " : ({types}) -> ()")
-        return _kernels.kernel_source(ops, text)
+        return _source(ops, _ir.gather_matmul(
+            "%x", "%ind", "%w", offsets=ragged and "%off", bias=bias is not None and "%bias",
+            transposed=w_transposed, outs=["%y"], attrs=attrs))
 
     # arrays (x, ind, w, bias, off) ++ (y,); ragged: rows past
     # expert_offsets[E] stay zero.
@@ -523,11 +522,10 @@ def _check_matmul_scatter(y, ind, w, init, scale, expert_offsets, num_tokens, de
         ops.append(("init", _mr(_b(batched, [None, I]), out_dt)))
         if scale is not None:
             ops.append(("scale", _mr([None] if ragged else _b(batched, [E, None]), sdt)))
-        text = ("egs.matmul_scatter %y * %w" + (" transposed" if w_transposed else "")
-                + (" offsets %off" if ragged else "")
-                + " into %init[%ind]" + (" scale %scale" if scale is not None else "")
-                + (" {{deterministic}}" if deterministic else "") + " : ({types}) -> ()")
-        return _kernels.kernel_source(ops, text)
+        return _source(ops, _ir.matmul_scatter(
+            "%y", "%ind", "%w", "%init", offsets=ragged and "%off",
+            scale=scale is not None and "%scale", transposed=w_transposed,
+            attrs=["deterministic"] if deterministic else []))
 
     # arrays (y, ind, w, init, scale, off) ++ (out,): a copy of init, or zeros
     if init is not None:
@@ -627,10 +625,9 @@ def _check_weight_grad(lhs, lhs_ind, rhs, rhs_ind, expert_offsets, scale, out_f3
         if sdt:
             ops.append(("scale", _mr(slot, sdt)))
         ops.append(("dw", _mr([E, I, J], out_dt)))
-        text = ("egs.weight_grad %lhs" + ("[%li]" if lidt else "") + " * %rhs"
-                + ("[%ri]" if ridt else "") + (" offsets %off" if ragged else "")
-                + (" scale %scale" if sdt else "") + " outs(%dw) : ({types}) -> ()")
-        return _kernels.kernel_source(ops, text)
+        return _source(ops, _ir.weight_grad(
+            "%lhs", "%rhs", lhs_ind=lidt and "%li", rhs_ind=ridt and "%ri",
+            offsets=ragged and "%off", scale=sdt and "%scale", outs=["%dw"]))
 
     # arrays (lhs, lhs_ind, rhs, rhs_ind, off, scale) ++ (dw,): every
     # element of dw is written (zeros for an empty expert).
@@ -670,10 +667,8 @@ def _check_permute(x, topk_ids, num_experts, num_out_tokens):
         ops = [("x", _mr([None, H], dt)), ("ids", _mr([None, k], idt)),
                ("xs", _mr([num_out_tokens, H], dt)), ("map", _mr([None], "i32")),
                ("off", _mr([E + 1], "i32"))]
-        attr = f" out_tokens = {num_out_tokens}" if num_out_tokens is not None else ""
-        text = (f"egs.permute %x by %ids experts = {E}{attr} outs(%xs, %map, %off)"
-                " : ({types}) -> ()")
-        return _kernels.kernel_source(ops, text)
+        return _source(ops, _ir.permute("%x", "%ids", E, out_tokens=num_out_tokens,
+                                        outs=["%xs", "%map", "%off"]))
 
     outs = [c.output((R, H), dt), c.output((k * T,), "i32"), c.output((E + 1,), "i32")]
     return c.plan(key, build, outs, [0, 1, 2, 3, 4], (0, 1, 2)), (x, topk_ids)
@@ -701,8 +696,7 @@ def _check_unpermute(x_sorted, row_id_map, probs):
     def build():
         ops = [("xs", _mr([None, H], dt)), ("map", _mr([None], mdt)),
                ("probs", _mr([None, k], pdt)), ("out", _mr([None, H], dt))]
-        return _kernels.kernel_source(
-            ops, "egs.unpermute %xs[%map] * %probs outs(%out) : ({types}) -> ()")
+        return _source(ops, _ir.unpermute("%xs", "%map", "%probs", outs=["%out"]))
 
     outs = [c.output((T, H), dt)]
     return c.plan(key, build, outs, [0, 1, 2, 3]), (x_sorted, row_id_map, probs)
@@ -743,9 +737,8 @@ def _check_sinkhorn(logits, iterations, tolerance):
 
     def build():
         ops = [("logits", _mr([None, E], dt)), ("p", _mr([None, E], "f32"))]
-        return _kernels.kernel_source(
-            ops, f"egs.sinkhorn %logits iterations = {iterations} tolerance = {tol:.9e} "
-                 "outs(%p) : ({types}) -> ()")
+        return _source(ops, _ir.sinkhorn("%logits", iterations, tolerance=f"{tol:.9e}",
+                                         outs=["%p"]))
 
     outs = [c.output((T, E), "f32")]
     return c.plan(key, build, outs, [0, 1]), (logits,)
@@ -776,9 +769,8 @@ def _check_route(topk_ids, weights, num_experts):
         ops = [("ids", _mr([None, k], idt))] + ([("w", _mr([None, k], wdt))] if wdt else []) + \
               [("rows", _mr([None], "i32")), ("off", _mr([E + 1], "i32")),
                ("map", _mr([None], "i32"))] + ([("s", _mr([None], wdt))] if wdt else [])
-        return _kernels.kernel_source(
-            ops, f"egs.route %ids experts = {E}" + (" weights %w" if wdt else "")
-            + " outs(%rows, %off, %map" + (", %s" if wdt else "") + ") : ({types}) -> ()")
+        return _source(ops, _ir.route("%ids", E, weights=wdt and "%w",
+                                      outs=["%rows", "%off", "%map"] + (["%s"] if wdt else [])))
 
     outs = [c.output((T * k,), "i32"), c.output((E + 1,), "i32"), c.output((k * T,), "i32")]
     if wdt:

@@ -4,27 +4,30 @@ form and dtype it checks) as MLIR, to stdout. Every operand is a fully
 dynamic strided memref, so the harness may pass any torch view; the module is
 compiled with --egs-lower-to-nvvm="bufferize=false host-buffers=device
 host-sync=false" (kernels on the caller's current stream, no waits).
-`--weight-grad-only`: the weight_grad entry points alone."""
+`--weight-grad-only`: the weight_grad entry points alone. The op text comes
+from egs's IR builder (python/egs/_ir.py, loaded by path: no build needed)."""
+import os
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python", "egs"))
+import _ir  # noqa: E402
 
 
 def memref(rank, elt, fixed=None):
-    dims = "x".join(["?"] * rank if fixed is None else fixed)
-    strides = ", ".join(["?"] * rank)
-    return f"memref<{dims}x{elt}, strided<[{strides}], offset: ?>>"
+    """A fully dynamic strided memref of `rank` (`fixed`: its dims, "?" dynamic)."""
+    return _ir.memref([None] * rank if fixed is None else fixed, elt, strided=True)
 
 
 FUNCS = []
 # The epilogue activations the checks call, by entry-point suffix. limit 1
 # so that GPT-OSS's clamps matter on the checks' data.
 ACTS = {
-    "silu": "activation = #egs.activation<silu>",
-    "gelu": "activation = #egs.activation<gelu>",
-    "swiglu": "activation = #egs.activation<swiglu>",
-    "swiglu_il": "activation = #egs.activation<swiglu>, interleaved",
-    "clamped": "activation = #egs.activation<clamped_swiglu>, alpha = 1.5 : f32, limit = 1.0 : f32",
-    "clamped_il": ("activation = #egs.activation<clamped_swiglu>, alpha = 1.702 : f32, "
-                   "limit = 1.0 : f32, interleaved"),
+    "silu": _ir.activation_attrs("silu"),
+    "gelu": _ir.activation_attrs("gelu"),
+    "swiglu": _ir.activation_attrs("swiglu"),
+    "swiglu_il": _ir.activation_attrs("swiglu", interleaved=True),
+    "clamped": _ir.activation_attrs("clamped_swiglu", alpha="1.5", limit="1.0"),
+    "clamped_il": _ir.activation_attrs("clamped_swiglu", interleaved=True, alpha="1.702", limit="1.0"),
 }
 # (E, I, J) of the expert-choice gathers compiled with static E, I, J.
 STATIC_GATHERS = [(32, 128, 64), (4, 96, 40), (3, 64, 72)]
@@ -62,10 +65,8 @@ TILES = {
 
 
 def func(name, args, op):
-    sig = ", ".join(f"%{n}: {t}" for n, t in args)
-    types = ", ".join(t for _, t in args)
-    FUNCS.append(f"func.func @{name}({sig}) attributes {{llvm.emit_c_interface}} {{\n"
-                 f"  {op} : ({types}) -> ()\n  return\n}}")
+    """Entry point @name (C interface) over the (name, type) args, body `op`."""
+    FUNCS.append(_ir.func(name, args, op, ["llvm.emit_c_interface"]))
 
 
 # weight_grad: (I, J) of dw compiled static, each picking one tile of the
@@ -85,24 +86,42 @@ WG_TILES = {
 }
 
 
+def gm(ind, ragged=False, bias=False, transposed=False, attrs=()):
+    """gather_matmul over the entry points' operand names (%x, %w, %off, %bias, %y)."""
+    return _ir.gather_matmul("%x", ind, "%w", offsets=ragged and "%off", bias=bias and "%bias",
+                             transposed=transposed, outs=["%y"], attrs=attrs)
+
+
+def ms(ind, ragged=False, scale=False, det=False, transposed=False, attrs=()):
+    """matmul_scatter over the entry points' operand names (%y, %w, %off, %init, %s)."""
+    return _ir.matmul_scatter("%y", ind, "%w", "%init", offsets=ragged and "%off", scale=scale and "%s",
+                              transposed=transposed, attrs=(["deterministic"] if det else []) + list(attrs))
+
+
+def wg_glhs(attrs=()):
+    """weight_grad x[rows] * dy (ragged) over the entry points' operand names."""
+    return _ir.weight_grad("%x", "%dy", lhs_ind="%rows", offsets="%off", outs=["%dw"], attrs=attrs)
+
+
 def weight_grad_layer_funcs():
     M = memref
     for row, (H, F) in WEIGHT_GRAD_LAYER_ROWS.items():
         for tag in [""] + list(WG_TILES):
-            attr = ""
+            attrs = []
             if tag:
                 bm, bn, st, wa = WG_TILES[tag]
-                attr = (f" {{tile = #egs.tile<bm = {bm}, bn = {bn}, bk = 64, stages = {st}, warps = {wa}, "
-                        f'mma = "warpgroup">}}')
+                attrs = [f"tile = #egs.tile<bm = {bm}, bn = {bn}, bk = 64, stages = {st}, warps = {wa}, "
+                         f'mma = "warpgroup">']
             sfx = f"_{tag}" if tag else ""
             func(f"wgl_up_{row}{sfx}", [("x", M(2, "bf16", ["?", str(H)])), ("rows", M(1, "i32")),
                                          ("dy", M(2, "bf16", ["?", str(2 * F)])), ("off", M(1, "i32")),
                                          ("dw", M(3, "bf16", ["?", str(H), str(2 * F)]))],
-                 "egs.weight_grad %x[%rows] * %dy offsets %off outs(%dw)" + attr)
+                 wg_glhs(attrs))
             func(f"wgl_down_{row}{sfx}", [("a", M(2, "bf16", ["?", str(F)])), ("dout", M(2, "bf16", ["?", str(H)])),
                                            ("rows", M(1, "i32")), ("off", M(1, "i32")), ("s", M(1, "f32")),
                                            ("dw", M(3, "bf16", ["?", str(F), str(H)]))],
-                 "egs.weight_grad %a * %dout[%rows] offsets %off scale %s outs(%dw)" + attr)
+                 _ir.weight_grad("%a", "%dout", rhs_ind="%rows", offsets="%off", scale="%s", outs=["%dw"],
+                                 attrs=attrs))
 
 
 def weight_grad_funcs():
@@ -111,30 +130,30 @@ def weight_grad_funcs():
         # ragged, dW of gather_matmul: x[rows] * dy
         func(f"wg_r_glhs_{dt}_{out}", [("x", M(2, dt)), ("rows", M(1, "i32")), ("dy", M(2, dt)),
                                       ("off", M(1, "i32")), ("dw", M(3, out))],
-             "egs.weight_grad %x[%rows] * %dy offsets %off outs(%dw)")
+             wg_glhs())
         # ragged, dW of matmul_scatter: y * dout[rows] scale s
         func(f"wg_r_grhs_s_{dt}_{out}", [("y", M(2, dt)), ("dout", M(2, dt)), ("rows", M(1, "i64")),
                                         ("off", M(1, "i64")), ("s", M(1, "f32")), ("dw", M(3, out))],
-             "egs.weight_grad %y * %dout[%rows] offsets %off scale %s outs(%dw)")
+             _ir.weight_grad("%y", "%dout", rhs_ind="%rows", offsets="%off", scale="%s", outs=["%dw"]))
         # expert choice, batched: x[b, ind] * dy[b,e,k] scale s
         func(f"wg_b_{dt}_{out}", [("x", M(3, dt)), ("ind", M(3, "i32")), ("dy", M(4, dt)),
                                  ("s", M(3, dt)), ("dw", M(3, out))],
-             "egs.weight_grad %x[%ind] * %dy scale %s outs(%dw)")
+             _ir.weight_grad("%x", "%dy", lhs_ind="%ind", scale="%s", outs=["%dw"]))
         # expert choice, unbatched, both in slot order
         func(f"wg_u_{dt}_{out}", [("a", M(3, dt)), ("b", M(3, dt)), ("dw", M(3, out))],
-             "egs.weight_grad %a * %b outs(%dw)")
+             _ir.weight_grad("%a", "%b", outs=["%dw"]))
     func("wg_r_both_bf16", [("a", M(2, "bf16")), ("ia", M(1, "i32")), ("b", M(2, "bf16")), ("ib", M(1, "i32")),
                             ("off", M(1, "i32")), ("dw", M(3, "f32"))],
-         "egs.weight_grad %a[%ia] * %b[%ib] offsets %off outs(%dw)")
+         _ir.weight_grad("%a", "%b", lhs_ind="%ia", rhs_ind="%ib", offsets="%off", outs=["%dw"]))
     func("wg_b_both_f32", [("a", M(3, "f32")), ("ia", M(3, "i32")), ("b", M(3, "f32")), ("ib", M(3, "i32")),
                            ("dw", M(3, "f32"))],
-         "egs.weight_grad %a[%ia] * %b[%ib] outs(%dw)")
+         _ir.weight_grad("%a", "%b", lhs_ind="%ia", rhs_ind="%ib", outs=["%dw"]))
     for I, J in WEIGHT_GRAD_TILE_SHAPES:
         for out in ["bf16", "f32"]:
             func(f"wg_r_glhs_bf16_{out}_{I}x{J}",
                  [("x", M(2, "bf16", ["?", str(I)])), ("rows", M(1, "i32")), ("dy", M(2, "bf16", ["?", str(J)])),
                   ("off", M(1, "i32")), ("dw", M(3, out, ["?", str(I), str(J)]))],
-                 "egs.weight_grad %x[%rows] * %dy offsets %off outs(%dw)")
+                 wg_glhs())
 
 
 def transposed_funcs():
@@ -143,22 +162,22 @@ def transposed_funcs():
     M = memref
     for dt, out in [("bf16", "bf16"), ("bf16", "f32"), ("f16", "f16"), ("f32", "f32")]:
         func(f"gm_b_{dt}_{out}_wt", [("x", M(3, dt)), ("ind", M(3, "i32")), ("w", M(3, dt)), ("y", M(4, out))],
-             "egs.gather_matmul %x[%ind] * %w transposed outs(%y)")
+             gm("%ind", transposed=True))
     for dt in ["bf16", "f16", "f32"]:
         func(f"gm_r_{dt}_wt", [("x", M(2, dt)), ("rows", M(1, "i32")), ("w", M(3, dt)), ("off", M(1, "i32")),
                                ("y", M(2, dt))],
-             "egs.gather_matmul %x[%rows] * %w transposed offsets %off outs(%y)")
+             gm("%rows", ragged=True, transposed=True))
     for act in ["silu", "swiglu", "clamped_il"]:
         func(f"gm_b_bf16_bias_{act}_wt",
              [("x", M(3, "bf16")), ("ind", M(3, "i32")), ("w", M(3, "bf16")), ("bias", M(2, "bf16")),
               ("y", M(4, "bf16"))],
-             f"egs.gather_matmul %x[%ind] * %w transposed + %bias outs(%y) {{{ACTS[act]}}}")
+             gm("%ind", bias=True, transposed=True, attrs=ACTS[act]))
     # GPT-OSS's experts: ragged, w [E, 2F, H] read in place, bias, clamped
     # swiglu over interleaved gate/up.
     func("gm_r_bf16_bias_clamped_il_wt",
          [("x", M(2, "bf16")), ("rows", M(1, "i32")), ("w", M(3, "bf16")), ("off", M(1, "i32")),
           ("bias", M(2, "bf16")), ("y", M(2, "bf16"))],
-         f"egs.gather_matmul %x[%rows] * %w transposed offsets %off + %bias outs(%y) {{{ACTS['clamped_il']}}}")
+         gm("%rows", ragged=True, bias=True, transposed=True, attrs=ACTS["clamped_il"]))
     for dt, init, det, scale in [("bf16", "bf16", False, True), ("bf16", "f32", False, False),
                                  ("f16", "f16", False, True), ("bf16", "bf16", True, True),
                                  ("f32", "f32", False, True), ("f32", "f32", True, False)]:
@@ -166,40 +185,38 @@ def transposed_funcs():
         if scale:
             args.append(("s", M(3, "f32")))
         name = f"ms_b_{dt}_{init}" + ("_det" if det else "") + ("_s" if scale else "") + "_wt"
-        func(name, args, "egs.matmul_scatter %y * %w transposed into %init[%ind]" + (" scale %s" if scale else "")
-             + (" {deterministic}" if det else ""))
+        func(name, args, ms("%ind", scale=scale, det=det, transposed=True))
     for det in [False, True]:
         func("ms_r_bf16" + ("_det" if det else "") + "_wt",
              [("y", M(2, "bf16")), ("rows", M(1, "i32")), ("w", M(3, "bf16")), ("off", M(1, "i32")),
               ("init", M(2, "bf16")), ("s", M(1, "f32"))],
-             "egs.matmul_scatter %y * %w transposed offsets %off into %init[%rows] scale %s"
-             + (" {deterministic}" if det else ""))
+             ms("%rows", ragged=True, scale=True, det=det, transposed=True))
     for E, I, J in STATIC_GATHERS:
         func(f"gm_s_{E}_{I}_{J}_wt", [("x", M(3, "bf16", ["?", "?", str(I)])),
                                      ("ind", M(3, "i32", ["?", str(E), "?"])),
                                      ("w", M(3, "bf16", [str(E), str(J), str(I)])),
                                      ("y", M(4, "bf16", ["?", str(E), "?", str(J)]))],
-             "egs.gather_matmul %x[%ind] * %w transposed outs(%y)")
+             gm("%ind", transposed=True))
         func(f"ms_s_{E}_{I}_{J}_wt", [("y", M(4, "bf16", ["?", str(E), "?", str(J)])),
                                      ("ind", M(3, "i32", ["?", str(E), "?"])),
                                      ("w", M(3, "bf16", [str(E), str(I), str(J)])),
                                      ("init", M(3, "f32", ["?", "?", str(I)]))],
-             "egs.matmul_scatter %y * %w transposed into %init[%ind]")
+             ms("%ind", transposed=True))
         func(f"gm_rs_{E}_{I}_{J}_wt", [("x", M(2, "bf16", ["?", str(I)])), ("rows", M(1, "i32")),
                                       ("w", M(3, "bf16", [str(E), str(J), str(I)])),
                                       ("off", M(1, "i32", [str(E + 1)])),
                                       ("y", M(2, "bf16", ["?", str(J)]))],
-             "egs.gather_matmul %x[%rows] * %w transposed offsets %off outs(%y)")
+             gm("%rows", ragged=True, transposed=True))
     for tag, tile in TILES.items():
         func(f"gm_b_bf16_bf16_{tag}_wt", [("x", M(3, "bf16")), ("ind", M(3, "i32")), ("w", M(3, "bf16")),
                                            ("y", M(4, "bf16"))],
-             f"egs.gather_matmul %x[%ind] * %w transposed outs(%y) {{tile = {tile}}}")
+             gm("%ind", transposed=True, attrs=[f"tile = {tile}"]))
         func(f"ms_b_bf16_f32_{tag}_wt", [("y", M(4, "bf16")), ("ind", M(3, "i32")), ("w", M(3, "bf16")),
                                           ("init", M(3, "f32"))],
-             f"egs.matmul_scatter %y * %w transposed into %init[%ind] {{tile = {tile}}}")
+             ms("%ind", transposed=True, attrs=[f"tile = {tile}"]))
         func(f"gm_r_bf16_{tag}_wt", [("x", M(2, "bf16")), ("rows", M(1, "i32")), ("w", M(3, "bf16")),
                                       ("off", M(1, "i32")), ("y", M(2, "bf16"))],
-             f"egs.gather_matmul %x[%rows] * %w transposed offsets %off outs(%y) {{tile = {tile}}}")
+             gm("%rows", ragged=True, transposed=True, attrs=[f"tile = {tile}"]))
 
 
 def main():
@@ -208,7 +225,7 @@ def main():
         func("gm_seed_dyn", [("x", memref(3, "bf16", ["?", "?", "128"])), ("ind", memref(3, "i32", ["?", "32", "?"])),
                              ("w", memref(3, "bf16", ["32", "128", "64"])),
                              ("y", memref(4, "bf16", ["?", "32", "?", "64"]))],
-             "egs.gather_matmul %x[%ind] * %w outs(%y)")
+             gm("%ind"))
         print("\n\n".join(FUNCS))
         return
     if sys.argv[1:] == ["--weight-grad-only"]:
@@ -220,7 +237,7 @@ def main():
     M = memref
     for dt, out in [("bf16", "bf16"), ("bf16", "f32"), ("f16", "f16"), ("f32", "f32")]:
         func(f"gm_b_{dt}_{out}", [("x", M(3, dt)), ("ind", M(3, "i32")), ("w", M(3, dt)), ("y", M(4, out))],
-             "egs.gather_matmul %x[%ind] * %w outs(%y)")
+             gm("%ind"))
     # E, I, J static as egs's Python kernels have them (the heuristic sees the
     # reduction: I <= 128 stages it whole).
     for E, I, J in STATIC_GATHERS:
@@ -228,29 +245,29 @@ def main():
                                   ("ind", M(3, "i32", ["?", str(E), "?"])),
                                   ("w", M(3, "bf16", [str(E), str(I), str(J)])),
                                   ("y", M(4, "bf16", ["?", str(E), "?", str(J)]))],
-             "egs.gather_matmul %x[%ind] * %w outs(%y)")
+             gm("%ind"))
         # The matmul_scatter back: y [B,E,K,J] @ w [E,J,I] into an f32 init.
         func(f"ms_s_{E}_{I}_{J}", [("y", M(4, "bf16", ["?", str(E), "?", str(J)])),
                                   ("ind", M(3, "i32", ["?", str(E), "?"])),
                                   ("w", M(3, "bf16", [str(E), str(J), str(I)])),
                                   ("init", M(3, "f32", ["?", "?", str(I)]))],
-             "egs.matmul_scatter %y * %w into %init[%ind]")
+             ms("%ind"))
         func(f"gm_rs_{E}_{I}_{J}", [("x", M(2, "bf16", ["?", str(I)])), ("rows", M(1, "i32")),
                                    ("w", M(3, "bf16", [str(E), str(I), str(J)])),
                                    ("off", M(1, "i32", [str(E + 1)])),
                                    ("y", M(2, "bf16", ["?", str(J)]))],
-             "egs.gather_matmul %x[%rows] * %w offsets %off outs(%y)")
+             gm("%rows", ragged=True))
     func("gm_u_bf16_bf16", [("x", M(2, "bf16")), ("ind", M(2, "i64")), ("w", M(3, "bf16")), ("y", M(3, "bf16"))],
-         "egs.gather_matmul %x[%ind] * %w outs(%y)")
+         gm("%ind"))
     for act in ACTS:
         func(f"gm_b_bf16_bias_{act}",
              [("x", M(3, "bf16")), ("ind", M(3, "i32")), ("w", M(3, "bf16")), ("bias", M(2, "bf16")),
               ("y", M(4, "bf16"))],
-             f"egs.gather_matmul %x[%ind] * %w + %bias outs(%y) {{{ACTS[act]}}}")
+             gm("%ind", bias=True, attrs=ACTS[act]))
     for dt in ["bf16", "f32"]:
         func(f"gm_r_{dt}", [("x", M(2, dt)), ("rows", M(1, "i32")), ("w", M(3, dt)), ("off", M(1, "i32")),
                             ("y", M(2, dt))],
-             "egs.gather_matmul %x[%rows] * %w offsets %off outs(%y)")
+             gm("%rows", ragged=True))
     for dt, init, det, scale in [("bf16", "bf16", False, True), ("bf16", "bf16", False, False),
                                  ("bf16", "f32", False, False),
                                  ("bf16", "bf16", True, True), ("f32", "f32", False, True),
@@ -259,31 +276,30 @@ def main():
         if scale:
             args.append(("s", M(3, "f32")))
         name = f"ms_b_{dt}_{init}" + ("_det" if det else "") + ("_s" if scale else "")
-        func(name, args, "egs.matmul_scatter %y * %w into %init[%ind]" + (" scale %s" if scale else "")
-             + (" {deterministic}" if det else ""))
+        func(name, args, ms("%ind", scale=scale, det=det))
     for det in [False, True]:
         func("ms_r_bf16" + ("_det" if det else ""),
              [("y", M(2, "bf16")), ("rows", M(1, "i32")), ("w", M(3, "bf16")), ("off", M(1, "i32")),
               ("init", M(2, "bf16")), ("s", M(1, "f32"))],
-             "egs.matmul_scatter %y * %w offsets %off into %init[%rows] scale %s" + (" {deterministic}" if det else ""))
+             ms("%rows", ragged=True, scale=True, det=det))
     func("route_e8", [("ids", M(2, "i32")), ("rows", M(1, "i32")), ("off", M(1, "i32")), ("map", M(1, "i32"))],
-         "egs.route %ids experts = 8 outs(%rows, %off, %map)")
+         _ir.route("%ids", 8, outs=["%rows", "%off", "%map"]))
     func("route_e5000", [("ids", M(2, "i32")), ("rows", M(1, "i32")), ("off", M(1, "i32")), ("map", M(1, "i32"))],
-         "egs.route %ids experts = 5000 outs(%rows, %off, %map)")
+         _ir.route("%ids", 5000, outs=["%rows", "%off", "%map"]))
     func("permute_e8", [("x", M(2, "bf16")), ("ids", M(2, "i32")), ("xs", M(2, "bf16")), ("map", M(1, "i32")),
                         ("off", M(1, "i32"))],
-         "egs.permute %x by %ids experts = 8 outs(%xs, %map, %off)")
+         _ir.permute("%x", "%ids", 8, outs=["%xs", "%map", "%off"]))
     func("unpermute_k4_bf16", [("xs", M(2, "bf16")), ("map", M(1, "i32")), ("p", M(2, "f32", ["?", "4"])),
                                ("out", M(2, "bf16"))],
-         "egs.unpermute %xs[%map] * %p outs(%out)")
+         _ir.unpermute("%xs", "%map", "%p", outs=["%out"]))
     func("unpermute_f32", [("xs", M(2, "f32")), ("map", M(1, "i32")), ("p", M(2, "f32")), ("out", M(2, "f32"))],
-         "egs.unpermute %xs[%map] * %p outs(%out)")
+         _ir.unpermute("%xs", "%map", "%p", outs=["%out"]))
     func("gather_rows_f32", [("x", M(2, "f32")), ("ind", M(1, "i64")), ("out", M(2, "f32"))],
-         "egs.gather %x[%ind] axis = 0 outs(%out)")
+         _ir.gather("%x", "%ind", 0, outs=["%out"]))
     func("gather_rows_t_f32", [("x", M(2, "f32")), ("ind", M(1, "i64")), ("out", M(2, "f32"))],
-         "egs.gather %x[%ind] axis = 0 permutation = [1, 0] outs(%out)")
+         _ir.gather("%x", "%ind", 0, permutation=[1, 0], outs=["%out"]))
     func("scatter_add_rows_f32", [("src", M(2, "f32")), ("ind", M(1, "i64")), ("init", M(2, "f32"))],
-         "egs.scatter_add %src into %init[%ind] axis = 0")
+         _ir.scatter_add("%src", "%ind", "%init", 0))
     weight_grad_funcs()
     weight_grad_layer_funcs()
     transposed_funcs()
@@ -291,13 +307,13 @@ def main():
     for tag, tile in TILES.items():
         func(f"gm_b_bf16_bf16_{tag}", [("x", M(3, "bf16")), ("ind", M(3, "i32")), ("w", M(3, "bf16")),
                                         ("y", M(4, "bf16"))],
-             f"egs.gather_matmul %x[%ind] * %w outs(%y) {{tile = {tile}}}")
+             gm("%ind", attrs=[f"tile = {tile}"]))
         func(f"ms_b_bf16_f32_{tag}", [("y", M(4, "bf16")), ("ind", M(3, "i32")), ("w", M(3, "bf16")),
                                        ("init", M(3, "f32"))],
-             f"egs.matmul_scatter %y * %w into %init[%ind] {{tile = {tile}}}")
+             ms("%ind", attrs=[f"tile = {tile}"]))
         func(f"gm_r_bf16_{tag}", [("x", M(2, "bf16")), ("rows", M(1, "i32")), ("w", M(3, "bf16")),
                                    ("off", M(1, "i32")), ("y", M(2, "bf16"))],
-             f"egs.gather_matmul %x[%rows] * %w offsets %off outs(%y) {{tile = {tile}}}")
+             gm("%rows", ragged=True, attrs=[f"tile = {tile}"]))
     print("// Generated by scripts/gpu-check/gen_check_kernels.py.\n")
     print("\n\n".join(FUNCS))
 

@@ -4,7 +4,9 @@
 Calls the entry points of libegs_check.so (gen_check_kernels.py, compiled with
 host-buffers=device host-sync=false) on torch CUDA tensors through the MLIR C
 interface (memref descriptors by pointer). Every case draws random data,
-poisons the outputs with NaN, and compares with a float64 reference:
+poisons the outputs with NaN, and compares with egs's float64 reference
+(_reference.py, run on the GPU; with _dtypes.py beside this file in the carry,
+else from python/egs):
 ||out - ref|| / ||ref|| < 1e-5 (f32) or 1e-2 (f16/bf16); routing is exact.
 Then it times the seed shapes (B=64 T=256 E=32 K=32 I=128 J=64) and a few
 others against PyTorch eager, GPU time per call from CUDA-graph replay.
@@ -20,6 +22,12 @@ import time
 import traceback
 
 import torch
+
+# egs's pure-Python reference and dtype table: beside this file in the carry
+# (scripts/gpu-check.sh copies them), else in the repository's python/egs.
+sys.path.append(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python", "egs"))
+import _dtypes  # noqa: E402
+import _reference as reference  # noqa: E402
 
 DIR = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
 DEV = torch.device("cuda")
@@ -42,7 +50,7 @@ def _on_error(code, msg, _):
 RT.egsSetErrorHandler(_on_error, None)
 RT.egsSetCurrentStream.argtypes = [ctypes.c_void_p]
 
-DTYPES = {"bf16": torch.bfloat16, "f16": torch.float16, "f32": torch.float32}
+DTYPES = _dtypes.torch_dtypes()
 TOL = {"bf16": 1e-2, "f16": 1e-2, "f32": 1e-5}
 
 
@@ -128,70 +136,12 @@ def misaligned(t):
 # References (float64)
 # ---------------------------------------------------------------------------
 
-def ref_gather_matmul(x, ind, w, bias=None, act=None):
-    B = x.shape[0]
-    xg = x.double()[torch.arange(B, device=DEV)[:, None, None], ind.long()]
-    h = torch.einsum("beki,eij->bekj", xg, w.double())
-    if bias is not None:
-        h = h + bias.double()[None, :, None, :]
-    return activate(h, act)
-
-
-# gen_check_kernels.ACTS: name -> (interleaved, alpha, limit) of the gated ones.
-GATED = {"swiglu": (False, None, None), "swiglu_il": (True, None, None),
-         "clamped": (False, 1.5, 1.0), "clamped_il": (True, 1.702, 1.0)}
-
-
-def activate(h, act):
-    if act == "silu":
-        return h * torch.sigmoid(h)
-    if act == "gelu":
-        return torch.nn.functional.gelu(h, approximate="tanh")
-    if act in GATED:
-        interleaved, alpha, limit = GATED[act]
-        j = h.shape[-1] // 2
-        g, u = (h[..., 0::2], h[..., 1::2]) if interleaved else (h[..., :j], h[..., j:])
-        if alpha is None:
-            return g * torch.sigmoid(g) * u
-        g, u = g.clamp(max=limit), u.clamp(-limit, limit)
-        return g * torch.sigmoid(alpha * g) * (u + 1)
-    return h
-
-
-def ref_matmul_scatter(y, ind, w, init, s=None):
-    B, E, K, _ = y.shape
-    T, I = init.shape[1], init.shape[2]
-    t = torch.einsum("bekj,eji->beki", y.double(), w.double())
-    if s is not None:
-        t = t * s.double()[..., None]
-    out = init.double().clone().reshape(B * T, I)
-    flat = (ind.long() + torch.arange(B, device=DEV)[:, None, None] * T).reshape(-1)
-    out.index_add_(0, flat, t.reshape(-1, I))
-    return out.reshape(B, T, I)
-
-
-def expert_of_rows(off, R):
-    e = torch.full((R,), -1, dtype=torch.long, device=DEV)
-    for i in range(off.numel() - 1):
-        e[off[i]:off[i + 1]] = i
-    return e
-
-
-def route_ref(ids, E, R=None):
-    T, k = ids.shape
-    flat = ids.reshape(-1).long()
-    order = torch.sort(flat, stable=True).indices  # (t, j) order within an expert
-    R = T * k if R is None else R
-    counts = torch.bincount(flat, minlength=E)
-    off = torch.zeros(E + 1, dtype=torch.int32, device=DEV)
-    off[1:] = torch.cumsum(counts, 0).clamp(max=R).to(torch.int32)
-    rows = (order // k).to(torch.int32)[:R]
-    rid = torch.full((T * k,), -1, dtype=torch.int32, device=DEV)
-    slot = torch.arange(T * k, device=DEV)
-    keep = slot < R
-    p = order[keep]
-    rid[(p % k) * T + p // k] = slot[keep].to(torch.int32)
-    return rows, off, rid
+# gen_check_kernels.ACTS: entry-point suffix -> the reference's activation arguments.
+ACTS = {"silu": dict(activation="silu"), "gelu": dict(activation="gelu"),
+        "swiglu": dict(activation="swiglu"), "swiglu_il": dict(activation="swiglu", interleaved=True),
+        "clamped": dict(activation="clamped_swiglu", alpha=1.5, limit=1.0),
+        "clamped_il": dict(activation="clamped_swiglu", interleaved=True, alpha=1.702, limit=1.0)}
+GATED = [a for a, kw in ACTS.items() if kw["activation"] in ("swiglu", "clamped_swiglu")]
 
 
 # ---------------------------------------------------------------------------
@@ -215,7 +165,7 @@ def check_gather_matmul():
             call(f"gm_b_{dt}_{out}", x, ind, w, y)
             torch.cuda.synchronize()
             check(f"gather_matmul {dt}->{out} B{B} T{T} E{E} K{K} I{I} J{J}",
-                  rel_err(y, ref_gather_matmul(x, ind, w)), TOL[out])
+                  rel_err(y, reference.gather_matmul(x, ind, w)), TOL[out])
         B, T, E, K, I, J = 2, 30, 3, 9, 64, 40
         x, w = misaligned(rand((B, T, I), dt)), rand((E, I, J), dt, 1 / 8)
         ind = torch.randint(0, T, (B, E, K), device=DEV, dtype=torch.int32)
@@ -223,7 +173,7 @@ def check_gather_matmul():
         call(f"gm_b_{dt}_{out}", x, ind, w, y)
         torch.cuda.synchronize()
         check(f"gather_matmul {dt}->{out} misaligned x (general kernel)",
-              rel_err(y, ref_gather_matmul(x, ind, w)), TOL[out])
+              rel_err(y, reference.gather_matmul(x, ind, w)), TOL[out])
     # Static E, I, J (as egs's Python kernels): the seed shape and short
     # reductions staged whole (a K tail, one slice, a column tail), with
     # enough rows per expert for that kernel and with too few.
@@ -238,8 +188,8 @@ def check_gather_matmul():
     y = poisoned((E, K, J), "bf16")
     call("gm_u_bf16_bf16", x, ind, w, y)
     torch.cuda.synchronize()
-    check("gather_matmul unbatched bf16 i64", rel_err(y, ref_gather_matmul(x[None], ind[None], w)[0]), 1e-2)
-    for act in ["silu", "gelu", *GATED]:
+    check("gather_matmul unbatched bf16 i64", rel_err(y, reference.gather_matmul(x, ind, w)), 1e-2)
+    for act in ACTS:
         for (B, T, E, K, I, J) in [(2, 19, 3, 7, 40, 48), (2, 64, 4, 130, 264, 272), (1, 9, 2, 5, 24, 18)]:
             x, w = rand((B, T, I), "bf16"), rand((E, I, J), "bf16", 1 / math.sqrt(I))
             bias = rand((E, J), "bf16")
@@ -248,7 +198,7 @@ def check_gather_matmul():
             call(f"gm_b_bf16_bias_{act}", x, ind, w, bias, y)
             torch.cuda.synchronize()
             check(f"gather_matmul bf16 + bias, {act} B{B} K{K} I{I} J{J}",
-                  rel_err(y, ref_gather_matmul(x, ind, w, bias, act)), 1e-2)
+                  rel_err(y, reference.gather_matmul(x, ind, w, bias, **ACTS[act])), 1e-2)
 
 
 def check_strategies():
@@ -260,12 +210,14 @@ def check_strategies():
         y = poisoned((B, E, K, J), "bf16")
         call("gm_b_bf16_bf16", x, ind, w, y)
         torch.cuda.synchronize()
-        check(f"gather_matmul bf16 wide tiles B{B} K{K} I{I} J{J}", rel_err(y, ref_gather_matmul(x, ind, w)), 1e-2)
+        check(f"gather_matmul bf16 wide tiles B{B} K{K} I{I} J{J}", rel_err(y, reference.gather_matmul(x, ind, w)),
+              1e-2)
     x, rows, w, off = ragged_case(300, 4, 700, 1056, 1040, "bf16", False)
     y = poisoned((700, 1040), "bf16")
     call("gm_r_bf16", x, rows, w, off, y)
     torch.cuda.synchronize()
-    check("gather_matmul ragged bf16 wide tiles I1056 J1040", rel_err(y, ragged_ref(x, rows, w, off)), 1e-2)
+    check("gather_matmul ragged bf16 wide tiles I1056 J1040",
+          rel_err(y, reference.gather_matmul(x, rows, w, offsets=off)), 1e-2)
     # On sm_90a the wide strategy is warpgroup MMA: its tails (K 1000 and
     # N 1096 not multiples of 64 / 256), uncovered rows, the paired swiglu
     # halves with bias, and the scatter epilogue (atomic and deterministic).
@@ -274,7 +226,7 @@ def check_strategies():
     call("gm_r_bf16", x, rows, w, off, y)
     torch.cuda.synchronize()
     check("gather_matmul ragged bf16 wide tiles I1000 J1096 uncovered rows",
-          rel_err(y, ragged_ref(x, rows, w, off)), 1e-2)
+          rel_err(y, reference.gather_matmul(x, rows, w, offsets=off)), 1e-2)
     B, T, E, K, I, J = 1, 80, 3, 140, 576, 2064
     x, w = rand((B, T, I), "bf16"), rand((E, I, J), "bf16", 1 / math.sqrt(I))
     bias = rand((E, J), "bf16")
@@ -283,7 +235,7 @@ def check_strategies():
     call("gm_b_bf16_bias_swiglu", x, ind, w, bias, y)
     torch.cuda.synchronize()
     check(f"gather_matmul bf16 + bias, swiglu wide tiles I{I} J{J}",
-          rel_err(y, ref_gather_matmul(x, ind, w, bias, "swiglu")), 1e-2)
+          rel_err(y, reference.gather_matmul(x, ind, w, bias, **ACTS["swiglu"])), 1e-2)
     for det in [False, True]:
         check_ragged_scatter(det, 300, 4, 700, 1056, 1040, False, " wide tiles J1056 I1040")
     for tag in TILE_ALL:
@@ -302,24 +254,15 @@ def check_gather_scatter_ragged(what, gm, ms, gmr, B, T, E, K, I, J, ragged, tra
     call(gm, x, ind, wl(w), y)
     yv, w2 = rand((B, E, K, J), "bf16"), rand((E, J, I), "bf16", 1 / math.sqrt(J))
     init = rand((B, T, I), "f32")
-    ref = ref_matmul_scatter(yv, ind, w2, init)
+    ref = reference.matmul_scatter(yv, ind, w2, init)
     call(ms, yv, ind, wl(w2), init)
     xr, rows, wr, off = ragged_case(ragged[0], E, ragged[1], I, J, "bf16", False)
     yr = poisoned((ragged[1], J), "bf16")
     call(gmr, xr, rows, wl(wr), off, yr)
     torch.cuda.synchronize()
-    check(f"gather_matmul bf16 {what}", rel_err(y, ref_gather_matmul(x, ind, w)), 1e-2)
+    check(f"gather_matmul bf16 {what}", rel_err(y, reference.gather_matmul(x, ind, w)), 1e-2)
     check(f"matmul_scatter bf16->f32 {what}", rel_err(init, ref), 1e-5)
-    check(f"gather_matmul ragged bf16 {what}", rel_err(yr, ragged_ref(xr, rows, wr, off)), 1e-2)
-
-
-def ragged_ref(x, rows, w, off):
-    R, J = rows.numel(), w.shape[2]
-    e = expert_of_rows(off, R)
-    ref = torch.zeros(R, J, dtype=torch.float64, device=DEV)
-    m = e >= 0
-    ref[m] = torch.einsum("ri,rij->rj", x.double()[rows.long()[m]], w.double()[e[m]])
-    return ref
+    check(f"gather_matmul ragged bf16 {what}", rel_err(yr, reference.gather_matmul(xr, rows, wr, offsets=off)), 1e-2)
 
 
 def ragged_case(T, E, R, I, J, dt, covered=True):
@@ -342,12 +285,8 @@ def check_ragged():
             y = poisoned((R, J), dt)
             call(f"gm_r_{dt}", x, rows, w, off, y)
             torch.cuda.synchronize()
-            e = expert_of_rows(off, R)
-            ref = torch.zeros(R, J, dtype=torch.float64, device=DEV)
-            m = e >= 0
-            ref[m] = torch.einsum("ri,rij->rj", x.double()[rows.long()[m]], w.double()[e[m]])
             check(f"gather_matmul ragged {dt} T{T} E{E} R{R} I{I} J{J}" + ("" if cov else " uncovered rows"),
-                  rel_err(y, ref), TOL[dt])
+                  rel_err(y, reference.gather_matmul(x, rows, w, offsets=off)), TOL[dt])
 
 
 def check_matmul_scatter():
@@ -362,7 +301,7 @@ def check_matmul_scatter():
             ind = torch.randint(0, T, (B, E, K), device=DEV, dtype=torch.int32)
             init = rand((B, T, I), init_t)
             s = torch.rand((B, E, K), device=DEV) if sc else None
-            ref = ref_matmul_scatter(y, ind, w, init, s)
+            ref = reference.matmul_scatter(y, ind, w, init, s)
             args = [y, ind, w, init] + ([s] if sc else [])
             call(name, *args)
             torch.cuda.synchronize()
@@ -391,23 +330,19 @@ def check_ragged_scatter(det, T, E, R, J, I, covered, what, transposed=False):
     w = rand((E, J, I), "bf16", 1 / math.sqrt(J))
     init = rand((T, I), "bf16")
     s = torch.rand((R,), device=DEV)
-    e = expert_of_rows(off, R)
-    m = e >= 0
-    ref = init.double().clone()
-    contrib = torch.einsum("rj,rji->ri", y.double()[m], w.double()[e[m]]) * s.double()[m][:, None]
-    ref.index_add_(0, rows.long()[m], contrib)
+    want = reference.matmul_scatter(y, rows, w, init, s, off)
     call("ms_r_bf16" + ("_det" if det else "") + ("_wt" if transposed else ""), y, rows,
          wt_of(w) if transposed else w, off, init, s)
     torch.cuda.synchronize()
     check(f"{'transposed ' if transposed else ''}matmul_scatter ragged bf16{' det' if det else ''} T{T} E{E} R{R}{what}",
-          rel_err(init, ref), 1e-2)
+          rel_err(init, want), 1e-2)
 
 
 def check_route(T, k, E, what=""):
     """route of random ids [T,k] over E experts (kernel route_e{E}), exact;
     returns the ids."""
     ids = torch.randint(0, E, (T, k), device=DEV, dtype=torch.int32)
-    rows_r, off_r, rid_r = route_ref(ids, E)
+    rows_r, off_r, rid_r = reference.route(ids, E)
     rows = torch.full((T * k,), -7, device=DEV, dtype=torch.int32)
     off = torch.full((E + 1,), -7, device=DEV, dtype=torch.int32)
     rid = torch.full((T * k,), -7, device=DEV, dtype=torch.int32)
@@ -428,11 +363,8 @@ def check_routing():
             rid = torch.full((T * k,), -7, device=DEV, dtype=torch.int32)
             call("permute_e8", x, ids, xs, rid, off)
             torch.cuda.synchronize()
-            rows_r, off_r, rid_r = route_ref(ids, 8, min(R, T * k))
-            xs_r = torch.zeros((R, 72), device=DEV, dtype=torch.bfloat16)
-            xs_r[:rows_r.numel()] = x[rows_r.long()]
-            off_r = off_r.clamp(max=R)
-            parts = {"x_sorted": torch.equal(xs, xs_r), "offsets": torch.equal(off, off_r),
+            xs_r, rid_r, off_r = reference.permute(x, ids, 8, R)
+            parts = {"x_sorted": torch.equal(xs.double(), xs_r), "offsets": torch.equal(off, off_r),
                      "row_id_map": torch.equal(rid, rid_r)}
             bad = [k_ for k_, v in parts.items() if not v]
             check_exact(f"permute T{T} k{k} R{R}" + (f" wrong: {bad} off={off.tolist()} want={off_r.tolist()}" if bad else ""),
@@ -447,12 +379,7 @@ def check_routing():
         out = poisoned((T, H), dt)
         call("unpermute_k4_bf16" if dt == "bf16" else "unpermute_f32", xs, rid, p, out)
         torch.cuda.synchronize()
-        r = rid.view(k, T).t().long()
-        ref = torch.zeros((T, H), dtype=torch.float64, device=DEV)
-        for j in range(k):
-            m = r[:, j] >= 0
-            ref[m] += p.double()[m, j][:, None] * xs.double()[r[m, j]]
-        check(f"unpermute {dt} T{T} H{H} k{k}", rel_err(out, ref), TOL[dt])
+        check(f"unpermute {dt} T{T} H{H} k{k}", rel_err(out, reference.unpermute(xs, rid, p)), TOL[dt])
 
 
 def check_data_movement():
@@ -464,12 +391,13 @@ def check_data_movement():
     call("gather_rows_t_f32", x, ind, outt)
     src = rand((70, 33), "f32")
     init = rand((50, 33), "f32")
-    ref = init.double().index_add(0, ind, src.double())
+    want = reference.scatter_add(src, ind, init, 0)
     call("scatter_add_rows_f32", src, ind, init)
     torch.cuda.synchronize()
-    check_exact("gather rows f32", torch.equal(out, x[ind]))
-    check_exact("gather rows f32, permuted layout", torch.equal(outt, x[ind].t()))
-    check("scatter_add rows f32", rel_err(init, ref), 1e-5)
+    check_exact("gather rows f32", torch.equal(out.double(), reference.gather(x, ind, 0)))
+    check_exact("gather rows f32, permuted layout",
+                torch.equal(outt.double(), reference.gather(x, ind, 0, permutation=[1, 0])))
+    check("scatter_add rows f32", rel_err(init, want), 1e-5)
 
 
 # ---------------------------------------------------------------------------
@@ -494,8 +422,9 @@ def check_transposed():
             y = poisoned((B, E, K, J), out)
             call(f"gm_b_{dt}_{out}_wt", x, ind, wt_of(w), y)
             torch.cuda.synchronize()
+            want = reference.gather_matmul(x, ind, w)
             check(f"transposed gather_matmul {dt}->{out} B{B} T{T} E{E} K{K} I{I} J{J}",
-                  rel_err(y, ref_gather_matmul(x, ind, w)), TOL[out], mismatch(y, ref_gather_matmul(x, ind, w)))
+                  rel_err(y, want), TOL[out], mismatch(y, want))
         B, T, E, K, I, J = 2, 30, 3, 9, 64, 40
         x, w = rand((B, T, I), dt), rand((E, I, J), dt, 1 / 8)
         ind = torch.randint(0, T, (B, E, K), device=DEV, dtype=torch.int32)
@@ -503,7 +432,7 @@ def check_transposed():
         call(f"gm_b_{dt}_{out}_wt", x, ind, misaligned(wt_of(w)), y)
         torch.cuda.synchronize()
         check(f"transposed gather_matmul {dt}->{out} misaligned w (general kernel)",
-              rel_err(y, ref_gather_matmul(x, ind, w)), TOL[out])
+              rel_err(y, reference.gather_matmul(x, ind, w)), TOL[out])
     for dt in ["bf16", "f16", "f32"]:
         for (T, E, R, I, J, cov) in [(40, 5, 80, 64, 48, True), (100, 8, 333, 136, 72, False),
                                      (7, 1, 3, 16, 8, True), (512, 16, 1024, 256, 128, True),
@@ -513,7 +442,7 @@ def check_transposed():
             call(f"gm_r_{dt}_wt", x, rows, wt_of(w), off, y)
             torch.cuda.synchronize()
             check(f"transposed gather_matmul ragged {dt} T{T} E{E} R{R} I{I} J{J}" + ("" if cov else " uncovered"),
-                  rel_err(y, ragged_ref(x, rows, w, off)), TOL[dt])
+                  rel_err(y, reference.gather_matmul(x, rows, w, offsets=off)), TOL[dt])
     for act in ["silu", "swiglu", "clamped_il"]:
         for (B, T, E, K, I, J) in [(2, 19, 3, 7, 40, 48), (2, 64, 4, 130, 264, 272), (1, 9, 2, 5, 24, 18),
                                    (1, 80, 3, 140, 576, 2064)]:
@@ -524,7 +453,7 @@ def check_transposed():
             call(f"gm_b_bf16_bias_{act}_wt", x, ind, wt_of(w), bias, y)
             torch.cuda.synchronize()
             check(f"transposed gather_matmul bf16 + bias, {act} B{B} K{K} I{I} J{J}",
-                  rel_err(y, ref_gather_matmul(x, ind, w, bias, act)), 1e-2)
+                  rel_err(y, reference.gather_matmul(x, ind, w, bias, **ACTS[act])), 1e-2)
     # GPT-OSS's experts (ragged, [E, 2F, H] weights in place, bias, clamped
     # swiglu over interleaved columns), with uncovered rows and odd sizes.
     for (T, E, R, I, J, cov) in [(40, 5, 80, 64, 48, True), (100, 8, 333, 136, 72, False),
@@ -534,11 +463,9 @@ def check_transposed():
         y = poisoned((R, J // 2), "bf16")
         call("gm_r_bf16_bias_clamped_il_wt", x, rows, wt_of(w), off, bias, y)
         torch.cuda.synchronize()
-        e = expert_of_rows(off, R)
-        h = ragged_ref(x, rows, w, off) + torch.where((e >= 0)[:, None], bias.double()[e.clamp(min=0)], 0.0)
-        ref = torch.where((e >= 0)[:, None], activate(h, "clamped_il"), 0.0)
+        want = reference.gather_matmul(x, rows, w, bias, off, **ACTS["clamped_il"])
         check(f"transposed gather_matmul ragged bf16 + bias, clamped_il T{T} E{E} R{R} I{I} J{J}"
-              + ("" if cov else " uncovered"), rel_err(y, ref), 1e-2)
+              + ("" if cov else " uncovered"), rel_err(y, want), 1e-2)
     for name, dt, init_t, det, sc in [("ms_b_bf16_bf16_s_wt", "bf16", "bf16", False, True),
                                        ("ms_b_bf16_f32_wt", "bf16", "f32", False, False),
                                        ("ms_b_f16_f16_s_wt", "f16", "f16", False, True),
@@ -550,7 +477,7 @@ def check_transposed():
             ind = torch.randint(0, T, (B, E, K), device=DEV, dtype=torch.int32)
             init = rand((B, T, I), init_t)
             s = torch.rand((B, E, K), device=DEV) if sc else None
-            ref = ref_matmul_scatter(y, ind, w, init, s)
+            ref = reference.matmul_scatter(y, ind, w, init, s)
             call(name, y, ind, wt_of(w), init, *([s] if sc else []))
             torch.cuda.synchronize()
             check(f"transposed matmul_scatter {name[5:-3]} B{B} T{T} E{E} K{K} J{J} I{I}", rel_err(init, ref),
@@ -606,22 +533,6 @@ def transposed_timings(T=4096):
 # weight_grad
 # ---------------------------------------------------------------------------
 
-def ref_weight_grad(lhs_rows, rhs_rows, off, E, s=None):
-    """dw[e] = sum over slots [off[e], off[e+1]) of s * lhs^T rhs, float64;
-    lhs_rows / rhs_rows are already in slot order."""
-    R, I, J = lhs_rows.shape[0], lhs_rows.shape[1], rhs_rows.shape[1]
-    a, b = lhs_rows.double(), rhs_rows.double()
-    if s is not None:
-        a = a * s.double()[:, None]
-    dw = torch.zeros((E, I, J), device=DEV, dtype=torch.float64)
-    o = off.long().clamp(0, R).tolist()
-    for e in range(E):
-        lo, hi = o[e], max(o[e], o[e + 1])
-        if hi > lo:
-            dw[e] = a[lo:hi].t() @ b[lo:hi]
-    return dw
-
-
 def ragged_offsets(E, R, empty=(), covered=True):
     """Random expert sizes summing to R (to fewer than R when not covered:
     the first and last few slots belong to no expert); `empty` experts get 0."""
@@ -643,16 +554,16 @@ def check_weight_grad_ragged(dt, out, T, E, R, I, J, covered=True, empty=(), wha
     x, dy = rand((T, I), dt), rand((R, J), dt)
     dw = poisoned((E, I, J), out)
     call(f"wg_r_glhs_{dt}_{out}", x, rows, dy, off, dw)
-    ref = ref_weight_grad(x[rows.long()], dy, off, E)
+    want = reference.weight_grad(x, dy, lhs_ind=rows, offsets=off)
     torch.cuda.synchronize()
-    check(f"weight_grad ragged x[rows]*dy {dt}->{out} T{T} E{E} R{R} I{I} J{J}{what}", rel_err(dw, ref), tol,
-          mismatch(dw, ref))
+    check(f"weight_grad ragged x[rows]*dy {dt}->{out} T{T} E{E} R{R} I{I} J{J}{what}", rel_err(dw, want), tol,
+          mismatch(dw, want))
     # dW of matmul_scatter: y * dout[rows] scale s, i64 indices
     y, dout = rand((R, I), dt), rand((T, J), dt)
     s = torch.rand((R,), device=DEV)
     dw2 = poisoned((E, I, J), out)
     call(f"wg_r_grhs_s_{dt}_{out}", y, dout, rows.long(), off.long(), s, dw2)
-    ref2 = ref_weight_grad(y, dout[rows.long()], off, E, s)
+    ref2 = reference.weight_grad(y, dout, rhs_ind=rows, offsets=off, scale=s)
     torch.cuda.synchronize()
     check(f"weight_grad ragged y*dout[rows] scale {dt}->{out} I{I} J{J}{what}", rel_err(dw2, ref2), tol,
           mismatch(dw2, ref2))
@@ -664,15 +575,14 @@ def check_weight_grad_ec(dt, out, B, T, E, K, I, J):
     x, dy, s = rand((B, T, I), dt), rand((B, E, K, J), dt), torch.rand((B, E, K), device=DEV).to(DTYPES[dt])
     dw = poisoned((E, I, J), out)
     call(f"wg_b_{dt}_{out}", x, ind, dy, s, dw)
-    xg = x.double()[torch.arange(B, device=DEV)[:, None, None], ind.long()]  # [B,E,K,I]
-    ref = torch.einsum("beki,bekj->eij", xg * s.double()[..., None], dy.double())
+    want = reference.weight_grad(x, dy, lhs_ind=ind, scale=s)
     torch.cuda.synchronize()
-    check(f"weight_grad ec batched x[ind]*dy scale {dt}->{out} B{B} E{E} K{K} I{I} J{J}", rel_err(dw, ref), tol,
-          mismatch(dw, ref))
+    check(f"weight_grad ec batched x[ind]*dy scale {dt}->{out} B{B} E{E} K{K} I{I} J{J}", rel_err(dw, want), tol,
+          mismatch(dw, want))
     a, b = rand((E, K, I), dt), rand((E, K, J), dt)
     dw2 = poisoned((E, I, J), out)
     call(f"wg_u_{dt}_{out}", a, b, dw2)
-    ref2 = torch.einsum("eki,ekj->eij", a.double(), b.double())
+    ref2 = reference.weight_grad(a, b)
     torch.cuda.synchronize()
     check(f"weight_grad ec unbatched a*b {dt}->{out} E{E} K{K} I{I} J{J}", rel_err(dw2, ref2), tol,
           mismatch(dw2, ref2))
@@ -691,16 +601,15 @@ def check_weight_grad():
     a, b = rand((T, 200), "bf16"), rand((T, 300), "bf16")
     dw = poisoned((E, 200, 300), "f32")
     call("wg_r_both_bf16", a, ia, b, ib, off, dw)
-    ref = ref_weight_grad(a[ia.long()], b[ib.long()], off, E)
+    want = reference.weight_grad(a, b, ia, ib, off)
     torch.cuda.synchronize()
-    check("weight_grad ragged a[ia]*b[ib] bf16 (both gathered)", rel_err(dw, ref), 1e-2, mismatch(dw, ref))
+    check("weight_grad ragged a[ia]*b[ib] bf16 (both gathered)", rel_err(dw, want), 1e-2, mismatch(dw, want))
     B, K = 2, 33
     ia3, ib3 = (torch.randint(0, 30, (B, 4, K), device=DEV, dtype=torch.int32) for _ in range(2))
     a3, b3 = rand((B, 30, 20), "f32"), rand((B, 30, 12), "f32")
     dw3 = poisoned((4, 20, 12), "f32")
     call("wg_b_both_f32", a3, ia3, b3, ib3, dw3)
-    bi = torch.arange(B, device=DEV)[:, None, None]
-    ref3 = torch.einsum("beki,bekj->eij", a3.double()[bi, ia3.long()], b3.double()[bi, ib3.long()])
+    ref3 = reference.weight_grad(a3, b3, ia3, ib3)
     torch.cuda.synchronize()
     check("weight_grad ec batched a[ia]*b[ib] f32 (both gathered)", rel_err(dw3, ref3), 1e-5, mismatch(dw3, ref3))
     for I, J in WEIGHT_GRAD_TILE_SHAPES:
@@ -713,18 +622,18 @@ def check_weight_grad():
             x, dy = rand((300, I), "bf16"), rand((R, J), "bf16")
             dw = poisoned((E, I, J), out)
             call(f"wg_r_glhs_bf16_{out}_{I}x{J}", x, rows, dy, off, dw)
-            ref = ref_weight_grad(x[rows.long()], dy, off, E)
+            want = reference.weight_grad(x, dy, lhs_ind=rows, offsets=off)
             torch.cuda.synchronize()
-            check(f"weight_grad static tile I{I} J{J} bf16->{out}", rel_err(dw, ref), 1e-2, mismatch(dw, ref))
+            check(f"weight_grad static tile I{I} J{J} bf16->{out}", rel_err(dw, want), 1e-2, mismatch(dw, want))
     # misaligned lhs and a strided dy: the general kernel
     x, dy = misaligned(rand((100, 64), "bf16")), rand((160, 80), "bf16")[::2]
     rows = torch.randint(0, 100, (80,), device=DEV, dtype=torch.int32)
     off = ragged_offsets(4, 80)
     dw = poisoned((4, 64, 40), "f32")
     call("wg_r_glhs_bf16_f32", x, rows, dy[:, :40], off, dw)
-    ref = ref_weight_grad(x[rows.long()], dy[:, :40], off, 4)
+    want = reference.weight_grad(x, dy[:, :40], lhs_ind=rows, offsets=off)
     torch.cuda.synchronize()
-    check("weight_grad general kernel (misaligned x, strided dy)", rel_err(dw, ref), 1e-2, mismatch(dw, ref))
+    check("weight_grad general kernel (misaligned x, strided dy)", rel_err(dw, want), 1e-2, mismatch(dw, want))
     # determinism: two runs bitwise equal (fast bf16 and f32 paths)
     for dt in ["bf16", "f32"]:
         off = ragged_offsets(8, 4000)
@@ -748,7 +657,7 @@ def weight_grad_timings(T=4096):
     (mat_a [I, R] transposed, offs over the reduction)."""
     for name, (E, k, I, J) in WEIGHT_GRAD_ROWS:
         ids = torch.stack([torch.randperm(E, device=DEV)[:k] for _ in range(T)]).to(torch.int32)
-        rows, off, _ = route_ref(ids, E)
+        rows, off, _ = reference.route(ids, E)
         R = T * k
         x, dy = rand((T, I), "bf16"), rand((R, J), "bf16")
         dw = torch.empty((E, I, J), device=DEV, dtype=torch.bfloat16)
@@ -789,7 +698,7 @@ def weight_grad_layer_timings(T=4096):
     tiles = WG_TILES if tiles is None else [t for t in tiles.split(",") if t]
     for name, (E, k, H, F) in WEIGHT_GRAD_LAYER_ROWS.items():
         ids = torch.stack([torch.randperm(E, device=DEV)[:k] for _ in range(T)]).to(torch.int32)
-        rows, off, _ = route_ref(ids, E)
+        rows, off, _ = reference.route(ids, E)
         R, rowsl, offs_end = T * k, rows.long(), off[1:].contiguous()
         s = torch.rand((R,), device=DEV)
         x, dy = rand((T, H), "bf16"), rand((R, 2 * F), "bf16")
@@ -831,12 +740,12 @@ def shape_check_cost():
     keep = [descriptor(t) for t in (x, ind, w, y)]
     descs = [ctypes.byref(d) for d in keep]
     RT.egsSetCurrentStream(torch.cuda.current_stream().cuda_stream or 1)
-    ref = torch.einsum("beki,eij->bekj", x[torch.arange(B, device=DEV)[:, None, None], ind.long()].float(), w.float())
+    want = reference.gather_matmul(x, ind, w)
     for opt, f in libs.items():
         y.fill_(float("nan"))
         f(*descs)
         torch.cuda.synchronize()
-        check(f"seed gather, dynamic B T K, shape checks {opt}", rel_err(y, ref), 1e-2)
+        check(f"seed gather, dynamic B T K, shape checks {opt}", rel_err(y, want), 1e-2)
     times = {"on": [], "off": []}
     for _ in range(7):
         for opt, f in libs.items():
@@ -1012,7 +921,7 @@ def moe_row_case(E, k, H, N, T):
     """Random top-k routing of T tokens and the ragged gather_matmul operands
     (x [T,H], rows, w [E,H,N], offsets, y [T*k,N]) of one token-choice row."""
     ids = torch.stack([torch.randperm(E, device=DEV)[:k] for _ in range(T)]).to(torch.int32)
-    rows, off, _ = route_ref(ids, E)
+    rows, off, _ = reference.route(ids, E)
     x, w = rand((T, H), "bf16"), rand((E, H, N), "bf16", 0.02)
     y = torch.empty((T * k, N), device=DEV, dtype=torch.bfloat16)
     return x, rows, w, off, y

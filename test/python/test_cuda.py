@@ -407,7 +407,7 @@ def test_sinkhorn_on_gpu(T, E, dtype, tol):
     """The CUDA kernels against the float64 reference (the same early stop),
     outputs poisoned first through the allocator; two runs bitwise equal;
     no host sync inside (it runs under CUDA-graph capture)."""
-    import reference as ref
+    from egs import _reference as ref
     g = torch.Generator(device="cuda").manual_seed(3)
     x = (torch.randn(T, E, device="cuda", generator=g) * 2).to(dtype)
     torch.empty(T * E * 8, device="cuda").fill_(float("nan"))

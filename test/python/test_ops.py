@@ -1,10 +1,10 @@
 """egs.gather_matmul / matmul_scatter / permute / unpermute / route on NumPy
-arrays against the float64 references (reference.py)."""
+arrays against the float64 references (egs._reference)."""
 import numpy as np
 import pytest
 
 import egs
-import reference as ref
+from egs import _reference as ref
 from conftest import TOL, rel_err
 
 rng = np.random.default_rng(0)

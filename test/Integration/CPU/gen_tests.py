@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Generates the CPU integration tests of egs (test/Integration/CPU/*.mlir).
 
-The inputs are drawn here (seeded), the expected outputs are computed here with
-NumPy in float64 from the semantics in docs/UserGuide.md (never from the
-code under test), and every test file is written with its inputs as dense
-constants and its expected numbers as FileCheck lines.
+The inputs are drawn here (seeded), the expected outputs are computed in
+float64 by egs's reference module (python/egs/_reference.py, written from the
+semantics in docs/UserGuide.md, never from the code under test), and every
+test file is written with its inputs as dense constants and its expected
+numbers as FileCheck lines.
 
 Regenerate (from the repository root):
 
@@ -26,6 +27,8 @@ import zlib
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "python", "egs"))
+import _reference as reference  # noqa: E402  (pure Python: no build needed)
 REGEN = "python3 test/Integration/CPU/gen_tests.py"
 RUN_DEFAULT = "// RUN: egs-runner %s -e main --entry-point-result=void | FileCheck %s --enable-var-scope"
 
@@ -429,18 +432,8 @@ class TestFile:
 
 
 # ----------------------------------------------------------------------------
-# Reference semantics (docs/UserGuide.md), in float64
+# Activation specs and exactness
 # ----------------------------------------------------------------------------
-
-def silu(v):
-    return v / (1.0 + np.exp(-v))
-
-
-def gelu_tanh(v):
-    # The tanh approximation (torch.nn.functional.gelu(approximate="tanh")),
-    # the form the CPU lowering documents in MatmulOps.cpp.
-    return 0.5 * v * (1.0 + np.tanh(np.sqrt(2.0 / np.pi) * (v + 0.044715 * v ** 3)))
-
 
 def parse_act(act):
     """"name[,il][,alpha=A][,limit=L]" -> (name, interleaved, alpha, limit)."""
@@ -449,167 +442,12 @@ def parse_act(act):
     return name, "il" in opts, kv.get("alpha"), kv.get("limit")
 
 
-def activation(v, act):
-    if act is None or act == "none":
-        return v
+def act_kwargs(act):
+    """The reference's activation arguments for an activation spec."""
+    if act is None:
+        return {}
     name, interleaved, alpha, limit = parse_act(act)
-    if name == "silu":
-        return silu(v)
-    if name == "gelu":
-        return gelu_tanh(v)
-    h = v.shape[-1] // 2
-    gate, up = (v[..., 0::2], v[..., 1::2]) if interleaved else (v[..., :h], v[..., h:])
-    if name == "swiglu":
-        return silu(gate) * up
-    if name == "clamped_swiglu":
-        alpha = 1.702 if alpha is None else float(alpha)
-        limit = 7.0 if limit is None else float(limit)
-        g = np.minimum(gate, limit)
-        u = np.clip(up, -limit, limit)
-        return g / (1.0 + np.exp(-alpha * g)) * (u + 1.0)
-    raise ValueError(act)
-
-
-def ref_gather_matmul_ec(x, ind, w, bias=None, act=None):
-    batched = x.ndim == 3
-    if not batched:
-        x, ind = x[None], ind[None]
-    B, E, K = ind.shape
-    J = w.shape[2]
-    y = np.zeros((B, E, K, J))
-    for b in range(B):
-        for e in range(E):
-            for k in range(K):
-                y[b, e, k] = x[b, ind[b, e, k]] @ w[e]
-                if bias is not None:
-                    y[b, e, k] += bias[e]
-    y = activation(y, act)
-    return y if batched else y[0]
-
-
-def expert_of_slot(off, r):
-    """The expert e with off[e] <= r < off[e+1], or None."""
-    for e in range(len(off) - 1):
-        if off[e] <= r < off[e + 1]:
-            return e
-    return None
-
-
-def ref_gather_matmul_ragged(x, rows, w, off, bias=None, act=None):
-    R = rows.shape[0]
-    J = w.shape[2]
-    y = np.zeros((R, J))
-    covered = np.zeros(R, bool)
-    for r in range(R):
-        e = expert_of_slot(off, r)
-        if e is None:
-            continue  # the tensor form leaves slots outside the experts zero
-        covered[r] = True
-        y[r] = x[rows[r]] @ w[e]
-        if bias is not None:
-            y[r] += bias[e]
-    y = activation(y, act)
-    y[~covered] = 0.0
-    return y
-
-
-def ref_matmul_scatter_ec(y, ind, w, init, scale=None, abs_sum=False):
-    f = np.abs if abs_sum else (lambda a: a)
-    batched = y.ndim == 4
-    if not batched:
-        y, ind, init = y[None], ind[None], init[None]
-        scale = None if scale is None else scale[None]
-    out = f(init).copy()
-    B, E, K = ind.shape
-    for b in range(B):
-        for e in range(E):
-            for k in range(K):
-                s = 1.0 if scale is None else scale[b, e, k]
-                out[b, ind[b, e, k]] += f(s * (y[b, e, k] @ w[e]))
-    return out if batched else out[0]
-
-
-def ref_matmul_scatter_ragged(y, rows, w, off, init, scale=None, abs_sum=False):
-    f = np.abs if abs_sum else (lambda a: a)
-    out = f(init).copy()
-    for r in range(rows.shape[0]):
-        e = expert_of_slot(off, r)
-        if e is None:
-            continue
-        s = 1.0 if scale is None else scale[r]
-        out[rows[r]] += f(s * (y[r] @ w[e]))
-    return out
-
-
-def ref_sort_by_expert(ids, E, R=None):
-    """grouped_gemm permute order: slots (t, j) grouped by expert, then by
-    (token, choice); the first R are kept."""
-    T, k = ids.shape
-    if R is None:
-        R = T * k
-    pairs = sorted(((int(ids[t, j]), t, j) for t in range(T) for j in range(k)))
-    row_id_map = -np.ones(k * T, np.int64)
-    rows = []
-    for s, (e, t, j) in enumerate(pairs):
-        if s < R:
-            row_id_map[j * T + t] = s
-            rows.append(t)
-    counts = np.bincount(ids.reshape(-1).astype(np.int64), minlength=E)
-    off = np.minimum(np.concatenate([[0], np.cumsum(counts)]), R).astype(np.int64)
-    return np.array(rows, np.int64), off, row_id_map
-
-
-def ref_permute(x, ids, E, R=None):
-    rows, off, row_id_map = ref_sort_by_expert(ids, E, R)
-    xs = x[rows] if len(rows) else np.zeros((0, x.shape[1]))
-    return xs, row_id_map, off
-
-
-def ref_unpermute(xs, row_id_map, probs):
-    T, k = probs.shape
-    out = np.zeros((T, xs.shape[1]))
-    for t in range(T):
-        for j in range(k):
-            r = row_id_map[j * T + t]
-            if r >= 0:
-                out[t] += probs[t, j] * xs[r]
-    return out
-
-
-def take(x, ind, axis, batch_dims=0):
-    """g[b.., p.., q.., s..] = x[b.., p.., ind[b.., q..], s..]"""
-    if batch_dims == 0:
-        return np.take(x, ind, axis=axis)
-    bshape = x.shape[:batch_dims]
-    parts = [take(x[b], ind[b], axis - batch_dims, 0) for b in np.ndindex(*bshape)]
-    return np.stack(parts).reshape(bshape + parts[0].shape)
-
-
-def ref_gather(x, ind, axis, batch_dims=0, perm=None):
-    g = take(x, ind, axis, batch_dims)
-    return g if perm is None else np.transpose(g, perm)
-
-
-def ref_scatter_add(src, ind, init, axis, batch_dims=0, abs_sum=False):
-    f = np.abs if abs_sum else (lambda a: a)
-    out = f(init).copy()
-    nq = ind.ndim - batch_dims
-    for g in np.ndindex(*src.shape):
-        ind_idx = g[:batch_dims] + g[axis:axis + nq]
-        t = ind[ind_idx]
-        dst = g[:axis] + (t,) + g[axis + nq:]
-        out[dst] += f(src[g])
-    return out
-
-
-def ref_gather_concat(xs, inds, axis, dim, perms=None):
-    pieces = []
-    for s, (x, i) in enumerate(zip(xs, inds)):
-        g = np.take(x, i, axis=axis)
-        if perms is not None:
-            g = np.transpose(g, perms[s])
-        pieces.append(g)
-    return np.concatenate(pieces, axis=dim)
+    return dict(activation=name, interleaved=interleaved, alpha=alpha, limit=limit)
 
 
 def assert_partial_sums_exact(abs_total, dt, what):
@@ -683,7 +521,7 @@ def gen_gather_matmul_ec(dt):
         w = f.ints((E, I, J), -3, 3)
         if ind is None:
             ind = f.index((B, E, K) if B else (E, K), T)
-        y = ref_gather_matmul_ec(x, ind, w)
+        y = reference.gather_matmul(x, ind, w)
         f.case(label, gm_ec_op(), [(x, dt), (ind, idt), (w, dt)], [Result(y, out)],
                dynamic=dynamic, comment=comment)
 
@@ -712,7 +550,7 @@ def gen_gather_matmul_bias():
         w = f.ints((E, I, J), -3, 3)
         bias = f.ints((E, J), -8, 8)
         ind = f.index((B, E, K) if B else (E, K), T)
-        y = ref_gather_matmul_ec(x, ind, w, bias)
+        y = reference.gather_matmul(x, ind, w, bias)
         f.case(label, gm_ec_op(bias=True), [(x, dt), (ind, idt), (w, dt), (bias, bdt)],
                [Result(y, out)], dynamic=dynamic)
 
@@ -722,7 +560,7 @@ def gen_gather_matmul_bias():
         bias = f.ints((E, J), -8, 8)
         rows = f.index((R,), T)
         off = random_offsets(f, E, R, empty)
-        y = ref_gather_matmul_ragged(x, rows, w, off, bias)
+        y = reference.gather_matmul(x, rows, w, bias, off)
         f.case(label, gm_ragged_op(bias=True), [(x, dt), (rows, idt), (w, dt), (off, odt), (bias, bdt)],
                [Result(y, out)], dynamic=dynamic, comment=f"offsets {list(off)}")
 
@@ -752,7 +590,7 @@ def gen_gather_matmul_ragged():
         w = f.ints((E, I, J), -3, 3)
         rows = np.asarray(rows, np.int64)
         off = np.asarray(off, np.int64)
-        y = ref_gather_matmul_ragged(x, rows, w, off)
+        y = reference.gather_matmul(x, rows, w, offsets=off)
         c = f"offsets {list(off)}" + (f"; {comment}" if comment else "")
         f.case(label, gm_ragged_op(), [(x, dt), (rows, idt), (w, dt), (off, odt)],
                [Result(y, out)], dynamic=dynamic, comment=c)
@@ -769,7 +607,7 @@ def gen_gather_matmul_ragged():
         rg(f"{dt}_E1_dynamic", dt, dt, 4, 5, 1, 6, f.index((7,), 4), [0, 7], "i64", "i32", dynamic=True)
         rg(f"{dt}_R1_T1", dt, dt, 1, 3, 2, 4, [0], [0, 1, 1], "i32", "i64")
         ids = np.array([[0, 2], [2, 1], [0, 2], [2, 0], [1, 2], [2, 0]])
-        rows_r, off_r, _ = ref_sort_by_expert(ids, 3)
+        rows_r, off_r, _ = reference.route(ids, 3)
         rg(f"{dt}_routed_dynamic", dt, "f32" if dt != "f32" else dt, 6, 4, 3, 3, rows_r, off_r, "i32", "i32",
            dynamic=True, comment="rows/offsets of top-2 routing")
     rg("f32_J45_empty_first_last", "f32", "f32", 5, 3, 4, 45, f.index((6,), 5), [0, 0, 3, 6, 6], "i32", "i32",
@@ -796,7 +634,7 @@ def gen_transposed_weights():
             b = f.ints((E, J), -4, 4)
             ops.append((b, dt))
         f.case(label, "egs.gather_matmul {0}[{1}] * {2} transposed" + (" + {3}" if bias else ""), ops,
-               [Result(ref_gather_matmul_ec(x, ind, w, b), dt)], dynamic=dynamic)
+               [Result(reference.gather_matmul(x, ind, w, b), dt)], dynamic=dynamic)
 
     def gm_ragged(label, dt, T, I, E, J, off, dynamic=False):
         x = f.ints((T, I), -3, 3)
@@ -805,7 +643,7 @@ def gen_transposed_weights():
         rows = f.index((int(off[-1]),), T)
         f.case(label, "egs.gather_matmul {0}[{1}] * {2} transposed offsets {3}",
                [(x, dt), (rows, "i64"), (tr(w), dt), (off, "i32")],
-               [Result(ref_gather_matmul_ragged(x, rows, w, off), dt)], dynamic=dynamic)
+               [Result(reference.gather_matmul(x, rows, w, offsets=off), dt)], dynamic=dynamic)
 
     def ms(label, dt, initdt, B, T, J, I, E, K, scale=False, dynamic=False):
         y = f.ints((B, E, K, J) if B else (E, K, J), -2, 2)
@@ -818,7 +656,7 @@ def gen_transposed_weights():
             s = f.ints((B, E, K) if B else (E, K), -2, 2)
             ops.append((s, dt))
         f.case(label, "egs.matmul_scatter {0} * {2} transposed into {3}[{1}]" + (" scale {4}" if scale else ""),
-               ops, [Result(ref_matmul_scatter_ec(y, ind, w, init, s), initdt)], dynamic=dynamic)
+               ops, [Result(reference.matmul_scatter(y, ind, w, init, s), initdt)], dynamic=dynamic)
 
     def ms_ragged(label, dt, T, J, I, E, off, scale=False):
         off = np.asarray(off, np.int64)
@@ -834,7 +672,7 @@ def gen_transposed_weights():
             ops.append((s, dt))
         f.case(label, "egs.matmul_scatter {0} * {2} transposed offsets {3} into {4}[{1}]"
                + (" scale {5}" if scale else ""), ops,
-               [Result(ref_matmul_scatter_ragged(y, rows, w, off, init, s), dt)])
+               [Result(reference.matmul_scatter(y, rows, w, init, s, off), dt)])
 
     gm("gm_ec_f32_batched", "f32", 2, 5, 4, 3, 2, 6)
     gm("gm_ec_bf16_bias_J45", "bf16", 0, 4, 3, 2, 2, 45, bias=True)
@@ -846,32 +684,6 @@ def gen_transposed_weights():
     ms("ms_ec_f16_dynamic", "f16", "f16", 2, 4, 3, 4, 2, 2, scale=True, dynamic="cast")
     ms_ragged("ms_ragged_f32_scale_uncovered", "f32", 4, 3, 5, 3, [1, 3, 3, 7], scale=True)
     return f
-
-
-def ref_weight_grad(E, lhs, lind, rhs, rind, off=None, scale=None, abs_sum=False):
-    """dw[e] = sum over the slots s of e of scale[s] * outer(lhs(s), rhs(s))."""
-    f = np.abs if abs_sum else (lambda a: a)
-    dw = np.zeros((E, lhs.shape[-1], rhs.shape[-1]))
-    if off is not None:
-        for r in range(len(lind if lind is not None else rind if rind is not None else lhs)):
-            e = expert_of_slot(off, r)
-            if e is None:
-                continue
-            lrow = lhs[lind[r]] if lind is not None else lhs[r]
-            rrow = rhs[rind[r]] if rind is not None else rhs[r]
-            s = 1.0 if scale is None else scale[r]
-            dw[e] += f(s * np.outer(lrow, rrow))
-        return dw
-    ind = lind if lind is not None else rind
-    slot_shape = ind.shape if ind is not None else lhs.shape[:-1]
-    for sl in np.ndindex(*slot_shape):
-        b = sl[:-2]
-        e = sl[-2]
-        lrow = lhs[b + (lind[sl],)] if lind is not None else lhs[sl]
-        rrow = rhs[b + (rind[sl],)] if rind is not None else rhs[sl]
-        s = 1.0 if scale is None else scale[sl]
-        dw[e] += f(s * np.outer(lrow, rrow))
-    return dw
 
 
 def wg_op(lind, rind, ragged, scale):
@@ -909,7 +721,7 @@ def gen_weight_grad():
         lhs = f.ints((T if lg else R, I), -3, 3)
         rhs = f.ints((T if rg_ else R, J), -3, 3)
         sc = f.ints((R,), -2, 3) if scale else None
-        dw = ref_weight_grad(E, lhs, lind, rhs, rind, off, sc)
+        dw = reference.weight_grad(lhs, rhs, lind, rind, off, sc)
         ops = [(lhs, dt)] + ([(lind, idt)] if lg else []) + [(rhs, dt)] + \
             ([(rind, idt)] if rg_ else []) + [(off, odt)] + ([(sc, dt)] if scale else [])
         f.case(label, wg_op(lg, rg_, True, scale), ops, [Result(dw, out)], dynamic=dynamic,
@@ -923,7 +735,7 @@ def gen_weight_grad():
         lhs = f.ints((tok if lg else slots) + (I,), -3, 3)
         rhs = f.ints((tok if rg_ else slots) + (J,), -3, 3)
         sc = f.ints(slots, -2, 3) if scale else None
-        dw = ref_weight_grad(E, lhs, lind, rhs, rind, None, sc)
+        dw = reference.weight_grad(lhs, rhs, lind, rind, None, sc)
         ops = [(lhs, dt)] + ([(lind, idt)] if lg else []) + [(rhs, dt)] + \
             ([(rind, idt)] if rg_ else []) + ([(sc, dt)] if scale else [])
         f.case(label, wg_op(lg, rg_, False, scale), ops, [Result(dw, out)], dynamic=dynamic)
@@ -963,7 +775,7 @@ def gen_gather_matmul_activation():
         if bias:
             b = f.quarters((E, J), -2, 2)
             ops.append((b, bias))
-        y = ref_gather_matmul_ec(x, ind, w, b, act)
+        y = reference.gather_matmul(x, ind, w, b, **act_kwargs(act))
         f.case(label, gm_ec_op(bool(bias), act), ops, [Result(y, out, "close")], dynamic=dynamic)
 
     def rg(label, act, dt, out, T, I, E, R, J, idt, bias=None, dynamic=False, off=None):
@@ -976,7 +788,7 @@ def gen_gather_matmul_activation():
         if bias:
             b = f.quarters((E, J), -2, 2)
             ops.append((b, bias))
-        y = ref_gather_matmul_ragged(x, rows, w, off, b, act)
+        y = reference.gather_matmul(x, rows, w, b, off, **act_kwargs(act))
         f.case(label, gm_ragged_op(bool(bias), act), ops, [Result(y, out, "close")], dynamic=dynamic,
                comment=f"offsets {list(off)}")
 
@@ -1033,8 +845,8 @@ def gen_matmul_scatter_ec():
         if scale:
             s = f.ints((B, E, K) if B else (E, K), -2, 2)
             ops.append((s, scale))
-        out = ref_matmul_scatter_ec(y, ind, w, init, s)
-        assert_partial_sums_exact(ref_matmul_scatter_ec(y, ind, w, init, s, abs_sum=True), initdt, label)
+        out = reference.matmul_scatter(y, ind, w, init, s)
+        assert_partial_sums_exact(reference.matmul_scatter(y, ind, w, init, s, abs_terms=True), initdt, label)
         f.case(label, ms_ec_op(bool(scale), det), ops, [Result(out, initdt)], dynamic=dynamic, comment=comment)
 
     add("f32_batched_i32", "f32", "f32", 2, 4, 4, 5, 3, 2, "i32")
@@ -1076,8 +888,8 @@ def gen_matmul_scatter_ragged():
         if scale:
             s = f.ints((R,), -2, 2) if s is None else s
             ops.append((s, scale))
-        out = ref_matmul_scatter_ragged(y, rows, w, off, init, s)
-        assert_partial_sums_exact(ref_matmul_scatter_ragged(y, rows, w, off, init, s, abs_sum=True), initdt,
+        out = reference.matmul_scatter(y, rows, w, init, s, off)
+        assert_partial_sums_exact(reference.matmul_scatter(y, rows, w, init, s, off, abs_terms=True), initdt,
                                   label)
         c = f"offsets {list(off)}" + (f"; {comment}" if comment else "")
         f.case(label, ms_ragged_op(bool(scale), det), ops, [Result(out, initdt)], dynamic=dynamic, comment=c)
@@ -1096,7 +908,7 @@ def gen_matmul_scatter_ragged():
         comment="T = 1: every row into token 0")
     ids = np.array([[1, 0], [2, 1], [1, 2], [0, 1], [2, 0]])
     probs = np.array([[0.75, 0.25], [0.5, 0.5], [1.0, 0.0], [0.25, 0.75], [0.5, 0.5]]) * 2
-    rows_r, off_r, map_r = ref_sort_by_expert(ids, 3)
+    rows_r, off_r, map_r = reference.route(ids, 3)
     T, k = ids.shape
     s = np.zeros(T * k)
     for t in range(T):
@@ -1189,7 +1001,7 @@ def gen_matmul_scatter_deterministic():
     init = f.rng.standard_normal((T, I)).astype(np.float32).astype(np.float64)
     s = f.rng.uniform(0, 1, (E, K)).astype(np.float32).astype(np.float64)
     ind = f.index((E, K), T)
-    ref = ref_matmul_scatter_ec(y, ind, w, init, s)
+    ref = reference.matmul_scatter(y, ind, w, init, s)
     ops = [(y, "f32"), (ind, "i32"), (w, "f32"), (init, "f32"), (s, "f32")]
     f.body.append("")
     f.body.append("  // expert-choice f32, applied twice")
@@ -1235,7 +1047,7 @@ def gen_matmul_scatter_deterministic():
     init = round_to(f.rng.standard_normal((T2, I2)), "bf16")
     rows = f.index((R,), T2)
     off = random_offsets(f, E2, R)
-    ref = ref_matmul_scatter_ragged(y, rows, w, off, init)
+    ref = reference.matmul_scatter(y, rows, w, init, offsets=off)
     f.case("ragged_bf16", ms_ragged_op(False, True), [(y, "bf16"), (rows, "i64"), (w, "bf16"), (off, "i32"),
                                                         (init, "bf16")],
            [Result(ref, "bf16", "close", tol=5e-2)], comment="bf16 output, rounded per row: loose tolerance")
@@ -1271,7 +1083,7 @@ def gen_permute():
         ids = np.asarray(ids, np.int64)
         T = ids.shape[0]
         x = readable_rows(T, H)
-        xs, rmap, off = ref_permute(x, ids, E, R)
+        xs, rmap, off = reference.permute(x, ids, E, R)
         attr = f"experts = {E}" + (f" out_tokens = {R}" if R is not None else "")
         c = f"ids {ids.tolist()}" + (f"; {comment}" if comment else "")
         f.case(label, "egs.permute {0} by {1} " + attr, [(x, dt), (ids, idt)],
@@ -1300,7 +1112,7 @@ def gen_route():
 
     def add(label, ids, E, idt, dynamic=False, comment=None):
         ids = np.asarray(ids, np.int64)
-        rows, off, rmap = ref_sort_by_expert(ids, E)
+        rows, off, rmap = reference.route(ids, E)
         c = f"ids {ids.tolist()}" + (f"; {comment}" if comment else "")
         f.case(label, "egs.route {0} experts = " + str(E), [(ids, idt)],
                [Result(rows, "i32"), Result(off, "i32"), Result(rmap, "i32")], dynamic=dynamic, comment=c)
@@ -1316,7 +1128,7 @@ def gen_route():
     # With routing weights: scale[row_id_map[j*T + t]] = weights[t, j].
     def weighted(label, ids, E, idt, wdt, sdt, dynamic=False):
         ids = np.asarray(ids, np.int64)
-        rows, off, rmap = ref_sort_by_expert(ids, E)
+        rows, off, rmap = reference.route(ids, E)
         w = f.quarters(ids.shape, -2, 2)
         T = ids.shape[0]
         scale = np.zeros(rows.shape[0])
@@ -1344,11 +1156,11 @@ def gen_unpermute():
         ids = np.asarray(ids, np.int64)
         T, k = ids.shape
         if rmap is None:
-            _, _, rmap = ref_sort_by_expert(ids, E, R)
+            _, _, rmap = reference.route(ids, E, R)
         R = R if R is not None else T * k
         xs = f.ints((R, H), -3, 3)
         probs = f.quarters((T, k), -1, 1)
-        o = ref_unpermute(xs, rmap, probs)
+        o = reference.unpermute(xs, rmap, probs)
         f.case(label, "egs.unpermute {0}[{1}] * {2}", [(xs, dt), (rmap, mdt), (probs, pdt)],
                [Result(o, out)], dynamic=dynamic,
                comment=f"row_id_map {rmap.tolist()}" + (f"; {comment}" if comment else ""))
@@ -1364,23 +1176,6 @@ def gen_unpermute():
     return f
 
 
-def ref_sinkhorn(logits, iterations, tol=0.0):
-    """egs.sinkhorn in float64; also the per-iteration deltas."""
-    L = np.asarray(logits, np.float64)
-    T, E = L.shape
-    K = np.exp(L - L.max(axis=1, keepdims=True))
-    c = np.ones(E)
-    deltas = []
-    for _ in range(iterations):
-        r = (1.0 / T) / (K @ c + 1e-8)
-        cn = (1.0 / E) / (r @ K + 1e-8)
-        deltas.append(np.abs(cn - c).sum() / E)
-        c = cn
-        if deltas[-1] <= tol:
-            break
-    return r[:, None] * K * c[None, :], deltas
-
-
 def gen_sinkhorn():
     f = TestFile("sinkhorn.mlir",
                  "egs.sinkhorn: Sinkhorn-Knopp balancing of [T,E] logits (f32/f16/bf16) into\n"
@@ -1389,7 +1184,7 @@ def gen_sinkhorn():
 
     def add(label, dt, T, E, iterations, tol=0.0, dynamic=False):
         logits = f.quarters((T, E), -2, 2)
-        p, deltas = ref_sinkhorn(round_to(logits, dt), iterations, tol)
+        p, deltas = reference.sinkhorn(round_to(logits, dt), iterations, tol)
         # The stopping iteration must not hang on rounding: no delta within
         # 10% of the tolerance.
         assert all(abs(d - tol) > 0.1 * tol for d in deltas) or tol == 0, deltas
@@ -1419,7 +1214,7 @@ def gen_gather():
     def add(label, dt, xshape, ishape, idt, axis, batch_dims=0, perm=None, dynamic=False):
         x = f.ints(xshape, -50, 50) if dt in ("i32", "i64", "f32") else f.ints(xshape, -99, 99)
         ind = f.index(ishape, xshape[axis])
-        g = ref_gather(x, ind, axis, batch_dims, perm)
+        g = reference.gather(x, ind, axis, batch_dims, perm)
         op = "egs.gather {0}[{1}] axis = " + str(axis)
         if perm is not None:
             op += " permutation = [" + ", ".join(map(str, perm)) + "]"
@@ -1454,11 +1249,11 @@ def gen_scatter_add():
         if ind is None:
             ind = f.index(ishape, init_shape[axis])
         ind = np.asarray(ind)
-        src_shape = take(np.zeros(init_shape), ind, axis, batch_dims).shape
+        src_shape = reference.gather(np.zeros(init_shape), ind, axis, batch_dims).shape
         src = f.ints(src_shape, -5, 5)
-        out = ref_scatter_add(src, ind, init, axis, batch_dims)
+        out = reference.scatter_add(src, ind, init, axis, batch_dims)
         if is_float(dt):
-            assert_partial_sums_exact(ref_scatter_add(src, ind, init, axis, batch_dims, abs_sum=True), dt, label)
+            assert_partial_sums_exact(reference.scatter_add(np.abs(src), ind, np.abs(init), axis, batch_dims), dt, label)
         op = "egs.scatter_add {0} into {2}[{1}] axis = " + str(axis)
         if batch_dims:
             op += f" {{{{batch_dims = {batch_dims}}}}}"
@@ -1483,7 +1278,7 @@ def gen_gather_concat():
     def add(label, dt, xshapes, ishapes, idts, axis, dim, perms=None, dynamic=False):
         xs = [f.ints(s, -99, 99) for s in xshapes]
         inds = [f.index(i, s[axis]) for s, i in zip(xshapes, ishapes)]
-        out = ref_gather_concat(xs, inds, axis, dim, perms)
+        out = reference.gather_concat(xs, inds, axis, dim, perms)
         n = len(xs)
         op = ("egs.gather_concat (" + ", ".join("{%d}" % i for i in range(n)) + ")["
               + ", ".join("{%d}" % (n + i) for i in range(n)) + f"] axis = {axis} dim = {dim}")
@@ -1522,18 +1317,18 @@ def gen_function_boundary_inplace():
     init = f.ints((T, I), -3, 3)
     ind = f.index((E, K), T)
     f.case("matmul_scatter_ec_f32", ms_ec_op(), [(y, "f32"), (ind, "i32"), (w, "f32"), (init, "f32")],
-           [Result(ref_matmul_scatter_ec(y, ind, w, init), "f32")], dynamic=True)
+           [Result(reference.matmul_scatter(y, ind, w, init), "f32")], dynamic=True)
     rows = f.index((6,), T)
     off = np.array([0, 2, 2, 6])
     y = f.ints((6, J), -2, 2)
     s_ = f.ints((6,), -2, 2)
     f.case("matmul_scatter_ragged_bf16", ms_ragged_op(True),
            [(y, "bf16"), (rows, "i64"), (w, "bf16"), (off, "i32"), (init, "bf16"), (s_, "bf16")],
-           [Result(ref_matmul_scatter_ragged(y, rows, w, off, init, s_), "bf16")], dynamic=True)
+           [Result(reference.matmul_scatter(y, rows, w, init, s_, off), "bf16")], dynamic=True)
     src = f.ints((6, I), -3, 3)
     f.case("scatter_add_f16", "egs.scatter_add {0} into {2}[{1}] axis = 0",
            [(src, "f16"), (rows, "i32"), (init, "f16")],
-           [Result(ref_scatter_add(src, rows, init, 0), "f16")], dynamic=True)
+           [Result(reference.scatter_add(src, rows, init, 0), "f16")], dynamic=True)
     return f
 
 
@@ -1550,7 +1345,7 @@ def gen_strided_operands():
     ws = f.slice(f.ints((E + 1, I, J + 3), -3, 3), "f32", [1, 0, 2], [E, I, J], [1, 1, 1])
     inds = f.slice(f.index((E + 2, K + 1), T), "i32", [2, 1], [E, K], [1, 1])
     f.case("gather_matmul_ec_strided_x_offset_w", gm_ec_op(), [xs, inds, ws],
-           [Result(ref_gather_matmul_ec(xs.arr, inds.arr, ws.arr), "f32")])
+           [Result(reference.gather_matmul(xs.arr, inds.arr, ws.arr), "f32")])
     # w with inner stride 2 (no vectors), bf16, bias slice, J = 40.
     J2 = 40
     x = f.ints((T, I), -3, 3)
@@ -1560,22 +1355,22 @@ def gen_strided_operands():
     off = np.array([0, 3, 7])
     f.case("gather_matmul_ragged_bf16_strided_w_bias", gm_ragged_op(True),
            [(x, "bf16"), (rows, "i32"), ws2, (off, "i32"), bs],
-           [Result(ref_gather_matmul_ragged(x, rows, ws2.arr, off, bs.arr), "bf16")])
+           [Result(reference.gather_matmul(x, rows, ws2.arr, bs.arr, off), "bf16")])
     # matmul_scatter reading a strided y and w.
     ys = f.slice(f.ints((E, K, 2 * J), -2, 2), "f32", [0, 0, 0], [E, K, J], [1, 1, 2])
     w3 = f.slice(f.ints((E, J, I + 5), -2, 2), "f32", [0, 0, 5], [E, J, I], [1, 1, 1])
     ind = f.index((E, K), T)
     init = f.ints((T, I), -3, 3)
     f.case("matmul_scatter_ec_strided", ms_ec_op(), [ys, (ind, "i64"), w3, (init, "f32")],
-           [Result(ref_matmul_scatter_ec(ys.arr, ind, w3.arr, init), "f32")])
+           [Result(reference.matmul_scatter(ys.arr, ind, w3.arr, init), "f32")])
     # Gathers from a strided source.
     gx = f.slice(f.ints((8, 9), -50, 50), "f16", [1, 1], [6, 4], [1, 2])
     gi = f.index((5,), 6)
     f.case("gather_strided_permuted", "egs.gather {0}[{1}] axis = 0 permutation = [1, 0]", [gx, (gi, "i64")],
-           [Result(ref_gather(gx.arr, gi, 0, 0, [1, 0]), "f16")])
+           [Result(reference.gather(gx.arr, gi, 0, 0, [1, 0]), "f16")])
     px = f.slice(readable_rows(8, 6), "f32", [2, 1], [5, 3], [1, 2])
     ids = np.array([[1, 0], [0, 2], [2, 2], [1, 1], [0, 1]])
-    xs_, rmap, poff = ref_permute(px.arr, ids, 3)
+    xs_, rmap, poff = reference.permute(px.arr, ids, 3)
     f.case("permute_strided_x", "egs.permute {0} by {1} experts = 3", [px, (ids, "i32")],
            [Result(xs_, "f32"), Result(rmap, "i32"), Result(poff, "i32")])
 
@@ -1598,7 +1393,7 @@ def gen_strided_operands():
     ins = f.fresh("r")
     f.body.append(f"  {ins} = tensor.insert_slice {r} into {cb}[1, 2][{T}, {I}][1, 1] : {ts} into {tb}")
     expect = big.copy()
-    expect[1:1 + T, 2:2 + I] = ref_matmul_scatter_ec(y, ind, w, big[1:1 + T, 2:2 + I])
+    expect[1:1 + T, 2:2 + I] = reference.matmul_scatter(y, ind, w, big[1:1 + T, 2:2 + I])
     f.marker("CASE matmul_scatter_into_slice")
     f.emit_print(ins, tb, "f32")
     f.check_print("matmul_scatter_into_slice", expect, "f32")
@@ -1652,34 +1447,34 @@ def gen_memref_form():
     w = f.ints((E, I, J), -3, 3)
     f.mcase("gather_matmul_ec", "egs.gather_matmul {0}[{1}] * {2} outs({3})",
             [(x, "f32", False), (ind, "i32", False), (w, "f32", False), (np.zeros((2, E, K, J)), "f32", True)],
-            [(3, Result(ref_gather_matmul_ec(x, ind, w), "f32"))])
+            [(3, Result(reference.gather_matmul(x, ind, w), "f32"))])
     rows = f.index((6,), T)
     off = np.array([0, 2, 2, 6])
     bias = f.ints((E, J), -4, 4)
     f.mcase("gather_matmul_ragged_bias_bf16", "egs.gather_matmul {0}[{1}] * {2} offsets {3} + {4} outs({5})",
             [(x[0], "bf16", False), (rows, "i64", False), (w, "bf16", False), (off, "i32", False),
              (bias, "bf16", False), (np.zeros((6, J)), "bf16", True)],
-            [(5, Result(ref_gather_matmul_ragged(x[0], rows, w, off, bias), "bf16"))])
+            [(5, Result(reference.gather_matmul(x[0], rows, w, bias, off), "bf16"))])
     y = f.ints((E, K, J), -2, 2)
     w2 = f.ints((E, J, I), -2, 2)
     init = f.ints((T, I), -3, 3)
     f.mcase("matmul_scatter_ec_in_place", "egs.matmul_scatter {0} * {2} into {3}[{1}]",
             [(y, "f32", False), (ind[0], "i64", False), (w2, "f32", False), (init, "f32", True)],
-            [(3, Result(ref_matmul_scatter_ec(y, ind[0], w2, init), "f32"))])
+            [(3, Result(reference.matmul_scatter(y, ind[0], w2, init), "f32"))])
     yr = f.ints((6, J), -2, 2)
     sc = f.ints((6,), -2, 2)
     f.mcase("matmul_scatter_ragged_in_place_f16", "egs.matmul_scatter {0} * {2} offsets {3} into {4}[{1}] scale {5}",
             [(yr, "f16", False), (rows, "i32", False), (w2, "f16", False), (off, "i32", False), (init, "f16", True),
              (sc, "f16", False)],
-            [(4, Result(ref_matmul_scatter_ragged(yr, rows, w2, off, init, sc), "f16"))])
+            [(4, Result(reference.matmul_scatter(yr, rows, w2, init, sc, off), "f16"))])
     ids = np.array([[1, 0], [0, 2], [2, 2], [1, 1], [0, 1]])
     px = readable_rows(5, 3)
-    xs_, rmap, poff = ref_permute(px, ids, 3, 8)
+    xs_, rmap, poff = reference.permute(px, ids, 3, 8)
     f.mcase("permute_out_tokens_8", "egs.permute {0} by {1} experts = 3 out_tokens = 8 outs({2}, {3}, {4})",
             [(px, "f32", False), (ids, "i32", False), (np.zeros((8, 3)), "f32", True),
              (np.zeros(10), "i32", True), (np.zeros(4), "i32", True)],
             [(2, Result(xs_, "f32")), (3, Result(rmap, "i32")), (4, Result(poff, "i32"))])
-    rrows, roff, rmap2 = ref_sort_by_expert(ids, 3)
+    rrows, roff, rmap2 = reference.route(ids, 3)
     f.mcase("route", "egs.route {0} experts = 3 outs({1}, {2}, {3})",
             [(ids, "i64", False), (np.zeros(10), "i32", True), (np.zeros(4), "i32", True),
              (np.zeros(10), "i32", True)],
@@ -1688,22 +1483,22 @@ def gen_memref_form():
     probs = f.quarters((5, 2), -1, 1)
     f.mcase("unpermute", "egs.unpermute {0}[{1}] * {2} outs({3})",
             [(xsu, "bf16", False), (rmap, "i32", False), (probs, "f32", False), (np.zeros((5, 3)), "f32", True)],
-            [(3, Result(ref_unpermute(xsu, rmap, probs), "f32"))])
+            [(3, Result(reference.unpermute(xsu, rmap, probs), "f32"))])
     gx = f.ints((6, 4), -50, 50)
     gi = f.index((3,), 6)
     f.mcase("gather_permuted", "egs.gather {0}[{1}] axis = 0 permutation = [1, 0] outs({2})",
             [(gx, "f32", False), (gi, "i64", False), (np.zeros((4, 3)), "f32", True)],
-            [(2, Result(ref_gather(gx, gi, 0, 0, [1, 0]), "f32"))])
+            [(2, Result(reference.gather(gx, gi, 0, 0, [1, 0]), "f32"))])
     src = f.ints((3, 4), -5, 5)
     f.mcase("scatter_add_in_place", "egs.scatter_add {0} into {2}[{1}] axis = 0",
             [(src, "i32", False), (np.array([1, 4, 1]), "i32", False), (gx, "i32", True)],
-            [(2, Result(ref_scatter_add(src, np.array([1, 4, 1]), gx, 0), "i32"))])
+            [(2, Result(reference.scatter_add(src, np.array([1, 4, 1]), gx, 0), "i32"))])
     gb = f.ints((5, 4), -50, 50)
     gbi = f.index((2,), 5)
     f.mcase("gather_concat", "egs.gather_concat ({0}, {1})[{2}, {3}] axis = 0 dim = 0 outs({4})",
             [(gx, "f32", False), (gb, "f32", False), (gi, "i32", False), (gbi, "i64", False),
              (np.zeros((5, 4)), "f32", True)],
-            [(4, Result(ref_gather_concat([gx, gb], [gi, gbi], 0, 0), "f32"))])
+            [(4, Result(reference.gather_concat([gx, gb], [gi, gbi], 0, 0), "f32"))])
     return f
 
 
@@ -1766,7 +1561,7 @@ def gen_moe_token_choice():
                 e = ids[t, j]
                 ref[t] += probs[t, j] * ((x[t] @ w1[e]) @ w2[e])
         assert_exact(ref, dt, "moe")
-        rows, off, rmap = ref_sort_by_expert(ids, E)
+        rows, off, rmap = reference.route(ids, E)
         R = T * k
         scale = np.zeros(R)
         for t in range(T):
@@ -1857,7 +1652,7 @@ def gen_upstream():
     x = f.ints((T, I), -3, 3)
     ind = f.index((E, K), T)
     w = f.ints((E, I, J), -3, 3)
-    ref = ref_gather_matmul_ec(x, ind, w)
+    ref = reference.gather_matmul(x, ind, w)
     cx, tx = f.const(x, "f32")
     ci, ti = f.const(ind, "i32")
     cw, tw = f.const(w, "f32")
@@ -1889,7 +1684,7 @@ def gen_upstream():
     x = f.ints((B, T, I), -3, 3)
     ind = f.index((B, E, K), T)
     w = f.ints((E, I, J), -3, 3)
-    ref = ref_gather_matmul_ec(x, ind, w)
+    ref = reference.gather_matmul(x, ind, w)
     cx, tx = f.const(x, "bf16")
     ci, ti = f.const(ind, "i64")
     cw, tw = f.const(w, "bf16")
