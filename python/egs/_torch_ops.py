@@ -323,10 +323,11 @@ def _unperm_backward(ctx, dout):
     if ctx.needs_input_grad[0]:
         contrib = probs.float().t()[..., None] * dout_f[None] * valid[..., None]  # [k,T,H]
         dxs = torch.zeros(x_sorted.shape, dtype=torch.float32, device=x_sorted.device)
-        dxs = dxs.index_add_(0, src.reshape(-1), contrib.reshape(k * t, -1))
+        # (reshape to [k*t, H], not -1: t may be 0)
+        dxs = dxs.index_add_(0, src.reshape(-1), contrib.reshape(k * t, dout.shape[-1]))
         dxs = dxs.to(x_sorted.dtype)
     if ctx.needs_input_grad[2]:
-        rows = x_sorted.float()[src.reshape(-1)].view(k, t, -1)
+        rows = x_sorted.float()[src.reshape(-1)].view(k, t, x_sorted.shape[-1])
         dprobs = ((rows * dout_f[None]).sum(-1) * valid).t().to(probs.dtype)
     return dxs, None, dprobs
 

@@ -22,7 +22,8 @@ from torch import nn
 from . import _torch_ops as ops
 from .ops import MAX_COUNT, _f32_bits, _flag, _int
 
-__all__ = ["ExpertGather", "ExpertScatter", "MoE", "ops", "slot_weights"]
+__all__ = ["ExpertGather", "ExpertParallelMoE", "ExpertParallelMode", "ExpertScatter", "MoE", "ops",
+           "slot_weights"]
 
 
 def _sizes(module, num_experts, in_features, out_features):
@@ -111,6 +112,52 @@ def slot_weights(weights, row_id_map):
     return flat.new_empty(flat.shape).scatter(0, row_id_map.long(), flat)
 
 
+def _moe_args(op, hidden, ffn, num_experts, top_k, activation, normalize_topk, w_transposed,
+              interleaved, alpha, limit):
+    """The checked (hidden, ffn, num_experts, top_k, normalize_topk,
+    w_transposed, interleaved) of a MoE layer's arguments; errors name
+    egs.<op> and the argument."""
+    hidden = _int(hidden, "hidden", op, 1)
+    ffn = _int(ffn, "ffn", op, 1)
+    num_experts = _int(num_experts, "num_experts", op, 1, MAX_COUNT - 1)
+    top_k = _int(top_k, "top_k", op, 1, num_experts, f"[1, num_experts] = [1, {num_experts}]")
+    normalize_topk = _flag(normalize_topk, "normalize_topk", op)
+    interleaved = _flag(interleaved, "interleaved", op)
+    w_transposed = _flag(w_transposed, "w_transposed", op)
+    for name, value in (("alpha", alpha), ("limit", limit)):
+        if value is not None:
+            _f32_bits(value, name, op)
+    if activation not in _ACTIVATIONS:
+        raise ValueError(f"egs.{op}: activation must be one of {_ACTIVATIONS}, "
+                         f"got {activation!r}")
+    if interleaved and activation not in ops.GATED:
+        raise ValueError(f"egs.{op}: interleaved=True needs a gated activation {ops.GATED}, "
+                         f"got {activation!r}")
+    if (alpha is not None or limit is not None) and activation != "clamped_swiglu":
+        raise ValueError(f"egs.{op}: alpha and limit belong to activation='clamped_swiglu', "
+                         f"got {activation!r}")
+    return hidden, ffn, num_experts, top_k, normalize_topk, w_transposed, interleaved
+
+
+def _topk(logits, top_k, normalize_topk, dtype):
+    """Router logits [T,E] -> (top-k weights [T,k] in dtype, expert ids [T,k]
+    int32): softmax in float32, top-k, optionally renormalized."""
+    probs = torch.softmax(logits.float(), dim=-1)
+    weights, ids = torch.topk(probs, top_k, dim=-1)
+    if normalize_topk:
+        weights = weights / weights.sum(dim=-1, keepdim=True)
+    return weights.to(dtype), ids.to(torch.int32)
+
+
+def _up_projection(x2, rows, offsets, w_up, w_transposed, activation, alpha, limit, interleaved):
+    """act(x2[rows] @ w_up[e]), ragged: the activation fused into the GEMM
+    when no gradient is recorded (relu, not an epilogue, always in torch)."""
+    if activation == "relu":
+        return F.relu(ops.gather_matmul_op(x2, rows, w_up, None, offsets, w_transposed))
+    return ops.up_projection(x2, rows, w_up, None, offsets, w_transposed, activation, alpha,
+                             limit, interleaved)
+
+
 def _is_silu(act):
     """Whether act (a transformers ACT2FN module) is silu: checked on values."""
     if not callable(act):
@@ -152,27 +199,10 @@ class MoE(nn.Module):
                  normalize_topk=True, device=None, dtype=None, *, w_transposed=False,
                  interleaved=False, alpha=None, limit=None):
         super().__init__()
-        hidden = _int(hidden, "hidden", "nn.MoE", 1)
-        ffn = _int(ffn, "ffn", "nn.MoE", 1)
-        num_experts = _int(num_experts, "num_experts", "nn.MoE", 1, MAX_COUNT - 1)
-        top_k = _int(top_k, "top_k", "nn.MoE", 1, num_experts,
-                     f"[1, num_experts] = [1, {num_experts}]")
-        normalize_topk = _flag(normalize_topk, "normalize_topk", "nn.MoE")
-        interleaved = _flag(interleaved, "interleaved", "nn.MoE")
-        w_transposed = _flag(w_transposed, "w_transposed", "nn.MoE")
-        for name, value in (("alpha", alpha), ("limit", limit)):
-            if value is not None:
-                _f32_bits(value, name, "nn.MoE")
-        if activation not in _ACTIVATIONS:
-            raise ValueError(f"egs.nn.MoE: activation must be one of {_ACTIVATIONS}, "
-                             f"got {activation!r}")
+        (hidden, ffn, num_experts, top_k, normalize_topk, w_transposed, interleaved) = _moe_args(
+            "nn.MoE", hidden, ffn, num_experts, top_k, activation, normalize_topk, w_transposed,
+            interleaved, alpha, limit)
         gated = activation in ops.GATED
-        if interleaved and not gated:
-            raise ValueError(f"egs.nn.MoE: interleaved=True needs a gated activation {ops.GATED}, "
-                             f"got {activation!r}")
-        if (alpha is not None or limit is not None) and activation != "clamped_swiglu":
-            raise ValueError("egs.nn.MoE: alpha and limit belong to activation='clamped_swiglu', "
-                             f"got {activation!r}")
         kw = {"device": device, "dtype": dtype}
         self.hidden, self.ffn, self.num_experts, self.top_k = hidden, ffn, num_experts, top_k
         self.activation, self.normalize_topk = activation, normalize_topk
@@ -191,12 +221,7 @@ class MoE(nn.Module):
 
     def route(self, x2):
         """(topk weights [T,k], topk expert ids [T,k] int32)."""
-        logits = self.router(x2)
-        probs = torch.softmax(logits.float(), dim=-1)
-        weights, ids = torch.topk(probs, self.top_k, dim=-1)
-        if self.normalize_topk:
-            weights = weights / weights.sum(dim=-1, keepdim=True)
-        return weights.to(x2.dtype), ids.to(torch.int32)
+        return _topk(self.router(x2), self.top_k, self.normalize_topk, x2.dtype)
 
     def _activate(self, h):
         """The activation in torch ops (what the fused epilogue computes)."""
@@ -207,11 +232,8 @@ class MoE(nn.Module):
     def _up(self, x2, rows, offsets):
         """The up projection and the activation (fused when no gradient is
         recorded)."""
-        if self.activation == "relu":  # not an epilogue of the kernels
-            return F.relu(ops.gather_matmul_op(x2, rows, self.w_up, None, offsets,
-                                            self.w_transposed))
-        return ops.up_projection(x2, rows, self.w_up, None, offsets, self.w_transposed,
-                                 self.activation, self.alpha, self.limit, self.interleaved)
+        return _up_projection(x2, rows, offsets, self.w_up, self.w_transposed, self.activation,
+                              self.alpha, self.limit, self.interleaved)
 
     def forward(self, x):
         shape = x.shape
@@ -326,3 +348,6 @@ class MoE(nn.Module):
             moe.w_up = wu
             moe.w_down = wd
         return moe
+
+
+from .expert_parallel import ExpertParallelMoE, ExpertParallelMode  # noqa: E402 (uses MoE)

@@ -310,6 +310,19 @@ def test_permute_unpermute_autograd():
     assert close(x.grad, xr.grad) and close(probs.grad, pr.grad)
 
 
+def test_unpermute_autograd_no_tokens():
+    # A rank of an expert-parallel layer may have no tokens: zero rows in,
+    # zero rows out, gradients of the right (empty) shapes.
+    H, k = 5, 2
+    xs = torch.randn(3, H, requires_grad=True)
+    probs = torch.rand(0, k, requires_grad=True)
+    out = tops.unpermute(xs, torch.empty(0, dtype=torch.int32), probs)
+    assert out.shape == (0, H)
+    out.sum().backward()
+    assert xs.grad.shape == xs.shape and not xs.grad.any()
+    assert probs.grad.shape == (0, k)
+
+
 @pytest.mark.parametrize("activation", ["swiglu", "gelu"])
 def test_moe_forward_backward(activation):
     torch.manual_seed(3)
