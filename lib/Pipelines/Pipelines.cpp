@@ -110,14 +110,16 @@ void buildLowerToNVVMPipeline(OpPassManager &pm,
                                                   : std::string(options.features);
   if (options.bufferize)
     buildEGSBufferizePipeline(pm);
+  egs::SelectGPUStrategyOptions strategy;
+  strategy.warpgroupMma = chip.hasWarpgroupMma();
+  strategy.maxSharedMemory = chip.maxSharedMemory;
+  strategy.tile.assign(options.tile.begin(), options.tile.end());
+  pm.addPass(egs::createSelectGPUStrategy(strategy));
   egs::ConvertEGSToGPUOptions gpu;
   gpu.vectorAtomics = chip.hasVectorAtomics(ptx);
-  gpu.warpgroupMma = chip.hasWarpgroupMma();
-  gpu.maxSharedMemory = chip.maxSharedMemory;
   gpu.hostBuffers = options.hostBuffers;
   gpu.hostSync = options.hostSync;
   gpu.checkIndices = options.checkIndices;
-  gpu.tile.assign(options.tile.begin(), options.tile.end());
   pm.addPass(egs::createConvertEGSToGPU(gpu));
   // Host code as the CPU pipeline prepares it (linalg from the program,
   // bf16 arithmetic the host cannot do natively); kernels are left alone.

@@ -28,6 +28,44 @@ def ConvertEGSToLoops : Pass<"convert-egs-to-loops", "::mlir::ModuleOp"> {
                            "::mlir::math::MathDialect", "::mlir::func::FuncDialect"];
 }
 
+def SelectGPUStrategy : Pass<"egs-select-gpu-strategy", "::mlir::ModuleOp"> {
+  let summary = "Choose the GPU kernel strategy of each egs matmul op and record it on the op";
+  let description = [{
+    The only place that decides how the GEMM kernels of gather_matmul,
+    matmul_scatter and weight_grad are tiled. For each op it runs the shape
+    heuristic (or takes the op's `tile` attribute, else the `tile` option),
+    checks the result against the chip (shared memory, warpgroup MMA) and
+    writes the decision onto the op as `egs.gpu_strategy =
+    #egs.gpu_strategy<fast = [...], general = ...>`: the fast variants the
+    host code picks among at run time (with the sizes each is meant for) and
+    the general kernel. `convert-egs-to-gpu` reads only that attribute.
+    Ops that already carry an `egs.gpu_strategy` are left as they are.
+    Works on the tensor and the memref form.
+
+    Heuristic (f16/bf16): large GEMMs (N >= 1024, K >= 512) take 128x256
+    tiles (warpgroup MMA 128x256x64, 4 stages, with `warpgroup-mma`); many
+    rows per expert with a short reduction take 256x64 (warpgroup 128x64,
+    the whole reduction resident when it is at most two 64-wide slices);
+    otherwise 128x64x32 (64x64 for at most 64 rows per expert). f32 runs on
+    CUDA cores (64x64x16, 3 stages). weight_grad: 128x256 where dw is at
+    least 512x1024, else 128x128, 64x64 for narrow sides.
+  }];
+  let options = [
+    ListOption<"tile", "tile", "int64_t",
+               "Tile strategy bm,bn,bk,stages,warps[,warpgroup] for ops "
+               "without a tile attribute (default: heuristic; warpgroup 1: "
+               "warpgroup MMA, sm_90a)">,
+    Option<"warpgroupMma", "warpgroup-mma", "bool", /*default=*/"false",
+           "Run large f16/bf16 GEMMs (N >= 1024, K >= 512) through warpgroup "
+           "MMA (wgmma, sm_90a only) instead of mma.sync">,
+    Option<"maxSharedMemory", "max-shared-memory", "int64_t",
+           /*default=*/"227 * 1024",
+           "Dynamic shared memory one block may use, in bytes (the chip's "
+           "limit: 227 KiB on sm_90, 163 KiB on sm_80, 99 KiB on sm_86/89/120)">,
+  ];
+  let dependentDialects = ["::egs::EGSDialect"];
+}
+
 def ConvertEGSToGPU : Pass<"convert-egs-to-gpu", "::mlir::ModuleOp"> {
   let summary = "Lower egs ops in memref form to generated GPU kernels and launches";
   let description = [{
@@ -53,8 +91,11 @@ def ConvertEGSToGPU : Pass<"convert-egs-to-gpu", "::mlir::ModuleOp"> {
     base aligned to 16 bytes) and a general kernel (element accesses, any
     layout); the host code checks the preconditions at run time and launches
     one of them. All sizes are dynamic in the kernels: one kernel serves every
-    shape. The strategy comes from a heuristic, the op's `tile` attribute or
-    the `tile` option (bm,bn,bk,stages,warps).
+    shape. The tiles of gather_matmul, matmul_scatter and weight_grad are
+    read from each op's `egs.gpu_strategy` attribute, which
+    `egs-select-gpu-strategy` writes (run it first); an op without one is an
+    error. The chosen tiles are checked again here (warp split, copy widths)
+    and a strategy that cannot be built is reported at its op.
 
     `host-buffers=copy` (default) copies operands to device buffers around
     each op and waits, so programs that keep their data in host memory run
@@ -77,20 +118,9 @@ def ConvertEGSToGPU : Pass<"convert-egs-to-gpu", "::mlir::ModuleOp"> {
     Option<"checkIndices", "check-indices", "bool", /*default=*/"true",
            "Check on the host, before any launch, that the dynamic dims an "
            "op's layouts tie together agree (egsReportShapeError)">,
-    ListOption<"tile", "tile", "int64_t",
-               "Tile strategy bm,bn,bk,stages,warps[,warpgroup] for ops "
-               "without a tile attribute (default: heuristic; warpgroup 1: "
-               "warpgroup MMA, sm_90a)">,
     Option<"vectorAtomics", "vector-atomics", "bool", /*default=*/"false",
            "Use 16-byte vector atomics (red.global.add.v4.f32: sm_90+, PTX "
            "ISA 8.1+) in matmul_scatter's epilogue">,
-    Option<"warpgroupMma", "warpgroup-mma", "bool", /*default=*/"false",
-           "Run large f16/bf16 GEMMs (N >= 1024, K >= 512) through warpgroup "
-           "MMA (wgmma, sm_90a only) instead of mma.sync">,
-    Option<"maxSharedMemory", "max-shared-memory", "int64_t",
-           /*default=*/"227 * 1024",
-           "Dynamic shared memory one block may use, in bytes (the chip's "
-           "limit: 227 KiB on sm_90, 163 KiB on sm_80, 99 KiB on sm_86/89/120)">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::scf::SCFDialect",
                            "::mlir::memref::MemRefDialect", "::mlir::vector::VectorDialect",

@@ -6,7 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "HostLaunch.h"
-#include "KernelConfig.h"
+#include "Strategy/KernelConfig.h"
 #include "egs/Dialect/EGS/IR/EGSOps.h"
 
 using namespace mlir;

@@ -1,6 +1,6 @@
 //===- DeviceScan.cpp - grid-wide prefix sums on the device ---------------===//
 #include "DeviceScan.h"
-#include "KernelConfig.h"
+#include "Strategy/KernelConfig.h"
 
 using namespace mlir;
 using namespace egs;

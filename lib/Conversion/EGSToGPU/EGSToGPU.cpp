@@ -47,31 +47,6 @@ struct ConvertEGSToGPUPass
     options.hostSync = hostSync;
     options.checkShapes = checkIndices;
     options.vectorAtomics = vectorAtomics;
-    options.warpgroupMma = warpgroupMma;
-    if (maxSharedMemory <= 0) {
-      getOperation().emitError()
-          << "convert-egs-to-gpu: max-shared-memory = "
-          << static_cast<int64_t>(maxSharedMemory) << " must be positive";
-      return signalPassFailure();
-    }
-    options.maxSharedMemory = maxSharedMemory;
-    if (!tile.empty()) {
-      if (tile.size() != 5 && tile.size() != 6) {
-        module.emitError() << "convert-egs-to-gpu: tile needs 5 values "
-                              "(bm,bn,bk,stages,warps) and optionally a 6th "
-                              "(1: warpgroup MMA), got "
-                           << tile.size();
-        return signalPassFailure();
-      }
-      if (tile.size() == 6 && tile[5] != 0 && tile[5] != 1) {
-        module.emitError() << "convert-egs-to-gpu: the 6th tile value must be "
-                              "0 (mma.sync) or 1 (warpgroup MMA), got "
-                           << tile[5];
-        return signalPassFailure();
-      }
-      options.tile = TileOverride{tile[0], tile[1], tile[2], tile[3], tile[4],
-                                  tile.size() == 6 && tile[5] == 1};
-    }
     bool any = false;
     module.walk([&](Operation *op) {
       any |= isa<EGSDialect>(op->getDialect());

@@ -13,7 +13,7 @@
 #define EGS_LIB_CONVERSION_EGSTOGPU_EXPERTGEMM_H
 
 #include "HostLaunch.h"
-#include "KernelConfig.h"
+#include "Strategy/KernelConfig.h"
 #include "egs/Dialect/EGS/IR/EGSOps.h"
 
 namespace egs {

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "ExpertGemm.h"
 #include "ScatterCombine.h"
+#include "Strategy/GPUStrategy.h"
 #include "WeightGrad.h"
 
 #include "mlir/Dialect/MemRef/Utils/MemRefUtils.h"
@@ -16,50 +17,11 @@ using namespace mlir;
 using namespace egs;
 
 namespace {
-/// The fast strategies of one op (chosen among at run time) and the general
-/// one.
-struct GemmStrategies {
-  SmallVector<GemmVariant> fast;
-  GemmConfig general;
-};
-
 /// The sizes the variants are chosen by, on the host.
 struct GemmSizes {
   Value rowsPerExpert, reduce, cols;
 };
 } // namespace
-
-static int64_t staticDim(Value v, int64_t d) {
-  return cast<ShapedType>(v.getType()).getDimSize(d);
-}
-
-static int64_t product(int64_t a, int64_t b) {
-  if (ShapedType::isDynamic(a) || ShapedType::isDynamic(b))
-    return ShapedType::kDynamic;
-  return a * b;
-}
-
-static FailureOr<GemmStrategies>
-chooseStrategies(Operation *op, TileConfigAttr tile, const GemmShape &shape,
-                 const GPULoweringOptions &options) {
-  std::optional<TileOverride> override = options.tile;
-  if (tile)
-    override = TileOverride{tile.getBm(),     tile.getBn(),    tile.getBk(),
-                            tile.getStages(), tile.getWarps(),
-                            tile.getMma() == "warpgroup"};
-  GemmPath fastPath = shape.dataType.isF32() ? GemmPath::CudaCoreAsync
-                                             : GemmPath::TensorCore;
-  auto emitError = [&] { return op->emitOpError(); };
-  FailureOr<SmallVector<GemmVariant>> fast = chooseGemmVariants(
-      shape, fastPath, override, options.maxSharedMemory,
-      options.warpgroupMma, emitError);
-  FailureOr<GemmConfig> general =
-      chooseGemmConfig(shape, GemmPath::CudaCoreGeneral, std::nullopt,
-                       options.maxSharedMemory, emitError);
-  if (failed(fast) || failed(general))
-    return failure();
-  return GemmStrategies{*fast, *general};
-}
 
 /// Launches `spec` with the first fast strategy whose size bounds hold where
 /// `fastOk`, else with the general one.
@@ -143,23 +105,6 @@ static void zeroUncoveredRows(HostLauncher &host, Value offsets, Value y) {
 }
 
 namespace {
-/// The static shape class both matmul ops choose their tiles by: rows per
-/// expert (dynamic when ragged), reduction, columns, the element type of the
-/// row operand `rowsOperand` (x or y).
-template <typename OpT>
-GemmShape gemmShapeOf(OpT op, Value rowsOperand, bool pairedHalves) {
-  Value ind = op.getInd();
-  int64_t perExpert =
-      op.isRagged()    ? ShapedType::kDynamic
-      : op.isBatched() ? product(staticDim(ind, 0), staticDim(ind, 2))
-                       : staticDim(ind, 1);
-  bool transposed = op.getWTransposed();
-  return {perExpert, staticDim(op.getW(), transposed ? 2 : 1),
-          staticDim(op.getW(), transposed ? 1 : 2),
-          cast<MemRefType>(rowsOperand.getType()).getElementType(),
-          pairedHalves, transposed};
-}
-
 /// The operands both matmul ops pass alike: the rows, indices, weights and
 /// (ragged) expert offsets, as kernel arguments.
 template <typename OpT>
@@ -187,8 +132,7 @@ struct GatherMatmulToGPU
   using PreparedGPULoweringPattern::PreparedGPULoweringPattern;
 
   FailureOr<GemmStrategies> prepare(GatherMatmulOp op) const override {
-    return chooseStrategies(op, op.getTileAttr(),
-                            gemmShapeOf(op, op.getX(), op.isGated()), options);
+    return recordedGemmStrategies(op, gemmShapeOf(op));
   }
 
   void lower(GatherMatmulOp op, const GemmStrategies &strategies,
@@ -226,8 +170,7 @@ struct MatmulScatterToGPU
   using PreparedGPULoweringPattern::PreparedGPULoweringPattern;
 
   FailureOr<GemmStrategies> prepare(MatmulScatterOp op) const override {
-    return chooseStrategies(op, op.getTileAttr(),
-                            gemmShapeOf(op, op.getY(), false), options);
+    return recordedGemmStrategies(op, gemmShapeOf(op));
   }
 
   void lower(MatmulScatterOp op, const GemmStrategies &strategies,

@@ -12,7 +12,7 @@
 #define EGS_LIB_CONVERSION_EGSTOGPU_MMAPIPELINE_H
 
 #include "KernelBuilder.h"
-#include "KernelConfig.h"
+#include "Strategy/KernelConfig.h"
 
 #include <functional>
 

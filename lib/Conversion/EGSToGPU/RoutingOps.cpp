@@ -10,7 +10,7 @@
 //===----------------------------------------------------------------------===//
 #include "DeviceScan.h"
 #include "HostLaunch.h"
-#include "KernelConfig.h"
+#include "Strategy/KernelConfig.h"
 #include "egs/Dialect/EGS/IR/EGSOps.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"

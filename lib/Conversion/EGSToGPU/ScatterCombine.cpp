@@ -9,7 +9,7 @@
 //===----------------------------------------------------------------------===//
 #include "ScatterCombine.h"
 #include "DeviceScan.h"
-#include "KernelConfig.h"
+#include "Strategy/KernelConfig.h"
 
 using namespace mlir;
 using namespace egs;

@@ -13,7 +13,7 @@
 #define EGS_LIB_CONVERSION_EGSTOGPU_WEIGHTGRAD_H
 
 #include "HostLaunch.h"
-#include "KernelConfig.h"
+#include "Strategy/KernelConfig.h"
 
 namespace egs {
 

@@ -6,18 +6,12 @@
 // 16-byte aligned rows and bases.
 //
 //===----------------------------------------------------------------------===//
+#include "Strategy/GPUStrategy.h"
 #include "WeightGrad.h"
 #include "egs/Dialect/EGS/IR/EGSOps.h"
 
 using namespace mlir;
 using namespace egs;
-
-namespace {
-struct WeightGradStrategies {
-  SmallVector<WeightGradVariant> fast;
-  GemmConfig general;
-};
-} // namespace
 
 static Type elementTypeOf(Value v) {
   return cast<ShapedType>(v.getType()).getElementType();
@@ -76,26 +70,7 @@ struct WeightGradToGPU
   using PreparedGPULoweringPattern::PreparedGPULoweringPattern;
 
   FailureOr<WeightGradStrategies> prepare(WeightGradOp op) const override {
-    auto dwType = cast<MemRefType>(op.getOut().getType());
-    WeightGradShape shape{dwType.getDimSize(1), dwType.getDimSize(2),
-                          elementTypeOf(op.getLhs())};
-    GemmPath fastPath = shape.dataType.isF32() ? GemmPath::CudaCoreAsync
-                                               : GemmPath::TensorCore;
-    auto emitError = [&] { return op->emitOpError(); };
-    std::optional<TileOverride> override;
-    if (TileConfigAttr tile = op.getTileAttr())
-      override = TileOverride{tile.getBm(),     tile.getBn(),    tile.getBk(),
-                              tile.getStages(), tile.getWarps(),
-                              tile.getMma() == "warpgroup"};
-    FailureOr<SmallVector<WeightGradVariant>> fast = chooseWeightGradVariants(
-        shape, fastPath, override, options.maxSharedMemory,
-        options.warpgroupMma, emitError);
-    FailureOr<GemmConfig> general = chooseWeightGradConfig(
-        shape, GemmPath::CudaCoreGeneral, std::nullopt,
-        options.maxSharedMemory, false, emitError);
-    if (failed(fast) || failed(general))
-      return failure();
-    return WeightGradStrategies{*fast, *general};
+    return recordedWeightGradStrategies(op);
   }
 
   void lower(WeightGradOp op, const WeightGradStrategies &strategies,

@@ -1,4 +1,4 @@
-// RUN: egs-opt %s --convert-egs-to-gpu="host-buffers=device" | FileCheck %s
+// RUN: egs-opt %s --egs-select-gpu-strategy --convert-egs-to-gpu="host-buffers=device" | FileCheck %s
 
 // f32 runs on CUDA cores: 16-byte (4 x f32) cp.async staging, FMAs on
 // vector<4xf32> rows of a per-thread 8x4 tile; no tensor-core ops.

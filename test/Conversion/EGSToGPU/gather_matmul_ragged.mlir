@@ -1,4 +1,4 @@
-// RUN: egs-opt %s --convert-egs-to-gpu="host-buffers=device" | FileCheck %s
+// RUN: egs-opt %s --egs-select-gpu-strategy --convert-egs-to-gpu="host-buffers=device" | FileCheck %s
 
 // Ragged gather_matmul: one block scans expert_offsets into a tile -> (expert,
 // tile) map on the device (no host synchronisation); GEMM blocks past the

@@ -1,4 +1,4 @@
-// RUN: egs-opt %s --convert-egs-to-gpu="host-buffers=device" --split-input-file | FileCheck %s --enable-var-scope
+// RUN: egs-opt %s --egs-select-gpu-strategy --convert-egs-to-gpu="host-buffers=device" --split-input-file | FileCheck %s --enable-var-scope
 
 // bf16 gather_matmul: a tensor-core kernel (16-byte cp.async staging into
 // workgroup memory, ldmatrix, mma.sync m16n8k16 bf16 -> f32) and the general

@@ -1,5 +1,5 @@
-// RUN: egs-opt %s --convert-egs-to-gpu="host-buffers=device warpgroup-mma=true" --split-input-file | FileCheck %s --enable-var-scope
-// RUN: egs-opt %s --convert-egs-to-gpu="host-buffers=device" --split-input-file | FileCheck %s --check-prefix=SYNC
+// RUN: egs-opt %s --egs-select-gpu-strategy="warpgroup-mma=true" --convert-egs-to-gpu="host-buffers=device" --split-input-file | FileCheck %s --enable-var-scope
+// RUN: egs-opt %s --egs-select-gpu-strategy --convert-egs-to-gpu="host-buffers=device" --split-input-file | FileCheck %s --check-prefix=SYNC
 
 // Large bf16 GEMMs with warpgroup-mma (set by --egs-lower-to-nvvm for
 // sm_90a): 128x256x64 tiles, 4 stages of 128-byte swizzled A [128][64] and

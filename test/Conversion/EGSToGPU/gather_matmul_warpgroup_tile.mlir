@@ -1,4 +1,4 @@
-// RUN: egs-opt %s --convert-egs-to-gpu="host-buffers=device warpgroup-mma=true" | FileCheck %s --enable-var-scope
+// RUN: egs-opt %s --egs-select-gpu-strategy="warpgroup-mma=true" --convert-egs-to-gpu="host-buffers=device" | FileCheck %s --enable-var-scope
 
 // An explicit warpgroup tile: 128x128 with 3 stages (B in two 64-column slabs).
 // CHECK-LABEL: gpu.func @egs_gemm_ragged_gather_store_wg_128x128x64_s3_w8

@@ -1,6 +1,6 @@
-// RUN: egs-opt %s --convert-egs-to-gpu | FileCheck %s --check-prefix=COPY
-// RUN: egs-opt %s --convert-egs-to-gpu="host-buffers=device" | FileCheck %s --check-prefix=DEVICE
-// RUN: egs-opt %s --convert-egs-to-gpu="host-buffers=device host-sync=false" | FileCheck %s --check-prefix=ASYNC
+// RUN: egs-opt %s --egs-select-gpu-strategy --convert-egs-to-gpu | FileCheck %s --check-prefix=COPY
+// RUN: egs-opt %s --egs-select-gpu-strategy --convert-egs-to-gpu="host-buffers=device" | FileCheck %s --check-prefix=DEVICE
+// RUN: egs-opt %s --egs-select-gpu-strategy --convert-egs-to-gpu="host-buffers=device host-sync=false" | FileCheck %s --check-prefix=ASYNC
 
 // host-buffers=copy (default, egs-runner --target=cuda): operands are copied
 // to device buffers, the written ones back, and the host waits. Non-identity

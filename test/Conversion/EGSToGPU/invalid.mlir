@@ -1,4 +1,4 @@
-// RUN: egs-opt %s --convert-egs-to-gpu --split-input-file --verify-diagnostics
+// RUN: egs-opt %s --egs-select-gpu-strategy --convert-egs-to-gpu --split-input-file --verify-diagnostics
 
 func.func @tensor_form(%x: tensor<4x8xf32>, %ind: tensor<2x3xi32>, %w: tensor<2x8x5xf32>) -> tensor<2x3x5xf32> {
   // expected-error @+1 {{could not lower to GPU kernels: egs ops must be bufferized (memref form) first}}
@@ -37,7 +37,7 @@ func.func @shared_memory(%x: memref<?x?xbf16>, %ind: memref<?x?xi32>, %w: memref
 
 // Warpgroup MMA is asked for but the lowering does not target sm_90a.
 func.func @warpgroup_without_sm90a(%x: memref<?x?xbf16>, %ind: memref<?x?xi32>, %w: memref<?x?x?xbf16>, %y: memref<?x?x?xbf16>) {
-  // expected-error @+1 {{'egs.gather_matmul' op tile mma = "warpgroup" needs warpgroup MMA (wgmma): lower with chip=sm_90a (convert-egs-to-gpu: warpgroup-mma=true)}}
+  // expected-error @+1 {{'egs.gather_matmul' op tile mma = warpgroup needs warpgroup MMA (wgmma): lower with chip=sm_90a (egs-select-gpu-strategy: warpgroup-mma=true)}}
   egs.gather_matmul %x[%ind] * %w outs(%y) {tile = #egs.tile<bm = 128, bn = 256, bk = 64, stages = 4, warps = 8, mma = "warpgroup">}
       : (memref<?x?xbf16>, memref<?x?xi32>, memref<?x?x?xbf16>, memref<?x?x?xbf16>) -> ()
   return

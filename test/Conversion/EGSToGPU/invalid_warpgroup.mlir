@@ -1,9 +1,9 @@
-// RUN: egs-opt %s --convert-egs-to-gpu="warpgroup-mma=true" --split-input-file --verify-diagnostics
+// RUN: egs-opt %s --egs-select-gpu-strategy="warpgroup-mma=true" --convert-egs-to-gpu --split-input-file --verify-diagnostics
 
 // Tile overrides for warpgroup MMA are checked against what the kernel needs.
 
 func.func @warpgroup_f32(%x: memref<?x?xf32>, %ind: memref<?x?xi32>, %w: memref<?x?x?xf32>, %y: memref<?x?x?xf32>) {
-  // expected-error @+1 {{'egs.gather_matmul' op tile mma = "warpgroup" needs f16 or bf16 operands}}
+  // expected-error @+1 {{'egs.gather_matmul' op tile mma = warpgroup needs f16 or bf16 operands}}
   egs.gather_matmul %x[%ind] * %w outs(%y) {tile = #egs.tile<bm = 128, bn = 256, bk = 64, stages = 4, warps = 8, mma = "warpgroup">}
       : (memref<?x?xf32>, memref<?x?xi32>, memref<?x?x?xf32>, memref<?x?x?xf32>) -> ()
   return

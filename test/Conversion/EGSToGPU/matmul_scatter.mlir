@@ -1,5 +1,5 @@
-// RUN: egs-opt %s --convert-egs-to-gpu="host-buffers=device" --split-input-file | FileCheck %s
-// RUN: egs-opt %s --convert-egs-to-gpu="host-buffers=device vector-atomics=true" --split-input-file | FileCheck %s --check-prefix=RED4
+// RUN: egs-opt %s --egs-select-gpu-strategy --convert-egs-to-gpu="host-buffers=device" --split-input-file | FileCheck %s
+// RUN: egs-opt %s --egs-select-gpu-strategy --convert-egs-to-gpu="host-buffers=device vector-atomics=true" --split-input-file | FileCheck %s --check-prefix=RED4
 
 // f32 init: the GEMM adds its rows into the routed tokens with f32 atomics.
 // CHECK-LABEL: gpu.func @egs_gemm_ec_batched_slots_atomic_tc_{{.*}}_bf16_i32_bf16_f32_f32(

@@ -1,4 +1,4 @@
-// RUN: egs-opt %s --convert-egs-to-gpu="host-buffers=device" --split-input-file | FileCheck %s
+// RUN: egs-opt %s --egs-select-gpu-strategy --convert-egs-to-gpu="host-buffers=device" --split-input-file | FileCheck %s
 
 // route: a stable counting sort in chunks of pairs: per-chunk expert counts
 // (shared-memory atomics), an expert-major scan, then slots in order.

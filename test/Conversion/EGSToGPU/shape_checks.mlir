@@ -1,7 +1,7 @@
 // The host code checks the dims an op's layouts tie together before it
 // launches anything (check-indices, the default); static dims get no code.
-// RUN: egs-opt %s --convert-egs-to-gpu="host-buffers=device" | FileCheck %s
-// RUN: egs-opt %s --convert-egs-to-gpu="host-buffers=device check-indices=false" | FileCheck %s --check-prefix=OFF
+// RUN: egs-opt %s --egs-select-gpu-strategy --convert-egs-to-gpu="host-buffers=device" | FileCheck %s
+// RUN: egs-opt %s --egs-select-gpu-strategy --convert-egs-to-gpu="host-buffers=device check-indices=false" | FileCheck %s --check-prefix=OFF
 
 // CHECK-LABEL: func.func @ms(
 // CHECK: %[[W:.*]] = memref.dim %arg2, %c2

@@ -1,4 +1,4 @@
-// RUN: egs-opt %s --convert-egs-to-gpu="host-buffers=device" | FileCheck %s --enable-var-scope
+// RUN: egs-opt %s --egs-select-gpu-strategy --convert-egs-to-gpu="host-buffers=device" | FileCheck %s --enable-var-scope
 // REQUIRES: ptxas
 // RUN: egs-opt %s --egs-lower-to-nvvm="format=isa" -o %t.mlir
 // RUN: %python %S/../../Pipelines/Inputs/extract_ptx.py %t.mlir > %t.ptx

@@ -1,5 +1,5 @@
-// RUN: egs-opt %s --convert-egs-to-gpu="host-buffers=device warpgroup-mma=true" --split-input-file | FileCheck %s --enable-var-scope
-// RUN: egs-opt %s --convert-egs-to-gpu="host-buffers=device" --split-input-file | FileCheck %s --check-prefix=SYNC
+// RUN: egs-opt %s --egs-select-gpu-strategy="warpgroup-mma=true" --convert-egs-to-gpu="host-buffers=device" --split-input-file | FileCheck %s --enable-var-scope
+// RUN: egs-opt %s --egs-select-gpu-strategy --convert-egs-to-gpu="host-buffers=device" --split-input-file | FileCheck %s --check-prefix=SYNC
 
 // A transposed weight (w [E, cols, reduce]) is read in place: its B tile is
 // staged [bn][bk] like A (16-byte copies along the reduction), loaded with

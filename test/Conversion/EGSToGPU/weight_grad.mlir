@@ -1,6 +1,6 @@
-// RUN: egs-opt %s --convert-egs-to-gpu="host-buffers=device" --split-input-file | FileCheck %s --enable-var-scope
-// RUN: egs-opt %s --convert-egs-to-gpu --split-input-file | FileCheck %s --check-prefix=COPY
-// RUN: egs-opt %s --convert-egs-to-gpu="host-buffers=device warpgroup-mma=true" --split-input-file | FileCheck %s --check-prefix=WGMMA
+// RUN: egs-opt %s --egs-select-gpu-strategy --convert-egs-to-gpu="host-buffers=device" --split-input-file | FileCheck %s --enable-var-scope
+// RUN: egs-opt %s --egs-select-gpu-strategy --convert-egs-to-gpu --split-input-file | FileCheck %s --check-prefix=COPY
+// RUN: egs-opt %s --egs-select-gpu-strategy="warpgroup-mma=true" --convert-egs-to-gpu="host-buffers=device" --split-input-file | FileCheck %s --check-prefix=WGMMA
 
 // weight_grad lowers to kernels, never to host loops over the buffers: one
 // block per (expert, I-tile, J-tile) of dw, the expert's slot range read from

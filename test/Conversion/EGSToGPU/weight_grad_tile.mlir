@@ -1,5 +1,5 @@
-// RUN: egs-opt %s --convert-egs-to-gpu="host-buffers=device warpgroup-mma=true" --split-input-file --verify-diagnostics | FileCheck %s --enable-var-scope
-// RUN: not egs-opt %s --convert-egs-to-gpu="host-buffers=device" --split-input-file 2>&1 | FileCheck %s --check-prefix=SM80
+// RUN: egs-opt %s --egs-select-gpu-strategy="warpgroup-mma=true" --convert-egs-to-gpu="host-buffers=device" --split-input-file --verify-diagnostics | FileCheck %s --enable-var-scope
+// RUN: not egs-opt %s --egs-select-gpu-strategy --convert-egs-to-gpu="host-buffers=device" --split-input-file 2>&1 | FileCheck %s --check-prefix=SM80
 
 // weight_grad's `tile` replaces the heuristic's strategy: a 128x128
 // warpgroup tile with 3 stages (two blocks fit on one SM) instead of the

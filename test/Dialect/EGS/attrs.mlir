@@ -25,13 +25,23 @@ func.func @tile_stages() attributes {t = #egs.tile<bm = 128, bn = 128, bk = 32, 
   return
 }
 
-// mma: "sync" is the default (not printed), "warpgroup" prints.
+// mma: sync is the default (not printed), the other kinds print as keywords;
+// the quoted spelling of earlier releases parses too. resident = false is
+// the default.
 // CHECK-LABEL: func.func @tile_mma
+// CHECK-SAME:    f = #egs.tile<bm = 64, bn = 64, bk = 16, stages = 3, warps = 4, mma = fma>
+// CHECK-SAME:    g = #egs.tile<bm = 64, bn = 64, bk = 16, stages = 1, warps = 4, mma = general>
+// CHECK-SAME:    q = #egs.tile<bm = 128, bn = 256, bk = 64, stages = 4, warps = 8, mma = warpgroup>
+// CHECK-SAME:    r = #egs.tile<bm = 128, bn = 64, bk = 64, stages = 2, warps = 8, mma = warpgroup, resident = true>
 // CHECK-SAME:    s = #egs.tile<bm = 64, bn = 64, bk = 32, stages = 3, warps = 4>
-// CHECK-SAME:    w = #egs.tile<bm = 128, bn = 256, bk = 64, stages = 4, warps = 8, mma = "warpgroup">
+// CHECK-SAME:    w = #egs.tile<bm = 128, bn = 256, bk = 64, stages = 4, warps = 8, mma = warpgroup>
 func.func @tile_mma() attributes {
-    s = #egs.tile<bm = 64, bn = 64, bk = 32, stages = 3, warps = 4, mma = "sync">,
-    w = #egs.tile<bm = 128, bn = 256, bk = 64, stages = 4, warps = 8, mma = "warpgroup">} {
+    f = #egs.tile<bm = 64, bn = 64, bk = 16, stages = 3, warps = 4, mma = fma>,
+    g = #egs.tile<bm = 64, bn = 64, bk = 16, stages = 1, warps = 4, mma = general, resident = false>,
+    q = #egs.tile<bm = 128, bn = 256, bk = 64, stages = 4, warps = 8, mma = "warpgroup">,
+    r = #egs.tile<bm = 128, bn = 64, bk = 64, stages = 2, warps = 8, mma = warpgroup, resident = true>,
+    s = #egs.tile<bm = 64, bn = 64, bk = 32, stages = 3, warps = 4, mma = sync>,
+    w = #egs.tile<bm = 128, bn = 256, bk = 64, stages = 4, warps = 8, mma = warpgroup>} {
   return
 }
 

@@ -123,7 +123,99 @@ func.func @activation_wrong_attribute(%x: tensor<16x8xf32>, %ind: tensor<4x3xi32
 
 // -----
 
-// expected-error @+1 {{tile parameter 'mma' = "wgmma" must be "sync" or "warpgroup"}}
+// expected-error @+2 {{tile parameter 'mma' = "wgmma" must be sync, warpgroup, fma or general}}
+// expected-error @+1 {{failed to parse EGS_TileConfigAttr parameter 'mma'}}
 func.func @bad_mma() attributes {t = #egs.tile<bm = 128, bn = 256, bk = 64, stages = 4, warps = 8, mma = "wgmma">} {
+  return
+}
+
+// -----
+
+// egs.gpu_strategy: the attribute's own checks.
+
+// expected-error @+1 {{the last fast variant of a gpu_strategy must have no bounds (it serves every size)}}
+func.func @strategy_bounded_last() attributes {s = #egs.gpu_strategy<fast = [#egs.variant<tile = #egs.tile<bm = 64, bn = 64, bk = 32, stages = 3, warps = 4>, min_rows = 256>], general = #egs.tile<bm = 64, bn = 64, bk = 16, stages = 1, warps = 4, mma = general>>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{the general tile of a gpu_strategy must have mma = general}}
+func.func @strategy_general_kind() attributes {s = #egs.gpu_strategy<fast = [#egs.variant<tile = #egs.tile<bm = 64, bn = 64, bk = 32, stages = 3, warps = 4>>], general = #egs.tile<bm = 64, bn = 64, bk = 16, stages = 1, warps = 4>>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{a fast variant cannot use mma = general}}
+func.func @variant_general() attributes {v = #egs.variant<tile = #egs.tile<bm = 64, bn = 64, bk = 16, stages = 1, warps = 4, mma = general>>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{variant bounds: max_reduce = 64 is below min_reduce = 128}}
+func.func @variant_bounds() attributes {v = #egs.variant<tile = #egs.tile<bm = 64, bn = 64, bk = 32, stages = 3, warps = 4>, min_reduce = 128, max_reduce = 64>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{variant bound 'min_rows' = -1 must be at least 0 (0: no bound)}}
+func.func @variant_negative() attributes {v = #egs.variant<tile = #egs.tile<bm = 64, bn = 64, bk = 32, stages = 3, warps = 4>, min_rows = -1>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{tile parameter 'resident' needs mma = warpgroup}}
+func.func @resident_sync() attributes {t = #egs.tile<bm = 64, bn = 64, bk = 32, stages = 2, warps = 4, resident = true>} {
+  return
+}
+
+// -----
+
+// egs.gpu_strategy on an op: the dialect checks it against the op.
+
+func.func @strategy_on_permute(%x: tensor<4x8xf32>, %ids: tensor<4x2xi32>) {
+  // expected-error @+1 {{'egs.gpu_strategy' belongs on egs.gather_matmul, egs.matmul_scatter or egs.weight_grad}}
+  %xs, %map, %off = egs.permute %x by %ids experts = 4 {egs.gpu_strategy = #egs.gpu_strategy<fast = [#egs.variant<tile = #egs.tile<bm = 64, bn = 64, bk = 16, stages = 3, warps = 4, mma = fma>>], general = #egs.tile<bm = 64, bn = 64, bk = 16, stages = 1, warps = 4, mma = general>>}
+      : (tensor<4x8xf32>, tensor<4x2xi32>) -> (tensor<8x8xf32>, tensor<8xi32>, tensor<5xi32>)
+  return
+}
+
+// -----
+
+func.func @strategy_kind_mismatch(%x: tensor<16x8xbf16>, %ind: tensor<4x3xi32>, %w: tensor<4x8x64xbf16>) {
+  // expected-error @+1 {{'egs.gpu_strategy' variant 0: mma = fma does not fit 'bf16' operands (f16/bf16 need mma = sync or warpgroup)}}
+  %y = egs.gather_matmul %x[%ind] * %w {egs.gpu_strategy = #egs.gpu_strategy<fast = [#egs.variant<tile = #egs.tile<bm = 64, bn = 64, bk = 16, stages = 3, warps = 4, mma = fma>>], general = #egs.tile<bm = 64, bn = 64, bk = 16, stages = 1, warps = 4, mma = general>>}
+      : (tensor<16x8xbf16>, tensor<4x3xi32>, tensor<4x8x64xbf16>) -> tensor<4x3x64xbf16>
+  return
+}
+
+// -----
+
+func.func @strategy_slots_on_matmul(%x: tensor<16x8xf32>, %ind: tensor<4x3xi32>, %w: tensor<4x8x64xf32>) {
+  // expected-error @+1 {{'egs.gpu_strategy' variant 0: egs.gather_matmul variants are bounded by min_rows, min_reduce, max_reduce and min_cols only}}
+  %y = egs.gather_matmul %x[%ind] * %w {egs.gpu_strategy = #egs.gpu_strategy<fast = [#egs.variant<tile = #egs.tile<bm = 64, bn = 64, bk = 16, stages = 3, warps = 4, mma = fma>, min_slots = 64>, #egs.variant<tile = #egs.tile<bm = 64, bn = 64, bk = 16, stages = 3, warps = 4, mma = fma>>], general = #egs.tile<bm = 64, bn = 64, bk = 16, stages = 1, warps = 4, mma = general>>}
+      : (tensor<16x8xf32>, tensor<4x3xi32>, tensor<4x8x64xf32>) -> tensor<4x3x64xf32>
+  return
+}
+
+// -----
+
+func.func @unknown_egs_attribute(%x: tensor<16x8xf32>, %ind: tensor<4x3xi32>, %w: tensor<4x8x64xf32>) {
+  // expected-error @+1 {{unknown egs attribute 'egs.strategy' (egs defines 'egs.gpu_strategy')}}
+  %y = egs.gather_matmul %x[%ind] * %w {egs.strategy = 1 : i64}
+      : (tensor<16x8xf32>, tensor<4x3xi32>, tensor<4x8x64xf32>) -> tensor<4x3x64xf32>
+  return
+}
+
+// -----
+
+func.func @strategy_wrong_attribute(%x: tensor<16x8xf32>, %ind: tensor<4x3xi32>, %w: tensor<4x8x64xf32>) {
+  // expected-error @+1 {{'egs.gpu_strategy' must be a #egs.gpu_strategy}}
+  %y = egs.gather_matmul %x[%ind] * %w {egs.gpu_strategy = #egs.tile<bm = 64, bn = 64, bk = 16, stages = 3, warps = 4>}
+      : (tensor<16x8xf32>, tensor<4x3xi32>, tensor<4x8x64xf32>) -> tensor<4x3x64xf32>
   return
 }

@@ -9,11 +9,13 @@
 
 #include "llvm/ADT/SmallVector.h"
 #include "llvm/ADT/StringRef.h"
+#include "llvm/Support/LogicalResult.h"
 #include <cstdint>
 #include <optional>
 #include <string>
 
 namespace mlir {
+class Operation;
 class RewritePatternSet;
 } // namespace mlir
 
@@ -38,6 +40,24 @@ struct TileOverride {
   bool warpgroup = false;
 };
 
+/// What egs-select-gpu-strategy chooses with.
+struct GPUStrategyOptions {
+  /// Tile strategy for ops without a `tile` attribute (else the heuristic).
+  std::optional<TileOverride> tile;
+  /// Shared memory one block may use (bytes); bounds the heuristic and
+  /// rejects `tile` overrides that need more.
+  int64_t maxSharedMemory = 227 * 1024;
+  /// Run large f16/bf16 GEMMs through warpgroup MMA (wgmma: sm_90a only).
+  bool warpgroupMma = false;
+};
+
+/// Records on every gather_matmul, matmul_scatter and weight_grad op under
+/// `root` the kernel strategies convert-egs-to-gpu will build (the
+/// `egs.gpu_strategy` attribute), from the heuristic or the op's `tile`.
+/// Fails after a diagnostic at the first op whose strategy cannot be used.
+llvm::LogicalResult selectGPUStrategies(mlir::Operation *root,
+                                        const GPUStrategyOptions &options);
+
 struct GPULoweringOptions {
   HostBuffers hostBuffers = HostBuffers::Copy;
   /// Wait for the kernels of each op before the host code goes on. Without
@@ -47,16 +67,9 @@ struct GPULoweringOptions {
   /// Compare the dynamic dims an op's layouts tie together on the host
   /// before launching (egsReportShapeError on a mismatch).
   bool checkShapes = true;
-  /// Tile strategy for ops without a `tile` attribute (else the heuristic).
-  std::optional<TileOverride> tile;
-  /// Shared memory one block may use (bytes); bounds the heuristic and
-  /// rejects `tile` overrides that need more.
-  int64_t maxSharedMemory = 227 * 1024;
   /// Emit `red.global.add.v4.f32` (sm_90+, PTX ISA 8.1+) for the atomic
   /// epilogue of matmul_scatter instead of four scalar atomics.
   bool vectorAtomics = false;
-  /// Run large f16/bf16 GEMMs through warpgroup MMA (wgmma: sm_90a only).
-  bool warpgroupMma = false;
 };
 
 /// The CUDA toolkit directory holding bin/`tool`, searched as the NVVM

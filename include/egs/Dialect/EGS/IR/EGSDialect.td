@@ -24,6 +24,13 @@ def EGS_Dialect : Dialect {
     in place. Accumulation is always in f32.
   }];
   let useDefaultAttributePrinterParser = 1;
+  // egs.gpu_strategy (the decision of egs-select-gpu-strategy) on an op.
+  let hasOperationAttrVerify = 1;
+  let extraClassDeclaration = [{
+    /// The discardable attribute egs-select-gpu-strategy writes onto the
+    /// matmul ops and convert-egs-to-gpu reads: a #egs.gpu_strategy.
+    static constexpr ::llvm::StringLiteral kGPUStrategyAttrName = "egs.gpu_strategy";
+  }];
   let dependentDialects = ["::mlir::arith::ArithDialect", "::mlir::tensor::TensorDialect",
                            "::mlir::memref::MemRefDialect"];
 }
