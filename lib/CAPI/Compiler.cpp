@@ -14,6 +14,7 @@
 #include "egs/Version.h"
 #ifdef EGS_HAVE_NVVM_PIPELINE
 #include "egs/Conversion/EGSToGPU/EGSToGPU.h"
+#include "egs/Target/CUDA/Toolkit.h"
 #endif
 
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -370,7 +371,7 @@ static std::string sourceKeyText(StringRef source, StringRef pipelineOptions) {
     if (dladdr(reinterpret_cast<void *>(&egsCompile), &info) && info.dli_fname)
       stamp(info.dli_fname);
 #ifdef EGS_HAVE_NVVM_PIPELINE
-    if (auto dir = egs::findCUDAToolkitWith("ptxas")) {
+    if (auto dir = egs::cuda::findToolkitWith("ptxas")) {
       llvm::SmallString<256> ptxas(*dir);
       llvm::sys::path::append(ptxas, "bin", "ptxas");
       stamp(ptxas);

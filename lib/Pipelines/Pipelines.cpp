@@ -3,6 +3,7 @@
 #include "egs/Conversion/EGSToGPU/EGSToGPU.h"
 #include "egs/Conversion/Passes.h"
 #include "egs/Target/CUDA/Chip.h"
+#include "egs/Target/CUDA/Toolkit.h"
 
 #include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
 #include "mlir/Conversion/GPUCommon/GPUCommonPass.h"
@@ -172,7 +173,7 @@ void buildLowerToNVVMPipeline(OpPassManager &pm,
   pm.addPass(egs::createCheckCUDAToolkit(check));
   GpuModuleToBinaryPassOptions binary;
   binary.compilationTarget = options.format;
-  if (std::optional<std::string> toolkit = findCUDAToolkitWith("ptxas"))
+  if (std::optional<std::string> toolkit = cuda::findToolkitWith("ptxas"))
     binary.toolkitPath = *toolkit;
   pm.addPass(createGpuModuleToBinaryPass(binary));
   pm.addPass(createConvertMathToLLVMPass());

@@ -72,10 +72,6 @@ struct GPULoweringOptions {
   bool vectorAtomics = false;
 };
 
-/// The CUDA toolkit directory holding bin/`tool`, searched as the NVVM
-/// serializer does: $CUDA_ROOT, $CUDA_HOME, $CUDA_PATH, then $PATH.
-std::optional<std::string> findCUDAToolkitWith(llvm::StringRef tool);
-
 /// gather_matmul, matmul_scatter -> tiled tensor-core / CUDA-core kernels.
 void populateEGSMatmulToGPUPatterns(mlir::RewritePatternSet &patterns,
                                     const GPULoweringOptions &options);

@@ -1,5 +1,5 @@
 //===- GPUStrategy.cpp - egs.gpu_strategy: choose, record, read -----------===//
-#include "GPUStrategy.h"
+#include "Strategy/GPUStrategy.h"
 
 #include "mlir/IR/BuiltinTypes.h"
 

@@ -10,7 +10,7 @@
 #ifndef EGS_LIB_CONVERSION_EGSTOGPU_STRATEGY_GPUSTRATEGY_H
 #define EGS_LIB_CONVERSION_EGSTOGPU_STRATEGY_GPUSTRATEGY_H
 
-#include "KernelConfig.h"
+#include "Strategy/KernelConfig.h"
 #include "egs/Dialect/EGS/IR/EGSOps.h"
 
 namespace egs {

@@ -6,7 +6,7 @@
 // expert-choice seed shapes); 128x256x32 for large GEMMs (N >= 1024, K >= 512).
 //
 //===----------------------------------------------------------------------===//
-#include "KernelConfig.h"
+#include "Strategy/KernelConfig.h"
 
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/Support/MathExtras.h"

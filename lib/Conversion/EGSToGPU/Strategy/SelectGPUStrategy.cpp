@@ -5,7 +5,7 @@
 // an `egs.gpu_strategy` attribute, which convert-egs-to-gpu reads.
 //
 //===----------------------------------------------------------------------===//
-#include "GPUStrategy.h"
+#include "Strategy/GPUStrategy.h"
 #include "egs/Conversion/Passes.h"
 
 namespace egs {

@@ -2,7 +2,7 @@
 #ifndef EGS_LIB_CONVERSION_EGSTOGPU_DEVICESCAN_H
 #define EGS_LIB_CONVERSION_EGSTOGPU_DEVICESCAN_H
 
-#include "HostLaunch.h"
+#include "Host/HostLaunch.h"
 
 namespace egs {
 

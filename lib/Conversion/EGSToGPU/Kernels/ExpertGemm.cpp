@@ -13,7 +13,7 @@
 //     scale in registers; one vector store or 4 atomics).
 //
 //===----------------------------------------------------------------------===//
-#include "ExpertGemmEmitter.h"
+#include "Kernels/ExpertGemmEmitter.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
@@ -475,4 +475,9 @@ SmallVector<Value> ExpertGemmEmitter::mainLoopGeneral(Value e) {
                       kb.barrier();
                       return computeCudaCore(kb.idx(0), acc);
                     });
+}
+
+void egs::emitExpertGemmKernel(KernelBuilder &kb, const ExpertGemmSpec &spec,
+                               Type dataType, ValueRange args) {
+  ExpertGemmEmitter(kb, spec, dataType).emit(args);
 }

@@ -9,8 +9,8 @@
 #ifndef EGS_LIB_CONVERSION_EGSTOGPU_EXPERTGEMMEMITTER_H
 #define EGS_LIB_CONVERSION_EGSTOGPU_EXPERTGEMMEMITTER_H
 
-#include "ExpertGemm.h"
-#include "MmaPipeline.h"
+#include "Kernels/ExpertGemmKernel.h"
+#include "Kernels/MmaPipeline.h"
 
 namespace egs {
 

@@ -1,5 +1,5 @@
 //===- HostLaunch.cpp - host side of the egs GPU lowering -----------------===//
-#include "HostLaunch.h"
+#include "Host/HostLaunch.h"
 #include "egs/Conversion/Utils/ShapeChecks.h"
 
 #include "mlir/Interfaces/SideEffectInterfaces.h"

@@ -1,6 +1,6 @@
 //===- EGSToGPU.cpp - the convert-egs-to-gpu pass -------------------------===//
 #include "egs/Conversion/EGSToGPU/EGSToGPU.h"
-#include "HostLaunch.h"
+#include "Host/HostLaunch.h"
 #include "egs/Conversion/Passes.h"
 #include "egs/Dialect/EGS/IR/EGSOps.h"
 

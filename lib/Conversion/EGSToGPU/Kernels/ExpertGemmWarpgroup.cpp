@@ -6,7 +6,7 @@
 // flight. The layouts were checked on the H100 by prototype/wgmma.
 //
 //===----------------------------------------------------------------------===//
-#include "ExpertGemmEmitter.h"
+#include "Kernels/ExpertGemmEmitter.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"

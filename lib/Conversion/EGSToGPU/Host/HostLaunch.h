@@ -16,7 +16,7 @@
 #ifndef EGS_LIB_CONVERSION_EGSTOGPU_HOSTLAUNCH_H
 #define EGS_LIB_CONVERSION_EGSTOGPU_HOSTLAUNCH_H
 
-#include "KernelBuilder.h"
+#include "Kernels/KernelBuilder.h"
 #include "egs/Conversion/EGSToGPU/EGSToGPU.h"
 
 #include "mlir/IR/BuiltinOps.h"

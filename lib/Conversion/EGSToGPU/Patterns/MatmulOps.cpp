@@ -6,10 +6,10 @@
 // inner strides, rows and base pointers aligned to 16 bytes.
 //
 //===----------------------------------------------------------------------===//
-#include "ExpertGemm.h"
-#include "ScatterCombine.h"
+#include "Host/ExpertGemmLaunch.h"
+#include "Host/ScatterCombine.h"
 #include "Strategy/GPUStrategy.h"
-#include "WeightGrad.h"
+#include "Patterns/Patterns.h"
 
 #include "mlir/Dialect/MemRef/Utils/MemRefUtils.h"
 

@@ -1,4 +1,4 @@
-//===- ExpertGemm.h - the tiled per-expert GEMM kernel ----------*- C++ -*-===//
+//===- ExpertGemmKernel.h - the tiled per-expert GEMM kernel ----*- C++ -*-===//
 //
 // gather_matmul and matmul_scatter are one kernel: a block computes a
 // BM x BN tile of `rows(e) @ w[e]` for one expert e, where the rows of the
@@ -9,10 +9,10 @@
 // finished rows go (stored to the slots, or atomically added to the tokens).
 //
 //===----------------------------------------------------------------------===//
-#ifndef EGS_LIB_CONVERSION_EGSTOGPU_EXPERTGEMM_H
-#define EGS_LIB_CONVERSION_EGSTOGPU_EXPERTGEMM_H
+#ifndef EGS_LIB_CONVERSION_EGSTOGPU_KERNELS_EXPERTGEMMKERNEL_H
+#define EGS_LIB_CONVERSION_EGSTOGPU_KERNELS_EXPERTGEMMKERNEL_H
 
-#include "HostLaunch.h"
+#include "Kernels/KernelBuilder.h"
 #include "Strategy/KernelConfig.h"
 #include "egs/Dialect/EGS/IR/EGSOps.h"
 
@@ -67,20 +67,11 @@ struct ExpertGemmSpec {
   int64_t wColsDim() const { return wTransposed ? 1 : 2; }
 };
 
-/// Device operands (kernel argument types, see HostLauncher::device):
-/// a [B?,T,I] or [B?,E,K,J] / [R,J]; ind [B?,E,K] or rows [R];
-/// w [E, reduce, cols] ([E, cols, reduce] when wTransposed); offsets [E+1] (ragged); bias [E, cols];
-/// scale [B?,E,K] / [R]; out: [B?,E,K,cols'] / [R,cols'] (StoreSlots) or
-/// [B?,T,cols] (AtomicAddTokens).
-struct ExpertGemmOperands {
-  Value a, ind, w, offsets, bias, scale, out;
-};
-
-/// Launches the GEMM when `cond` holds (the ragged form first builds its
-/// tile map on the device).
-void launchExpertGemm(HostLauncher &host, const ExpertGemmSpec &spec,
-                      const ExpertGemmOperands &ops, Value cond);
-
+/// The kernel body: `args` as Host/ExpertGemmLaunch.h passes them (a, ind,
+/// w, then offsets and the ragged tile map, bias, scale, out as the spec
+/// has them).
+void emitExpertGemmKernel(KernelBuilder &kb, const ExpertGemmSpec &spec,
+                          Type dataType, ValueRange args);
 
 } // namespace egs
 

@@ -11,7 +11,7 @@
 #ifndef EGS_LIB_CONVERSION_EGSTOGPU_MMAPIPELINE_H
 #define EGS_LIB_CONVERSION_EGSTOGPU_MMAPIPELINE_H
 
-#include "KernelBuilder.h"
+#include "Kernels/KernelBuilder.h"
 #include "Strategy/KernelConfig.h"
 
 #include <functional>

@@ -1,12 +1,9 @@
-//===- CUDAToolkit.cpp - GPU options and ptxas, checked before use --------===//
-#include "egs/Conversion/EGSToGPU/EGSToGPU.h"
+//===- CheckGPUOptions.cpp - GPU options and ptxas, checked before use ----===//
 #include "egs/Conversion/Passes.h"
 #include "egs/Target/CUDA/Chip.h"
+#include "egs/Target/CUDA/Toolkit.h"
 
 #include "mlir/IR/BuiltinOps.h"
-#include "llvm/Support/FileSystem.h"
-#include "llvm/Support/Path.h"
-#include "llvm/Support/Program.h"
 
 #include <cstdlib>
 
@@ -18,26 +15,6 @@ using namespace mlir;
 } // namespace egs
 
 using namespace mlir;
-
-static constexpr const char *kToolkitVariables[] = {"CUDA_ROOT", "CUDA_HOME",
-                                                    "CUDA_PATH"};
-
-std::optional<std::string> egs::findCUDAToolkitWith(llvm::StringRef tool) {
-  for (const char *var : kToolkitVariables) {
-    const char *dir = std::getenv(var);
-    if (!dir || !*dir)
-      continue;
-    llvm::SmallString<256> path(dir);
-    llvm::sys::path::append(path, "bin", tool);
-    if (llvm::sys::fs::can_execute(path))
-      return std::string(dir);
-  }
-  llvm::ErrorOr<std::string> onPath = llvm::sys::findProgramByName(tool);
-  if (!onPath)
-    return std::nullopt;
-  // <toolkit>/bin/<tool>
-  return llvm::sys::path::parent_path(llvm::sys::path::parent_path(*onPath)).str();
-}
 
 namespace {
 struct CheckCUDAToolkitPass
@@ -51,13 +28,13 @@ struct CheckCUDAToolkitPass
     if (format == "fatbin")
       tools.push_back("fatbinary");
     for (StringRef tool : tools) {
-      if (egs::findCUDAToolkitWith(tool))
+      if (egs::cuda::findToolkitWith(tool))
         continue;
       InFlightDiagnostic diag = mlir::emitError(getOperation().getLoc())
                                 << "cannot find the CUDA tool `" << tool
                                 << "`, needed to build a " << format
                                 << " GPU binary: searched";
-      for (const char *var : kToolkitVariables) {
+      for (const char *var : egs::cuda::kToolkitVariables) {
         const char *dir = std::getenv(var);
         diag << " $" << var << "/bin ("
              << (dir && *dir ? dir : "unset") << "),";

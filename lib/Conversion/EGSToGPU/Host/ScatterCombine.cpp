@@ -7,8 +7,8 @@
 // order, so results are bit-reproducible.
 //
 //===----------------------------------------------------------------------===//
-#include "ScatterCombine.h"
-#include "DeviceScan.h"
+#include "Host/ScatterCombine.h"
+#include "Host/DeviceScan.h"
 #include "Strategy/KernelConfig.h"
 
 using namespace mlir;

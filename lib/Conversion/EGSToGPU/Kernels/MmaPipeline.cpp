@@ -1,5 +1,5 @@
 //===- MmaPipeline.cpp - the multistage cp.async + mma.sync loop ----------===//
-#include "MmaPipeline.h"
+#include "Kernels/MmaPipeline.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"

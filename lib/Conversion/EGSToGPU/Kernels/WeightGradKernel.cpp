@@ -17,8 +17,8 @@
 // scale is applied to the landed lhs chunks in shared memory.
 //
 //===----------------------------------------------------------------------===//
-#include "MmaPipeline.h"
-#include "WeightGrad.h"
+#include "Kernels/MmaPipeline.h"
+#include "Kernels/WeightGradKernel.h"
 
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 

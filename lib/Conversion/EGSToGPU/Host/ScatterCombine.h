@@ -9,7 +9,7 @@
 #ifndef EGS_LIB_CONVERSION_EGSTOGPU_SCATTERCOMBINE_H
 #define EGS_LIB_CONVERSION_EGSTOGPU_SCATTERCOMBINE_H
 
-#include "HostLaunch.h"
+#include "Host/HostLaunch.h"
 
 namespace egs {
 

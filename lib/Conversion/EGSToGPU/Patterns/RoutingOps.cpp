@@ -8,8 +8,8 @@
 // bytes per thread where aligned.
 //
 //===----------------------------------------------------------------------===//
-#include "DeviceScan.h"
-#include "HostLaunch.h"
+#include "Host/DeviceScan.h"
+#include "Host/HostLaunch.h"
 #include "Strategy/KernelConfig.h"
 #include "egs/Dialect/EGS/IR/EGSOps.h"
 

@@ -5,7 +5,7 @@
 // a row are coalesced. Out-of-range indices read zero and write nothing.
 //
 //===----------------------------------------------------------------------===//
-#include "HostLaunch.h"
+#include "Host/HostLaunch.h"
 #include "Strategy/KernelConfig.h"
 #include "egs/Dialect/EGS/IR/EGSOps.h"
 

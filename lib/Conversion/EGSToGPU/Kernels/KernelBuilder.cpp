@@ -1,5 +1,5 @@
 //===- KernelBuilder.cpp - shared pieces of the egs GPU kernels -----------===//
-#include "KernelBuilder.h"
+#include "Kernels/KernelBuilder.h"
 
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"

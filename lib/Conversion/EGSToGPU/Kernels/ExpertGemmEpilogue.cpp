@@ -5,7 +5,7 @@
 // vector store (or 16-byte atomic) where the row is aligned and complete.
 //
 //===----------------------------------------------------------------------===//
-#include "ExpertGemmEmitter.h"
+#include "Kernels/ExpertGemmEmitter.h"
 #include "egs/Conversion/Utils/Activation.h"
 
 

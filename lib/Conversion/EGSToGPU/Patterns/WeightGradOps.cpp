@@ -7,62 +7,12 @@
 //
 //===----------------------------------------------------------------------===//
 #include "Strategy/GPUStrategy.h"
-#include "WeightGrad.h"
+#include "Host/WeightGradLaunch.h"
+#include "Patterns/Patterns.h"
 #include "egs/Dialect/EGS/IR/EGSOps.h"
 
 using namespace mlir;
 using namespace egs;
-
-static Type elementTypeOf(Value v) {
-  return cast<ShapedType>(v.getType()).getElementType();
-}
-
-/// The kernel's symbol, from its spec, strategy and argument types.
-static std::string weightGradKernelName(const WeightGradSpec &spec,
-                                        TypeRange types) {
-  std::string name = "egs_weight_grad_";
-  name += spec.ragged ? "ragged" : spec.batched ? "ec_batched" : "ec";
-  name += spec.lhsGathered ? "_glhs" : "_slhs";
-  name += spec.rhsGathered ? "_grhs" : "_srhs";
-  if (spec.hasScale)
-    name += "_scale";
-  name += "_" + spec.config.tag();
-  for (Type t : types)
-    name += "_" + typeTag(cast<MemRefType>(t).getElementType());
-  return name;
-}
-
-void egs::launchWeightGrad(HostLauncher &host, const WeightGradSpec &spec,
-                           const WeightGradOperands &ops, Value cond) {
-  KernelBuilder &kb = host.host();
-  OpBuilder &b = kb.builder();
-  const GemmConfig &c = spec.config;
-  SmallVector<Value> args{ops.lhs};
-  if (spec.lhsGathered)
-    args.push_back(ops.lhsInd);
-  args.push_back(ops.rhs);
-  if (spec.rhsGathered)
-    args.push_back(ops.rhsInd);
-  if (spec.ragged)
-    args.push_back(ops.offsets);
-  if (spec.hasScale)
-    args.push_back(ops.scale);
-  args.push_back(ops.dw);
-  auto dim = [&](int64_t d) {
-    return memref::DimOp::create(b, kb.getLoc(), ops.dw, d).getResult();
-  };
-  Value blocks = kb.mul(dim(0), kb.mul(kb.ceilDiv(dim(1), kb.idx(c.bm)),
-                                       kb.ceilDiv(dim(2), kb.idx(c.bn))));
-  Type dataType = elementTypeOf(ops.lhs);
-  TypeRange types = ValueRange(args).getTypes();
-  auto kernel = host.kernels().getOrCreate(
-      weightGradKernelName(spec, types), types, c.numThreads(),
-      [&](KernelBuilder &k, ValueRange a) {
-        emitWeightGradKernel(k, spec, dataType, a);
-      });
-  host.launch(kernel, {blocks, kb.idx(1), kb.idx(1)}, c.numThreads(),
-              weightGradSharedLayout(c).totalBytes, args, cond);
-}
 
 namespace {
 struct WeightGradToGPU

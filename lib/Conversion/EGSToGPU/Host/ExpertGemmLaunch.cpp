@@ -1,5 +1,5 @@
 //===- ExpertGemmLaunch.cpp - host side of the per-expert GEMM -------------===//
-#include "ExpertGemmEmitter.h"
+#include "Host/ExpertGemmLaunch.h"
 #include "llvm/ADT/bit.h"
 #include "llvm/Support/FormatVariadic.h"
 
@@ -113,7 +113,7 @@ void egs::launchExpertGemm(HostLauncher &host, const ExpertGemmSpec &spec,
   auto kernel = host.kernels().getOrCreate(
       gemmKernelName(spec, types), types, c.numThreads(),
       [&](KernelBuilder &k, ValueRange a) {
-        ExpertGemmEmitter(k, spec, dataType).emit(a);
+        emitExpertGemmKernel(k, spec, dataType, a);
       });
   host.launch(kernel, {gridX, kb.idx(1), kb.idx(1)}, c.numThreads(),
               gemmSharedLayout(c, spec.kMajorB()).totalBytes, args, cond);

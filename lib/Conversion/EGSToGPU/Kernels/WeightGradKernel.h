@@ -9,10 +9,10 @@
 // offsets[e+1]) is read on the device (no host sync).
 //
 //===----------------------------------------------------------------------===//
-#ifndef EGS_LIB_CONVERSION_EGSTOGPU_WEIGHTGRAD_H
-#define EGS_LIB_CONVERSION_EGSTOGPU_WEIGHTGRAD_H
+#ifndef EGS_LIB_CONVERSION_EGSTOGPU_KERNELS_WEIGHTGRADKERNEL_H
+#define EGS_LIB_CONVERSION_EGSTOGPU_KERNELS_WEIGHTGRADKERNEL_H
 
-#include "HostLaunch.h"
+#include "Kernels/KernelBuilder.h"
 #include "Strategy/KernelConfig.h"
 
 namespace egs {
@@ -26,21 +26,9 @@ struct WeightGradSpec {
   bool hasScale = false;
 };
 
-/// Kernel arguments (see HostLauncher::device); absent ones are null.
-struct WeightGradOperands {
-  Value lhs, lhsInd, rhs, rhsInd, offsets, scale, dw;
-};
-
-/// Launches the kernel of `spec` when `cond` holds.
-void launchWeightGrad(HostLauncher &host, const WeightGradSpec &spec,
-                      const WeightGradOperands &ops, Value cond);
-
 /// The device kernel body (WeightGradKernel.cpp).
 void emitWeightGradKernel(KernelBuilder &kb, const WeightGradSpec &spec,
                           Type dataType, ValueRange args);
-
-void populateWeightGradToGPUPatterns(RewritePatternSet &patterns,
-                                     const GPULoweringOptions &options);
 
 } // namespace egs
 

@@ -1,5 +1,5 @@
 //===- DeviceScan.cpp - grid-wide prefix sums on the device ---------------===//
-#include "DeviceScan.h"
+#include "Host/DeviceScan.h"
 #include "Strategy/KernelConfig.h"
 
 using namespace mlir;
