@@ -46,7 +46,12 @@ EGS_OPS = ["egs.gather", "egs.gather_concat", "egs.permute", "egs.unpermute",
 ATTRS = ["tile = [64, 64, 32, 3, 4]", "tile = [0, 0, 0, 0, 0]",
          "tile = [7, 9, 1, 1, 1]", "tile = [128, 256, 64, 5, 8]",
          "tile = []", "transpose_w", "deterministic", "k = 0", "k = -1",
-         "k = 3", "num_experts = 0", "num_experts = 9223372036854775807"]
+         "k = 3", "num_experts = 0", "num_experts = 9223372036854775807",
+         "tile = #egs.tile<bm = 64, bn = 64, bk = 32, stages = 3, warps = 4, mma = fma>",
+         "tile = #egs.tile<bm = 128, bn = 64, bk = 64, stages = 2, warps = 8, mma = warpgroup, resident = true>",
+         "egs.gpu_strategy = #egs.gpu_strategy<fast = [#egs.variant<tile = #egs.tile<bm = 64, bn = 64, bk = 32, stages = 3, warps = 4>, min_rows = 5>], general = #egs.tile<bm = 64, bn = 64, bk = 16, stages = 1, warps = 4, mma = general>>",
+         "egs.gpu_strategy = #egs.gpu_strategy<fast = [#egs.variant<tile = #egs.tile<bm = 64, bn = 64, bk = 16, stages = 3, warps = 4, mma = fma>>], general = #egs.tile<bm = 64, bn = 64, bk = 16, stages = 1, warps = 4, mma = general>>",
+         "egs.gpu_strategy = 1", "egs.bogus = 2"]
 
 CHIPS = ["sm_80", "sm_86", "sm_89", "sm_90", "sm_90a", "sm_100", "sm_120",
          "sm_75", "sm_70", "sm_50", "gfx90a", "garbage", ""]
@@ -89,11 +94,31 @@ def cpu_options(rng):
   return "--egs-lower-to-cpu" + ("=" + " ".join(opts) if opts else "")
 
 
+def strategy_options(rng):
+  """egs-select-gpu-strategy (then, half the time, convert-egs-to-gpu on its
+  decisions: the op patterns, without the rest of the GPU pipeline)."""
+  opts = []
+  if rng.random() < 0.4:
+    opts.append("tile=" + rng.choice(TILES))
+  if rng.random() < 0.4:
+    opts.append("warpgroup-mma=" + rng.choice(["true", "false"]))
+  if rng.random() < 0.4:
+    opts.append("max-shared-memory=" + rng.choice(["0", "-1", "1024", "101376", "232448",
+                                                   "9223372036854775807"]))
+  passes = ["--egs-select-gpu-strategy" + ("=" + " ".join(opts) if opts else "")]
+  if rng.random() < 0.5:
+    passes = ["--one-shot-bufferize=bufferize-function-boundaries"] + passes + [
+        "--convert-egs-to-gpu=host-buffers=device"]
+  return passes
+
+
 def pipeline(rng):
   r = rng.random()
   if r < 0.15:
     return []
-  if r < 0.25:
+  if r < 0.2:
+    return strategy_options(rng)
+  if r < 0.27:
     return ["--verify-each"]
   if r < 0.45:
     return ["--egs-fuse"]
