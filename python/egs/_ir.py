@@ -98,12 +98,24 @@ def sinkhorn(logits, iterations, *, tolerance=None, outs=()):
             + (f" tolerance = {tolerance}" if tolerance is not None else "") + _tail(outs, ()))
 
 
-def gather(x, ind, axis, *, permutation=None, outs=()):
-    """egs.gather along `axis`, optionally written in a permuted layout."""
+def gather(x, ind, axis, *, permutation=None, outs=(), attrs=()):
+    """egs.gather along `axis`, optionally written in a permuted layout
+    (`attrs`: e.g. "batch_dims = 1")."""
     perm = f" permutation = [{', '.join(map(str, permutation))}]" if permutation else ""
-    return f"egs.gather {x}[{ind}] axis = {axis}{perm}" + _tail(outs, ())
+    return f"egs.gather {x}[{ind}] axis = {axis}{perm}" + _tail(outs, attrs)
 
 
-def scatter_add(src, ind, init, axis):
+def scatter_add(src, ind, init, axis, *, attrs=()):
     """egs.scatter_add; the memref form accumulates into `init` in place."""
-    return f"egs.scatter_add {src} into {init}[{ind}] axis = {axis}"
+    return f"egs.scatter_add {src} into {init}[{ind}] axis = {axis}" + _tail((), attrs)
+
+
+def gather_concat(sources, indices, axis, dim, *, permutations=None, outs=()):
+    """egs.gather_concat of the gathers of each source by its index,
+    optionally each written in a permuted layout."""
+    perms = ""
+    if permutations is not None:
+        perms = " permutations = [" + ", ".join(
+            "array<i64: " + ", ".join(map(str, p)) + ">" for p in permutations) + "]"
+    return (f"egs.gather_concat ({', '.join(sources)})[{', '.join(indices)}] axis = {axis} "
+            f"dim = {dim}{perms}" + _tail(outs, ()))

@@ -29,6 +29,8 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "python", "egs"))
 import _reference as reference  # noqa: E402  (pure Python: no build needed)
+import _ir as ir  # noqa: E402  (the op text, as the package writes it)
+import re  # noqa: E402
 REGEN = "python3 test/Integration/CPU/gen_tests.py"
 RUN_DEFAULT = "// RUN: egs-runner %s -e main --entry-point-result=void | FileCheck %s --enable-var-scope"
 
@@ -455,41 +457,49 @@ def assert_partial_sums_exact(abs_total, dt, what):
     assert np.max(abs_total) <= EXACT_INT[dt], f"{what}: partial sums may round in {dt}"
 
 
-def perm_attr(p):
-    return "array<i64: " + ", ".join(str(i) for i in p) + ">"
-
-
 # ----------------------------------------------------------------------------
-# Op text builders
+# Op text: egs._ir's builders, as TestFile.case templates
 # ----------------------------------------------------------------------------
 
-def act_attr(act):
+def S(i):
+    """Operand i of a case, for an egs._ir builder (becomes {i})."""
+    return f"@{i}@"
+
+
+def template(text):
+    """An egs._ir op text over S(i) operands as a str.format template: {i}
+    for each operand, literal braces doubled."""
+    text = text.replace("{", "{{").replace("}", "}}")
+    return re.sub(r"@(\d+)@", r"{\1}", text)
+
+
+def act_attrs(act):
+    """gather_matmul's attribute entries for an activation spec (parse_act)."""
     if not act:
-        return ""
+        return []
     name, interleaved, alpha, limit = parse_act(act)
-    attrs = [f"activation = #egs.activation<{name}>"]
-    attrs += [f"alpha = {alpha} : f32"] if alpha else []
-    attrs += [f"limit = {limit} : f32"] if limit else []
-    attrs += ["interleaved"] if interleaved else []
-    return " {{" + ", ".join(attrs) + "}}"
+    return ir.activation_attrs(name, interleaved, alpha, limit)
 
 
 def gm_ec_op(bias=False, act=None):
-    return "egs.gather_matmul {0}[{1}] * {2}" + (" + {3}" if bias else "") + act_attr(act)
+    return template(ir.gather_matmul(S(0), S(1), S(2), bias=S(3) if bias else None,
+                                     attrs=act_attrs(act)))
 
 
 def gm_ragged_op(bias=False, act=None):
-    return "egs.gather_matmul {0}[{1}] * {2} offsets {3}" + (" + {4}" if bias else "") + act_attr(act)
+    return template(ir.gather_matmul(S(0), S(1), S(2), offsets=S(3), bias=S(4) if bias else None,
+                                     attrs=act_attrs(act)))
 
 
 def ms_ec_op(scale=False, deterministic=False):
-    return ("egs.matmul_scatter {0} * {2} into {3}[{1}]" + (" scale {4}" if scale else "")
-            + (" {{deterministic}}" if deterministic else ""))
+    return template(ir.matmul_scatter(S(0), S(1), S(2), S(3), scale=S(4) if scale else None,
+                                      attrs=["deterministic"] if deterministic else []))
 
 
 def ms_ragged_op(scale=False, deterministic=False):
-    return ("egs.matmul_scatter {0} * {2} offsets {3} into {4}[{1}]" + (" scale {5}" if scale else "")
-            + (" {{deterministic}}" if deterministic else ""))
+    return template(ir.matmul_scatter(S(0), S(1), S(2), S(4), offsets=S(3),
+                                      scale=S(5) if scale else None,
+                                      attrs=["deterministic"] if deterministic else []))
 
 
 def random_offsets(f, E, R, empty=()):
@@ -633,7 +643,8 @@ def gen_transposed_weights():
         if bias:
             b = f.ints((E, J), -4, 4)
             ops.append((b, dt))
-        f.case(label, "egs.gather_matmul {0}[{1}] * {2} transposed" + (" + {3}" if bias else ""), ops,
+        f.case(label, template(ir.gather_matmul(S(0), S(1), S(2), transposed=True,
+                                                bias=S(3) if bias else None)), ops,
                [Result(reference.gather_matmul(x, ind, w, b), dt)], dynamic=dynamic)
 
     def gm_ragged(label, dt, T, I, E, J, off, dynamic=False):
@@ -641,7 +652,7 @@ def gen_transposed_weights():
         w = f.ints((E, I, J), -3, 3)
         off = np.asarray(off, np.int64)
         rows = f.index((int(off[-1]),), T)
-        f.case(label, "egs.gather_matmul {0}[{1}] * {2} transposed offsets {3}",
+        f.case(label, template(ir.gather_matmul(S(0), S(1), S(2), transposed=True, offsets=S(3))),
                [(x, dt), (rows, "i64"), (tr(w), dt), (off, "i32")],
                [Result(reference.gather_matmul(x, rows, w, offsets=off), dt)], dynamic=dynamic)
 
@@ -655,7 +666,8 @@ def gen_transposed_weights():
         if scale:
             s = f.ints((B, E, K) if B else (E, K), -2, 2)
             ops.append((s, dt))
-        f.case(label, "egs.matmul_scatter {0} * {2} transposed into {3}[{1}]" + (" scale {4}" if scale else ""),
+        f.case(label, template(ir.matmul_scatter(S(0), S(1), S(2), S(3), transposed=True,
+                                                 scale=S(4) if scale else None)),
                ops, [Result(reference.matmul_scatter(y, ind, w, init, s), initdt)], dynamic=dynamic)
 
     def ms_ragged(label, dt, T, J, I, E, off, scale=False):
@@ -670,8 +682,8 @@ def gen_transposed_weights():
         if scale:
             s = f.ints((R,), -2, 2)
             ops.append((s, dt))
-        f.case(label, "egs.matmul_scatter {0} * {2} transposed offsets {3} into {4}[{1}]"
-               + (" scale {5}" if scale else ""), ops,
+        f.case(label, template(ir.matmul_scatter(S(0), S(1), S(2), S(4), transposed=True, offsets=S(3),
+                                                 scale=S(5) if scale else None)), ops,
                [Result(reference.matmul_scatter(y, rows, w, init, s, off), dt)])
 
     gm("gm_ec_f32_batched", "f32", 2, 5, 4, 3, 2, 6)
@@ -689,17 +701,13 @@ def gen_transposed_weights():
 def wg_op(lind, rind, ragged, scale):
     """The op text over operands (lhs, [lhs_ind], rhs, [rhs_ind], [offsets], [scale])."""
     n = iter(range(6))
-    text = "egs.weight_grad {%d}" % next(n)
-    if lind:
-        text += "[{%d}]" % next(n)
-    text += " * {%d}" % next(n)
-    if rind:
-        text += "[{%d}]" % next(n)
-    if ragged:
-        text += " offsets {%d}" % next(n)
-    if scale:
-        text += " scale {%d}" % next(n)
-    return text
+    lhs = S(next(n))
+    lhs_ind = S(next(n)) if lind else None
+    rhs = S(next(n))
+    rhs_ind = S(next(n)) if rind else None
+    offsets = S(next(n)) if ragged else None
+    return template(ir.weight_grad(lhs, rhs, lhs_ind=lhs_ind, rhs_ind=rhs_ind, offsets=offsets,
+                                   scale=S(next(n)) if scale else None))
 
 
 def gen_weight_grad():
@@ -1084,9 +1092,8 @@ def gen_permute():
         T = ids.shape[0]
         x = readable_rows(T, H)
         xs, rmap, off = reference.permute(x, ids, E, R)
-        attr = f"experts = {E}" + (f" out_tokens = {R}" if R is not None else "")
         c = f"ids {ids.tolist()}" + (f"; {comment}" if comment else "")
-        f.case(label, "egs.permute {0} by {1} " + attr, [(x, dt), (ids, idt)],
+        f.case(label, template(ir.permute(S(0), S(1), E, out_tokens=R)), [(x, dt), (ids, idt)],
                [Result(xs, dt), Result(rmap, "i32"), Result(off, "i32")], dynamic=dynamic, comment=c)
 
     ids = np.array([[0, 3], [3, 1], [1, 0], [3, 0], [0, 1], [1, 3]])
@@ -1114,7 +1121,7 @@ def gen_route():
         ids = np.asarray(ids, np.int64)
         rows, off, rmap = reference.route(ids, E)
         c = f"ids {ids.tolist()}" + (f"; {comment}" if comment else "")
-        f.case(label, "egs.route {0} experts = " + str(E), [(ids, idt)],
+        f.case(label, template(ir.route(S(0), E)), [(ids, idt)],
                [Result(rows, "i32"), Result(off, "i32"), Result(rmap, "i32")], dynamic=dynamic, comment=c)
 
     add("i32_empty_expert", [[0, 3], [3, 1], [1, 0], [3, 0], [0, 1], [1, 3]], 4, "i32",
@@ -1135,7 +1142,7 @@ def gen_route():
         for t in range(T):
             for j in range(ids.shape[1]):
                 scale[rmap[j * T + t]] = w[t, j]
-        f.case(label, "egs.route {0} experts = " + str(E) + " weights {1}", [(ids, idt), (w, wdt)],
+        f.case(label, template(ir.route(S(0), E, weights=S(1))), [(ids, idt), (w, wdt)],
                [Result(rows, "i32"), Result(off, "i32"), Result(rmap, "i32"), Result(scale, sdt)],
                dynamic=dynamic, comment=f"ids {ids.tolist()}")
 
@@ -1161,7 +1168,7 @@ def gen_unpermute():
         xs = f.ints((R, H), -3, 3)
         probs = f.quarters((T, k), -1, 1)
         o = reference.unpermute(xs, rmap, probs)
-        f.case(label, "egs.unpermute {0}[{1}] * {2}", [(xs, dt), (rmap, mdt), (probs, pdt)],
+        f.case(label, template(ir.unpermute(S(0), S(1), S(2))), [(xs, dt), (rmap, mdt), (probs, pdt)],
                [Result(o, out)], dynamic=dynamic,
                comment=f"row_id_map {rmap.tolist()}" + (f"; {comment}" if comment else ""))
 
@@ -1188,7 +1195,7 @@ def gen_sinkhorn():
         # The stopping iteration must not hang on rounding: no delta within
         # 10% of the tolerance.
         assert all(abs(d - tol) > 0.1 * tol for d in deltas) or tol == 0, deltas
-        op = f"egs.sinkhorn {{0}} iterations = {iterations}" + (f" tolerance = {tol:e}" if tol else "")
+        op = template(ir.sinkhorn(S(0), iterations, tolerance=f"{tol:e}" if tol else None))
         f.case(label, op, [(logits, dt)], [Result(p, "f32", check="close", tol=1e-5)], dynamic=dynamic,
                comment=f"{len(deltas)} iteration(s) run")
 
@@ -1215,11 +1222,8 @@ def gen_gather():
         x = f.ints(xshape, -50, 50) if dt in ("i32", "i64", "f32") else f.ints(xshape, -99, 99)
         ind = f.index(ishape, xshape[axis])
         g = reference.gather(x, ind, axis, batch_dims, perm)
-        op = "egs.gather {0}[{1}] axis = " + str(axis)
-        if perm is not None:
-            op += " permutation = [" + ", ".join(map(str, perm)) + "]"
-        if batch_dims:
-            op += f" {{{{batch_dims = {batch_dims}}}}}"
+        op = template(ir.gather(S(0), S(1), axis, permutation=perm,
+                                attrs=[f"batch_dims = {batch_dims}"] if batch_dims else []))
         f.case(label, op, [(x, dt), (ind, idt)], [Result(g, dt)], dynamic=dynamic,
                comment=f"x {list(xshape)}, ind {list(ishape)}")
 
@@ -1254,9 +1258,8 @@ def gen_scatter_add():
         out = reference.scatter_add(src, ind, init, axis, batch_dims)
         if is_float(dt):
             assert_partial_sums_exact(reference.scatter_add(np.abs(src), ind, np.abs(init), axis, batch_dims), dt, label)
-        op = "egs.scatter_add {0} into {2}[{1}] axis = " + str(axis)
-        if batch_dims:
-            op += f" {{{{batch_dims = {batch_dims}}}}}"
+        op = template(ir.scatter_add(S(0), S(1), S(2), axis,
+                                     attrs=[f"batch_dims = {batch_dims}"] if batch_dims else []))
         f.case(label, op, [(src, dt), (ind, idt), (init, dt)], [Result(out, dt)], dynamic=dynamic,
                comment=f"init {list(init_shape)}, ind {ind.tolist()}")
 
@@ -1280,10 +1283,8 @@ def gen_gather_concat():
         inds = [f.index(i, s[axis]) for s, i in zip(xshapes, ishapes)]
         out = reference.gather_concat(xs, inds, axis, dim, perms)
         n = len(xs)
-        op = ("egs.gather_concat (" + ", ".join("{%d}" % i for i in range(n)) + ")["
-              + ", ".join("{%d}" % (n + i) for i in range(n)) + f"] axis = {axis} dim = {dim}")
-        if perms is not None:
-            op += " permutations = [" + ", ".join(perm_attr(p) for p in perms) + "]"
+        op = template(ir.gather_concat([S(i) for i in range(n)], [S(n + i) for i in range(n)], axis,
+                                       dim, permutations=perms))
         f.case(label, op, [(x, dt) for x in xs] + [(i, d) for i, d in zip(inds, idts)], [Result(out, dt)],
                dynamic=dynamic, comment=f"sources {[list(s) for s in xshapes]}")
 
@@ -1326,7 +1327,7 @@ def gen_function_boundary_inplace():
            [(y, "bf16"), (rows, "i64"), (w, "bf16"), (off, "i32"), (init, "bf16"), (s_, "bf16")],
            [Result(reference.matmul_scatter(y, rows, w, init, s_, off), "bf16")], dynamic=True)
     src = f.ints((6, I), -3, 3)
-    f.case("scatter_add_f16", "egs.scatter_add {0} into {2}[{1}] axis = 0",
+    f.case("scatter_add_f16", template(ir.scatter_add(S(0), S(1), S(2), 0)),
            [(src, "f16"), (rows, "i32"), (init, "f16")],
            [Result(reference.scatter_add(src, rows, init, 0), "f16")], dynamic=True)
     return f
@@ -1366,12 +1367,12 @@ def gen_strided_operands():
     # Gathers from a strided source.
     gx = f.slice(f.ints((8, 9), -50, 50), "f16", [1, 1], [6, 4], [1, 2])
     gi = f.index((5,), 6)
-    f.case("gather_strided_permuted", "egs.gather {0}[{1}] axis = 0 permutation = [1, 0]", [gx, (gi, "i64")],
+    f.case("gather_strided_permuted", template(ir.gather(S(0), S(1), 0, permutation=[1, 0])), [gx, (gi, "i64")],
            [Result(reference.gather(gx.arr, gi, 0, 0, [1, 0]), "f16")])
     px = f.slice(readable_rows(8, 6), "f32", [2, 1], [5, 3], [1, 2])
     ids = np.array([[1, 0], [0, 2], [2, 2], [1, 1], [0, 1]])
     xs_, rmap, poff = reference.permute(px.arr, ids, 3)
-    f.case("permute_strided_x", "egs.permute {0} by {1} experts = 3", [px, (ids, "i32")],
+    f.case("permute_strided_x", template(ir.permute(S(0), S(1), 3)), [px, (ids, "i32")],
            [Result(xs_, "f32"), Result(rmap, "i32"), Result(poff, "i32")])
 
     # matmul_scatter into a slice of a larger tensor, inserted back.
@@ -1445,57 +1446,57 @@ def gen_memref_form():
     x = f.ints((2, T, I), -3, 3)
     ind = f.index((2, E, K), T)
     w = f.ints((E, I, J), -3, 3)
-    f.mcase("gather_matmul_ec", "egs.gather_matmul {0}[{1}] * {2} outs({3})",
+    f.mcase("gather_matmul_ec", template(ir.gather_matmul(S(0), S(1), S(2), outs=[S(3)])),
             [(x, "f32", False), (ind, "i32", False), (w, "f32", False), (np.zeros((2, E, K, J)), "f32", True)],
             [(3, Result(reference.gather_matmul(x, ind, w), "f32"))])
     rows = f.index((6,), T)
     off = np.array([0, 2, 2, 6])
     bias = f.ints((E, J), -4, 4)
-    f.mcase("gather_matmul_ragged_bias_bf16", "egs.gather_matmul {0}[{1}] * {2} offsets {3} + {4} outs({5})",
+    f.mcase("gather_matmul_ragged_bias_bf16", template(ir.gather_matmul(S(0), S(1), S(2), offsets=S(3), bias=S(4), outs=[S(5)])),
             [(x[0], "bf16", False), (rows, "i64", False), (w, "bf16", False), (off, "i32", False),
              (bias, "bf16", False), (np.zeros((6, J)), "bf16", True)],
             [(5, Result(reference.gather_matmul(x[0], rows, w, bias, off), "bf16"))])
     y = f.ints((E, K, J), -2, 2)
     w2 = f.ints((E, J, I), -2, 2)
     init = f.ints((T, I), -3, 3)
-    f.mcase("matmul_scatter_ec_in_place", "egs.matmul_scatter {0} * {2} into {3}[{1}]",
+    f.mcase("matmul_scatter_ec_in_place", template(ir.matmul_scatter(S(0), S(1), S(2), S(3))),
             [(y, "f32", False), (ind[0], "i64", False), (w2, "f32", False), (init, "f32", True)],
             [(3, Result(reference.matmul_scatter(y, ind[0], w2, init), "f32"))])
     yr = f.ints((6, J), -2, 2)
     sc = f.ints((6,), -2, 2)
-    f.mcase("matmul_scatter_ragged_in_place_f16", "egs.matmul_scatter {0} * {2} offsets {3} into {4}[{1}] scale {5}",
+    f.mcase("matmul_scatter_ragged_in_place_f16", template(ir.matmul_scatter(S(0), S(1), S(2), S(4), offsets=S(3), scale=S(5))),
             [(yr, "f16", False), (rows, "i32", False), (w2, "f16", False), (off, "i32", False), (init, "f16", True),
              (sc, "f16", False)],
             [(4, Result(reference.matmul_scatter(yr, rows, w2, init, sc, off), "f16"))])
     ids = np.array([[1, 0], [0, 2], [2, 2], [1, 1], [0, 1]])
     px = readable_rows(5, 3)
     xs_, rmap, poff = reference.permute(px, ids, 3, 8)
-    f.mcase("permute_out_tokens_8", "egs.permute {0} by {1} experts = 3 out_tokens = 8 outs({2}, {3}, {4})",
+    f.mcase("permute_out_tokens_8", template(ir.permute(S(0), S(1), 3, out_tokens=8, outs=[S(2), S(3), S(4)])),
             [(px, "f32", False), (ids, "i32", False), (np.zeros((8, 3)), "f32", True),
              (np.zeros(10), "i32", True), (np.zeros(4), "i32", True)],
             [(2, Result(xs_, "f32")), (3, Result(rmap, "i32")), (4, Result(poff, "i32"))])
     rrows, roff, rmap2 = reference.route(ids, 3)
-    f.mcase("route", "egs.route {0} experts = 3 outs({1}, {2}, {3})",
+    f.mcase("route", template(ir.route(S(0), 3, outs=[S(1), S(2), S(3)])),
             [(ids, "i64", False), (np.zeros(10), "i32", True), (np.zeros(4), "i32", True),
              (np.zeros(10), "i32", True)],
             [(1, Result(rrows, "i32")), (2, Result(roff, "i32")), (3, Result(rmap2, "i32"))])
     xsu = f.ints((8, 3), -3, 3)
     probs = f.quarters((5, 2), -1, 1)
-    f.mcase("unpermute", "egs.unpermute {0}[{1}] * {2} outs({3})",
+    f.mcase("unpermute", template(ir.unpermute(S(0), S(1), S(2), outs=[S(3)])),
             [(xsu, "bf16", False), (rmap, "i32", False), (probs, "f32", False), (np.zeros((5, 3)), "f32", True)],
             [(3, Result(reference.unpermute(xsu, rmap, probs), "f32"))])
     gx = f.ints((6, 4), -50, 50)
     gi = f.index((3,), 6)
-    f.mcase("gather_permuted", "egs.gather {0}[{1}] axis = 0 permutation = [1, 0] outs({2})",
+    f.mcase("gather_permuted", template(ir.gather(S(0), S(1), 0, permutation=[1, 0], outs=[S(2)])),
             [(gx, "f32", False), (gi, "i64", False), (np.zeros((4, 3)), "f32", True)],
             [(2, Result(reference.gather(gx, gi, 0, 0, [1, 0]), "f32"))])
     src = f.ints((3, 4), -5, 5)
-    f.mcase("scatter_add_in_place", "egs.scatter_add {0} into {2}[{1}] axis = 0",
+    f.mcase("scatter_add_in_place", template(ir.scatter_add(S(0), S(1), S(2), 0)),
             [(src, "i32", False), (np.array([1, 4, 1]), "i32", False), (gx, "i32", True)],
             [(2, Result(reference.scatter_add(src, np.array([1, 4, 1]), gx, 0), "i32"))])
     gb = f.ints((5, 4), -50, 50)
     gbi = f.index((2,), 5)
-    f.mcase("gather_concat", "egs.gather_concat ({0}, {1})[{2}, {3}] axis = 0 dim = 0 outs({4})",
+    f.mcase("gather_concat", template(ir.gather_concat([S(0), S(1)], [S(2), S(3)], 0, 0, outs=[S(4)])),
             [(gx, "f32", False), (gb, "f32", False), (gi, "i32", False), (gbi, "i64", False),
              (np.zeros((5, 4)), "f32", True)],
             [(4, Result(reference.gather_concat([gx, gb], [gi, gbi], 0, 0), "f32"))])
@@ -1528,7 +1529,7 @@ def gen_ragged_uncovered():
     x = np.ones((3, 2))
     w = np.ones((1, 2, 2))
     expect = np.array([[0, 0], [2, 2], [2, 2], [0, 0]])
-    f.mcase("ragged_uncovered", "egs.gather_matmul {0}[{1}] * {2} offsets {3} outs({4})",
+    f.mcase("ragged_uncovered", template(ir.gather_matmul(S(0), S(1), S(2), offsets=S(3), outs=[S(4)])),
             [(x, "f32", False), (np.zeros(4), "i32", False), (w, "f32", False), (np.array([1, 3]), "i32", False),
              (np.full((4, 2), 7.0), "f32", True)],
             [(4, Result(expect, "f32"))])
@@ -1853,28 +1854,28 @@ def gen_index_errors():
         f"egs.matmul_scatter {loc('matmul_scatter_ind')}: routed token index (operand 'ind'): value 7 is outside [0, 5)")
     add("permute_expert_id", "egs.permute: an expert id equal to num_experts.",
         [(x, "f16"), ([[0, 1], [2, 3], [1, 0], [3, 1], [2, 0]], "i32")],
-        "egs.permute {0} by {1} experts = 3", (None, "(tensor<10x4xf16>, tensor<10xi32>, tensor<4xi32>)"),
+        template(ir.permute(S(0), S(1), 3)), (None, "(tensor<10x4xf16>, tensor<10xi32>, tensor<4xi32>)"),
         f"egs.permute {loc('permute_expert_id')}: expert id (operand 'topk_ids'): value 3 is outside [0, 3)")
     add("route_expert_id_negative", "egs.route: a negative expert id (i64).",
         [([[0, 1], [2, 1], [1, -3]], "i64")],
-        "egs.route {0} experts = 3", (None, "(tensor<6xi32>, tensor<4xi32>, tensor<6xi32>)"),
+        template(ir.route(S(0), 3)), (None, "(tensor<6xi32>, tensor<4xi32>, tensor<6xi32>)"),
         f"egs.route {loc('route_expert_id_negative')}: expert id (operand 'topk_ids'): value -3 is outside [0, 3)")
     add("unpermute_row_id_map", "egs.unpermute: row_id_map holds R (past x_sorted).",
         [(np.ones((4, 3)), "f32"), ([0, 1, 4, 2, -1, 3], "i32"), (np.ones((3, 2)), "f32")],
-        "egs.unpermute {0}[{1}] * {2}", (None, "tensor<3x3xf32>"),
+        template(ir.unpermute(S(0), S(1), S(2))), (None, "tensor<3x3xf32>"),
         f"egs.unpermute {loc('unpermute_row_id_map')}: row of x_sorted (operand 'row_id_map'): value 4 is outside [0, 4)")
     add("gather_index", "egs.gather: an index equal to the size of the gathered axis (dynamic shapes).",
         [(x, "f32"), ([1, 4, 3], "i64")],
-        "egs.gather {0}[{1}] axis = 1", (None, "tensor<?x?xf32>"),
+        template(ir.gather(S(0), S(1), 1)), (None, "tensor<?x?xf32>"),
         f"egs.gather {loc('gather_index')}: gather index (operand 'ind'): value 4 is outside [0, 4)",
         dynamic=True)
     add("scatter_add_index", "egs.scatter_add: a negative index.",
         [(np.ones((3, 4)), "f32"), ([1, -1, 3], "i32"), (x, "f32")],
-        "egs.scatter_add {0} into {2}[{1}] axis = 0", (None, "tensor<5x4xf32>"),
+        template(ir.scatter_add(S(0), S(1), S(2), 0)), (None, "tensor<5x4xf32>"),
         f"egs.scatter_add {loc('scatter_add_index')}: scatter index (operand 'ind'): value -1 is outside [0, 5)")
     add("gather_concat_index", "egs.gather_concat: an index past the second source.",
         [(x, "f32"), (np.ones((3, 4)), "f32"), ([0, 4], "i32"), ([2, 3], "i32")],
-        "egs.gather_concat ({0}, {1})[{2}, {3}] axis = 0 dim = 0", (None, "tensor<4x4xf32>"),
+        template(ir.gather_concat([S(0), S(1)], [S(2), S(3)], 0, 0)), (None, "tensor<4x4xf32>"),
         f"egs.gather_concat {loc('gather_concat_index')}: gather index (index operand #1): value 3 is outside [0, 3)")
     return files
 
