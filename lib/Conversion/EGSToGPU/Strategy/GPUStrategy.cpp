@@ -3,6 +3,8 @@
 
 #include "mlir/IR/BuiltinTypes.h"
 
+#include <array>
+
 using namespace mlir;
 using namespace egs;
 
@@ -87,13 +89,13 @@ WeightGradShape egs::weightGradShapeOf(WeightGradOp op) {
   return {staticDim(dw, 1), staticDim(dw, 2), elementTypeOf(op.getLhs())};
 }
 
-/// The op's own `tile` (else the pass option's) as the heuristics take an
+/// The op's own `tile` (else `fallback`) as the heuristics take an
 /// override; fails on a family that cannot override the fast kernel.
 static FailureOr<std::optional<TileOverride>>
 overrideOf(Operation *op, TileConfigAttr tile, Type dataType,
-           const GPUStrategyOptions &options) {
+           std::optional<TileOverride> fallback) {
   if (!tile)
-    return options.tile;
+    return fallback;
   switch (tile.getMma()) {
   case MmaKind::general:
     op->emitOpError() << "tile mma = general cannot be chosen: the general "
@@ -120,11 +122,30 @@ overrideOf(Operation *op, TileConfigAttr tile, Type dataType,
                    tile.getWarps(), tile.getMma() == MmaKind::warpgroup});
 }
 
+/// The recorded strategy: `fast` (tile and its bounds: min_rows,
+/// min_reduce, max_reduce, min_cols, min_slots) and `general`. The last
+/// variant serves every size: the heuristic's fallback, or a variant whose
+/// bounds the static shapes satisfy (they need no check), so it is recorded
+/// without bounds.
+static GPUStrategyAttr
+strategyAttr(MLIRContext *ctx,
+             ArrayRef<std::pair<GemmConfig, std::array<int64_t, 5>>> fast,
+             const GemmConfig &general) {
+  SmallVector<GemmVariantAttr> variants;
+  for (auto [i, v] : llvm::enumerate(fast)) {
+    std::array<int64_t, 5> b = i + 1 < fast.size() ? v.second
+                                                   : std::array<int64_t, 5>{};
+    variants.push_back(GemmVariantAttr::get(ctx, tileAttrOf(ctx, v.first),
+                                            b[0], b[1], b[2], b[3], b[4]));
+  }
+  return GPUStrategyAttr::get(ctx, variants, tileAttrOf(ctx, general));
+}
+
 static FailureOr<GPUStrategyAttr>
 chooseMatmulStrategy(Operation *op, TileConfigAttr tile, const GemmShape &shape,
                      const GPUStrategyOptions &options) {
   FailureOr<std::optional<TileOverride>> override =
-      overrideOf(op, tile, shape.dataType, options);
+      overrideOf(op, tile, shape.dataType, options.tile);
   if (failed(override))
     return failure();
   GemmPath fastPath = shape.dataType.isF32() ? GemmPath::CudaCoreAsync
@@ -138,20 +159,11 @@ chooseMatmulStrategy(Operation *op, TileConfigAttr tile, const GemmShape &shape,
                        options.maxSharedMemory, emitError);
   if (failed(fast) || failed(general))
     return failure();
-  MLIRContext *ctx = op->getContext();
-  SmallVector<GemmVariantAttr> variants;
-  for (auto [i, v] : llvm::enumerate(*fast)) {
-    // The last variant serves every size: the heuristic's fallback, or a
-    // variant whose bounds the static shapes satisfy (they need no check).
-    if (i + 1 == fast->size())
-      variants.push_back(GemmVariantAttr::get(ctx, tileAttrOf(ctx, v.config),
-                                              0, 0, 0, 0, 0));
-    else
-      variants.push_back(GemmVariantAttr::get(ctx, tileAttrOf(ctx, v.config),
-                                              v.minRows, v.minReduce,
-                                              v.maxReduce, v.minCols, 0));
-  }
-  return GPUStrategyAttr::get(ctx, variants, tileAttrOf(ctx, *general));
+  SmallVector<std::pair<GemmConfig, std::array<int64_t, 5>>> variants;
+  for (const GemmVariant &v : *fast)
+    variants.push_back(
+        {v.config, {v.minRows, v.minReduce, v.maxReduce, v.minCols, 0}});
+  return strategyAttr(op->getContext(), variants, *general);
 }
 
 static FailureOr<GPUStrategyAttr>
@@ -159,10 +171,8 @@ chooseWeightGradStrategy(WeightGradOp op, const GPUStrategyOptions &options) {
   WeightGradShape shape = weightGradShapeOf(op);
   // (The pass option's tile is for the matmul ops: weight_grad takes its
   // own `tile` only.)
-  GPUStrategyOptions own = options;
-  own.tile.reset();
   FailureOr<std::optional<TileOverride>> override =
-      overrideOf(op, op.getTileAttr(), shape.dataType, own);
+      overrideOf(op, op.getTileAttr(), shape.dataType, std::nullopt);
   if (failed(override))
     return failure();
   GemmPath fastPath = shape.dataType.isF32() ? GemmPath::CudaCoreAsync
@@ -176,14 +186,10 @@ chooseWeightGradStrategy(WeightGradOp op, const GPUStrategyOptions &options) {
       false, emitError);
   if (failed(fast) || failed(general))
     return failure();
-  MLIRContext *ctx = op->getContext();
-  SmallVector<GemmVariantAttr> variants;
-  // The last variant serves every size (its bound is not checked).
-  for (auto [i, v] : llvm::enumerate(*fast))
-    variants.push_back(GemmVariantAttr::get(
-        ctx, tileAttrOf(ctx, v.config), 0, 0, 0, 0,
-        i + 1 < fast->size() ? v.minSlotsPerExpert : 0));
-  return GPUStrategyAttr::get(ctx, variants, tileAttrOf(ctx, *general));
+  SmallVector<std::pair<GemmConfig, std::array<int64_t, 5>>> variants;
+  for (const WeightGradVariant &v : *fast)
+    variants.push_back({v.config, {0, 0, 0, 0, v.minSlotsPerExpert}});
+  return strategyAttr(op->getContext(), variants, *general);
 }
 
 FailureOr<GPUStrategyAttr>
