@@ -275,16 +275,14 @@ sanitize() {
     cd "$ROOT"
     bash scripts/python-gpu-check.sh package > "$out/sanitizer/package.log" 2>&1
     # CUDA-graph captures cannot run without torch's caching allocator (a
-    # cudaMalloc while capturing is refused): they run in a second pass with
-    # the allocator on (the tests that capture have "graph" or "sinkhorn" in
-    # their names).
-    local select="graph or sinkhorn"
+    # cudaMalloc while capturing is refused): the tests marked cuda_graph run
+    # in a second pass with the allocator on.
     PYTHONPATH=/tmp/egs-pkg sanitize_one pytest memcheck "${PYTEST_SECONDS:-400}" \
-      python3 -m pytest -q -p no:cacheprovider ${PYTEST_ARGS:-test/python/test_cuda.py} -k "not ($select)"
+      python3 -m pytest -q -p no:cacheprovider ${PYTEST_ARGS:-test/python/test_cuda.py} -m "not cuda_graph"
     grep -E "passed|failed" "$out/sanitizer/pytest.memcheck.log" | tail -2
     PYTHONPATH=/tmp/egs-pkg sanitize_one pytest_capture memcheck "${PYTEST_SECONDS:-400}" \
       env -u PYTORCH_NO_CUDA_MEMORY_CACHING python3 -m pytest -q -p no:cacheprovider \
-      ${PYTEST_ARGS:-test/python/test_cuda.py} -k "$select"
+      ${PYTEST_ARGS:-test/python/test_cuda.py} -m cuda_graph
     grep -E "passed|failed" "$out/sanitizer/pytest_capture.memcheck.log" | tail -2
   fi
   tar -C "$out" -czf "$out/sanitizer.tgz" sanitizer && rm -rf "$out/sanitizer"

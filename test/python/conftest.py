@@ -72,3 +72,9 @@ def replay(request):
         yield request.param
     finally:
         _kernels.use_torch_extension(previous)
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "cuda_graph: captures a CUDA graph (needs torch's caching allocator: "
+        "scripts/gpu-check.sh sanitize runs these in their own pass)")

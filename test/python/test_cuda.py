@@ -307,6 +307,7 @@ def test_weight_grad_expert_choice_on_gpu(dtype):
 
 
 @needs_target
+@pytest.mark.cuda_graph
 def test_moe_forward_backward_is_one_cuda_graph():
     """egs.nn.MoE forward + backward has no host sync: it is captured in one
     CUDA graph and replayed with new inputs, matching eager results."""
@@ -403,6 +404,7 @@ def test_transformers_models_through_egs_match_grouped_mm_in_bf16(name):
 @pytest.mark.parametrize("T,E,dtype,tol", [(4096, 8, torch.float32, 0.0), (4096, 64, torch.bfloat16, 1e-4),
                                            (1000, 256, torch.float16, 0.0), (7, 3, torch.float32, 0.0),
                                            (1, 40, torch.float32, 0.0)])
+@pytest.mark.cuda_graph
 def test_sinkhorn_on_gpu(T, E, dtype, tol):
     """The CUDA kernels against the float64 reference (the same early stop),
     outputs poisoned first through the allocator; two runs bitwise equal;
