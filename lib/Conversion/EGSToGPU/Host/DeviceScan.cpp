@@ -27,7 +27,7 @@ void egs::launchExclusiveScan(HostLauncher &host, Value counts, Value starts,
   };
   SmallVector<Value> sumArgs{counts, partials, n};
   auto sums = host.kernels().getOrCreate(
-      "egs_scan_block_sums", ValueRange(sumArgs).getTypes(), nt,
+      KernelKey("scan_block_sums"), ValueRange(sumArgs).getTypes(), nt,
       [&](KernelBuilder &k, ValueRange a) {
         DeviceTensor c = DeviceTensor::get(k, a[0], false);
         DeviceTensor p = DeviceTensor::get(k, a[1], false);
@@ -43,7 +43,7 @@ void egs::launchExclusiveScan(HostLauncher &host, Value counts, Value starts,
   host.launch(sums, {blocks, one, one}, nt, smem, sumArgs);
   SmallVector<Value> partialArgs{partials, starts, n};
   auto scanPartials = host.kernels().getOrCreate(
-      "egs_scan_partials", ValueRange(partialArgs).getTypes(), nt,
+      KernelKey("scan_partials"), ValueRange(partialArgs).getTypes(), nt,
       [&](KernelBuilder &k, ValueRange a) {
         DeviceTensor p = DeviceTensor::get(k, a[0], false);
         DeviceTensor st = DeviceTensor::get(k, a[1], false);
@@ -57,7 +57,7 @@ void egs::launchExclusiveScan(HostLauncher &host, Value counts, Value starts,
   host.launch(scanPartials, {one, one, one}, nt, smem, partialArgs);
   SmallVector<Value> blockArgs{counts, partials, starts, n};
   auto scanBlocks = host.kernels().getOrCreate(
-      "egs_scan_blocks", ValueRange(blockArgs).getTypes(), nt,
+      KernelKey("scan_blocks"), ValueRange(blockArgs).getTypes(), nt,
       [&](KernelBuilder &k, ValueRange a) {
         DeviceTensor c = DeviceTensor::get(k, a[0], false);
         DeviceTensor p = DeviceTensor::get(k, a[1], false);

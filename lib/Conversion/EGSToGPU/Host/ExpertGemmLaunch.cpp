@@ -41,28 +41,26 @@ static void emitTileMapKernel(KernelBuilder &kb, ValueRange args, int64_t bm) {
             [&] { map.store(kb, total, kb.idx(0)); });
 }
 
-static std::string gemmKernelName(const ExpertGemmSpec &spec, TypeRange types) {
-  std::string name = "egs_gemm_";
-  name += spec.ragged ? "ragged" : spec.batched ? "ec_batched" : "ec";
-  name += spec.rows == RowSource::GatheredTokens ? "_gather" : "_slots";
-  name += spec.output == GemmOutput::StoreSlots ? "_store" : "_atomic";
-  name += "_" + spec.config.tag();
-  if (spec.activation != Activation::none)
-    name += "_" + stringifyActivation(spec.activation).str();
-  if (spec.gated() && spec.interleaved)
-    name += "_il";
+/// The GEMM kernel's identity: its spec (routing, rows, output, the
+/// strategy's tile, epilogue) and argument element types.
+static KernelKey gemmKernelKey(const ExpertGemmSpec &spec, ValueRange args) {
+  KernelKey key("gemm");
+  key.add(spec.ragged ? "ragged" : spec.batched ? "ec_batched" : "ec")
+      .add(spec.rows == RowSource::GatheredTokens ? "gather" : "slots")
+      .add(spec.output == GemmOutput::StoreSlots ? "store" : "atomic")
+      .add(spec.config.tag())
+      .addIf(spec.activation != Activation::none,
+             stringifyActivation(spec.activation))
+      .addIf(spec.gated() && spec.interleaved, "il");
   // The parameters are constants of the kernel: their bits are in its name.
   if (spec.activation == Activation::clamped_swiglu)
-    name += llvm::formatv("_a{0:x8}_l{1:x8}", llvm::bit_cast<uint32_t>(spec.alpha),
-                          llvm::bit_cast<uint32_t>(spec.limit))
-                .str();
-  if (spec.vectorAtomics && spec.output == GemmOutput::AtomicAddTokens)
-    name += "_red4";
-  if (spec.wTransposed)
-    name += "_wt";
-  for (Type t : types)
-    name += "_" + typeTag(cast<MemRefType>(t).getElementType());
-  return name;
+    key.add(llvm::formatv("a{0:x8}", llvm::bit_cast<uint32_t>(spec.alpha)).str())
+        .add(llvm::formatv("l{0:x8}", llvm::bit_cast<uint32_t>(spec.limit)).str());
+  key.addIf(spec.vectorAtomics && spec.output == GemmOutput::AtomicAddTokens,
+            "red4")
+      .addIf(spec.wTransposed, "wt")
+      .addElementTypes(args);
+  return key;
 }
 
 void egs::launchExpertGemm(HostLauncher &host, const ExpertGemmSpec &spec,
@@ -84,8 +82,8 @@ void egs::launchExpertGemm(HostLauncher &host, const ExpertGemmSpec &spec,
     Value map = host.kernelArg(host.scratch(
         mapType, ValueRange{kb.add(kb.idx(1), kb.mul(maxTiles, kb.idx(2)))}));
     SmallVector<Value> mapArgs{ops.offsets, map, numRows};
-    std::string mapName = "egs_ragged_tile_map_bm" + std::to_string(c.bm) + "_" +
-                          typeTag(cast<MemRefType>(ops.offsets.getType()).getElementType());
+    KernelKey mapName("ragged_tile_map");
+    mapName.add("bm" + Twine(c.bm)).addElementType(ops.offsets.getType());
     auto mapKernel = host.kernels().getOrCreate(
         mapName, ValueRange(mapArgs).getTypes(), kScanThreads,
         [&](KernelBuilder &k, ValueRange a) { emitTileMapKernel(k, a, c.bm); });
@@ -111,7 +109,7 @@ void egs::launchExpertGemm(HostLauncher &host, const ExpertGemmSpec &spec,
   gridX = kb.mul(gridX, gridZ);
   TypeRange types = ValueRange(args).getTypes();
   auto kernel = host.kernels().getOrCreate(
-      gemmKernelName(spec, types), types, c.numThreads(),
+      gemmKernelKey(spec, args), types, c.numThreads(),
       [&](KernelBuilder &k, ValueRange a) {
         emitExpertGemmKernel(k, spec, dataType, a);
       });

@@ -38,24 +38,58 @@ KernelModule KernelModule::get(ModuleOp module) {
   return KernelModule(gpuModule);
 }
 
-gpu::GPUFuncOp KernelModule::getOrCreate(
-    StringRef name, TypeRange argTypes, int64_t numThreads,
-    function_ref<void(KernelBuilder &, ValueRange)> body) {
-  if (auto existing = gpuModule.lookupSymbol<gpu::GPUFuncOp>(name))
-    return existing;
-  OpBuilder b(gpuModule.getContext());
-  b.setInsertionPointToEnd(gpuModule.getBody());
-  Location loc = gpuModule.getLoc();
+/// A kernel `name` taking `argTypes`, built by `body` at `b`'s insertion
+/// point (none: a detached function).
+static gpu::GPUFuncOp
+buildKernel(OpBuilder &b, Location loc, StringRef name, TypeRange argTypes,
+            int64_t numThreads,
+            function_ref<void(KernelBuilder &, ValueRange)> body) {
   auto func = gpu::GPUFuncOp::create(
       b, loc, name, FunctionType::get(b.getContext(), argTypes, {}));
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
   func.setKnownBlockSizeAttr(
       b.getDenseI32ArrayAttr({static_cast<int32_t>(numThreads), 1, 1}));
+  OpBuilder::InsertionGuard g(b);
   b.setInsertionPointToStart(&func.getBody().front());
   KernelBuilder kb(b, loc);
   body(kb, func.getArguments());
   gpu::ReturnOp::create(b, loc);
   return func;
+}
+
+gpu::GPUFuncOp KernelModule::getOrCreate(
+    const KernelKey &key, TypeRange argTypes, int64_t numThreads,
+    function_ref<void(KernelBuilder &, ValueRange)> body) {
+  OpBuilder b(gpuModule.getContext());
+  Location loc = gpuModule.getLoc();
+  std::string name = key.symbol();
+  if (auto existing = gpuModule.lookupSymbol<gpu::GPUFuncOp>(name)) {
+    // Reuse only the very same code: build the body again, detached, and
+    // compare (the key is meant to hold every fact the body depends on; a
+    // key that forgot one gets a kernel of its own instead of another op's).
+    auto fresh = buildKernel(b, loc, name, argTypes, numThreads, body);
+    bool same = OperationEquivalence::isEquivalentTo(
+        existing, fresh, OperationEquivalence::IgnoreLocations);
+    fresh->erase();
+    if (same)
+      return existing;
+    for (unsigned n = 1;; ++n) {
+      std::string alt = name + "_v" + std::to_string(n);
+      auto other = gpuModule.lookupSymbol<gpu::GPUFuncOp>(alt);
+      if (!other) {
+        name = alt;
+        break;
+      }
+      fresh = buildKernel(b, loc, alt, argTypes, numThreads, body);
+      same = OperationEquivalence::isEquivalentTo(
+          other, fresh, OperationEquivalence::IgnoreLocations);
+      fresh->erase();
+      if (same)
+        return other;
+    }
+  }
+  b.setInsertionPointToEnd(gpuModule.getBody());
+  return buildKernel(b, loc, name, argTypes, numThreads, body);
 }
 
 //===----------------------------------------------------------------------===//

@@ -16,6 +16,7 @@
 #ifndef EGS_LIB_CONVERSION_EGSTOGPU_HOSTLAUNCH_H
 #define EGS_LIB_CONVERSION_EGSTOGPU_HOSTLAUNCH_H
 
+#include "Host/KernelKey.h"
 #include "Kernels/KernelBuilder.h"
 #include "egs/Conversion/EGSToGPU/EGSToGPU.h"
 
@@ -32,9 +33,10 @@ public:
   /// The kernel container of `module`, created on first use.
   static KernelModule get(ModuleOp module);
 
-  /// The kernel `name` taking `argTypes`, built by `body` the first time.
+  /// The kernel of `key` taking `argTypes`, built by `body` the first time
+  /// and reused while `body` builds the same code (see KernelKey).
   gpu::GPUFuncOp
-  getOrCreate(StringRef name, TypeRange argTypes, int64_t numThreads,
+  getOrCreate(const KernelKey &key, TypeRange argTypes, int64_t numThreads,
               function_ref<void(KernelBuilder &, ValueRange)> body);
 
 private:

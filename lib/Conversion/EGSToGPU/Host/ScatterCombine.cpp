@@ -36,7 +36,7 @@ void egs::launchConvertingCopy(HostLauncher &host, Value src, Value dst,
                                host.vectorAccessible(dst, 16)));
   Value run = when ? when : kb.boolean(true);
   auto flatKernel = host.kernels().getOrCreate(
-      "egs_convert_flat_r" + std::to_string(srcType.getRank()) + "_" + types,
+      KernelKey("convert_flat").add("r" + Twine(srcType.getRank())).add(types),
       ValueRange(args).getTypes(), kBandwidthThreads,
       [&](KernelBuilder &k, ValueRange a) {
         DeviceTensor s = DeviceTensor::get(k, a[0], true);
@@ -62,7 +62,7 @@ void egs::launchConvertingCopy(HostLauncher &host, Value src, Value dst,
               {host.blocksFor(kb.ceilDiv(total, kb.idx(4)), kBandwidthThreads), one, one},
               kBandwidthThreads, 0, args, kb.andB(run, flat));
   auto kernel = host.kernels().getOrCreate(
-      "egs_convert_r" + std::to_string(srcType.getRank()) + "_" + types,
+      KernelKey("convert").add("r" + Twine(srcType.getRank())).add(types),
       ValueRange(args).getTypes(), kBandwidthThreads,
       [&](KernelBuilder &k, ValueRange a) {
         DeviceTensor s = DeviceTensor::get(k, a[0], false);
@@ -130,15 +130,17 @@ routingKernel(HostLauncher &host, const ScatterSlots &slots, StringRef what,
     args.push_back(slots.offsets);
   args.append(extra.begin(), extra.end());
   args.push_back(Value()); // T, filled by the caller's launch
-  std::string name = ("egs_combine_" + what).str() +
-                     (slots.offsets ? "_ragged" : slots.batched ? "_batched" : "") +
-                     "_" + typeTag(cast<MemRefType>(slots.ind.getType()).getElementType());
+  KernelKey key("combine");
+  key.add(what)
+      .addIf(slots.offsets != nullptr, "ragged")
+      .addIf(!slots.offsets && slots.batched, "batched")
+      .addElementType(slots.ind.getType());
   SmallVector<Type> types;
   for (Value v : ValueRange(args).drop_back())
     types.push_back(v.getType());
   types.push_back(host.host().builder().getIndexType());
   return host.kernels().getOrCreate(
-      name, types, numThreads, [&](KernelBuilder &kb, ValueRange a) {
+      key, types, numThreads, [&](KernelBuilder &kb, ValueRange a) {
         SlotKeys keys;
         unsigned i = 0;
         keys.ind = DeviceTensor::get(kb, a[i++], false);
@@ -313,7 +315,7 @@ void egs::launchOrderedCombine(HostLauncher &host, const ScatterSlots &slots,
   // 4. Sort each key's slots (lists are short: selection sort in place).
   SmallVector<Value> sortArgs{arg(starts), arg(list)};
   auto sort = host.kernels().getOrCreate(
-      "egs_combine_sort", ValueRange(sortArgs).getTypes(), kBandwidthThreads,
+      KernelKey("combine_sort"), ValueRange(sortArgs).getTypes(), kBandwidthThreads,
       [&](KernelBuilder &k, ValueRange a) {
         DeviceTensor st = DeviceTensor::get(k, a[0], false);
         DeviceTensor l = DeviceTensor::get(k, a[1], false);
@@ -342,8 +344,8 @@ void egs::launchOrderedCombine(HostLauncher &host, const ScatterSlots &slots,
   // 5. Sum each token's rows in slot order, on top of its current value.
   SmallVector<Value> sumArgs{arg(starts), arg(list), arg(rows), out};
   constexpr int64_t sumThreads = 128;
-  std::string sumName = "egs_combine_sum_" + std::string(slots.batched ? "batched_" : "") +
-                        typeTag(cast<MemRefType>(out.getType()).getElementType());
+  KernelKey sumName("combine_sum");
+  sumName.addIf(slots.batched, "batched").addElementType(out.getType());
   auto sum = host.kernels().getOrCreate(
       sumName, ValueRange(sumArgs).getTypes(), sumThreads,
       [&](KernelBuilder &k, ValueRange a) {

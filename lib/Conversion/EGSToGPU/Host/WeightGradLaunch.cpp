@@ -8,19 +8,17 @@ static Type elementTypeOf(Value v) {
   return cast<ShapedType>(v.getType()).getElementType();
 }
 
-/// The kernel's symbol, from its spec, strategy and argument types.
-static std::string weightGradKernelName(const WeightGradSpec &spec,
-                                        TypeRange types) {
-  std::string name = "egs_weight_grad_";
-  name += spec.ragged ? "ragged" : spec.batched ? "ec_batched" : "ec";
-  name += spec.lhsGathered ? "_glhs" : "_slhs";
-  name += spec.rhsGathered ? "_grhs" : "_srhs";
-  if (spec.hasScale)
-    name += "_scale";
-  name += "_" + spec.config.tag();
-  for (Type t : types)
-    name += "_" + typeTag(cast<MemRefType>(t).getElementType());
-  return name;
+/// The kernel's identity, from its spec, strategy and argument types.
+static KernelKey weightGradKernelKey(const WeightGradSpec &spec,
+                                     ValueRange args) {
+  KernelKey key("weight_grad");
+  key.add(spec.ragged ? "ragged" : spec.batched ? "ec_batched" : "ec")
+      .add(spec.lhsGathered ? "glhs" : "slhs")
+      .add(spec.rhsGathered ? "grhs" : "srhs")
+      .addIf(spec.hasScale, "scale")
+      .add(spec.config.tag())
+      .addElementTypes(args);
+  return key;
 }
 
 void egs::launchWeightGrad(HostLauncher &host, const WeightGradSpec &spec,
@@ -47,7 +45,7 @@ void egs::launchWeightGrad(HostLauncher &host, const WeightGradSpec &spec,
   Type dataType = elementTypeOf(ops.lhs);
   TypeRange types = ValueRange(args).getTypes();
   auto kernel = host.kernels().getOrCreate(
-      weightGradKernelName(spec, types), types, c.numThreads(),
+      weightGradKernelKey(spec, args), types, c.numThreads(),
       [&](KernelBuilder &k, ValueRange a) {
         emitWeightGradKernel(k, spec, dataType, a);
       });

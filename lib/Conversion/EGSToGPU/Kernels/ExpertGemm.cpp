@@ -212,6 +212,10 @@ struct CopyChunk {
   Value src;   ///< A: row offset + column (-1: no row); B: w offset at k = 0
   Value limit; ///< i32: valid elements of a full slice (0..vec)
   Value first; ///< i32: reduction index of the chunk within the slice
+  /// i1: this thread has the chunk (null: every thread has one). Threads
+  /// without one issue no copy: a zero-filling copy of theirs would write the
+  /// same padding bytes as the others' (a benign but real write-write race).
+  Value active;
 };
 } // namespace
 
@@ -243,6 +247,8 @@ SliceCopier ExpertGemmEmitter::sliceCopier(Value e) {
       Value row = kb.divU(ch, kb.idx(width / vec));
       Value col = kb.mul(kb.remU(ch, kb.idx(width / vec)), kb.idx(vec));
       CopyChunk chunk;
+      if ((q + 1) * nt > total)
+        chunk.active = ok;
       // (Swizzled tiles split evenly over the threads: `ok` always holds.)
       Value tileRow = kb.select(ok, row, kb.idx(0));
       Value tileCol = kb.select(ok, col, kb.idx(width));
@@ -280,11 +286,19 @@ SliceCopier ExpertGemmEmitter::sliceCopier(Value e) {
   SmallVector<CopyChunk> bChunks =
       bKMajor ? chunksOf(c.bn, c.bk, false) : chunksOf(c.bk, c.bn, false);
   int64_t vec2 = vec;
-  auto copy = [this, vec2](const DeviceTensor &src, Value srcOff, Value dst,
+  // Issues one chunk's copy; its token joins `tokens` unless the copy is
+  // conditional (a commit group counts a thread's copies, not tokens).
+  auto copy = [this, vec2](SmallVectorImpl<Value> &tokens,
+                           const DeviceTensor &src, Value srcOff, Value dst,
                            Value stage, const CopyChunk &ch, Value n) {
     SmallVector<Value, 4> at{stage};
     at.append(ch.dst.begin(), ch.dst.end());
-    return asyncCopy(kb, dst, at, src.flat, srcOff, vec2, n);
+    if (!ch.active) {
+      tokens.push_back(asyncCopy(kb, dst, at, src.flat, srcOff, vec2, n));
+      return;
+    }
+    kb.ifThen(ch.active,
+              [&] { asyncCopy(kb, dst, at, src.flat, srcOff, vec2, n); });
   };
   auto tokenType = nvgpu::DeviceAsyncTokenType::get(kb.getContext());
   return [this, aChunks, bChunks, bKMajor, copy, tokenType](Value kt,
@@ -301,16 +315,14 @@ SliceCopier ExpertGemmEmitter::sliceCopier(Value e) {
       return kb.minS(ch.limit, kb.maxS(kb.sub(left, ch.first), kb.i32(0)));
     };
     for (const CopyChunk &ch : aChunks)
-      tokens.push_back(
-          copy(a, kb.add(ch.src, k0), aStage, stage, ch, kMajorCount(ch)));
+      copy(tokens, a, kb.add(ch.src, k0), aStage, stage, ch, kMajorCount(ch));
     for (const CopyChunk &ch : bChunks) {
       if (bKMajor) {
-        tokens.push_back(
-            copy(w, kb.add(ch.src, k0), bStage, stage, ch, kMajorCount(ch)));
+        copy(tokens, w, kb.add(ch.src, k0), bStage, stage, ch, kMajorCount(ch));
         continue;
       }
       Value n = kb.select(kb.lt(ch.first, left), ch.limit, kb.i32(0));
-      tokens.push_back(copy(w, kb.add(ch.src, kOffset), bStage, stage, ch, n));
+      copy(tokens, w, kb.add(ch.src, kOffset), bStage, stage, ch, n);
     }
     return nvgpu::DeviceAsyncCreateGroupOp::create(b, kb.getLoc(), tokenType,
                                                    tokens)

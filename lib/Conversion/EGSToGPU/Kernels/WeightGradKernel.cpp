@@ -45,6 +45,10 @@ struct KRowsChunk {
   /// of the chunk (slot order) or of its slot's index (gathered), and what
   /// one slice adds to it.
   Value base, step;
+  /// i1: this thread has the chunk (null: every thread has one). Threads
+  /// without one issue no copy (a zero-filling copy of theirs would write
+  /// the same padding bytes as the others': a write-write race).
+  Value active = {};
 };
 
 class WeightGradEmitter {
@@ -275,8 +279,9 @@ SliceCopier WeightGradEmitter::sliceCopier() {
       Value row = kb.divU(ch, kb.idx(width / vec));
       Value col = kb.mul(kb.remU(ch, kb.idx(width / vec)), kb.idx(vec));
       KRowsChunk chunk{&side, tile, {}, kb.select(ok, row, kb.idx(0)),
-                       // Idle threads fill the padding past the tile.
                        kb.select(ok, col, kb.idx(width)), Value()};
+      if ((q + 1) * nt > total)
+        chunk.active = ok;
       if (swizzled) {
         // wgmma's 128-byte swizzle: 16-byte chunk q of K-row r of a slab
         // sits at chunk q ^ (r % 8). (The tiles split evenly: `ok` holds.)
@@ -309,8 +314,15 @@ SliceCopier WeightGradEmitter::sliceCopier() {
       Value n, src = chunkSource(ch, kt, n);
       SmallVector<Value, 4> at{stage};
       at.append(ch.dst.begin(), ch.dst.end());
-      tokens.push_back(
-          asyncCopy(kb, ch.tile, at, ch.side->data.flat, src, vec, n));
+      auto issue = [&] {
+        return asyncCopy(kb, ch.tile, at, ch.side->data.flat, src, vec, n);
+      };
+      // (A commit group counts a thread's copies: a conditional copy needs
+      // no token.)
+      if (ch.active)
+        kb.ifThen(ch.active, [&] { issue(); });
+      else
+        tokens.push_back(issue());
     }
     stageScales(kt, stage);
     auto tokenType = nvgpu::DeviceAsyncTokenType::get(kb.getContext());

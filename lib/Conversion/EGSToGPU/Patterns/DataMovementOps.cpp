@@ -60,12 +60,15 @@ static void launchGather(HostLauncher &host, Value x, Value ind, Value out,
   auto xType = cast<MemRefType>(x.getType());
   auto indType = cast<MemRefType>(ind.getType());
   TakeIndexing take{axis, batchDims, indType.getRank()};
-  std::string name = "egs_gather_r" + std::to_string(xType.getRank()) + "_i" +
-                     std::to_string(indType.getRank()) + "_a" +
-                     std::to_string(axis) + "_b" + std::to_string(batchDims) +
-                     "_p" + permTag(perm) + "_d" + std::to_string(concatDim) +
-                     "_" + typeTag(xType.getElementType()) + "_" +
-                     typeTag(indType.getElementType());
+  KernelKey name("gather");
+  name.add("r" + Twine(xType.getRank()))
+      .add("i" + Twine(indType.getRank()))
+      .add("a" + Twine(axis))
+      .add("b" + Twine(batchDims))
+      .add("p" + permTag(perm))
+      .add("d" + Twine(concatDim))
+      .addElementType(xType)
+      .addElementType(indType);
   SmallVector<Value> args{x, ind, out, offset};
   SmallVector<int64_t> permCopy(perm);
   auto kernel = host.kernels().getOrCreate(
@@ -165,11 +168,13 @@ struct ScatterAddToGPU : GPULoweringPattern<ScatterAddOp> {
     TakeIndexing take{op.getAxisAttr().getInt(), op.getBatchDimsAttr().getInt(),
                       indType.getRank()};
     Type elt = srcType.getElementType();
-    std::string name = "egs_scatter_add_r" + std::to_string(srcType.getRank()) +
-                       "_i" + std::to_string(indType.getRank()) + "_a" +
-                       std::to_string(take.axis) + "_b" +
-                       std::to_string(take.batchDims) + "_" + typeTag(elt) + "_" +
-                       typeTag(indType.getElementType());
+    KernelKey name("scatter_add");
+    name.add("r" + Twine(srcType.getRank()))
+        .add("i" + Twine(indType.getRank()))
+        .add("a" + Twine(take.axis))
+        .add("b" + Twine(take.batchDims))
+        .addElementType(elt)
+        .addElementType(indType);
     auto kernel = host.kernels().getOrCreate(
         name, ValueRange(args).getTypes(), kBandwidthThreads,
         [&](KernelBuilder &k, ValueRange a) {

@@ -73,9 +73,8 @@ static GemmSizes gemmSizes(KernelBuilder &kb, const ExpertGemmSpec &spec,
 static void zeroUncoveredRows(HostLauncher &host, Value offsets, Value y) {
   KernelBuilder &kb = host.host();
   SmallVector<Value> args{offsets, y};
-  std::string name = "egs_zero_uncovered_rows_" +
-                     typeTag(cast<MemRefType>(offsets.getType()).getElementType()) +
-                     "_" + typeTag(cast<MemRefType>(y.getType()).getElementType());
+  KernelKey name("zero_uncovered_rows");
+  name.addElementTypes(args);
   constexpr int64_t rowsPerBlock = kBandwidthThreads / 32;
   auto kernel = host.kernels().getOrCreate(
       name, ValueRange(args).getTypes(), kBandwidthThreads,

@@ -15,6 +15,7 @@
 
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/bit.h"
 
 #include <cstring>
 
@@ -55,12 +56,10 @@ struct SlotWriter {
   }
 };
 
-/// The kernel name suffix of the optional routing weights and slot scale.
-static std::string weightsTag(ValueRange weightsAndScale) {
-  std::string tag;
-  for (Value v : weightsAndScale)
-    tag += "_" + typeTag(cast<MemRefType>(v.getType()).getElementType());
-  return weightsAndScale.empty() ? tag : "_w" + tag;
+/// Adds the optional routing weights and slot scale to a routing key.
+static KernelKey &addWeights(KernelKey &key, ValueRange weightsAndScale) {
+  return key.addIf(!weightsAndScale.empty(), "w")
+      .addElementTypes(weightsAndScale);
 }
 
 /// args: topk_ids [T,k], row_id_map [k*T], expert_offsets [E+1], rows [R]
@@ -122,9 +121,9 @@ static void launchRouteByExpert(HostLauncher &host, Value ids, Value map,
                                 ValueRange weightsAndScale) {
   SmallVector<Value> args{ids, map, offsets, rows};
   llvm::append_range(args, weightsAndScale);
-  std::string name = "egs_route_" + typeTag(cast<MemRefType>(ids.getType()).getElementType()) +
-                     weightsTag(weightsAndScale);
-  auto kernel = host.kernels().getOrCreate(name, ValueRange(args).getTypes(),
+  KernelKey key("route");
+  addWeights(key.addElementType(ids.getType()), weightsAndScale);
+  auto kernel = host.kernels().getOrCreate(key, ValueRange(args).getTypes(),
                                            kScanThreads, emitRouteKernel);
   KernelBuilder &kb = host.host();
   Value numExperts = kb.sub(
@@ -164,16 +163,18 @@ static void launchRoute(HostLauncher &host, Value ids, Value map, Value offsets,
   Value hist = host.kernelArg(host.scratch(i32Vec, ValueRange{kb.maxS(cells, kb.idx(1))}));
   Value base = host.kernelArg(host.scratch(i32Vec, ValueRange{kb.add(cells, kb.idx(1))}));
   // The expert count sizes the kernels' shared memory: it is in their names.
-  std::string tag = "e" + std::to_string(numExperts) + "_" +
-                    typeTag(cast<MemRefType>(ids.getType()).getElementType());
-  std::string placeTag = tag + weightsTag(weightsAndScale);
+  KernelKey countKey("route_count");
+  countKey.add("e" + Twine(numExperts)).addElementType(ids.getType());
+  KernelKey placeKey("route_place");
+  placeKey.add("e" + Twine(numExperts)).addElementType(ids.getType());
+  addWeights(placeKey, weightsAndScale);
   Value one = kb.idx(1);
   int64_t countersBytes = llvm::alignTo(numExperts * 4, 16);
 
   // 1. hist[e*S + s] = pairs of chunk s routed to e (shared-memory atomics).
   SmallVector<Value> countArgs{ids, offsets, hist};
   auto count = host.kernels().getOrCreate(
-      "egs_route_count_" + tag, ValueRange(countArgs).getTypes(), 32,
+      countKey, ValueRange(countArgs).getTypes(), 32,
       [&](KernelBuilder &k, ValueRange a) {
         DeviceTensor id = DeviceTensor::get(k, a[0], false);
         DeviceTensor off = DeviceTensor::get(k, a[1], false);
@@ -212,7 +213,7 @@ static void launchRoute(HostLauncher &host, Value ids, Value map, Value offsets,
   SmallVector<Value> placeArgs{ids, base, map, offsets, rows};
   llvm::append_range(placeArgs, weightsAndScale);
   auto place = host.kernels().getOrCreate(
-      "egs_route_place_" + placeTag, ValueRange(placeArgs).getTypes(), 32,
+      placeKey, ValueRange(placeArgs).getTypes(), 32,
       [&](KernelBuilder &k, ValueRange a) {
         OpBuilder &kbld = k.builder();
         Location kl = k.getLoc();
@@ -278,9 +279,8 @@ static void launchRowGather(HostLauncher &host, Value src, Value rows, Value dst
   constexpr int64_t rowsPerBlock = kBandwidthThreads / 32;
   SmallVector<Value> args{src, rows, dst};
   for (bool fast : {true, false}) {
-    std::string name = std::string("egs_row_gather_") + (fast ? "v" : "s") + "_" +
-                       typeTag(elt) + "_" +
-                       typeTag(cast<MemRefType>(rows.getType()).getElementType());
+    KernelKey name("row_gather");
+    name.add(fast ? "v" : "s").addElementType(elt).addElementType(rows.getType());
     auto kernel = host.kernels().getOrCreate(
         name, ValueRange(args).getTypes(), kBandwidthThreads,
         [&](KernelBuilder &k, ValueRange a) {
@@ -628,19 +628,14 @@ struct SinkhornToGPU : GPULoweringPattern<SinkhornOp> {
     for (int i = 0; i < 3; ++i)
       args.push_back(host.kernelArg(host.scratch(f32Vec, ValueRange{numE})));
     args.push_back(host.kernelArg(host.scratch(flagType, ValueRange{})));
-    std::string types;
-    for (Value a : ArrayRef<Value>(args).take_front(2))
-      types += "_" + typeTag(cast<MemRefType>(a.getType()).getElementType());
     float tolerance = op.getTolerance().convertToFloat();
     auto launch = [&](SinkhornKernel which, StringRef name, Value blocks,
                       int64_t sharedBytes) {
-      std::string symbol = ("egs_sinkhorn_" + name + types).str();
-      if (which == SinkhornKernel::Delta) {
-        // The tolerance is a constant of the kernel: its bits in the name.
-        uint32_t bits;
-        std::memcpy(&bits, &tolerance, 4);
-        symbol += "_tol" + llvm::utohexstr(bits);
-      }
+      KernelKey symbol("sinkhorn");
+      symbol.add(name).addElementTypes(ArrayRef<Value>(args).take_front(2));
+      // The tolerance is a constant of the kernel: its bits in the name.
+      if (which == SinkhornKernel::Delta)
+        symbol.add("tol" + llvm::utohexstr(llvm::bit_cast<uint32_t>(tolerance)));
       auto kernel = host.kernels().getOrCreate(
           symbol, ValueRange(args).getTypes(), kSinkhornThreads,
           [&](KernelBuilder &k, ValueRange a) {
@@ -719,10 +714,10 @@ struct UnpermuteToGPU : GPULoweringPattern<UnpermuteOp> {
     Value hidden = memref::DimOp::create(rewriter, op.getLoc(), args[3], 1);
     for (bool fast : {true, false}) {
       int64_t vec = fast ? 16 / elementBytes(elt) : 1;
-      std::string name = std::string("egs_unpermute_") + (fast ? "v" : "s") +
-                         (staticK ? "_k" + std::to_string(staticK) : "");
-      for (Value a : args)
-        name += "_" + typeTag(cast<MemRefType>(a.getType()).getElementType());
+      KernelKey name("unpermute");
+      name.add(fast ? "v" : "s")
+          .addIf(staticK != 0, "k" + Twine(staticK))
+          .addElementTypes(args);
       auto kernel = host.kernels().getOrCreate(
           name, ValueRange(args).getTypes(), kBandwidthThreads,
           [&](KernelBuilder &kk, ValueRange a) {
