@@ -8,6 +8,8 @@
 #                                       #   checks + token-choice GEMM timings
 #   scripts/gpu-check.sh wgrad          # on the GPU machine: the layer rows'
 #                                       #   dW GEMMs per weight-gradient tile
+#   scripts/gpu-check.sh profile        # on the GPU machine: ncu of one dW row
+#                                       #   beside torch._grouped_mm (PROFILE=)
 #   scripts/gpu-check.sh seed           # on the GPU machine: the same for the
 #                                       #   expert-choice seed gather + ncu
 #   scripts/gpu-check.sh sanitize       # on the GPU machine: compute-sanitizer
@@ -204,6 +206,20 @@ wgrad() {
   EGS_CHECK_WG_LAYER=1 timeout 400 python3 gpu_check.py "$CARRY" 2>&1 | tee "$out/gpu_check_wgrad.log"
 }
 
+# Nsight Compute's full view of one dW layer row (PROFILE, default
+# wgl_up_mixtral; PROFILE_TILE picks a WG_TILES tile) and of torch's
+# _grouped_mm on the same dW, side by side: the kernels in the NVTX range
+# "prof". The whole report goes to $OUT/ncu_PROFILE.log.
+profile() {
+  local out="${OUT:-/tmp/egs-gpu-check}" name="${PROFILE:-wgl_up_mixtral}"
+  mkdir -p "$out"
+  cd "$CARRY"
+  EGS_CHECK_PROFILE="$name${PROFILE_TILE:+:$PROFILE_TILE}" timeout 400 ncu --set full \
+    --nvtx --nvtx-include "prof/" python3 gpu_check.py "$CARRY" > "$out/ncu_$name.log" 2>&1 || true
+  grep -E "^  [a-zA-Z_].*\(|Duration|Registers Per|Shared Memory Config|Dynamic Shared|Achieved Occ|Compute \(SM\) Th|Memory Throughput|DRAM Through|L2 Hit|L1/TEX Hit|Issue Slots Busy|No Eligible|Warp Cycles Per Issued|Stall|Block Size|Grid Size|Theoretical Occ|Executed Ipc A" \
+    "$out/ncu_$name.log" | cut -c1-150 | head -150
+}
+
 # The expert-choice seed gather: tile-strategy checks, the seed timings per
 # tile, and Nsight Compute's view of the default kernel.
 seed() {
@@ -297,6 +313,7 @@ case "$MODE" in
   sweep) sweep ;;
   wgrad) wgrad ;;
   seed) seed ;;
+  profile) profile ;;
   verify) verify "${2:?verify needs the directory of the device outputs}" ;;
-  *) echo "usage: $0 build | device | verify DIR" >&2; exit 2 ;;
+  *) echo "usage: $0 build | device | sweep | wgrad | seed | profile | sanitize | verify DIR" >&2; exit 2 ;;
 esac

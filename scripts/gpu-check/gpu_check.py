@@ -547,13 +547,15 @@ def ragged_offsets(E, R, empty=(), covered=True):
     return torch.tensor(off, device=DEV, dtype=torch.int32)
 
 
-def check_weight_grad_ragged(dt, out, T, E, R, I, J, covered=True, empty=(), what=""):
+def check_weight_grad_ragged(dt, out, T, E, R, I, J, covered=True, empty=(), what="", entry="wg"):
+    """`entry` "wgs": the warp-specialised tiles' entry points."""
     tol = max(TOL[dt], TOL[out])
+    what += " warp-specialised" if entry == "wgs" else ""
     off = ragged_offsets(E, R, empty, covered)
     rows = torch.randint(0, T, (R,), device=DEV, dtype=torch.int32)
     x, dy = rand((T, I), dt), rand((R, J), dt)
     dw = poisoned((E, I, J), out)
-    call(f"wg_r_glhs_{dt}_{out}", x, rows, dy, off, dw)
+    call(f"{entry}_r_glhs_{dt}_{out}", x, rows, dy, off, dw)
     want = reference.weight_grad(x, dy, lhs_ind=rows, offsets=off)
     torch.cuda.synchronize()
     check(f"weight_grad ragged x[rows]*dy {dt}->{out} T{T} E{E} R{R} I{I} J{J}{what}", rel_err(dw, want), tol,
@@ -562,7 +564,7 @@ def check_weight_grad_ragged(dt, out, T, E, R, I, J, covered=True, empty=(), wha
     y, dout = rand((R, I), dt), rand((T, J), dt)
     s = torch.rand((R,), device=DEV)
     dw2 = poisoned((E, I, J), out)
-    call(f"wg_r_grhs_s_{dt}_{out}", y, dout, rows.long(), off.long(), s, dw2)
+    call(f"{entry}_r_grhs_s_{dt}_{out}", y, dout, rows.long(), off.long(), s, dw2)
     ref2 = reference.weight_grad(y, dout, rhs_ind=rows, offsets=off, scale=s)
     torch.cuda.synchronize()
     check(f"weight_grad ragged y*dout[rows] scale {dt}->{out} I{I} J{J}{what}", rel_err(dw2, ref2), tol,
@@ -594,6 +596,16 @@ def check_weight_grad():
         check_weight_grad_ragged(dt, out, 64, 5, 200, 72, 40, covered=False, what=" (uncovered slots)")
         check_weight_grad_ec(dt, out, 3, 50, 4, 37, 136, 72)
         check_weight_grad_ec(dt, out, 1, 20, 3, 300, 24, 8)
+    # warp-specialised tiles (sm_90a library only): experts of 0, fewer
+    # slices than the producer's lag, and many (the stages wrap several
+    # times); tails in I and J
+    specialised = hasattr(LIB, "_mlir_ciface_wgs_r_glhs_bf16_f32")
+    for out in ["bf16", "f32"] if specialised else []:
+        check_weight_grad_ragged("bf16", out, 300, 8, 900, 1000, 1096, empty=(2, 5), what=" (empty experts 2, 5)",
+                                 entry="wgs")
+        check_weight_grad_ragged("bf16", out, 64, 5, 200, 72, 40, covered=False, what=" (uncovered slots)",
+                                 entry="wgs")
+        check_weight_grad_ragged("bf16", out, 2000, 4, 9000, 384, 520, what=" (long experts)", entry="wgs")
     # both sides gathered; every tile of the heuristic (static I, J)
     T, E, R = 400, 6, 1500
     off = ragged_offsets(E, R, (1,))
@@ -635,15 +647,16 @@ def check_weight_grad():
     torch.cuda.synchronize()
     check("weight_grad general kernel (misaligned x, strided dy)", rel_err(dw, want), 1e-2, mismatch(dw, want))
     # determinism: two runs bitwise equal (fast bf16 and f32 paths)
-    for dt in ["bf16", "f32"]:
+    for entry, dt in [("wg", "bf16"), ("wg", "f32")] + ([("wgs", "bf16")] if specialised else []):
         off = ragged_offsets(8, 4000)
         rows = torch.randint(0, 2000, (4000,), device=DEV, dtype=torch.int32)
         x, dy = rand((2000, 256), dt), rand((4000, 384), dt)
         d1, d2 = poisoned((8, 256, 384), "f32"), poisoned((8, 256, 384), "f32")
-        call(f"wg_r_glhs_{dt}_f32", x, rows, dy, off, d1)
-        call(f"wg_r_glhs_{dt}_f32", x, rows, dy, off, d2)
+        call(f"{entry}_r_glhs_{dt}_f32", x, rows, dy, off, d1)
+        call(f"{entry}_r_glhs_{dt}_f32", x, rows, dy, off, d2)
         torch.cuda.synchronize()
-        check_exact(f"weight_grad {dt} deterministic (two runs bitwise equal)", torch.equal(d1, d2))
+        ws = " warp-specialised" if entry == "wgs" else ""
+        check_exact(f"weight_grad {dt}{ws} deterministic (two runs bitwise equal)", torch.equal(d1, d2))
 
 
 # dW rows (E, k, I, J): Mixtral (w1/w3 [4096, 14336]), Qwen3-30B-A3B, OLMoE.
@@ -687,7 +700,8 @@ def weight_grad_timings(T=4096):
 WEIGHT_GRAD_LAYER_ROWS = {"mixtral": (8, 2, 4096, 14336), "qwen3": (128, 8, 2048, 768),
                           "olmoe": (64, 8, 2048, 1024)}
 WG_TILES = ["wg128x256s4", "wg128x256s3", "wg128x128s4", "wg128x128s3", "wg256x128s3", "wg256x128s4",
-            "wg64x256s4", "wg64x128s4"]
+            "wg64x256s4", "wg64x128s4", "ws128x256s4", "ws128x256s3", "ws128x128s4", "ws128x128s6",
+            "ws64x256s4"]
 
 
 def weight_grad_layer_timings(T=4096):
@@ -948,11 +962,35 @@ def ragged_timings():
 
 
 def profile_one():
-    """One call of one token-choice row, or of the bf16 seed gather
-    (EGS_CHECK_PROFILE="NAME[:TILE]", NAME a MOE_ROWS name or "seed"), for ncu."""
+    """One call of one token-choice row, of the bf16 seed gather, or of a dW
+    layer row and then torch._grouped_mm's same dW (EGS_CHECK_PROFILE=
+    "NAME[:TILE]", NAME a MOE_ROWS name, "seed" or wgl_{up,down}_ROW), for
+    ncu; the profiled calls run inside the NVTX range "prof"."""
     name, _, tag = os.environ["EGS_CHECK_PROFILE"].partition(":")
     suffix = f"_{tag}" if tag else ""
-    if name == "seed":
+    if name.startswith("wgl_"):  # a dW layer row (wgl_up_mixtral...), then torch's
+        side, row = name[4:].split("_")
+        E, k, H, F = WEIGHT_GRAD_LAYER_ROWS[row]
+        T = 4096
+        ids = torch.stack([torch.randperm(E, device=DEV)[:k] for _ in range(T)]).to(torch.int32)
+        rows, off, _ = reference.route(ids, E)
+        R, offs_end = T * k, off[1:].contiguous()
+        if side == "up":
+            x, dy = rand((T, H), "bf16"), rand((R, 2 * F), "bf16")
+            dw = torch.empty((E, H, 2 * F), device=DEV, dtype=torch.bfloat16)
+            xs = x[rows.long()]
+            torch.cuda.nvtx.range_push("prof")
+            call(name + suffix, x, rows, dy, off, dw)
+            torch._grouped_mm(xs.t(), dy, offs=offs_end)
+        else:
+            a, dout, s = rand((R, F), "bf16"), rand((T, H), "bf16"), torch.rand((R,), device=DEV)
+            dw = torch.empty((E, F, H), device=DEV, dtype=torch.bfloat16)
+            a_s, dg = (a * s[:, None].to(a.dtype)).t(), dout[rows.long()]
+            torch.cuda.nvtx.range_push("prof")
+            call(name + suffix, a, dout, rows, off, s, dw)
+            torch._grouped_mm(a_s, dg, offs=offs_end)
+        torch.cuda.nvtx.range_pop()
+    elif name == "seed":
         B, T, E, K, I, J = 64, 256, 32, 32, 128, 64
         x, w = rand((B, T, I), "bf16"), rand((E, I, J), "bf16", 0.1)
         ind = torch.randint(0, T, (B, E, K), device=DEV, dtype=torch.int32)

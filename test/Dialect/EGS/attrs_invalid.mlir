@@ -70,6 +70,20 @@ func.func @warps_too_large() attributes {t = #egs.tile<bm = 64, bn = 64, bk = 32
 
 // -----
 
+// expected-error @+1 {{tile parameter 'warps' = 6 must be a multiple of 4 in [4, 20] for mma = warpgroup}}
+func.func @warpgroup_warps_not_multiple_of_4() attributes {t = #egs.tile<bm = 128, bn = 128, bk = 64, stages = 4, warps = 6, mma = warpgroup>} {
+  return
+}
+
+// -----
+
+// expected-error @+1 {{tile parameter 'warps' = 24 must be a multiple of 4 in [4, 20] for mma = warpgroup}}
+func.func @warpgroup_warps_too_many() attributes {t = #egs.tile<bm = 256, bn = 128, bk = 64, stages = 4, warps = 24, mma = warpgroup>} {
+  return
+}
+
+// -----
+
 // expected-error @+1 {{tile parameter 'stages' = 0 must be in [1, 8]}}
 func.func @stages_zero() attributes {t = #egs.tile<bm = 64, bn = 64, bk = 32, stages = 0, warps = 4>} {
   return

@@ -230,19 +230,47 @@ static void publishSlice(KernelBuilder &kb, Value group, int64_t pending) {
   kb.barrier();
 }
 
+/// The m64nNk16 accumulator struct of one warpgroup (64 * N / 128 f32 per
+/// thread).
+static Type warpgroupAccumulatorType(KernelBuilder &kb, const GemmConfig &c) {
+  return LLVM::LLVMStructType::getLiteral(
+      kb.getContext(),
+      SmallVector<Type>(c.bn / 2, kb.builder().getF32Type()));
+}
+
+/// The wgmmas of one staged slice (bk / 16 k-steps) into `acc`, committed as
+/// one group; returns the new accumulators (in flight until a wait).
+static Value issueWarpgroupSlice(KernelBuilder &kb, const GemmConfig &c,
+                                 Type dataType, const WarpgroupOperand &a,
+                                 const WarpgroupOperand &b, Value stage,
+                                 Value acc) {
+  OpBuilder &ob = kb.builder();
+  Location loc = kb.getLoc();
+  auto wgType =
+      dataType.isBF16() ? NVVM::WGMMATypes::bf16 : NVVM::WGMMATypes::f16;
+  auto shape = NVVM::MMAShapeAttr::get(kb.getContext(), 64, c.bn, 16);
+  Value stage64 = kb.toI64(stage);
+  Value da = kb.add(a.desc, kb.mul(stage64, a.stageStep));
+  Value db = kb.add(b.desc, kb.mul(stage64, b.stageStep));
+  NVVM::WgmmaFenceAlignedOp::create(ob, loc);
+  for (int64_t ks = 0; ks < c.bk / 16; ++ks)
+    acc = NVVM::WgmmaMmaAsyncOp::create(
+        ob, loc, acc.getType(), acc, kb.add(da, kb.i64(ks * a.kStepBytes >> 4)),
+        kb.add(db, kb.i64(ks * b.kStepBytes >> 4)), shape, wgType, wgType,
+        NVVM::WGMMATypes::f32, NVVM::WGMMAScaleOut::one,
+        NVVM::WGMMAScaleIn::one, NVVM::WGMMAScaleIn::one, a.layout, b.layout,
+        nullptr);
+  NVVM::WgmmaGroupSyncAlignedOp::create(ob, loc);
+  return acc;
+}
+
 SmallVector<Value> egs::pipelinedWarpgroupLoop(
     KernelBuilder &kb, const GemmConfig &c, Type dataType, Value slices,
     const SliceCopier &issue, const WarpgroupOperands &operands,
     const std::function<void(Value)> &restage, bool copiesAfterMma) {
   OpBuilder &ob = kb.builder();
   Location loc = kb.getLoc();
-  MLIRContext *ctx = kb.getContext();
-  int64_t numAcc = c.bn / 2; // m64nNk16: 64 * N / 128 f32 per thread
-  auto accType = LLVM::LLVMStructType::getLiteral(
-      ctx, SmallVector<Type>(numAcc, ob.getF32Type()));
-  auto wgType =
-      dataType.isBF16() ? NVVM::WGMMATypes::bf16 : NVVM::WGMMATypes::f16;
-  auto shape = NVVM::MMAShapeAttr::get(ctx, 64, c.bn, 16);
+  Type accType = warpgroupAccumulatorType(kb, c);
   Value group;
   for (int64_t s = 0; s + 2 < c.stages; ++s)
     group = issue(kb.idx(s), kb.idx(s));
@@ -263,20 +291,7 @@ SmallVector<Value> egs::pipelinedWarpgroupLoop(
         Value next = kb.add(kt, kb.idx(c.stages - 2)), token;
         if (!copiesAfterMma)
           token = issue(next, fillStage);
-        Value stage64 = kb.toI64(stage);
-        Value da = kb.add(a.desc, kb.mul(stage64, a.stageStep));
-        Value db = kb.add(b.desc, kb.mul(stage64, b.stageStep));
-        NVVM::WgmmaFenceAlignedOp::create(ob, loc);
-        Value acc = iter[0];
-        for (int64_t ks = 0; ks < c.bk / 16; ++ks)
-          acc = NVVM::WgmmaMmaAsyncOp::create(
-              ob, loc, accType, acc,
-              kb.add(da, kb.i64(ks * a.kStepBytes >> 4)),
-              kb.add(db, kb.i64(ks * b.kStepBytes >> 4)), shape, wgType,
-              wgType, NVVM::WGMMATypes::f32, NVVM::WGMMAScaleOut::one,
-              NVVM::WGMMAScaleIn::one, NVVM::WGMMAScaleIn::one, a.layout,
-              b.layout, nullptr);
-        NVVM::WgmmaGroupSyncAlignedOp::create(ob, loc);
+        Value acc = issueWarpgroupSlice(kb, c, dataType, a, b, stage, iter[0]);
         if (copiesAfterMma)
           token = issue(next, fillStage);
         NVVM::WgmmaWaitGroupSyncOp::create(ob, loc, 1);
@@ -286,6 +301,124 @@ SmallVector<Value> egs::pipelinedWarpgroupLoop(
   NVVM::WgmmaWaitGroupSyncOp::create(ob, loc, 0);
   nvgpu::DeviceAsyncWaitOp::create(ob, loc, res[3], ob.getI32IntegerAttr(0));
   return warpgroupAccumulators(kb, res[0], c.bn);
+}
+
+//===----------------------------------------------------------------------===//
+// Warp-specialised warpgroup MMA
+//===----------------------------------------------------------------------===//
+
+void egs::specializedWarpgroupLoop(
+    KernelBuilder &kb, const GemmConfig &c, Type dataType, Value slices,
+    Value barriers, const std::function<SliceCopier()> &makeCopier,
+    const WarpgroupOperands &operands,
+    const std::function<void(Value stage)> &restage,
+    const std::function<void(SmallVector<Value>)> &epilogue) {
+  OpBuilder &ob = kb.builder();
+  Location loc = kb.getLoc();
+  MLIRContext *ctx = kb.getContext();
+  constexpr int64_t kProducerThreads = 128;
+  // Registers after the split: the producer's copies need few, the
+  // consumers' accumulators many (128 * 56 + 256 * 224 = 64 Ki).
+  constexpr uint32_t kProducerRegisters = 152, kConsumerRegisters = 176;
+  int64_t consumerThreads = c.numThreads() - kProducerThreads;
+  // Slice kt - lag is published after slice kt is issued: with lag =
+  // STAGES - 2 the producer never waits for a stage whose release needs a
+  // slice it has not published yet.
+  int64_t lag = c.stages - 2;
+  Value base = kb.toI64(
+      memref::ExtractAlignedPointerAsIndexOp::create(ob, loc, barriers));
+  auto ptrType = LLVM::LLVMPointerType::get(ctx, /*addressSpace=*/3);
+  // full[s] (kind 0): the producer threads' copies of the stage landed;
+  // empty[s] (kind 1): the consumer warps' wgmmas reading it retired.
+  auto barrier = [&](int64_t kind, Value stage) -> Value {
+    Value index = kb.toI64(kb.add(stage, kb.idx(kind * c.stages)));
+    return LLVM::IntToPtrOp::create(ob, loc, ptrType,
+                                    kb.add(base, kb.mul(index, kb.i64(8))));
+  };
+  auto stageOf = [&](Value kt) { return kb.remU32(kt, kb.idx(c.stages)); };
+  // Parity of the phase that completes with use `use` of a stage.
+  auto parity = [&](Value use) {
+    return kb.toI32(kb.remU32(use, kb.idx(2)));
+  };
+  auto waitFor = [&](Value bar, Value phaseParity) {
+    NVVM::MBarrierTryWaitParityOp::create(ob, loc, bar, phaseParity,
+                                          kb.i32(10000000));
+  };
+  auto arrive = [&](Value bar) {
+    NVVM::MBarrierArriveOp::create(ob, loc, Type(), bar, Value());
+  };
+
+  Value tid = kb.threadId();
+  kb.ifThen(kb.eq(tid, kb.idx(0)), [&] {
+    for (int64_t s = 0; s < c.stages; ++s) {
+      NVVM::MBarrierInitOp::create(ob, loc, barrier(0, kb.idx(s)),
+                                   kb.i32(kProducerThreads), Value());
+      NVVM::MBarrierInitOp::create(ob, loc, barrier(1, kb.idx(s)),
+                                   kb.i32(consumerThreads / 32), Value());
+    }
+  });
+  kb.barrier();
+  Value producer = kb.ge(tid, kb.idx(consumerThreads));
+
+  kb.ifThen(producer, [&] {
+    NVVM::SetMaxRegisterOp::create(ob, loc, kProducerRegisters,
+                                   NVVM::SetMaxRegisterAction::decrease);
+    SliceCopier issue = makeCopier();
+    // This thread's copies of slice j have landed (waited for): rescale
+    // them if asked (after the scales every producer thread staged are
+    // visible), hand them to the async proxy, arrive.
+    auto publish = [&](Value j) {
+      Value stage = stageOf(j);
+      if (restage) {
+        NVVM::BarrierOp::create(ob, loc, TypeRange{}, kb.i32(1),
+                                kb.i32(kProducerThreads), nullptr, Value());
+        restage(stage);
+      }
+      NVVM::FenceProxyOp::create(
+          ob, loc, NVVM::ProxyKindAttr::get(ctx, NVVM::ProxyKind::async_shared),
+          NVVM::SharedSpaceAttr::get(ctx, NVVM::SharedSpace::shared_cta));
+      arrive(barrier(0, stage));
+    };
+    kb.forLoop(kb.idx(0), slices, kb.idx(1), [&](Value kt) {
+      Value stage = stageOf(kt);
+      kb.ifThen(kb.ge(kt, kb.idx(c.stages)), [&] {
+        Value use = kb.divU32(kt, kb.idx(c.stages));
+        waitFor(barrier(1, stage), parity(kb.sub(use, kb.idx(1))));
+      });
+      issue(kt, stage);
+      kb.ifThen(kb.ge(kt, kb.idx(lag)), [&] {
+        NVVM::CpAsyncWaitGroupOp::create(ob, loc, uint32_t(lag));
+        publish(kb.sub(kt, kb.idx(lag)));
+      });
+    });
+    NVVM::CpAsyncWaitGroupOp::create(ob, loc, uint32_t(0));
+    Value tail = kb.maxS(kb.sub(slices, kb.idx(lag)), kb.idx(0));
+    kb.forLoop(tail, slices, kb.idx(1), [&](Value j) { publish(j); });
+  });
+
+  kb.ifThen(kb.notB(producer), [&] {
+    NVVM::SetMaxRegisterOp::create(ob, loc, kConsumerRegisters,
+                                   NVVM::SetMaxRegisterAction::increase);
+    auto [a, b] = operands();
+    Value zero = LLVM::ZeroOp::create(ob, loc, warpgroupAccumulatorType(kb, c));
+    Value lane0 = kb.eq(kb.laneId(), kb.idx(0));
+    SmallVector<Value> res = kb.forLoop(
+        kb.idx(0), slices, kb.idx(1), ValueRange{zero},
+        [&](Value kt, ValueRange iter) -> SmallVector<Value> {
+          Value stage = stageOf(kt);
+          waitFor(barrier(0, stage),
+                  parity(kb.divU32(kt, kb.idx(c.stages))));
+          Value acc = issueWarpgroupSlice(kb, c, dataType, a, b, stage, iter[0]);
+          // Slice kt - 1's wgmmas have retired: its stage may be refilled.
+          NVVM::WgmmaWaitGroupSyncOp::create(ob, loc, 1);
+          kb.ifThen(kb.andB(lane0, kb.gt(kt, kb.idx(0))), [&] {
+            arrive(barrier(1, stageOf(kb.sub(kt, kb.idx(1)))));
+          });
+          return {acc};
+        });
+    NVVM::WgmmaWaitGroupSyncOp::create(ob, loc, 0);
+    epilogue(warpgroupAccumulators(kb, res[0], c.bn));
+  });
 }
 
 SmallVector<Value> egs::warpgroupAccumulators(KernelBuilder &kb, Value acc,

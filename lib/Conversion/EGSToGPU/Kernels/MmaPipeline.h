@@ -126,6 +126,25 @@ SmallVector<Value> pipelinedWarpgroupLoop(
     const std::function<void(Value stage)> &restage = nullptr,
     bool copiesAfterMma = false);
 
+/// The warp-specialised warpgroup-MMA loop (sm_90a,
+/// GemmConfig::warpSpecialized()): the first warpgroups (consumers) only
+/// issue wgmma, the last one (producer) only copies, and no block-wide
+/// barrier runs in the loop. Each stage has two mbarriers in `barriers`
+/// (shared memref<2 x STAGES x i64>): full (the 128 producer threads arrive
+/// once their copies of the slice have landed, after `restage` and a proxy
+/// fence) and empty (one arrival per consumer warp once the wgmmas reading
+/// the stage have retired). The producer publishes slice kt - (STAGES - 2)
+/// after issuing slice kt, so up to STAGES - 1 slices are in flight.
+/// `makeCopier` runs in the producer branch (its per-thread copy state lives
+/// there); `epilogue` receives the accumulators in the consumer branch, in
+/// the mma.sync layout of each warp as pipelinedWarpgroupLoop returns them.
+void specializedWarpgroupLoop(
+    KernelBuilder &kb, const GemmConfig &c, Type dataType, Value slices,
+    Value barriers, const std::function<SliceCopier()> &makeCopier,
+    const WarpgroupOperands &operands,
+    const std::function<void(Value stage)> &restage,
+    const std::function<void(SmallVector<Value>)> &epilogue);
+
 } // namespace egs
 
 #endif

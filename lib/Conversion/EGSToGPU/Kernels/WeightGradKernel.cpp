@@ -74,7 +74,9 @@ private:
   void prepareLinearChunk(KRowsChunk &chunk);
   /// The source offset of `chunk` in slice kt and its valid elements `n`.
   Value chunkSource(const KRowsChunk &chunk, Value kt, Value &n);
+  WarpgroupOperands warpgroupOperands();
   SmallVector<Value> mainLoopWarpgroup(Value slices);
+  void mainLoopSpecialized(Value slices);
   void rescaleLandedLhs(Value stage);
   FragmentSet loadFragments(Value stage, int64_t ks);
   Value lhsFragment(Value raw, Value stage, int64_t ks);
@@ -95,6 +97,10 @@ private:
   Side lhs, rhs;
   DeviceTensor offsets, scale, dw;
   Value tid, e, lo, hi, perBatch, numSlots;
+  /// The copying threads' index among them and their count (all threads,
+  /// or the producer warpgroup when warp-specialised).
+  Value copyTid;
+  int64_t copyThreads = 0;
   Value lhsStage, rhsStage, scaleStage;
   SmallVector<KRowsChunk> lhsChunks, rhsChunks;
 };
@@ -126,9 +132,15 @@ void WeightGradEmitter::emit(ValueRange args) {
   scaleStage = kb.sharedView(layout.scaleOffset, {c.stages, c.bk},
                              kb.builder().getF32Type());
   tid = kb.threadId();
+  copyTid = tid;
+  copyThreads = c.copyThreads();
   locateTile();
 
   Value slices = kb.ceilDiv(kb.sub(hi, lo), kb.idx(c.bk));
+  if (c.warpSpecialized()) {
+    mainLoopSpecialized(slices);
+    return;
+  }
   if (swizzled) {
     storeTensorCore(mainLoopWarpgroup(slices));
     return;
@@ -249,10 +261,10 @@ Value WeightGradEmitter::slotScale(Value m) {
 void WeightGradEmitter::stageScales(Value kt, Value stage) {
   if (!spec.hasScale)
     return;
-  int64_t nt = c.numThreads();
+  int64_t nt = copyThreads;
   Value first = kb.add(lo, kb.mul(kt, kb.idx(c.bk)));
   for (int64_t q = 0; q * nt < c.bk; ++q) {
-    Value t = kb.add(tid, kb.idx(q * nt));
+    Value t = kb.add(copyTid, kb.idx(q * nt));
     kb.ifThen(kb.lt(t, kb.idx(c.bk)), [&] {
       memref::StoreOp::create(kb.builder(), kb.getLoc(),
                               slotScale(kb.add(first, t)), scaleStage,
@@ -267,13 +279,13 @@ void WeightGradEmitter::stageScales(Value kt, Value stage) {
 
 SliceCopier WeightGradEmitter::sliceCopier() {
   OpBuilder &b = kb.builder();
-  int64_t vec = c.copyElems(dataType), nt = c.numThreads();
+  int64_t vec = c.copyElems(dataType), nt = copyThreads;
   bool swizzled = c.path == GemmPath::Warpgroup;
   auto chunksOf = [&](const Side &side, Value tile, int64_t width) {
     SmallVector<KRowsChunk> chunks;
     int64_t total = c.bk * width / vec;
     for (int64_t q = 0; q * nt < total; ++q) {
-      Value ch = kb.add(tid, kb.idx(q * nt));
+      Value ch = kb.add(copyTid, kb.idx(q * nt));
       Value ok = (q + 1) * nt <= total ? kb.boolean(true)
                                        : kb.lt(ch, kb.idx(total));
       Value row = kb.divU(ch, kb.idx(width / vec));
@@ -380,9 +392,9 @@ Value WeightGradEmitter::chunkSource(const KRowsChunk &ch, Value kt, Value &n) {
 /// sm_90a: wgmma reads both K-rows tiles from shared memory, lhs as the
 /// M-major (transposed) A operand: slabs of 64 rows of I, one per
 /// warpgroup, bk * 128 bytes apart; rhs as the N-major B operand.
-SmallVector<Value> WeightGradEmitter::mainLoopWarpgroup(Value slices) {
+WarpgroupOperands WeightGradEmitter::warpgroupOperands() {
   constexpr int64_t kStepBytes = 16 * 128; // 16 K-rows of 128 bytes
-  auto operands = [&] {
+  return [this] {
     Value smem = kb.toI64(memref::ExtractAlignedPointerAsIndexOp::create(
         kb.builder(), kb.getLoc(), lhsStage));
     int64_t slab = c.bk * 128;
@@ -397,11 +409,33 @@ SmallVector<Value> WeightGradEmitter::mainLoopWarpgroup(Value slices) {
                        NVVM::MMALayout::row};
     return std::make_pair(a, b);
   };
+}
+
+SmallVector<Value> WeightGradEmitter::mainLoopWarpgroup(Value slices) {
   std::function<void(Value)> restage;
   if (spec.hasScale)
     restage = [this](Value stage) { rescaleLandedLhs(stage); };
   return pipelinedWarpgroupLoop(kb, c, dataType, slices, sliceCopier(),
-                                operands, restage, /*copiesAfterMma=*/true);
+                                warpgroupOperands(), restage,
+                                /*copiesAfterMma=*/true);
+}
+
+/// Warp-specialised: the last warpgroup stages the slices (and rescales its
+/// own landed lhs chunks), the others multiply and store the tile.
+void WeightGradEmitter::mainLoopSpecialized(Value slices) {
+  std::function<void(Value)> restage;
+  if (spec.hasScale)
+    restage = [this](Value stage) { rescaleLandedLhs(stage); };
+  Value barriers = kb.sharedView(layout.barrierOffset, {2 * c.stages},
+                                 kb.builder().getI64Type());
+  specializedWarpgroupLoop(
+      kb, c, dataType, slices, barriers,
+      [this] {
+        copyTid = kb.sub(tid, kb.idx(c.numThreads() - copyThreads));
+        return sliceCopier();
+      },
+      warpgroupOperands(), restage,
+      [this](SmallVector<Value> acc) { storeTensorCore(acc); });
 }
 
 /// wgmma cannot scale its operands: each thread multiplies the lhs chunks

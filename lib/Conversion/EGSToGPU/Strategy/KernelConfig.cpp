@@ -331,7 +331,9 @@ WeightGradSharedLayout egs::weightGradSharedLayout(const GemmConfig &c) {
       llvm::alignTo(c.stages * c.bk * (c.bm + l.pad) * l.elemBytes, align);
   l.scaleOffset =
       alignTo16(l.rhsOffset + c.stages * c.bk * (c.bn + l.pad) * l.elemBytes);
-  l.totalBytes = alignTo16(l.scaleOffset + c.stages * c.bk * 4);
+  l.barrierOffset = alignTo16(l.scaleOffset + c.stages * c.bk * 4);
+  int64_t barrierBytes = c.warpSpecialized() ? 2 * c.stages * 8 : 0;
+  l.totalBytes = alignTo16(l.barrierOffset + barrierBytes);
   return l;
 }
 
@@ -390,13 +392,16 @@ FailureOr<GemmConfig> egs::completeWeightGradConfig(
   bool completed;
   if (c.path == GemmPath::Warpgroup) {
     // One warpgroup per 64 rows of I, each the full bn wide; 128-byte K-rows
-    // slabs of 64 columns; every thread issues whole 16-byte copies.
+    // slabs of 64 columns; every copying thread issues whole 16-byte copies
+    // (all threads, or the one producer warpgroup when warp-specialised).
     c.warpM = 16;
     c.warpN = c.bn;
+    int64_t consumers = 4 * (c.bm / 64);
     completed = c.bk == 64 && c.bm % 64 == 0 && c.bn % 64 == 0 &&
-                c.bn <= 256 && c.warps == 4 * (c.bm / 64) && c.stages >= 3 &&
-                (c.bk * c.bm / 8) % c.numThreads() == 0 &&
-                (c.bk * c.bn / 8) % c.numThreads() == 0;
+                c.bn <= 256 &&
+                (c.warps == consumers || c.warps == consumers + 4) &&
+                c.stages >= 3 && (c.bk * c.bm / 8) % c.copyThreads() == 0 &&
+                (c.bk * c.bn / 8) % c.copyThreads() == 0;
   } else {
     completed = c.path == GemmPath::TensorCore ? pickWarpTile(c)
                                                : pickThreadTile(c);

@@ -49,6 +49,14 @@ struct GemmConfig {
   bool resident = false;
 
   int64_t numThreads() const { return warps * 32; }
+  /// Warpgroup with one warpgroup more than the bm / 64 that compute: that
+  /// last one only issues the staging copies (warp specialisation, see
+  /// specializedWarpgroupLoop). Weight gradient only.
+  bool warpSpecialized() const {
+    return path == GemmPath::Warpgroup && warps == 4 * (bm / 64) + 4;
+  }
+  /// Threads that issue the staging copies: the producer warpgroup, else all.
+  int64_t copyThreads() const { return warpSpecialized() ? 128 : numThreads(); }
   /// Elements of one staged copy: 16 bytes for the async paths, 1 otherwise.
   int64_t copyElems(mlir::Type dataType) const;
   /// "tc_128x64x32_s3_w8" ("wg_128x64x64_r2_w8" when resident), used in
@@ -169,11 +177,12 @@ chooseWeightGradVariants(
 /// Byte offsets into the weight-gradient kernel's dynamic shared memory:
 /// both operands staged as K-rows tiles ([stages][bk][bm + pad] and
 /// [stages][bk][bn + pad]; Warpgroup: 128-byte swizzled slabs of 64 columns
-/// [stages][bm / 64][bk][64], 1024-byte aligned) and the slots' scales
-/// [stages][bk] f32.
+/// [stages][bm / 64][bk][64], 1024-byte aligned), the slots' scales
+/// [stages][bk] f32 and, warp-specialised, the stages' mbarriers
+/// [2][stages] i64 (full, then empty).
 struct WeightGradSharedLayout {
   int64_t elemBytes, pad;
-  int64_t lhsOffset, rhsOffset, scaleOffset, totalBytes;
+  int64_t lhsOffset, rhsOffset, scaleOffset, barrierOffset, totalBytes;
 };
 WeightGradSharedLayout weightGradSharedLayout(const GemmConfig &config);
 

@@ -53,8 +53,18 @@ TileConfigAttr::verify(function_ref<InFlightDiagnostic()> emitError, int64_t bm,
     return success();
   };
   if (failed(checkPow2("bm", bm, 16, 256)) || failed(checkPow2("bn", bn, 8, 256)) ||
-      failed(checkPow2("bk", bk, 16, 128)) || failed(checkPow2("warps", warps, 1, 16)))
+      failed(checkPow2("bk", bk, 16, 128)))
     return failure();
+  // Warpgroup tiles count warps by warpgroups: 4 per 64 rows, plus 4 for a
+  // producer warpgroup (warp-specialised).
+  if (mma == MmaKind::warpgroup) {
+    if (warps < 4 || warps > 20 || warps % 4)
+      return emitError() << "tile parameter 'warps' = " << warps
+                         << " must be a multiple of 4 in [4, 20] for mma = "
+                            "warpgroup";
+  } else if (failed(checkPow2("warps", warps, 1, 16))) {
+    return failure();
+  }
   if (stages < 1 || stages > 8)
     return emitError() << "tile parameter 'stages' = " << stages
                        << " must be in [1, 8]";

@@ -45,6 +45,9 @@ def EGS_TileConfigAttr : AttrDef<EGS_Dialect, "TileConfig"> {
       m16n8k16; on f32 operands it stands for their CUDA-core kernel (`fma`).
     * `warpgroup`: f16/bf16 through warpgroup MMA (wgmma, sm_90a): bk = 64,
       4 warps per 64 rows, bn a multiple of 64 up to 256, at least 3 stages.
+      `weight_grad` also takes 4 warps more: that warpgroup only stages the
+      operands (warp specialisation: producer and consumers synchronise
+      through mbarriers, no block-wide barrier in the main loop).
     * `fma`: f32 on CUDA cores, operands staged by 16-byte asynchronous copies.
     * `general`: element loads on CUDA cores (any layout or alignment); the
       kernel every op falls back to where the fast one's preconditions fail.
