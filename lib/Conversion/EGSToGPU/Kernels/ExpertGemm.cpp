@@ -287,18 +287,15 @@ SliceCopier ExpertGemmEmitter::sliceCopier(Value e) {
       bKMajor ? chunksOf(c.bn, c.bk, false) : chunksOf(c.bk, c.bn, false);
   int64_t vec2 = vec;
   // Issues one chunk's copy; its token joins `tokens` unless the copy is
-  // conditional (a commit group counts a thread's copies, not tokens).
+  // conditional.
   auto copy = [this, vec2](SmallVectorImpl<Value> &tokens,
                            const DeviceTensor &src, Value srcOff, Value dst,
                            Value stage, const CopyChunk &ch, Value n) {
     SmallVector<Value, 4> at{stage};
     at.append(ch.dst.begin(), ch.dst.end());
-    if (!ch.active) {
-      tokens.push_back(asyncCopy(kb, dst, at, src.flat, srcOff, vec2, n));
-      return;
-    }
-    kb.ifThen(ch.active,
-              [&] { asyncCopy(kb, dst, at, src.flat, srcOff, vec2, n); });
+    if (Value token =
+            asyncCopy(kb, dst, at, src.flat, srcOff, vec2, n, ch.active))
+      tokens.push_back(token);
   };
   auto tokenType = nvgpu::DeviceAsyncTokenType::get(kb.getContext());
   return [this, aChunks, bChunks, bKMajor, copy, tokenType](Value kt,

@@ -13,16 +13,22 @@ Value egs::nextStage(KernelBuilder &kb, int64_t stages, Value stage) {
 }
 
 Value egs::asyncCopy(KernelBuilder &kb, Value dst, ValueRange at, Value src,
-                     Value srcOff, int64_t vec, Value n) {
+                     Value srcOff, int64_t vec, Value n, Value active) {
   OpBuilder &b = kb.builder();
-  auto tokenType = nvgpu::DeviceAsyncTokenType::get(kb.getContext());
-  // A zero-length copy still names an address: keep it in bounds.
-  Value safe = kb.select(kb.lt(kb.i32(0), n), srcOff, kb.idx(0));
-  return nvgpu::DeviceAsyncCopyOp::create(b, kb.getLoc(), tokenType, dst, at,
-                                          src, ValueRange{safe},
-                                          b.getIndexAttr(vec), kb.toIndex(n),
-                                          b.getUnitAttr())
-      .getAsyncToken();
+  auto issue = [&] {
+    auto tokenType = nvgpu::DeviceAsyncTokenType::get(kb.getContext());
+    // A zero-length copy still names an address: keep it in bounds.
+    Value safe = kb.select(kb.lt(kb.i32(0), n), srcOff, kb.idx(0));
+    return nvgpu::DeviceAsyncCopyOp::create(b, kb.getLoc(), tokenType, dst, at,
+                                            src, ValueRange{safe},
+                                            b.getIndexAttr(vec), kb.toIndex(n),
+                                            b.getUnitAttr())
+        .getAsyncToken();
+  };
+  if (!active)
+    return issue();
+  kb.ifThen(active, [&] { issue(); });
+  return Value();
 }
 
 Value egs::loadKRowsFragment(KernelBuilder &kb, Type dataType, Value tile,
@@ -216,17 +222,24 @@ Value egs::swizzledDescriptor(KernelBuilder &kb, Value base, Value byteOffset,
   return kb.orB(field, kb.i64(bits));
 }
 
+/// Orders this thread's shared-memory writes (landed copies, restaged
+/// chunks) before the async proxy's reads (wgmma).
+static void fenceForAsyncProxy(KernelBuilder &kb) {
+  MLIRContext *ctx = kb.getContext();
+  NVVM::FenceProxyOp::create(
+      kb.builder(), kb.getLoc(),
+      NVVM::ProxyKindAttr::get(ctx, NVVM::ProxyKind::async_shared),
+      NVVM::SharedSpaceAttr::get(ctx, NVVM::SharedSpace::shared_cta));
+}
+
 /// Waits for this thread's copies of a slice (all but `pending` groups),
 /// then makes everyone's visible to the tensor cores.
 static void publishSlice(KernelBuilder &kb, Value group, int64_t pending) {
   OpBuilder &b = kb.builder();
-  MLIRContext *ctx = kb.getContext();
   if (group)
     nvgpu::DeviceAsyncWaitOp::create(b, kb.getLoc(), group,
                                      b.getI32IntegerAttr(pending));
-  NVVM::FenceProxyOp::create(
-      b, kb.getLoc(), NVVM::ProxyKindAttr::get(ctx, NVVM::ProxyKind::async_shared),
-      NVVM::SharedSpaceAttr::get(ctx, NVVM::SharedSpace::shared_cta));
+  fenceForAsyncProxy(kb);
   kb.barrier();
 }
 
@@ -317,8 +330,9 @@ void egs::specializedWarpgroupLoop(
   Location loc = kb.getLoc();
   MLIRContext *ctx = kb.getContext();
   constexpr int64_t kProducerThreads = 128;
-  // Registers after the split: the producer's copies need few, the
-  // consumers' accumulators many (128 * 56 + 256 * 224 = 64 Ki).
+  // Registers after the split (128 * 152 + 256 * 176 <= 64 Ki): the
+  // producer keeps its copies' per-chunk state, the consumers the
+  // accumulators.
   constexpr uint32_t kProducerRegisters = 152, kConsumerRegisters = 176;
   int64_t consumerThreads = c.numThreads() - kProducerThreads;
   // Slice kt - lag is published after slice kt is issued: with lag =
@@ -374,9 +388,7 @@ void egs::specializedWarpgroupLoop(
                                 kb.i32(kProducerThreads), nullptr, Value());
         restage(stage);
       }
-      NVVM::FenceProxyOp::create(
-          ob, loc, NVVM::ProxyKindAttr::get(ctx, NVVM::ProxyKind::async_shared),
-          NVVM::SharedSpaceAttr::get(ctx, NVVM::SharedSpace::shared_cta));
+      fenceForAsyncProxy(kb);
       arrive(barrier(0, stage));
     };
     kb.forLoop(kb.idx(0), slices, kb.idx(1), [&](Value kt) {

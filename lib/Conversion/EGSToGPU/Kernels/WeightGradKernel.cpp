@@ -75,6 +75,8 @@ private:
   /// The source offset of `chunk` in slice kt and its valid elements `n`.
   Value chunkSource(const KRowsChunk &chunk, Value kt, Value &n);
   WarpgroupOperands warpgroupOperands();
+  /// Scaled forms: rescales the thread's landed lhs chunks (else null).
+  std::function<void(Value)> lhsRestage();
   SmallVector<Value> mainLoopWarpgroup(Value slices);
   void mainLoopSpecialized(Value slices);
   void rescaleLandedLhs(Value stage);
@@ -326,15 +328,9 @@ SliceCopier WeightGradEmitter::sliceCopier() {
       Value n, src = chunkSource(ch, kt, n);
       SmallVector<Value, 4> at{stage};
       at.append(ch.dst.begin(), ch.dst.end());
-      auto issue = [&] {
-        return asyncCopy(kb, ch.tile, at, ch.side->data.flat, src, vec, n);
-      };
-      // (A commit group counts a thread's copies: a conditional copy needs
-      // no token.)
-      if (ch.active)
-        kb.ifThen(ch.active, [&] { issue(); });
-      else
-        tokens.push_back(issue());
+      if (Value token = asyncCopy(kb, ch.tile, at, ch.side->data.flat, src,
+                                  vec, n, ch.active))
+        tokens.push_back(token);
     }
     stageScales(kt, stage);
     auto tokenType = nvgpu::DeviceAsyncTokenType::get(kb.getContext());
@@ -411,21 +407,21 @@ WarpgroupOperands WeightGradEmitter::warpgroupOperands() {
   };
 }
 
+std::function<void(Value)> WeightGradEmitter::lhsRestage() {
+  if (!spec.hasScale)
+    return nullptr;
+  return [this](Value stage) { rescaleLandedLhs(stage); };
+}
+
 SmallVector<Value> WeightGradEmitter::mainLoopWarpgroup(Value slices) {
-  std::function<void(Value)> restage;
-  if (spec.hasScale)
-    restage = [this](Value stage) { rescaleLandedLhs(stage); };
   return pipelinedWarpgroupLoop(kb, c, dataType, slices, sliceCopier(),
-                                warpgroupOperands(), restage,
+                                warpgroupOperands(), lhsRestage(),
                                 /*copiesAfterMma=*/true);
 }
 
 /// Warp-specialised: the last warpgroup stages the slices (and rescales its
 /// own landed lhs chunks), the others multiply and store the tile.
 void WeightGradEmitter::mainLoopSpecialized(Value slices) {
-  std::function<void(Value)> restage;
-  if (spec.hasScale)
-    restage = [this](Value stage) { rescaleLandedLhs(stage); };
   Value barriers = kb.sharedView(layout.barrierOffset, {2 * c.stages},
                                  kb.builder().getI64Type());
   specializedWarpgroupLoop(
@@ -434,7 +430,7 @@ void WeightGradEmitter::mainLoopSpecialized(Value slices) {
         copyTid = kb.sub(tid, kb.idx(c.numThreads() - copyThreads));
         return sliceCopier();
       },
-      warpgroupOperands(), restage,
+      warpgroupOperands(), lhsRestage(),
       [this](SmallVector<Value> acc) { storeTensorCore(acc); });
 }
 
