@@ -131,6 +131,16 @@ void LoweringBuilder::ifThen(Value cond, function_ref<void()> body) {
   body();
 }
 
+void LoweringBuilder::ifThenElse(Value cond, function_ref<void()> thenBody,
+                                 function_ref<void()> elseBody) {
+  auto ifOp = scf::IfOp::create(b, loc, cond, /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard g(b);
+  b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+  thenBody();
+  b.setInsertionPoint(ifOp.elseBlock()->getTerminator());
+  elseBody();
+}
+
 SmallVector<Value>
 LoweringBuilder::ifElse(Value cond, TypeRange types,
                       function_ref<SmallVector<Value>()> thenBody,

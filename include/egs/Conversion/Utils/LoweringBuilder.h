@@ -82,6 +82,9 @@ public:
 
   // Control flow (scf).
   void ifThen(mlir::Value cond, llvm::function_ref<void()> body);
+  /// scf.if with both branches and no results.
+  void ifThenElse(mlir::Value cond, llvm::function_ref<void()> thenBody,
+                  llvm::function_ref<void()> elseBody);
   llvm::SmallVector<mlir::Value>
   ifElse(mlir::Value cond, mlir::TypeRange types,
          llvm::function_ref<llvm::SmallVector<mlir::Value>()> thenBody,

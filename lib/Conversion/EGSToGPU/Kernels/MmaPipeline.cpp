@@ -18,10 +18,11 @@ Value egs::asyncCopy(KernelBuilder &kb, Value dst, ValueRange at, Value src,
   auto issue = [&] {
     auto tokenType = nvgpu::DeviceAsyncTokenType::get(kb.getContext());
     // A zero-length copy still names an address: keep it in bounds.
-    Value safe = kb.select(kb.lt(kb.i32(0), n), srcOff, kb.idx(0));
+    Value safe = n ? kb.select(kb.lt(kb.i32(0), n), srcOff, kb.idx(0)) : srcOff;
     return nvgpu::DeviceAsyncCopyOp::create(b, kb.getLoc(), tokenType, dst, at,
                                             src, ValueRange{safe},
-                                            b.getIndexAttr(vec), kb.toIndex(n),
+                                            b.getIndexAttr(vec),
+                                            n ? kb.toIndex(n) : Value(),
                                             b.getUnitAttr())
         .getAsyncToken();
   };

@@ -37,7 +37,7 @@ using SliceCompute =
 Value nextStage(KernelBuilder &kb, int64_t stages, Value stage);
 
 /// One 16-byte (`vec`-element) cp.async of `n` valid elements (zero-filling
-/// the rest) from `src`[srcOff] to `dst`[at]; its token. With `active` (i1),
+/// the rest; null `n`: all `vec`) from `src`[srcOff] to `dst`[at]; its token. With `active` (i1),
 /// only threads where it holds issue the copy and no token is returned (a
 /// commit group counts each thread's copies; tokens need not reach it):
 /// threads without a chunk of their own must not zero-fill another's.

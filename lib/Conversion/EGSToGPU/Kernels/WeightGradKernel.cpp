@@ -72,8 +72,10 @@ private:
   void stageScales(Value kt, Value stage);
   SliceCopier sliceCopier();
   void prepareLinearChunk(KRowsChunk &chunk);
-  /// The source offset of `chunk` in slice kt and its valid elements `n`.
-  Value chunkSource(const KRowsChunk &chunk, Value kt, Value &n);
+  /// The source offset of `chunk` in slice kt and its valid elements `n`
+  /// (null: all of them). `full`: the slice holds bk of the expert's slots
+  /// and the tile lies inside dw (no bound check but the token's).
+  Value chunkSource(const KRowsChunk &chunk, Value kt, Value &n, bool full);
   WarpgroupOperands warpgroupOperands();
   /// Scaled forms: rescales the thread's landed lhs chunks (else null).
   std::function<void(Value)> lhsRestage();
@@ -99,6 +101,8 @@ private:
   Side lhs, rhs;
   DeviceTensor offsets, scale, dw;
   Value tid, e, lo, hi, perBatch, numSlots;
+  /// i1: the block's tile lies inside dw (every chunk has all its columns).
+  Value interior;
   /// The copying threads' index among them and their count (all threads,
   /// or the producer warpgroup when warp-specialised).
   Value copyTid;
@@ -196,6 +200,8 @@ void WeightGradEmitter::locateTile() {
   lhs.col0 = kb.mul(ti, kb.idx(c.bm));
   rhs.width = dw.size(2);
   rhs.col0 = kb.mul(tj, kb.idx(c.bn));
+  interior = kb.andB(kb.le(kb.add(lhs.col0, kb.idx(c.bm)), lhs.width),
+                     kb.le(kb.add(rhs.col0, kb.idx(c.bn)), rhs.width));
 
   // The slot-shaped tensor: an index, else lhs in slot order.
   const DeviceTensor &slots = lhs.gathered   ? lhs.ind
@@ -323,19 +329,31 @@ SliceCopier WeightGradEmitter::sliceCopier() {
   SmallVector<KRowsChunk> chunks(lhsChunks);
   chunks.append(rhsChunks.begin(), rhsChunks.end());
   return [this, chunks, vec](Value kt, Value stage) {
-    SmallVector<Value> tokens;
-    for (const KRowsChunk &ch : chunks) {
-      Value n, src = chunkSource(ch, kt, n);
-      SmallVector<Value, 4> at{stage};
-      at.append(ch.dst.begin(), ch.dst.end());
-      if (Value token = asyncCopy(kb, ch.tile, at, ch.side->data.flat, src,
-                                  vec, n, ch.active))
-        tokens.push_back(token);
+    auto issueAll = [&](bool full) {
+      for (const KRowsChunk &ch : chunks) {
+        Value n, src = chunkSource(ch, kt, n, full);
+        SmallVector<Value, 4> at{stage};
+        at.append(ch.dst.begin(), ch.dst.end());
+        asyncCopy(kb, ch.tile, at, ch.side->data.flat, src, vec, n, ch.active);
+      }
+    };
+    // Every slice of an interior tile but the expert's last is full: its
+    // copies skip the slot and column checks (the copy loop is issue-bound
+    // otherwise). Batched slots are decoded one by one either way.
+    if (spec.batched) {
+      issueAll(false);
+    } else {
+      Value end = kb.mul(kb.add(kt, kb.idx(1)), kb.idx(c.bk));
+      kb.ifThenElse(
+          kb.andB(interior, kb.le(end, numSlots)), [&] { issueAll(true); },
+          [&] { issueAll(false); });
     }
     stageScales(kt, stage);
+    // (A commit group holds the thread's copies issued since the last one,
+    // wherever they were issued: no token needs to reach it.)
     auto tokenType = nvgpu::DeviceAsyncTokenType::get(kb.getContext());
     return nvgpu::DeviceAsyncCreateGroupOp::create(kb.builder(), kb.getLoc(),
-                                                   tokenType, tokens)
+                                                   tokenType, ValueRange{})
         .getAsyncToken();
   };
 }
@@ -360,7 +378,8 @@ void WeightGradEmitter::prepareLinearChunk(KRowsChunk &ch) {
   ch.step = kb.mul(t.stride(slotDim), kb.idx(c.bk));
 }
 
-Value WeightGradEmitter::chunkSource(const KRowsChunk &ch, Value kt, Value &n) {
+Value WeightGradEmitter::chunkSource(const KRowsChunk &ch, Value kt, Value &n,
+                                     bool full) {
   const Side &side = *ch.side;
   Value colOffset = kb.add(side.col0, ch.col);
   if (!ch.base) {
@@ -369,19 +388,28 @@ Value WeightGradEmitter::chunkSource(const KRowsChunk &ch, Value kt, Value &n) {
     n = kb.select(kb.ge(rowOff, kb.idx(0)), ch.limit, kb.i32(0));
     return kb.add(rowOff, colOffset);
   }
-  Value valid = kb.lt(kb.add(kb.mul(kt, kb.idx(c.bk)), ch.row), numSlots);
   Value at = kb.add(ch.base, kb.mul(kt, ch.step));
-  if (!side.gathered) {
-    n = kb.select(valid, ch.limit, kb.i32(0));
+  if (full && !side.gathered) {
+    n = Value();
     return at;
   }
-  Value token = kb.ifElse(
-      valid, kb.builder().getIndexType(),
-      [&]() -> SmallVector<Value> { return {side.ind.loadIndex(kb, at)}; },
-      [&]() -> SmallVector<Value> { return {kb.idx(-1)}; })[0];
+  Value token;
+  if (full) {
+    token = side.ind.loadIndex(kb, at);
+  } else {
+    Value valid = kb.lt(kb.add(kb.mul(kt, kb.idx(c.bk)), ch.row), numSlots);
+    if (!side.gathered) {
+      n = kb.select(valid, ch.limit, kb.i32(0));
+      return at;
+    }
+    token = kb.ifElse(
+        valid, kb.builder().getIndexType(),
+        [&]() -> SmallVector<Value> { return {side.ind.loadIndex(kb, at)}; },
+        [&]() -> SmallVector<Value> { return {kb.idx(-1)}; })[0];
+  }
   // Out-of-range tokens read zeros.
   Value ok = kb.inRange(token, side.data.size(0));
-  n = kb.select(ok, ch.limit, kb.i32(0));
+  n = kb.select(ok, full ? kb.i32(c.copyElems(dataType)) : ch.limit, kb.i32(0));
   return kb.add(kb.mul(token, side.data.stride(0)), colOffset);
 }
 
@@ -597,19 +625,28 @@ void WeightGradEmitter::storeTensorCore(ValueRange acc) {
                          kb.mul(kb.remU(lane, kb.idx(4)), kb.idx(2)));
   int64_t nTiles = c.warpN / 8;
   int64_t align = 2 * elementBytes(dw.elementType);
-  for (int64_t mi = 0; mi < c.warpM / 16; ++mi)
-    for (int64_t ni = 0; ni < nTiles; ++ni)
-      for (int64_t h = 0; h < 2; ++h) {
-        Value row = kb.add(rowBase, kb.idx(mi * 16 + h * 8));
-        Value col = kb.add(colBase, kb.idx(ni * 8));
-        Value v = acc[mi * nTiles + ni];
-        kb.ifThen(kb.andB(kb.lt(row, lhs.width), kb.lt(col, rhs.width)), [&] {
-          Value pair = vector::FromElementsOp::create(
-              b, loc, VectorType::get({2}, b.getF32Type()),
-              ValueRange{kb.extract(v, 2 * h), kb.extract(v, 2 * h + 1)});
-          dw.storeVectorF32(kb, pair, dw.offset(kb, {e, row, col}), align);
-        });
-      }
+  auto storeAll = [&](bool checked) {
+    for (int64_t mi = 0; mi < c.warpM / 16; ++mi)
+      for (int64_t ni = 0; ni < nTiles; ++ni)
+        for (int64_t h = 0; h < 2; ++h) {
+          Value row = kb.add(rowBase, kb.idx(mi * 16 + h * 8));
+          Value col = kb.add(colBase, kb.idx(ni * 8));
+          Value v = acc[mi * nTiles + ni];
+          auto store = [&] {
+            Value pair = vector::FromElementsOp::create(
+                b, loc, VectorType::get({2}, b.getF32Type()),
+                ValueRange{kb.extract(v, 2 * h), kb.extract(v, 2 * h + 1)});
+            dw.storeVectorF32(kb, pair, dw.offset(kb, {e, row, col}), align);
+          };
+          if (checked)
+            kb.ifThen(kb.andB(kb.lt(row, lhs.width), kb.lt(col, rhs.width)),
+                      store);
+          else
+            store();
+        }
+  };
+  // Tiles inside dw store without a bound check per pair.
+  kb.ifThenElse(interior, [&] { storeAll(false); }, [&] { storeAll(true); });
 }
 
 void WeightGradEmitter::storeCudaCore(ValueRange acc) {
