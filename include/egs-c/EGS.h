@@ -30,19 +30,14 @@
 extern "C" {
 #endif
 
-/// Element types of memref arguments and results.
+/// Element types of memref arguments and results: EGS_DTYPE_F32, _F16,
+/// _BF16, _F64, _I1, _I8, _I16, _I32, _I64 and _INDEX (64-bit on every
+/// supported host), numbered from 1 in that order (egs-c/DTypes.def).
 typedef enum EgsDType {
   EGS_DTYPE_INVALID = 0,
-  EGS_DTYPE_F32,
-  EGS_DTYPE_F16,
-  EGS_DTYPE_BF16,
-  EGS_DTYPE_F64,
-  EGS_DTYPE_I1,
-  EGS_DTYPE_I8,
-  EGS_DTYPE_I16,
-  EGS_DTYPE_I32,
-  EGS_DTYPE_I64,
-  EGS_DTYPE_INDEX, /* 64-bit on every supported host */
+#define EGS_DTYPE(ENUM, NAME, BYTES, NUMPY_KIND, NUMPY_FORMAT) EGS_DTYPE_##ENUM,
+#include "egs-c/DTypes.def"
+#undef EGS_DTYPE
 } EgsDType;
 
 /// Size in bytes of one element (0 for EGS_DTYPE_INVALID).

@@ -15,33 +15,16 @@ using namespace mlir;
 
 namespace egs::capi {
 
+/// The element type by its MLIR spelling (unsigned and other types have
+/// none).
 static EgsDType dtypeOf(Type t) {
-  if (t.isF32())
-    return EGS_DTYPE_F32;
-  if (t.isF16())
-    return EGS_DTYPE_F16;
-  if (t.isBF16())
-    return EGS_DTYPE_BF16;
-  if (t.isF64())
-    return EGS_DTYPE_F64;
-  if (t.isIndex())
-    return EGS_DTYPE_INDEX;
-  if (auto i = dyn_cast<IntegerType>(t)) {
-    if (i.isUnsigned())
-      return EGS_DTYPE_INVALID;
-    switch (i.getWidth()) {
-    case 1:
-      return EGS_DTYPE_I1;
-    case 8:
-      return EGS_DTYPE_I8;
-    case 16:
-      return EGS_DTYPE_I16;
-    case 32:
-      return EGS_DTYPE_I32;
-    case 64:
-      return EGS_DTYPE_I64;
-    }
-  }
+  std::string name;
+  llvm::raw_string_ostream(name) << t;
+#define EGS_DTYPE(ENUM, NAME, BYTES, NUMPY_KIND, NUMPY_FORMAT)                 \
+  if (name == NAME)                                                            \
+    return EGS_DTYPE_##ENUM;
+#include "egs-c/DTypes.def"
+#undef EGS_DTYPE
   return EGS_DTYPE_INVALID;
 }
 
@@ -152,20 +135,11 @@ std::vector<size_t> resultStructLayout(const std::vector<EgsValueType> &results,
 
 extern "C" size_t egsDTypeSize(EgsDType dtype) {
   switch (dtype) {
-  case EGS_DTYPE_F32:
-  case EGS_DTYPE_I32:
-    return 4;
-  case EGS_DTYPE_F16:
-  case EGS_DTYPE_BF16:
-  case EGS_DTYPE_I16:
-    return 2;
-  case EGS_DTYPE_F64:
-  case EGS_DTYPE_I64:
-  case EGS_DTYPE_INDEX:
-    return 8;
-  case EGS_DTYPE_I1:
-  case EGS_DTYPE_I8:
-    return 1;
+#define EGS_DTYPE(ENUM, NAME, BYTES, NUMPY_KIND, NUMPY_FORMAT)                 \
+  case EGS_DTYPE_##ENUM:                                                       \
+    return BYTES;
+#include "egs-c/DTypes.def"
+#undef EGS_DTYPE
   case EGS_DTYPE_INVALID:
     break;
   }
@@ -174,26 +148,11 @@ extern "C" size_t egsDTypeSize(EgsDType dtype) {
 
 extern "C" const char *egsDTypeName(EgsDType dtype) {
   switch (dtype) {
-  case EGS_DTYPE_F32:
-    return "f32";
-  case EGS_DTYPE_F16:
-    return "f16";
-  case EGS_DTYPE_BF16:
-    return "bf16";
-  case EGS_DTYPE_F64:
-    return "f64";
-  case EGS_DTYPE_I1:
-    return "i1";
-  case EGS_DTYPE_I8:
-    return "i8";
-  case EGS_DTYPE_I16:
-    return "i16";
-  case EGS_DTYPE_I32:
-    return "i32";
-  case EGS_DTYPE_I64:
-    return "i64";
-  case EGS_DTYPE_INDEX:
-    return "index";
+#define EGS_DTYPE(ENUM, NAME, BYTES, NUMPY_KIND, NUMPY_FORMAT)                 \
+  case EGS_DTYPE_##ENUM:                                                       \
+    return NAME;
+#include "egs-c/DTypes.def"
+#undef EGS_DTYPE
   case EGS_DTYPE_INVALID:
     break;
   }

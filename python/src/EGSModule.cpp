@@ -46,15 +46,11 @@ struct Buffer {
 EgsDType numpyDType(const py::dtype &dt) {
   char kind = dt.kind();
   auto size = dt.itemsize();
-  if (kind == 'f')
-    return size == 4 ? EGS_DTYPE_F32 : size == 2 ? EGS_DTYPE_F16
-                     : size == 8 ? EGS_DTYPE_F64 : EGS_DTYPE_INVALID;
-  if (kind == 'i')
-    return size == 4 ? EGS_DTYPE_I32 : size == 8 ? EGS_DTYPE_I64
-                     : size == 1 ? EGS_DTYPE_I8 : size == 2 ? EGS_DTYPE_I16
-                     : EGS_DTYPE_INVALID;
-  if (kind == 'b')
-    return EGS_DTYPE_I1;
+#define EGS_DTYPE(ENUM, NAME, BYTES, NUMPY_KIND, NUMPY_FORMAT)                 \
+  if (NUMPY_KIND && kind == NUMPY_KIND && size == BYTES)                       \
+    return EGS_DTYPE_##ENUM;
+#include "egs-c/DTypes.def"
+#undef EGS_DTYPE
   if (size == 2 && py::str(dt.attr("name")).cast<std::string>() == "bfloat16")
     return EGS_DTYPE_BF16; // ml_dtypes.bfloat16
   return EGS_DTYPE_INVALID;
@@ -255,17 +251,16 @@ private:
       }
     }
     // bf16 has no NumPy type: its bits come back as uint16 (Python views them).
-    const char *format = nullptr;
+    const char *format = "i8";
     switch (t.dtype) {
-    case EGS_DTYPE_F32: format = "f4"; break;
-    case EGS_DTYPE_F16: format = "f2"; break;
-    case EGS_DTYPE_BF16: format = "u2"; break;
-    case EGS_DTYPE_F64: format = "f8"; break;
-    case EGS_DTYPE_I1: format = "?"; break;
-    case EGS_DTYPE_I8: format = "i1"; break;
-    case EGS_DTYPE_I16: format = "i2"; break;
-    case EGS_DTYPE_I32: format = "i4"; break;
-    default: format = "i8"; break;
+#define EGS_DTYPE(ENUM, NAME, BYTES, NUMPY_KIND, NUMPY_FORMAT)                 \
+  case EGS_DTYPE_##ENUM:                                                       \
+    format = NUMPY_FORMAT;                                                     \
+    break;
+#include "egs-c/DTypes.def"
+#undef EGS_DTYPE
+    case EGS_DTYPE_INVALID:
+      break;
     }
     size_t elem = egsDTypeSize(t.dtype);
     std::vector<py::ssize_t> shape(r.sizes, r.sizes + r.rank);

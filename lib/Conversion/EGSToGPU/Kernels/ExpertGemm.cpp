@@ -285,44 +285,59 @@ SliceCopier ExpertGemmEmitter::sliceCopier(Value e) {
   SmallVector<CopyChunk> aChunks = chunksOf(c.bm, c.bk, true);
   SmallVector<CopyChunk> bChunks =
       bKMajor ? chunksOf(c.bn, c.bk, false) : chunksOf(c.bk, c.bn, false);
+  // Per thread: every w chunk it copies has all its columns (no column
+  // check in full slices).
+  Value bComplete = kb.boolean(true);
+  if (!bKMajor)
+    for (const CopyChunk &ch : bChunks) {
+      Value whole = kb.eq(ch.limit, kb.i32(vec));
+      if (ch.active)
+        whole = kb.orB(whole, kb.notB(ch.active));
+      bComplete = kb.andB(bComplete, whole);
+    }
   int64_t vec2 = vec;
-  // Issues one chunk's copy; its token joins `tokens` unless the copy is
-  // conditional.
-  auto copy = [this, vec2](SmallVectorImpl<Value> &tokens,
-                           const DeviceTensor &src, Value srcOff, Value dst,
+  // Issues one chunk's copy (a commit group holds the thread's copies
+  // issued since the last one, wherever they were issued: no token needs
+  // to reach it).
+  auto copy = [this, vec2](const DeviceTensor &src, Value srcOff, Value dst,
                            Value stage, const CopyChunk &ch, Value n) {
     SmallVector<Value, 4> at{stage};
     at.append(ch.dst.begin(), ch.dst.end());
-    if (Value token =
-            asyncCopy(kb, dst, at, src.flat, srcOff, vec2, n, ch.active))
-      tokens.push_back(token);
+    asyncCopy(kb, dst, at, src.flat, srcOff, vec2, n, ch.active);
   };
   auto tokenType = nvgpu::DeviceAsyncTokenType::get(kb.getContext());
-  return [this, aChunks, bChunks, bKMajor, copy, tokenType](Value kt,
-                                                             Value stage) {
+  return [this, aChunks, bChunks, bKMajor, bComplete, copy,
+          tokenType](Value kt, Value stage) {
     OpBuilder &b = kb.builder();
     Value k0 = kb.mul(kt, kb.idx(c.bk));
     // Elements of the reduction left from k0 (negative past the end), in
     // 32 bits: the per-copy counts are cheap, only offsets need 64.
     Value left = kb.toI32(kb.maxS(kb.sub(reduce, k0), kb.idx(-1)));
     Value kOffset = kb.mul(k0, w.stride(1));
-    SmallVector<Value> tokens;
-    // K-major chunks cut the reduction's tail inside a copy.
-    auto kMajorCount = [&](const CopyChunk &ch) {
-      return kb.minS(ch.limit, kb.maxS(kb.sub(left, ch.first), kb.i32(0)));
-    };
-    for (const CopyChunk &ch : aChunks)
-      copy(tokens, a, kb.add(ch.src, k0), aStage, stage, ch, kMajorCount(ch));
-    for (const CopyChunk &ch : bChunks) {
-      if (bKMajor) {
-        copy(tokens, w, kb.add(ch.src, k0), bStage, stage, ch, kMajorCount(ch));
-        continue;
+    // K-major chunks cut the reduction's tail inside a copy; in a full
+    // slice (bk elements of the reduction left) only their row decides.
+    auto issueAll = [&](bool full) {
+      auto kMajorCount = [&](const CopyChunk &ch) {
+        if (full)
+          return ch.limit;
+        return kb.minS(ch.limit, kb.maxS(kb.sub(left, ch.first), kb.i32(0)));
+      };
+      for (const CopyChunk &ch : aChunks)
+        copy(a, kb.add(ch.src, k0), aStage, stage, ch, kMajorCount(ch));
+      for (const CopyChunk &ch : bChunks) {
+        if (bKMajor) {
+          copy(w, kb.add(ch.src, k0), bStage, stage, ch, kMajorCount(ch));
+          continue;
+        }
+        Value n = full ? Value()
+                       : kb.select(kb.lt(ch.first, left), ch.limit, kb.i32(0));
+        copy(w, kb.add(ch.src, kOffset), bStage, stage, ch, n);
       }
-      Value n = kb.select(kb.lt(ch.first, left), ch.limit, kb.i32(0));
-      copy(tokens, w, kb.add(ch.src, kOffset), bStage, stage, ch, n);
-    }
+    };
+    kb.ifThenElse(kb.andB(bComplete, kb.ge(left, kb.i32(c.bk))),
+                  [&] { issueAll(true); }, [&] { issueAll(false); });
     return nvgpu::DeviceAsyncCreateGroupOp::create(b, kb.getLoc(), tokenType,
-                                                   tokens)
+                                                   ValueRange{})
         .getAsyncToken();
   };
 }

@@ -329,13 +329,23 @@ SliceCopier WeightGradEmitter::sliceCopier() {
   SmallVector<KRowsChunk> chunks(lhsChunks);
   chunks.append(rhsChunks.begin(), rhsChunks.end());
   return [this, chunks, vec](Value kt, Value stage) {
+    // The sources first (a gathered side's index loads), then the copies,
+    // slot order first: the loads' latency passes under those copies.
     auto issueAll = [&](bool full) {
+      SmallVector<std::pair<Value, Value>> sources;
       for (const KRowsChunk &ch : chunks) {
         Value n, src = chunkSource(ch, kt, n, full);
-        SmallVector<Value, 4> at{stage};
-        at.append(ch.dst.begin(), ch.dst.end());
-        asyncCopy(kb, ch.tile, at, ch.side->data.flat, src, vec, n, ch.active);
+        sources.push_back({src, n});
       }
+      for (bool gathered : {false, true})
+        for (auto [ch, source] : llvm::zip(chunks, sources)) {
+          if (ch.side->gathered != gathered)
+            continue;
+          SmallVector<Value, 4> at{stage};
+          at.append(ch.dst.begin(), ch.dst.end());
+          asyncCopy(kb, ch.tile, at, ch.side->data.flat, source.first, vec,
+                    source.second, ch.active);
+        }
     };
     // Every slice of an interior tile but the expert's last is full: its
     // copies skip the slot and column checks (the copy loop is issue-bound
