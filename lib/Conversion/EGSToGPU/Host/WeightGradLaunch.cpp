@@ -42,13 +42,6 @@ void egs::launchWeightGrad(HostLauncher &host, const WeightGradSpec &spec,
   };
   Value blocks = kb.mul(dim(0), kb.mul(kb.ceilDiv(dim(1), kb.idx(c.bm)),
                                        kb.ceilDiv(dim(2), kb.idx(c.bn))));
-  if (weightGradMultiTile(c)) {
-    // Up to 4 tiles per block while at least 1024 blocks remain (several
-    // waves on any GPU, so the last wave stays a small part).
-    Value perBlock = kb.clamp(kb.divU(blocks, kb.idx(1024)), kb.idx(1),
-                              kb.idx(4));
-    blocks = kb.ceilDiv(blocks, perBlock);
-  }
   Type dataType = elementTypeOf(ops.lhs);
   TypeRange types = ValueRange(args).getTypes();
   auto kernel = host.kernels().getOrCreate(

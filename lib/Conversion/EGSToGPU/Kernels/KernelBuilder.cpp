@@ -56,9 +56,6 @@ Value KernelBuilder::threadId() {
 Value KernelBuilder::blockId(gpu::Dimension d) {
   return gpu::BlockIdOp::create(b, loc, d);
 }
-Value KernelBuilder::gridDim(gpu::Dimension d) {
-  return gpu::GridDimOp::create(b, loc, d);
-}
 Value KernelBuilder::laneId() { return remU(threadId(), idx(32)); }
 Value KernelBuilder::warpId() { return divU(threadId(), idx(32)); }
 void KernelBuilder::barrier() { gpu::BarrierOp::create(b, loc); }

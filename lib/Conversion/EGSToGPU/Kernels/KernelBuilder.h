@@ -56,7 +56,6 @@ public:
   // GPU.
   Value threadId();
   Value blockId(gpu::Dimension d);
-  Value gridDim(gpu::Dimension d);
   Value laneId();
   Value warpId();
   void barrier();

@@ -278,24 +278,16 @@ static Value issueWarpgroupSlice(KernelBuilder &kb, const GemmConfig &c,
   return acc;
 }
 
-Value egs::issueWarpgroupPrologue(KernelBuilder &kb, const GemmConfig &c,
-                                  const SliceCopier &issue) {
-  Value group;
-  for (int64_t s = 0; s + 2 < c.stages; ++s)
-    group = issue(kb.idx(s), kb.idx(s));
-  return group;
-}
-
 SmallVector<Value> egs::pipelinedWarpgroupLoop(
     KernelBuilder &kb, const GemmConfig &c, Type dataType, Value slices,
     const SliceCopier &issue, const WarpgroupOperands &operands,
-    const std::function<void(Value)> &restage, bool copiesAfterMma,
-    Value prologueGroup) {
+    const std::function<void(Value)> &restage, bool copiesAfterMma) {
   OpBuilder &ob = kb.builder();
   Location loc = kb.getLoc();
   Type accType = warpgroupAccumulatorType(kb, c);
-  Value group =
-      prologueGroup ? prologueGroup : issueWarpgroupPrologue(kb, c, issue);
+  Value group;
+  for (int64_t s = 0; s + 2 < c.stages; ++s)
+    group = issue(kb.idx(s), kb.idx(s));
   auto [a, b] = operands();
   SmallVector<Value> init{LLVM::ZeroOp::create(ob, loc, accType), kb.idx(0),
                           kb.idx(c.stages - 2), group};

@@ -121,21 +121,13 @@ SmallVector<Value> warpgroupAccumulators(KernelBuilder &kb, Value acc,
 /// issued (their address math then overlaps the copies). `copiesAfterMma`:
 /// a slice's copies are issued after its wgmmas, so that copies whose
 /// addresses wait on global loads (gathered rows) overlap the tensor cores.
-/// `prologueGroup`: the first STAGES - 2 slices were issued already
-/// (issueWarpgroupPrologue, e.g. under the previous tile's epilogue); the
-/// token of their last commit group.
 using WarpgroupOperands =
     std::function<std::pair<WarpgroupOperand, WarpgroupOperand>()>;
 SmallVector<Value> pipelinedWarpgroupLoop(
     KernelBuilder &kb, const GemmConfig &c, Type dataType, Value slices,
     const SliceCopier &issue, const WarpgroupOperands &operands,
     const std::function<void(Value stage)> &restage = nullptr,
-    bool copiesAfterMma = false, Value prologueGroup = {});
-
-/// The copies of slices 0 .. STAGES - 3 into stages 0 .. STAGES - 3 (the
-/// warpgroup loop's prologue); the token of the last commit group.
-Value issueWarpgroupPrologue(KernelBuilder &kb, const GemmConfig &c,
-                             const SliceCopier &issue);
+    bool copiesAfterMma = false);
 
 /// The warp-specialised warpgroup-MMA loop (sm_90a,
 /// GemmConfig::warpSpecialized()): the first warpgroups (consumers) only

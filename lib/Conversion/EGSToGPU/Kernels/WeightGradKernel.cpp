@@ -62,8 +62,7 @@ public:
   void emit(ValueRange args);
 
 private:
-  /// Tile `tile` of dw (in the order of the blocks of one-tile kernels).
-  void locateTile(Value tile);
+  void locateTile();
   /// Slot m of the expert as indices of the slot-shaped tensors.
   SmallVector<Value> slotIndices(Value m, Value &batch);
   /// Element offset of slot m's row of `side`; -1 past hi or for an
@@ -80,9 +79,7 @@ private:
   WarpgroupOperands warpgroupOperands();
   /// Scaled forms: rescales the thread's landed lhs chunks (else null).
   std::function<void(Value)> lhsRestage();
-  /// Warpgroup tiles: the block's consecutive tiles, each one's prologue
-  /// copies issued before the previous one's stores.
-  void warpgroupTiles();
+  SmallVector<Value> mainLoopWarpgroup(Value slices);
   void mainLoopSpecialized(Value slices);
   void rescaleLandedLhs(Value stage);
   FragmentSet loadFragments(Value stage, int64_t ks);
@@ -143,15 +140,15 @@ void WeightGradEmitter::emit(ValueRange args) {
   tid = kb.threadId();
   copyTid = tid;
   copyThreads = c.copyThreads();
-  if (weightGradMultiTile(c)) {
-    warpgroupTiles();
-    return;
-  }
-  locateTile(kb.blockId(gpu::Dimension::x));
+  locateTile();
 
   Value slices = kb.ceilDiv(kb.sub(hi, lo), kb.idx(c.bk));
   if (c.warpSpecialized()) {
     mainLoopSpecialized(slices);
+    return;
+  }
+  if (swizzled) {
+    storeTensorCore(mainLoopWarpgroup(slices));
     return;
   }
   if (c.path == GemmPath::TensorCore) {
@@ -182,13 +179,14 @@ void WeightGradEmitter::emit(ValueRange args) {
   storeCudaCore(acc);
 }
 
-/// The tile's expert, origin and slot range. Tiles of one expert go in
-/// groups of kRowTileGroup I-tiles that sweep all J-tiles before the next
+/// The block's expert, tile origin and slot range. Blocks of one expert go
+/// in groups of kRowTileGroup I-tiles that sweep all J-tiles before the next
 /// group starts, so the group's lhs columns stay in L2.
-void WeightGradEmitter::locateTile(Value bid) {
+void WeightGradEmitter::locateTile() {
   constexpr int64_t kRowTileGroup = 8;
   Value tilesI = kb.ceilDiv(dw.size(1), kb.idx(c.bm));
   Value tilesJ = kb.ceilDiv(dw.size(2), kb.idx(c.bn));
+  Value bid = kb.blockId(gpu::Dimension::x);
   Value perExpert = kb.mul(tilesI, tilesJ);
   e = kb.divU32(bid, perExpert);
   Value r = kb.remU32(bid, perExpert);
@@ -453,50 +451,10 @@ std::function<void(Value)> WeightGradEmitter::lhsRestage() {
   return [this](Value stage) { rescaleLandedLhs(stage); };
 }
 
-void WeightGradEmitter::warpgroupTiles() {
-  OpBuilder &b = kb.builder();
-  Location loc = kb.getLoc();
-  Value numTiles = kb.mul(dw.size(0),
-                          kb.mul(kb.ceilDiv(dw.size(1), kb.idx(c.bm)),
-                                 kb.ceilDiv(dw.size(2), kb.idx(c.bn))));
-  Value perBlock = kb.ceilDiv(numTiles, kb.gridDim(gpu::Dimension::x));
-  Value first = kb.mul(kb.blockId(gpu::Dimension::x), perBlock);
-  Value last = kb.minS(kb.add(first, perBlock), numTiles);
-  auto tokenType = nvgpu::DeviceAsyncTokenType::get(kb.getContext());
-  kb.ifThen(kb.lt(first, last), [&] {
-    locateTile(first);
-    Value prologue = issueWarpgroupPrologue(kb, c, sliceCopier());
-    kb.forLoop(first, last, kb.idx(1), {prologue},
-               [&](Value tile, ValueRange iter) -> SmallVector<Value> {
-      locateTile(tile);
-      Value slices = kb.ceilDiv(kb.sub(hi, lo), kb.idx(c.bk));
-      SmallVector<Value> acc = pipelinedWarpgroupLoop(
-          kb, c, dataType, slices, sliceCopier(), warpgroupOperands(),
-          lhsRestage(), /*copiesAfterMma=*/true, iter[0]);
-      // This tile's state for its stores; the next tile's prologue
-      // relocates the emitter.
-      auto done = std::make_tuple(e, lo, hi, perBatch, numSlots, interior,
-                                  lhs, rhs);
-      Value next = kb.add(tile, kb.idx(1));
-      Value group = kb.ifElse(
-          kb.lt(next, last), tokenType,
-          [&]() -> SmallVector<Value> {
-            // Every warpgroup's wgmmas of this tile have retired: the
-            // stages are free.
-            kb.barrier();
-            locateTile(next);
-            return {issueWarpgroupPrologue(kb, c, sliceCopier())};
-          },
-          [&]() -> SmallVector<Value> {
-            return {nvgpu::DeviceAsyncCreateGroupOp::create(
-                        b, loc, tokenType, ValueRange{})
-                        .getAsyncToken()};
-          })[0];
-      std::tie(e, lo, hi, perBatch, numSlots, interior, lhs, rhs) = done;
-      storeTensorCore(acc);
-      return {group};
-    });
-  });
+SmallVector<Value> WeightGradEmitter::mainLoopWarpgroup(Value slices) {
+  return pipelinedWarpgroupLoop(kb, c, dataType, slices, sliceCopier(),
+                                warpgroupOperands(), lhsRestage(),
+                                /*copiesAfterMma=*/true);
 }
 
 /// Warp-specialised: the last warpgroup stages the slices (and rescales its

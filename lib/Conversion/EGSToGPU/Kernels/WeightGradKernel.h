@@ -26,14 +26,6 @@ struct WeightGradSpec {
   bool hasScale = false;
 };
 
-/// Warpgroup tiles (not warp-specialised) let a block take several
-/// consecutive tiles of dw (its share: the tiles over the grid), so that a
-/// tile's first copies run under the previous tile's stores; other kernels
-/// take one tile per block.
-inline bool weightGradMultiTile(const GemmConfig &c) {
-  return c.path == GemmPath::Warpgroup && !c.warpSpecialized();
-}
-
 /// The device kernel body (WeightGradKernel.cpp).
 void emitWeightGradKernel(KernelBuilder &kb, const WeightGradSpec &spec,
                           Type dataType, ValueRange args);
