@@ -1,14 +1,14 @@
 //===- ScatterCombine.cpp - combining per-slot rows into tokens -----------===//
 //
-// The ordered combine groups slots by destination token with a counting
-// sort on the device: count per token (integer atomics, exact), exclusive
-// scan, place (integer atomics, arbitrary order), then sort each token's
-// short slot list. The sum over a token's list then runs in increasing slot
-// order, so results are bit-reproducible.
+// Launches of the ordered combine (a counting sort of slots by token on the
+// device, then a sum over each token's slots in increasing slot order: bit
+// reproducible; kernels in Kernels/CombineKernels.cpp) and of the
+// converting and routed-row copies.
 //
 //===----------------------------------------------------------------------===//
 #include "Host/ScatterCombine.h"
 #include "Host/DeviceScan.h"
+#include "Kernels/CombineKernels.h"
 #include "Strategy/KernelConfig.h"
 
 using namespace mlir;
@@ -83,41 +83,6 @@ void egs::launchConvertingCopy(HostLauncher &host, Value src, Value dst,
 //===----------------------------------------------------------------------===//
 // Ordered combine
 //===----------------------------------------------------------------------===//
-
-namespace {
-/// Kernel-side routing of slots to token keys (b * T + t, or t).
-struct SlotKeys {
-  DeviceTensor ind, offsets;
-  bool batched = false, ragged = false;
-  Value numTokens;
-
-  Value numSlots(KernelBuilder &kb) const {
-    Value n = kb.idx(1);
-    for (Value s : ind.sizes)
-      n = kb.mul(n, s);
-    return n;
-  }
-
-  /// The key of slot `s`, or -1 when it routes nowhere.
-  Value keyOf(KernelBuilder &kb, Value s) const {
-    // Slot counts fit in 31 bits (the per-slot rows are in memory).
-    SmallVector<Value> ivs = kb.delinearize(s, ind.sizes, /*narrow=*/true);
-    Value token = ind.loadIndex(kb, ind.offset(kb, ivs));
-    Value ok = kb.inRange(token, numTokens);
-    if (ragged) {
-      Value numRows = ind.size(0);
-      Value numExperts = kb.sub(offsets.size(0), kb.idx(1));
-      Value lo = kb.clamp(offsets.loadIndex(kb, offsets.offset(kb, kb.idx(0))),
-                          kb.idx(0), numRows);
-      Value hi = kb.clamp(
-          offsets.loadIndex(kb, offsets.offset(kb, numExperts)), lo, numRows);
-      ok = kb.andB(ok, kb.andB(kb.le(lo, s), kb.lt(s, hi)));
-    }
-    Value key = batched ? kb.add(kb.mul(ivs[0], numTokens), token) : token;
-    return kb.select(ok, key, kb.idx(-1));
-  }
-};
-} // namespace
 
 /// Kernel arguments: routing (ind [, offsets]), then `extra`, then T.
 static gpu::GPUFuncOp
@@ -196,47 +161,7 @@ static void launchSlotRowCopy(HostLauncher &host, const ScatterSlots &slots,
       typeTag(dstType.getElementType());
   Value srcArg = host.kernelArg(src), dstArg = host.kernelArg(dst);
   auto kernel = routingKernel(
-      host, slots, what, ValueRange{srcArg, dstArg}, kBandwidthThreads,
-      [&](KernelBuilder &k, const SlotKeys &keys, ArrayRef<DeviceTensor> t) {
-        // A thread per kChunk columns of a slot's row: the slot's routing
-        // is decoded once for all of them.
-        constexpr int64_t kChunk = 8;
-        Value width = t[1].size(t[1].rank() - 1);
-        Value chunks = k.ceilDiv(width, k.idx(kChunk));
-        k.gridStrideLoop(k.mul(keys.numSlots(k), chunks), kBandwidthThreads,
-                         [&](Value i) {
-          Value key = keys.keyOf(k, k.divU(i, chunks));
-          k.ifThen(k.ge(key, k.idx(0)), [&] {
-            Value c0 = k.mul(k.remU(i, chunks), k.idx(kChunk));
-            SmallVector<Value> row{key};
-            if (keys.batched)
-              row = {k.divU(key, keys.numTokens), k.remU(key, keys.numTokens)};
-            SmallVector<Value> at = row;
-            at.push_back(c0);
-            Value src = t[0].offset(k, at), dst = t[1].offset(k, at);
-            Value srcStep = t[0].stride(t[0].rank() - 1);
-            Value dstStep = t[1].stride(t[1].rank() - 1);
-            auto srcAt = [&](int64_t j) { return k.add(src, k.mul(k.idx(j), srcStep)); };
-            auto dstAt = [&](int64_t j) { return k.add(dst, k.mul(k.idx(j), dstStep)); };
-            // A whole chunk: every load issued before the first store (no
-            // branch between them), so their latencies overlap.
-            Value full = k.le(k.add(c0, k.idx(kChunk)), width);
-            k.ifThen(full, [&] {
-              SmallVector<Value> v;
-              for (int64_t j = 0; j < kChunk; ++j)
-                v.push_back(t[0].loadF32(k, srcAt(j)));
-              for (int64_t j = 0; j < kChunk; ++j)
-                t[1].storeF32(k, v[j], dstAt(j));
-            });
-            k.ifThen(k.notB(full), [&] {
-              for (int64_t j = 0; j < kChunk; ++j)
-                k.ifThen(k.lt(k.add(c0, k.idx(j)), width), [&] {
-                  t[1].storeF32(k, t[0].loadF32(k, srcAt(j)), dstAt(j));
-                });
-            });
-          });
-        });
-      });
+      host, slots, what, ValueRange{srcArg, dstArg}, kBandwidthThreads, emitSlotRowCopy);
   Value one = kb.idx(1);
   Value chunks = kb.ceilDiv(cols, kb.idx(8));
   host.launch(kernel,
@@ -276,17 +201,7 @@ void egs::launchOrderedCombine(HostLauncher &host, const ScatterSlots &slots,
 
   // 1. Count the slots of each key.
   auto count = routingKernel(
-      host, slots, "count", ValueRange{arg(counts)}, kBandwidthThreads,
-      [&](KernelBuilder &k, const SlotKeys &keys, ArrayRef<DeviceTensor> t) {
-        k.gridStrideLoop(keys.numSlots(k), kBandwidthThreads, [&](Value s) {
-          Value key = keys.keyOf(k, s);
-          k.ifThen(k.ge(key, k.idx(0)), [&] {
-            memref::AtomicRMWOp::create(k.builder(), k.getLoc(),
-                                        arith::AtomicRMWKind::addi, k.i32(1),
-                                        t[0].flat, ValueRange{key});
-          });
-        });
-      });
+      host, slots, "count", ValueRange{arg(counts)}, kBandwidthThreads, emitSlotCount);
   host.launch(count, {slotBlocks, one, one}, kBandwidthThreads, 0,
               argsWith(ValueRange{arg(counts)}));
 
@@ -296,48 +211,14 @@ void egs::launchOrderedCombine(HostLauncher &host, const ScatterSlots &slots,
   // 3. Place each slot in its key's range (arbitrary order within the key).
   auto place = routingKernel(
       host, slots, "place", ValueRange{arg(starts), arg(cursor), arg(list)},
-      kBandwidthThreads,
-      [&](KernelBuilder &k, const SlotKeys &keys, ArrayRef<DeviceTensor> t) {
-        k.gridStrideLoop(keys.numSlots(k), kBandwidthThreads, [&](Value s) {
-          Value key = keys.keyOf(k, s);
-          k.ifThen(k.ge(key, k.idx(0)), [&] {
-            Value rank = memref::AtomicRMWOp::create(
-                k.builder(), k.getLoc(), arith::AtomicRMWKind::addi, k.i32(1),
-                t[1].flat, ValueRange{key});
-            Value at = k.add(t[0].loadIndex(k, key), k.toIndex(rank));
-            t[2].store(k, k.toI32(s), at);
-          });
-        });
-      });
+      kBandwidthThreads, emitSlotPlace);
   host.launch(place, {slotBlocks, one, one}, kBandwidthThreads, 0,
               argsWith(ValueRange{arg(starts), arg(cursor), arg(list)}));
 
   // 4. Sort each key's slots (lists are short: selection sort in place).
   SmallVector<Value> sortArgs{arg(starts), arg(list)};
   auto sort = host.kernels().getOrCreate(
-      KernelKey("combine_sort"), ValueRange(sortArgs).getTypes(), kBandwidthThreads,
-      [&](KernelBuilder &k, ValueRange a) {
-        DeviceTensor st = DeviceTensor::get(k, a[0], false);
-        DeviceTensor l = DeviceTensor::get(k, a[1], false);
-        Value keysN = k.sub(st.size(0), k.idx(1));
-        k.gridStrideLoop(keysN, kBandwidthThreads, [&](Value key) {
-          Value lo = st.loadIndex(k, key);
-          Value hi = st.loadIndex(k, k.add(key, k.idx(1)));
-          k.forLoop(lo, hi, k.idx(1), [&](Value i) {
-            Value vi = l.load(k, i);
-            SmallVector<Value> best = k.forLoop(
-                k.add(i, k.idx(1)), hi, k.idx(1), ValueRange{vi, i},
-                [&](Value j, ValueRange cur) -> SmallVector<Value> {
-                  Value vj = l.load(k, j);
-                  Value smaller = k.lt(vj, cur[0]);
-                  return {k.select(smaller, vj, cur[0]),
-                          k.select(smaller, j, cur[1])};
-                });
-            l.store(k, vi, best[1]);
-            l.store(k, best[0], i);
-          });
-        });
-      });
+      KernelKey("combine_sort"), ValueRange(sortArgs).getTypes(), kBandwidthThreads, emitKeySort);
   host.launch(sort, {host.blocksFor(numKeys, kBandwidthThreads), one, one},
               kBandwidthThreads, 0, sortArgs);
 
@@ -349,34 +230,7 @@ void egs::launchOrderedCombine(HostLauncher &host, const ScatterSlots &slots,
   auto sum = host.kernels().getOrCreate(
       sumName, ValueRange(sumArgs).getTypes(), sumThreads,
       [&](KernelBuilder &k, ValueRange a) {
-        DeviceTensor st = DeviceTensor::get(k, a[0], false);
-        DeviceTensor l = DeviceTensor::get(k, a[1], false);
-        DeviceTensor r = DeviceTensor::get(k, a[2], false);
-        DeviceTensor o = DeviceTensor::get(k, a[3], false);
-        Value keysN = k.sub(st.size(0), k.idx(1));
-        Value tokens = o.size(slots.batched ? 1 : 0);
-        Value colsN = r.size(1);
-        Value step = gpu::GridDimOp::create(k.builder(), k.getLoc(), gpu::Dimension::x);
-        k.forLoop(k.blockId(gpu::Dimension::x), keysN, step, [&](Value key) {
-          Value lo = st.loadIndex(k, key);
-          Value hi = st.loadIndex(k, k.add(key, k.idx(1)));
-          k.ifThen(k.lt(lo, hi), [&] {
-            Value row = slots.batched
-                            ? o.offset(k, {k.divU(key, tokens), k.remU(key, tokens)})
-                            : o.offset(k, {key});
-            Value colStride = o.stride(o.rank() - 1);
-            k.forLoop(k.threadId(), colsN, k.idx(sumThreads), [&](Value col) {
-              Value at = k.add(row, k.mul(col, colStride));
-              Value acc = k.forLoop(lo, hi, k.idx(1), ValueRange{o.loadF32(k, at)},
-                                    [&](Value p, ValueRange cur) -> SmallVector<Value> {
-                                      Value s = l.loadIndex(k, p);
-                                      Value v = r.loadF32(k, r.offset(k, {s, col}));
-                                      return {k.addF(cur[0], v)};
-                                    })[0];
-              o.storeF32(k, acc, at);
-            });
-          });
-        });
+        emitOrderedSum(k, a, slots.batched, sumThreads);
       });
   host.launch(sum, {kb.minS(numKeys, kb.idx(int64_t(1) << 20)), one, one},
               sumThreads, 0, sumArgs);
