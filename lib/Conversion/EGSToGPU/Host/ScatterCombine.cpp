@@ -38,43 +38,14 @@ void egs::launchConvertingCopy(HostLauncher &host, Value src, Value dst,
   auto flatKernel = host.kernels().getOrCreate(
       KernelKey("convert_flat").add("r" + Twine(srcType.getRank())).add(types),
       ValueRange(args).getTypes(), kBandwidthThreads,
-      [&](KernelBuilder &k, ValueRange a) {
-        DeviceTensor s = DeviceTensor::get(k, a[0], true);
-        DeviceTensor d = DeviceTensor::get(k, a[1], true);
-        Value n = k.idx(1);
-        for (Value size : s.sizes)
-          n = k.mul(n, size);
-        k.gridStrideLoop(k.ceilDiv(n, k.idx(4)), kBandwidthThreads, [&](Value i) {
-          Value first = k.mul(i, k.idx(4));
-          auto full = scf::IfOp::create(k.builder(), k.getLoc(),
-                                        k.le(k.add(first, k.idx(4)), n), true);
-          OpBuilder::InsertionGuard g(k.builder());
-          k.builder().setInsertionPoint(full.thenBlock()->getTerminator());
-          d.storeVectorF32(k, s.loadVectorF32(k, first, 4, 4 * elementBytes(s.elementType)),
-                           first, 4 * elementBytes(d.elementType));
-          k.builder().setInsertionPoint(full.elseBlock()->getTerminator());
-          k.forLoop(first, n, k.idx(1), [&](Value e) {
-            d.storeF32(k, s.loadF32(k, e), e);
-          });
-        });
-      });
+      [](KernelBuilder &k, ValueRange a) { emitConvertingCopy(k, a, true); });
   host.launch(flatKernel,
               {host.blocksFor(kb.ceilDiv(total, kb.idx(4)), kBandwidthThreads), one, one},
               kBandwidthThreads, 0, args, kb.andB(run, flat));
   auto kernel = host.kernels().getOrCreate(
       KernelKey("convert").add("r" + Twine(srcType.getRank())).add(types),
       ValueRange(args).getTypes(), kBandwidthThreads,
-      [&](KernelBuilder &k, ValueRange a) {
-        DeviceTensor s = DeviceTensor::get(k, a[0], false);
-        DeviceTensor d = DeviceTensor::get(k, a[1], false);
-        Value n = k.idx(1);
-        for (Value size : s.sizes)
-          n = k.mul(n, size);
-        k.gridStrideLoop(n, kBandwidthThreads, [&](Value i) {
-          SmallVector<Value> ivs = k.delinearize(i, s.sizes);
-          d.storeF32(k, s.loadF32(k, s.offset(k, ivs)), d.offset(k, ivs));
-        });
-      });
+      [](KernelBuilder &k, ValueRange a) { emitConvertingCopy(k, a, false); });
   host.launch(kernel, {host.blocksFor(total, kBandwidthThreads), one, one},
               kBandwidthThreads, 0, args,
               kb.andB(run, kb.notB(flat)));

@@ -13,6 +13,36 @@
 using namespace mlir;
 using namespace egs;
 
+void egs::emitConvertingCopy(KernelBuilder &k, ValueRange a, bool flat) {
+  DeviceTensor s = DeviceTensor::get(k, a[0], flat);
+  DeviceTensor d = DeviceTensor::get(k, a[1], flat);
+  Value n = k.idx(1);
+  for (Value size : s.sizes)
+    n = k.mul(n, size);
+  if (!flat) {
+    k.gridStrideLoop(n, kBandwidthThreads, [&](Value i) {
+      SmallVector<Value> ivs = k.delinearize(i, s.sizes);
+      d.storeF32(k, s.loadF32(k, s.offset(k, ivs)), d.offset(k, ivs));
+    });
+    return;
+  }
+  k.gridStrideLoop(k.ceilDiv(n, k.idx(4)), kBandwidthThreads, [&](Value i) {
+    Value first = k.mul(i, k.idx(4));
+    k.ifThenElse(
+        k.le(k.add(first, k.idx(4)), n),
+        [&] {
+          d.storeVectorF32(k,
+                           s.loadVectorF32(k, first, 4,
+                                           4 * elementBytes(s.elementType)),
+                           first, 4 * elementBytes(d.elementType));
+        },
+        [&] {
+          k.forLoop(first, n, k.idx(1),
+                    [&](Value e) { d.storeF32(k, s.loadF32(k, e), e); });
+        });
+  });
+}
+
 void egs::emitSlotRowCopy(KernelBuilder &k, const SlotKeys &keys,
                           ArrayRef<DeviceTensor> t) {
   // A thread per kChunk columns of a slot's row: the slot's routing

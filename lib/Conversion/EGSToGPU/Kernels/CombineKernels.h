@@ -1,8 +1,8 @@
 //===- CombineKernels.h - kernels of the ordered combine ------*- C++ -*-===//
 //
 // Device code of the ordered combine (a counting sort of slots by token, then
-// a sum in slot order) and of the routed-row copy; Host/ScatterCombine.cpp
-// launches them.
+// a sum in slot order), of the routed-row copy and of the converting copy;
+// Host/ScatterCombine.cpp launches them.
 //
 //===----------------------------------------------------------------------===//
 #ifndef EGS_LIB_CONVERSION_EGSTOGPU_KERNELS_COMBINEKERNELS_H
@@ -45,6 +45,9 @@ struct SlotKeys {
   }
 };
 
+/// a = (src, dst) of one shape: dst = src, converting through f32. `flat`:
+/// both contiguous and 16-byte accessible, 4 elements per thread.
+void emitConvertingCopy(KernelBuilder &k, ValueRange a, bool flat);
 /// t = {src, dst}: dst[b, t, :] = src[b, t, :] (converting) for the tokens
 /// some slot routes to; a thread per 8 columns of a slot's row.
 void emitSlotRowCopy(KernelBuilder &k, const SlotKeys &keys,

@@ -296,9 +296,7 @@ SliceCopier ExpertGemmEmitter::sliceCopier(Value e) {
       bComplete = kb.andB(bComplete, whole);
     }
   int64_t vec2 = vec;
-  // Issues one chunk's copy (a commit group holds the thread's copies
-  // issued since the last one, wherever they were issued: no token needs
-  // to reach it).
+  // Issues one chunk's copy.
   auto copy = [this, vec2](const DeviceTensor &src, Value srcOff, Value dst,
                            Value stage, const CopyChunk &ch, Value n) {
     SmallVector<Value, 4> at{stage};

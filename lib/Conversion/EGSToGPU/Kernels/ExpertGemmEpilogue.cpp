@@ -108,12 +108,7 @@ void ExpertGemmEmitter::writeChunk(Value row, Value outRow, Value col, Value v,
     for (int64_t i = 0; i < 4; ++i)
       out.atomicAddF32(kb, kb.extract(v, i), kb.add(off, kb.idx(i)));
   };
-  auto ifOp = scf::IfOp::create(kb.builder(), kb.getLoc(), vecOk, true);
-  OpBuilder::InsertionGuard g(kb.builder());
-  kb.builder().setInsertionPoint(ifOp.thenBlock()->getTerminator());
-  vectorPath();
-  kb.builder().setInsertionPoint(ifOp.elseBlock()->getTerminator());
-  scalars();
+  kb.ifThenElse(vecOk, vectorPath, scalars);
 }
 
 void ExpertGemmEmitter::writeOutputTile(Value e) {

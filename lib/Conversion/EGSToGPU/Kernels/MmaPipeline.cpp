@@ -12,24 +12,22 @@ Value egs::nextStage(KernelBuilder &kb, int64_t stages, Value stage) {
   return kb.select(kb.eq(n, kb.idx(stages)), kb.idx(0), n);
 }
 
-Value egs::asyncCopy(KernelBuilder &kb, Value dst, ValueRange at, Value src,
-                     Value srcOff, int64_t vec, Value n, Value active) {
+void egs::asyncCopy(KernelBuilder &kb, Value dst, ValueRange at, Value src,
+                    Value srcOff, int64_t vec, Value n, Value active) {
   OpBuilder &b = kb.builder();
   auto issue = [&] {
     auto tokenType = nvgpu::DeviceAsyncTokenType::get(kb.getContext());
     // A zero-length copy still names an address: keep it in bounds.
     Value safe = n ? kb.select(kb.lt(kb.i32(0), n), srcOff, kb.idx(0)) : srcOff;
-    return nvgpu::DeviceAsyncCopyOp::create(b, kb.getLoc(), tokenType, dst, at,
-                                            src, ValueRange{safe},
-                                            b.getIndexAttr(vec),
-                                            n ? kb.toIndex(n) : Value(),
-                                            b.getUnitAttr())
-        .getAsyncToken();
+    nvgpu::DeviceAsyncCopyOp::create(b, kb.getLoc(), tokenType, dst, at, src,
+                                     ValueRange{safe}, b.getIndexAttr(vec),
+                                     n ? kb.toIndex(n) : Value(),
+                                     b.getUnitAttr());
   };
-  if (!active)
-    return issue();
-  kb.ifThen(active, [&] { issue(); });
-  return Value();
+  if (active)
+    kb.ifThen(active, issue);
+  else
+    issue();
 }
 
 Value egs::loadKRowsFragment(KernelBuilder &kb, Type dataType, Value tile,
@@ -330,12 +328,12 @@ void egs::specializedWarpgroupLoop(
   OpBuilder &ob = kb.builder();
   Location loc = kb.getLoc();
   MLIRContext *ctx = kb.getContext();
-  constexpr int64_t kProducerThreads = 128;
+  int64_t producerThreads = c.copyThreads(); // the last warpgroup
   // Registers after the split (128 * 152 + 256 * 176 <= 64 Ki): the
   // producer keeps its copies' per-chunk state, the consumers the
   // accumulators.
   constexpr uint32_t kProducerRegisters = 152, kConsumerRegisters = 176;
-  int64_t consumerThreads = c.numThreads() - kProducerThreads;
+  int64_t consumerThreads = c.numThreads() - producerThreads;
   // Slice kt - lag is published after slice kt is issued: with lag =
   // STAGES - 2 the producer never waits for a stage whose release needs a
   // slice it has not published yet.
@@ -367,7 +365,7 @@ void egs::specializedWarpgroupLoop(
   kb.ifThen(kb.eq(tid, kb.idx(0)), [&] {
     for (int64_t s = 0; s < c.stages; ++s) {
       NVVM::MBarrierInitOp::create(ob, loc, barrier(0, kb.idx(s)),
-                                   kb.i32(kProducerThreads), Value());
+                                   kb.i32(producerThreads), Value());
       NVVM::MBarrierInitOp::create(ob, loc, barrier(1, kb.idx(s)),
                                    kb.i32(consumerThreads / 32), Value());
     }
@@ -386,7 +384,7 @@ void egs::specializedWarpgroupLoop(
       Value stage = stageOf(j);
       if (restage) {
         NVVM::BarrierOp::create(ob, loc, TypeRange{}, kb.i32(1),
-                                kb.i32(kProducerThreads), nullptr, Value());
+                                kb.i32(producerThreads), nullptr, Value());
         restage(stage);
       }
       fenceForAsyncProxy(kb);

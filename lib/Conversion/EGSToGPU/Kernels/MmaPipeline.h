@@ -37,12 +37,13 @@ using SliceCompute =
 Value nextStage(KernelBuilder &kb, int64_t stages, Value stage);
 
 /// One 16-byte (`vec`-element) cp.async of `n` valid elements (zero-filling
-/// the rest; null `n`: all `vec`) from `src`[srcOff] to `dst`[at]; its token. With `active` (i1),
-/// only threads where it holds issue the copy and no token is returned (a
-/// commit group counts each thread's copies; tokens need not reach it):
-/// threads without a chunk of their own must not zero-fill another's.
-Value asyncCopy(KernelBuilder &kb, Value dst, ValueRange at, Value src,
-                Value srcOff, int64_t vec, Value n, Value active = {});
+/// the rest; null `n`: all `vec`) from `src`[srcOff] to `dst`[at]. With
+/// `active` (i1), only threads where it holds issue the copy: threads without
+/// a chunk of their own must not zero-fill another's. The caller's next
+/// commit group holds the copy (a group counts each thread's copies since
+/// the last one, wherever they were issued: no token needs to reach it).
+void asyncCopy(KernelBuilder &kb, Value dst, ValueRange at, Value src,
+               Value srcOff, int64_t vec, Value n, Value active = {});
 
 /// ldmatrix.trans x4 of a 16 x 16 block of a K-rows tile `tile`
 /// [stage][k][col]: rows k0.., columns col0... Registers (0, 1) are the

@@ -301,13 +301,8 @@ void egs::emitUnpermuteKernel(KernelBuilder &kb, ValueRange args, bool fast,
   kb.ifThen(kb.lt(col, hidden), [&] {
     if (!fast)
       return sumAndStore(false);
-    Value full = kb.le(kb.add(col, kb.idx(vec)), hidden);
-    auto ifOp = scf::IfOp::create(b, kb.getLoc(), full, true);
-    OpBuilder::InsertionGuard g(b);
-    b.setInsertionPoint(ifOp.thenBlock()->getTerminator());
-    sumAndStore(true);
-    b.setInsertionPoint(ifOp.elseBlock()->getTerminator());
-    sumAndStore(false);
+    kb.ifThenElse(kb.le(kb.add(col, kb.idx(vec)), hidden),
+                  [&] { sumAndStore(true); }, [&] { sumAndStore(false); });
   });
 }
 

@@ -359,8 +359,6 @@ SliceCopier WeightGradEmitter::sliceCopier() {
           [&] { issueAll(false); });
     }
     stageScales(kt, stage);
-    // (A commit group holds the thread's copies issued since the last one,
-    // wherever they were issued: no token needs to reach it.)
     auto tokenType = nvgpu::DeviceAsyncTokenType::get(kb.getContext());
     return nvgpu::DeviceAsyncCreateGroupOp::create(kb.builder(), kb.getLoc(),
                                                    tokenType, ValueRange{})

@@ -396,10 +396,9 @@ FailureOr<GemmConfig> egs::completeWeightGradConfig(
     // (all threads, or the one producer warpgroup when warp-specialised).
     c.warpM = 16;
     c.warpN = c.bn;
-    int64_t consumers = 4 * (c.bm / 64);
     completed = c.bk == 64 && c.bm % 64 == 0 && c.bn % 64 == 0 &&
                 c.bn <= 256 &&
-                (c.warps == consumers || c.warps == consumers + 4) &&
+                (c.warps == 4 * (c.bm / 64) || c.warpSpecialized()) &&
                 c.stages >= 3 && (c.bk * c.bm / 8) % c.copyThreads() == 0 &&
                 (c.bk * c.bn / 8) % c.copyThreads() == 0;
   } else {
